@@ -1,0 +1,50 @@
+"""dlib's offline detector: HOG face boxes + the 68-point shape predictor whose weights ship on
+PyPI in `face_recognition_models`. Points are in pixels (x right, y down) of the input image."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+class DetectorUnavailable(RuntimeError):
+    """dlib or its model files are missing; the message says what to install."""
+
+
+@dataclass
+class FaceLandmarks:
+    box: tuple[int, int, int, int]   # left, top, right, bottom in pixels
+    points: np.ndarray               # (68, 2) float, iBUG order, pixels
+
+    @property
+    def interocular(self) -> float:
+        """Distance between the outer eye corners (points 36 and 45), pixels."""
+        return float(np.linalg.norm(self.points[36] - self.points[45]))
+
+
+class Dlib68:
+    def __init__(self, upsample: int = 1):
+        try:
+            import dlib
+            import face_recognition_models as frm
+        except ImportError as e:  # pragma: no cover - both are project dependencies
+            raise DetectorUnavailable(
+                f"dlib landmarks need `dlib-bin` and `face_recognition_models` ({e}); "
+                "reinstall with `python3 dev.py setup`") from e
+        self._detector = dlib.get_frontal_face_detector()
+        self._predictor = dlib.shape_predictor(frm.pose_predictor_model_location())
+        self._dlib = dlib
+        self.upsample = upsample
+
+    def detect(self, image: np.ndarray) -> list[FaceLandmarks]:
+        """image: (H, W, 3) uint8 RGB. Faces sorted by box area, largest first."""
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError("Dlib68.detect expects an RGB uint8 image (H, W, 3)")
+        img = np.ascontiguousarray(image)
+        faces = []
+        for r in self._detector(img, self.upsample):
+            shape = self._predictor(img, r)
+            pts = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64)
+            faces.append(FaceLandmarks((r.left(), r.top(), r.right(), r.bottom()), pts))
+        faces.sort(key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
+        return faces

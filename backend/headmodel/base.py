@@ -1,0 +1,133 @@
+"""The one head-model contract that OpenHead and FLAME both implement.
+
+Frame and units everywhere: FLAME's (metres, right-handed, y up, face toward +z, subject's left
+at +x). Inputs and outputs are batched float tensors; everything is differentiable.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+
+from .landmarks import LandmarkEmbedding
+
+
+@dataclass
+class HeadPose:
+    """Axis-angle rotations (B, 3), radians, each in its parent joint's frame.
+
+    global_rot: whole head about the root joint (base of the neck); neck: head on the neck;
+    jaw: lower jaw (mouth opens with a positive rotation about +x); eyes: gaze.
+    """
+
+    global_rot: torch.Tensor
+    neck: torch.Tensor
+    jaw: torch.Tensor
+    eye_left: torch.Tensor
+    eye_right: torch.Tensor
+
+    @staticmethod
+    def zeros(batch: int = 1, dtype=torch.float32, device=None) -> "HeadPose":
+        z = lambda: torch.zeros(batch, 3, dtype=dtype, device=device)  # noqa: E731
+        return HeadPose(z(), z(), z(), z(), z())
+
+    @property
+    def batch(self) -> int:
+        return self.global_rot.shape[0]
+
+
+@dataclass
+class HeadOutput:
+    vertices: torch.Tensor          # (B, V, 3) posed, metres
+    joints: torch.Tensor            # (B, J, 3) posed joint positions
+    landmarks3d: torch.Tensor       # (B, 68, 3) iBUG-68 order, contour chosen by head yaw
+    rest_vertices: torch.Tensor     # (B, V, 3) shaped + expression, before skinning
+    head_yaw_deg: torch.Tensor      # (B,) yaw used for the contour choice
+
+
+@dataclass
+class UVLayout:
+    """Seam-split texture layout: each split vertex has one uv and one mesh vertex.
+
+    uv: (S, 2) in [0, 1], u right, v up; faces: (F, 3) into uv (same order as the mesh faces);
+    vertex: (S,) mesh vertex of each split vertex.
+    """
+
+    uv: torch.Tensor
+    faces: torch.Tensor
+    vertex: torch.Tensor
+
+
+class HeadModel(torch.nn.Module):
+    """Base class; subclasses fill the attributes below in __init__ and implement `rest_shape`."""
+
+    name: str
+    n_shape: int
+    n_expression: int
+    expression_names: list[str]
+    joint_names: list[str]
+    parents: list[int]
+    faces: torch.Tensor             # (F, 3) int64, counter-clockwise seen from outside
+    skin_weights: torch.Tensor      # (V, J)
+    symmetry: torch.Tensor          # (V,) index of the mirror vertex (x -> -x)
+    uv_layout: UVLayout
+    landmarks: LandmarkEmbedding
+    region_names: list[str]
+    region_masks: torch.Tensor      # (R, S, S) float in [0, 1], UV space (row 0 at v = 1)
+    face_part: torch.Tensor         # (F,) int part id, names in part_names
+    part_names: list[str]
+
+    @property
+    def n_vertices(self) -> int:
+        return int(self.skin_weights.shape[0])
+
+    def region_mask(self, name: str) -> torch.Tensor:
+        return self.region_masks[self.region_names.index(name)]
+
+    # -- to implement ---------------------------------------------------------------------
+    def rest_shape(self, shape: torch.Tensor, expression: torch.Tensor):
+        """-> (rest vertices (B, V, 3), rest joints (B, J, 3))."""
+        raise NotImplementedError
+
+    def joint_rotations(self, pose: HeadPose) -> torch.Tensor:
+        """-> (B, J, 3, 3) local rotation per joint of this model's skeleton."""
+        raise NotImplementedError
+
+    def pose_corrective(self, rot: torch.Tensor) -> torch.Tensor | None:
+        """Optional pose-dependent offsets (B, V, 3) in rest space (FLAME's posedirs)."""
+        return None
+
+    def head_rotation(self, pose: HeadPose) -> torch.Tensor:
+        """World rotation of the head (B, 3, 3): what the contour landmarks follow."""
+        raise NotImplementedError
+
+    # -- shared -----------------------------------------------------------------------------
+    def forward(self, shape: torch.Tensor | None = None, expression: torch.Tensor | None = None,
+                pose: HeadPose | None = None, translation: torch.Tensor | None = None) -> HeadOutput:
+        from .lbs import skin, world_transforms
+
+        B = next(t.shape[0] for t in (shape, expression, translation) if t is not None) if (
+            shape is not None or expression is not None or translation is not None) else (
+            pose.batch if pose is not None else 1)
+        ref = self.skin_weights
+        if shape is None:
+            shape = ref.new_zeros(B, self.n_shape)
+        if expression is None:
+            expression = ref.new_zeros(B, self.n_expression)
+        if pose is None:
+            pose = HeadPose.zeros(B, ref.dtype, ref.device)
+        rest, joints = self.rest_shape(shape, expression)
+        rot = self.joint_rotations(pose)
+        corr = self.pose_corrective(rot)
+        if corr is not None:
+            rest = rest + corr
+        posed_joints, A, _ = world_transforms(rot, joints, self.parents)
+        verts = skin(rest, self.skin_weights, A)
+        Rh = self.head_rotation(pose)
+        fwd = Rh[..., :, 2]
+        yaw = torch.rad2deg(torch.atan2(fwd[..., 0], fwd[..., 2]))
+        lmk = self.landmarks.points(verts, self.faces, yaw)
+        if translation is not None:
+            t = translation[:, None]
+            verts, posed_joints, lmk = verts + t, posed_joints + t, lmk + t
+        return HeadOutput(verts, posed_joints, lmk, rest, yaw)

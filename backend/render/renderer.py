@@ -1,0 +1,83 @@
+"""The one renderer interface: mesh + camera + (texture or colours) + SH light -> image.
+
+Everything in plain torch, so it runs on CPU and CUDA and is differentiable with respect to
+vertices, texture, vertex colours, light and camera (through the barycentrics; see rasterize.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as Fn
+
+from .camera import OrthographicCamera, PerspectiveCamera
+from .rasterize import Fragments, interpolate, rasterize
+from .shading import sh_shading, vertex_normals
+
+
+@dataclass
+class RenderOutput:
+    """Images are (B, H, W, C) float, linear [0, 1]-ish, pixel rows top to bottom."""
+
+    image: torch.Tensor        # shaded colour (B, H, W, 3)
+    albedo: torch.Tensor       # unshaded colour (B, H, W, 3)
+    shading: torch.Tensor      # irradiance (B, H, W, 3)
+    normals: torch.Tensor      # world-space unit normals (B, H, W, 3)
+    alpha: torch.Tensor        # coverage (B, H, W, 1)
+    screen: torch.Tensor       # projected vertices (B, V, 3): u px, v px, depth
+    fragments: Fragments
+
+
+def sample_texture(texture: torch.Tensor, uv: torch.Tensor) -> torch.Tensor:
+    """texture (B, C, S, S) with row 0 at v = 1; uv (B, H, W, 2) in [0, 1] -> (B, H, W, C)."""
+    grid = torch.stack([uv[..., 0] * 2 - 1, 1 - uv[..., 1] * 2], dim=-1)
+    out = Fn.grid_sample(texture, grid, mode="bilinear", padding_mode="border", align_corners=False)
+    return out.permute(0, 2, 3, 1)
+
+
+class MeshRenderer:
+    """Renders triangle meshes of one topology.
+
+    faces: (F, 3) counter-clockwise vertex indices. uv (T, 2) and uv_faces (F, 3): per-corner
+    texture coordinates, needed only for textured renders.
+    """
+
+    def __init__(self, faces: torch.Tensor, uv: torch.Tensor | None = None,
+                 uv_faces: torch.Tensor | None = None):
+        self.faces = faces.long()
+        self.uv = uv
+        self.uv_faces = uv_faces.long() if uv_faces is not None else None
+
+    def to(self, device) -> "MeshRenderer":
+        return MeshRenderer(self.faces.to(device),
+                            None if self.uv is None else self.uv.to(device),
+                            None if self.uv_faces is None else self.uv_faces.to(device))
+
+    def render(self, vertices: torch.Tensor, camera: OrthographicCamera | PerspectiveCamera,
+               image_size: tuple[int, int], light: torch.Tensor | None = None,
+               texture: torch.Tensor | None = None, vertex_colors: torch.Tensor | None = None,
+               background: torch.Tensor | float = 0.0, cull_backfaces: bool = True) -> RenderOutput:
+        """vertices (B, V, 3) world metres; light (B, 9, 3) SH or None for unlit;
+        texture (B, 3, S, S) or vertex_colors (B, V, 3); neither gives uniform grey albedo."""
+        H, W = image_size
+        B = vertices.shape[0]
+        screen = camera.project(vertices, H, W)
+        frags = rasterize(screen, self.faces, H, W, perspective_correct=camera.is_perspective,
+                          cull_backfaces=cull_backfaces)
+        alpha = frags.mask[..., None].to(vertices.dtype)
+        normals = vertex_normals(vertices, self.faces)
+        pix_n = Fn.normalize(interpolate(frags, self.faces, normals), dim=-1, eps=1e-12)
+        if texture is not None:
+            if self.uv is None:
+                raise ValueError("a textured render needs the mesh's uv and uv_faces")
+            pix_uv = interpolate(frags, self.uv_faces, self.uv[None].to(vertices.dtype))
+            albedo = sample_texture(texture, pix_uv)
+        elif vertex_colors is not None:
+            albedo = interpolate(frags, self.faces, vertex_colors)
+        else:
+            albedo = torch.full((B, H, W, 3), 0.7, dtype=vertices.dtype, device=vertices.device)
+        shading = sh_shading(pix_n, light) if light is not None else torch.ones_like(albedo)
+        image = albedo * shading
+        bg = torch.as_tensor(background, dtype=image.dtype, device=image.device)
+        image = image * alpha + bg * (1 - alpha)
+        return RenderOutput(image, albedo * alpha, shading * alpha, pix_n * alpha, alpha, screen, frags)

@@ -1,0 +1,66 @@
+"""Normals and 9-band spherical-harmonics shading with DECA's basis constants.
+
+Light coefficients: (B, 9, 3), one RGB triple per SH band, in the world frame (y up, +z toward
+the camera). image = albedo * sum_k l_k * c_k * H_k(n).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+SH_CONSTANTS = (
+    1.0 / math.sqrt(4 * math.pi),
+    (2 * math.pi / 3) * math.sqrt(3 / (4 * math.pi)),
+    (2 * math.pi / 3) * math.sqrt(3 / (4 * math.pi)),
+    (2 * math.pi / 3) * math.sqrt(3 / (4 * math.pi)),
+    (math.pi / 4) * 3 * math.sqrt(5 / (12 * math.pi)),
+    (math.pi / 4) * 3 * math.sqrt(5 / (12 * math.pi)),
+    (math.pi / 4) * 3 * math.sqrt(5 / (12 * math.pi)),
+    (math.pi / 4) * (3 / 2) * math.sqrt(5 / (12 * math.pi)),
+    (math.pi / 4) * (1 / 2) * math.sqrt(5 / (4 * math.pi)),
+)
+
+
+def sh_basis(normals: torch.Tensor) -> torch.Tensor:
+    """(..., 3) unit normals -> (..., 9) basis [1, x, y, z, xy, xz, yz, x^2-y^2, 3z^2-1] * c_k."""
+    x, y, z = normals.unbind(-1)
+    h = torch.stack([torch.ones_like(x), x, y, z, x * y, x * z, y * z, x * x - y * y,
+                     3 * z * z - 1], dim=-1)
+    c = torch.tensor(SH_CONSTANTS, dtype=normals.dtype, device=normals.device)
+    return h * c
+
+
+def sh_shading(normals: torch.Tensor, sh: torch.Tensor) -> torch.Tensor:
+    """Irradiance for normals (B, ..., 3) under lights sh (B, 9, 3) -> (B, ..., 3)."""
+    basis = sh_basis(normals)
+    B = sh.shape[0]
+    flat = basis.reshape(B, -1, 9)
+    return torch.einsum("bnk,bkc->bnc", flat, sh).reshape(*normals.shape[:-1], 3)
+
+
+def default_light(batch: int = 1, dtype=torch.float32, device=None) -> torch.Tensor:
+    """A soft frontal-top key light with ambient, in SH coefficients (B, 9, 3)."""
+    sh = torch.zeros(batch, 9, 3, dtype=dtype, device=device)
+    sh[:, 0] = 2.6      # ambient
+    sh[:, 2] = 0.35     # from above (+y)
+    sh[:, 3] = 0.55     # from the camera (+z)
+    sh[:, 1] = 0.12     # a little from the right
+    return sh
+
+
+def face_normals(vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+    """(B, V, 3), (F, 3) -> (B, F, 3) unit normals of counter-clockwise faces."""
+    v0, v1, v2 = (vertices[:, faces[:, i]] for i in range(3))
+    n = torch.cross(v1 - v0, v2 - v0, dim=-1)
+    return torch.nn.functional.normalize(n, dim=-1, eps=1e-12)
+
+
+def vertex_normals(vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
+    """Area-weighted vertex normals (B, V, 3) of a counter-clockwise mesh."""
+    v0, v1, v2 = (vertices[:, faces[:, i]] for i in range(3))
+    n = torch.cross(v1 - v0, v2 - v0, dim=-1)  # length = 2 * area
+    out = torch.zeros_like(vertices)
+    for i in range(3):
+        out = out.index_add(1, faces[:, i], n)
+    return torch.nn.functional.normalize(out, dim=-1, eps=1e-12)

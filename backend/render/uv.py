@@ -1,0 +1,113 @@
+"""UV-space rasterization (world-to-UV maps) and displacement-to-normal conversion.
+
+UV convention: u right, v up in [0, 1] (OBJ/Blender/glTF after its flip); a UV map of size S has
+row 0 at v = 1. Normal maps are tangent-space with +Y along +v (the OpenGL convention Blender and
+glTF use), encoded to RGB as (n + 1) / 2.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as Fn
+
+from .rasterize import Fragments, interpolate, rasterize
+
+
+@dataclass
+class UVRaster:
+    """The rasterized UV layout of a mesh: which face and barycentrics cover each texel.
+
+    Fixed for a topology, so compute once with `rasterize_uv` and reuse.
+    fragments: batch size 1, S x S texels; uv_faces (F, 3) index the per-corner uv array.
+    """
+
+    fragments: Fragments
+    faces: torch.Tensor      # (F, 3) mesh vertex indices
+    size: int
+
+    @property
+    def mask(self) -> torch.Tensor:
+        return self.fragments.mask[0]
+
+
+def rasterize_uv(uv: torch.Tensor, uv_faces: torch.Tensor, faces: torch.Tensor, size: int) -> UVRaster:
+    """uv: (T, 2) in [0, 1]; uv_faces (F, 3) into uv; faces (F, 3) into mesh vertices."""
+    screen = torch.stack([uv[:, 0] * size, (1.0 - uv[:, 1]) * size, torch.ones_like(uv[:, 0])], -1)
+    frags = rasterize(screen[None], uv_faces, size, size)
+    frags = Fragments(frags.face_index, frags.bary.detach(), frags.depth.detach())
+    return UVRaster(frags, faces, size)
+
+
+def world_to_uv(raster: UVRaster, vertex_attributes: torch.Tensor) -> torch.Tensor:
+    """Per-vertex attributes (B, V, C) -> UV maps (B, S, S, C), zero outside the layout."""
+    B = vertex_attributes.shape[0]
+    f = raster.fragments
+    frags = Fragments(f.face_index.expand(B, -1, -1), f.bary.expand(B, -1, -1, -1),
+                      f.depth.expand(B, -1, -1))
+    return interpolate(frags, raster.faces, vertex_attributes)
+
+
+def _uv_derivatives(p: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """d p/du and d p/dv of a UV map p (B, S, S, C) per texel (central differences, one-sided at
+    the chart borders). Units: p units per texel."""
+    m = mask.to(p.dtype)[None, ..., None]
+    pad = lambda t: Fn.pad(t.permute(0, 3, 1, 2), (1, 1, 1, 1), mode="replicate").permute(0, 2, 3, 1)  # noqa: E731
+    pp, mp = pad(p * m), pad(m.expand(p.shape[0], -1, -1, 1))
+
+    def diff(a_sl, b_sl):
+        # (a - b) where both exist, else 0 and a count of 0
+        ok = mp[a_sl] * mp[b_sl]
+        return (pp[a_sl] - pp[b_sl]) * ok, ok
+
+    c = slice(1, -1)
+    right, ok_r = diff((slice(None), c, slice(2, None)), (slice(None), c, c))
+    left, ok_l = diff((slice(None), c, c), (slice(None), c, slice(0, -2)))
+    down, ok_d = diff((slice(None), slice(2, None), c), (slice(None), c, c))
+    up, ok_u = diff((slice(None), c, c), (slice(None), slice(0, -2), c))
+    du = (right + left) / (ok_r + ok_l).clamp(min=1)
+    dv = -(down + up) / (ok_d + ok_u).clamp(min=1)  # rows grow downward, v grows upward
+    return du, dv
+
+
+def displacement_to_normal(position_map: torch.Tensor, normal_map: torch.Tensor,
+                           displacement: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """World-space normals of the displaced surface P + D * N, per texel.
+
+    position_map, normal_map: (B, S, S, 3) world-to-UV maps (metres, unit normals);
+    displacement: (B, S, S) metres along the normal; mask: (S, S) texels inside the layout.
+    Returns (B, S, S, 3) unit normals, equal to `normal_map` where D is constant.
+    """
+    n0 = Fn.normalize(normal_map, dim=-1, eps=1e-12)
+    p = position_map + displacement[..., None] * n0
+    du, dv = _uv_derivatives(p, mask)
+    n = torch.cross(du, dv, dim=-1)
+    n = Fn.normalize(n, dim=-1, eps=1e-12)
+    # Keep the orientation of the base surface (charts may be mirrored in UV).
+    flip = ((n * n0).sum(-1, keepdim=True) < 0).to(n.dtype)
+    n = n * (1 - 2 * flip)
+    bad = (n.norm(dim=-1, keepdim=True) < 0.5) | ~mask[None, ..., None]
+    return torch.where(bad, n0, n)
+
+
+def tangent_frame(position_map: torch.Tensor, normal_map: torch.Tensor, mask: torch.Tensor):
+    """Per-texel orthonormal (T, B, N): T along +u, B along +v, N the surface normal."""
+    n = Fn.normalize(normal_map, dim=-1, eps=1e-12)
+    du, dv = _uv_derivatives(position_map, mask)
+    t = Fn.normalize(du - (du * n).sum(-1, keepdim=True) * n, dim=-1, eps=1e-12)
+    b = torch.cross(n, t, dim=-1)
+    # Mirrored charts: B must point along +v.
+    sign = torch.where((b * dv).sum(-1, keepdim=True) < 0, -1.0, 1.0).to(n.dtype)
+    return t, b * sign, n
+
+
+def displacement_to_tangent_normal(position_map: torch.Tensor, normal_map: torch.Tensor,
+                                   displacement: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Tangent-space normal map (B, S, S, 3) in [-1, 1] of a displacement map (metres)."""
+    n_world = displacement_to_normal(position_map, normal_map, displacement, mask)
+    t, b, n = tangent_frame(position_map, normal_map, mask)
+    ts = torch.stack([(n_world * t).sum(-1), (n_world * b).sum(-1), (n_world * n).sum(-1)], -1)
+    ts = Fn.normalize(ts, dim=-1, eps=1e-12)
+    flat = torch.zeros_like(ts)
+    flat[..., 2] = 1.0
+    return torch.where(mask[None, ..., None], ts, flat)

@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+"""Headsmith's one entry point for developers and first-time users (Linux, macOS, Windows).
+
+    python3 dev.py demo     set up .venv on first use, then run the main job (OpenHead contact sheet)
+    python3 dev.py test     set up .venv on first use, then run the whole test suite (pytest args pass through)
+    python3 dev.py setup    only (re)create the environment
+
+The environment is re-installed when pyproject.toml changes (a hash is kept in .venv).
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".headsmith-installed"
+EXTRAS = "dev,blender,build"
+
+
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def setup(force: bool = False) -> Path:
+    if sys.version_info[:2] != (3, 11):
+        sys.exit(f"Headsmith needs Python 3.11 (the bpy 5.0.1 wheel is cp311 only); this is "
+                 f"{sys.version.split()[0]}. Run dev.py with a Python 3.11 interpreter.")
+    digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    py = venv_python()
+    if not force and py.exists() and STAMP.exists() and STAMP.read_text() == digest:
+        return py
+    if not py.exists():
+        print(f"creating {VENV} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    print("installing Headsmith and its dependencies (first run: a few minutes) ...", flush=True)
+    # torch is named in the same command so that nothing resolves a different torch build.
+    cmd = [str(py), "-m", "pip", "install", "--disable-pip-version-check", "torch==2.13.0",
+           "-e", f".[{EXTRAS}]"]
+    if subprocess.call(cmd, cwd=ROOT) != 0:
+        sys.exit("dependency installation failed (see pip's message above)")
+    STAMP.write_text(digest)
+    return py
+
+
+def main(argv: list[str]) -> int:
+    cmd = argv[0] if argv else "demo"
+    rest = argv[1:]
+    if cmd == "setup":
+        setup(force=True)
+        return 0
+    py = setup()
+    env = dict(os.environ)
+    if cmd == "demo":
+        return subprocess.call([str(py), "-m", "headsmith.cli", "demo", *rest], cwd=ROOT, env=env)
+    if cmd == "test":
+        return subprocess.call([str(py), "-m", "pytest", *rest], cwd=ROOT, env=env)
+    if cmd == "bench":
+        return subprocess.call([str(py), *(rest or ["benchmarks/bench_render.py"])], cwd=ROOT, env=env)
+    print(__doc__)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,65 @@
+"""Shared fixtures: the committed OpenHead model and meshes with known geometry, made by code."""
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+import torch
+
+warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+
+
+def uv_sphere(n_lat: int = 48, radius: float = 1.0, dtype=torch.float64):
+    """A closed sphere, counter-clockwise faces seen from outside. -> (V, 3), (F, 3)."""
+    n_lon = 2 * n_lat
+    verts = [[0.0, radius, 0.0]]
+    for i in range(1, n_lat):
+        th = math.pi * i / n_lat
+        for j in range(n_lon):
+            ph = 2 * math.pi * j / n_lon
+            verts.append([radius * math.sin(th) * math.cos(ph), radius * math.cos(th),
+                          -radius * math.sin(th) * math.sin(ph)])
+    verts.append([0.0, -radius, 0.0])
+    faces = []
+    ring = lambda i, j: 1 + (i - 1) * n_lon + (j % n_lon)  # noqa: E731
+    for j in range(n_lon):
+        faces.append([0, ring(1, j), ring(1, j + 1)])
+    for i in range(1, n_lat - 1):
+        for j in range(n_lon):
+            a, b, c, d = ring(i, j), ring(i, j + 1), ring(i + 1, j), ring(i + 1, j + 1)
+            faces += [[a, c, b], [b, c, d]]
+    last = len(verts) - 1
+    for j in range(n_lon):
+        faces.append([last, ring(n_lat - 1, j + 1), ring(n_lat - 1, j)])
+    return torch.tensor(verts, dtype=dtype), torch.tensor(faces, dtype=torch.int64)
+
+
+def grid_plane(n: int = 16, size: float = 1.0, dtype=torch.float64):
+    """A square in the z = 0 plane facing +z, with uv = (x, y) / size + 0.5.
+    -> vertices (V, 3), faces (F, 3), uv (V, 2)."""
+    xs = torch.linspace(-size / 2, size / 2, n + 1, dtype=dtype)
+    yy, xx = torch.meshgrid(xs, xs, indexing="ij")
+    v = torch.stack([xx.ravel(), yy.ravel(), torch.zeros_like(xx.ravel())], -1)
+    faces = []
+    for i in range(n):
+        for j in range(n):
+            a, b = i * (n + 1) + j, i * (n + 1) + j + 1
+            c, d = a + n + 1, b + n + 1
+            faces += [[a, b, d], [a, d, c]]
+    uv = v[:, :2] / size + 0.5
+    return v, torch.tensor(faces), uv
+
+
+@pytest.fixture(scope="session")
+def openhead():
+    from headsmith.headmodel import OpenHead
+
+    return OpenHead()
+
+
+@pytest.fixture(scope="session")
+def dlib68():
+    from headsmith.detect import Dlib68
+
+    return Dlib68(upsample=0)

@@ -1,0 +1,154 @@
+"""OpenHead's committed arrays: contents, rig behaviour, batching and gradients."""
+import math
+
+import numpy as np
+import torch
+
+from headsmith.headmodel import HeadPose
+from headsmith.headmodel.lbs import axis_angle_to_matrix, matrix_to_axis_angle
+
+ARKIT_52 = {
+    "browDownLeft", "browDownRight", "browInnerUp", "browOuterUpLeft", "browOuterUpRight",
+    "cheekPuff", "cheekSquintLeft", "cheekSquintRight", "eyeBlinkLeft", "eyeBlinkRight",
+    "eyeLookDownLeft", "eyeLookDownRight", "eyeLookInLeft", "eyeLookInRight", "eyeLookOutLeft",
+    "eyeLookOutRight", "eyeLookUpLeft", "eyeLookUpRight", "eyeSquintLeft", "eyeSquintRight",
+    "eyeWideLeft", "eyeWideRight", "jawForward", "jawLeft", "jawOpen", "jawRight", "mouthClose",
+    "mouthDimpleLeft", "mouthDimpleRight", "mouthFrownLeft", "mouthFrownRight", "mouthFunnel",
+    "mouthLeft", "mouthLowerDownLeft", "mouthLowerDownRight", "mouthPressLeft", "mouthPressRight",
+    "mouthPucker", "mouthRight", "mouthRollLower", "mouthRollUpper", "mouthShrugLower",
+    "mouthShrugUpper", "mouthSmileLeft", "mouthSmileRight", "mouthStretchLeft", "mouthStretchRight",
+    "mouthUpperUpLeft", "mouthUpperUpRight", "noseSneerLeft", "noseSneerRight", "tongueOut"}
+
+
+def _edges_closed(faces: np.ndarray) -> bool:
+    e = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), 1)
+    _, counts = np.unique(e, axis=0, return_counts=True)
+    return bool((counts == 2).all())
+
+
+def test_basis_sizes_and_names(openhead):
+    m = openhead
+    assert m.n_shape >= 50
+    assert m.n_expression == 52 and set(m.expression_names) == ARKIT_52
+    assert m.joint_names == ["root", "neck", "head", "jaw", "eye.L", "eye.R"]
+    assert m.shape_std[0] >= m.shape_std[-1] > 0
+    assert torch.allclose(m.skin_weights.sum(1), torch.ones(m.n_vertices), atol=1e-5)
+
+
+def test_complete_eyeballs_of_equal_size_and_real_radius(openhead):
+    m = openhead
+    f = m.faces.numpy()
+    fp = m.face_part.numpy()
+    sizes = []
+    for name, side in (("eye.L", 1.0), ("eye.R", -1.0)):
+        part = m.part_names.index(name)
+        ef = f[fp == part]
+        assert _edges_closed(ef), f"{name} is not a closed surface"
+        idx = np.unique(ef)
+        sizes.append(len(idx))
+        p = m.v_template[idx].numpy()
+        c = p.mean(0)
+        r = np.linalg.norm(p - c, axis=1)
+        assert abs(r.mean() - 0.012) < 0.0005 and r.std() < 1e-4
+        assert np.sign(c[0]) == side  # subject's left eye at +x
+        j = m.J_template[m.joint_names.index(name)].numpy()
+        assert np.linalg.norm(j - c) < 1e-4  # the eye bone sits at the eyeball centre
+    assert sizes[0] == sizes[1]
+
+
+def test_teeth_present_and_follow_the_jaw(openhead):
+    m = openhead
+    upper = m.vertex_part == m.part_names.index("teeth.upper")
+    lower = m.vertex_part == m.part_names.index("teeth.lower")
+    assert upper.sum() > 20 and lower.sum() > 20
+    jaw = m.joint_names.index("jaw")
+    assert torch.allclose(m.skin_weights[lower, jaw], torch.ones(int(lower.sum())))
+    pose = HeadPose.zeros(1)
+    pose.jaw[0, 0] = math.radians(20)
+    rest = m().vertices[0]
+    opened = m(pose=pose).vertices[0]
+    moved = (opened - rest).norm(dim=-1)
+    assert moved[lower].min() > 0.005          # lower teeth swing with the jaw
+    assert moved[upper].max() < 1e-6           # upper teeth stay with the skull
+    assert (opened[lower, 1] < rest[lower, 1]).all()  # the mouth opens downward
+    # rigid: distances between lower-teeth vertices are preserved
+    li = torch.nonzero(lower).squeeze(1)[:10]
+    d0 = torch.cdist(rest[li], rest[li])
+    d1 = torch.cdist(opened[li], opened[li])
+    assert torch.allclose(d0, d1, atol=1e-6)
+
+
+def test_frame_is_flame_like(openhead):
+    v = openhead.v_template
+    nose_tip = v[v[:, 2].argmax()]
+    assert abs(nose_tip[0]) < 0.005          # the most forward point is on the midline (nose)
+    top = v[:, 1].max()
+    assert 0.08 < top < 0.16                 # crown above the eyes (origin at eye midpoint)
+    assert torch.allclose(openhead.J_template[4:6].mean(0), torch.zeros(3), atol=1e-4)
+
+
+def test_symmetry_map_is_a_mirror_involution(openhead):
+    m = openhead
+    s = m.symmetry
+    v = m.v_template
+    mirrored = v[s] * torch.tensor([-1.0, 1.0, 1.0])
+    assert (mirrored - v).norm(dim=-1).max() < 2e-3
+    assert (s[s] == torch.arange(len(s))).float().mean() > 0.99
+
+
+def test_identity_moves_joints_and_expressions_are_local(openhead):
+    m = openhead
+    beta = torch.zeros(1, m.n_shape)
+    beta[0, 0] = 2.0
+    out = m(shape=beta)
+    assert (out.joints - m.J_template).norm(dim=-1).max() > 1e-3
+    e = m.expression_vector({"eyeBlinkLeft": 1.0})
+    blink = m(expression=e).vertices[0] - m().vertices[0]
+    moving = blink.norm(dim=-1) > 1e-4
+    assert moving.any() and (m.v_template[moving, 0] > -0.005).all()  # left side (+x) only
+
+
+def test_batched_forward_and_gradients(openhead):
+    m = openhead
+    B = 3
+    torch.manual_seed(0)
+    shape = torch.randn(B, m.n_shape, requires_grad=True)
+    expr = (0.5 * torch.rand(B, m.n_expression)).requires_grad_(True)
+    pose = HeadPose.zeros(B)
+    pose.neck = (0.2 * torch.randn(B, 3)).requires_grad_(True)
+    out = m(shape=shape, expression=expr, pose=pose)
+    assert out.vertices.shape == (B, m.n_vertices, 3) and out.landmarks3d.shape == (B, 68, 3)
+    single = m(shape=shape[1:2], expression=expr[1:2],
+               pose=HeadPose(pose.global_rot[1:2], pose.neck[1:2], pose.jaw[1:2],
+                             pose.eye_left[1:2], pose.eye_right[1:2]))
+    assert torch.allclose(single.vertices[0], out.vertices[1], atol=1e-6)
+    out.landmarks3d.sum().backward()
+    assert shape.grad.abs().sum() > 0 and expr.grad.abs().sum() > 0 and pose.neck.grad.abs().sum() > 0
+
+
+def test_axis_angle_round_trip():
+    torch.manual_seed(1)
+    aa = torch.randn(20, 3, dtype=torch.float64)
+    aa = aa / aa.norm(dim=-1, keepdim=True) * torch.rand(20, 1, dtype=torch.float64) * 3.0
+    R = axis_angle_to_matrix(aa)
+    assert torch.allclose(R @ R.transpose(1, 2), torch.eye(3, dtype=torch.float64).expand(20, 3, 3), atol=1e-12)
+    assert torch.allclose(matrix_to_axis_angle(R), aa, atol=1e-6)
+
+
+def test_region_masks_cover_the_face(openhead):
+    m = openhead
+    for name in ["face", "eyes", "mouth", "forehead", "nose", "cheeks", "neck", "ears"]:
+        assert m.region_mask(name).sum() > 50, name
+    # the forehead sits above the nose on the mesh
+    fr = m.vertex_regions[m.region_names.index("forehead")] > 0
+    nr = m.vertex_regions[m.region_names.index("nose")] > 0
+    assert m.v_template[fr, 1].mean() > m.v_template[nr, 1].mean() + 0.02
+
+
+def test_missing_asset_gives_a_clear_error(tmp_path):
+    import pytest
+
+    from headsmith.headmodel import ModelFileError, OpenHead
+
+    with pytest.raises(ModelFileError, match="build-openhead"):
+        OpenHead(tmp_path / "nope.npz")

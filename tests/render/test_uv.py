@@ -1,0 +1,64 @@
+import math
+
+import torch
+
+from headsmith.render import (MeshRenderer, OrthographicCamera, displacement_to_normal,
+                              displacement_to_tangent_normal, rasterize_uv, sample_texture,
+                              world_to_uv)
+from tests.conftest import grid_plane
+
+
+def test_world_to_uv_round_trip_of_positions():
+    """Positions rasterized into UV and sampled back at each vertex's uv give the vertex."""
+    v, f, uv = grid_plane(8)
+    v = v.clone()
+    v[:, 2] = 0.1 * torch.sin(3 * v[:, 0]) * torch.cos(2 * v[:, 1])  # a curved sheet
+    raster = rasterize_uv(uv, f, f, 128)
+    pos_map = world_to_uv(raster, v[None])  # (1, S, S, 3)
+    interior = ((uv > 0.05) & (uv < 0.95)).all(-1)
+    back = sample_texture(pos_map.permute(0, 3, 1, 2), uv[None, None])[0, 0]
+    err = (back - v)[interior].abs().max()
+    assert err < 2e-3
+    assert raster.mask.float().mean() > 0.98
+
+
+def test_textured_render_shows_the_texture_at_the_interpolated_uv():
+    v, f, uv = grid_plane(4)
+    S = 64
+    # texture = (u, v, 0.5) encoded in the pixels (row 0 at v = 1)
+    rows = (torch.arange(S) + 0.5) / S
+    tex = torch.stack([rows[None].expand(S, S), (1 - rows)[:, None].expand(S, S),
+                       torch.full((S, S), 0.5)], 0)[None].double()
+    r = MeshRenderer(f, uv, f)
+    cam = OrthographicCamera(torch.tensor([[1.5, 0.0, 0.0]], dtype=torch.float64))
+    out = r.render(v[None], cam, (48, 48), texture=tex)
+    ys, xs = torch.meshgrid(torch.arange(48, dtype=torch.float64) + 0.5,
+                            torch.arange(48, dtype=torch.float64) + 0.5, indexing="ij")
+    x = (xs / 24 - 1) / 1.5
+    y = (1 - ys / 24) / 1.5
+    inside = (x.abs() < 0.45) & (y.abs() < 0.45)
+    assert torch.allclose(out.albedo[0, ..., 0][inside], (x + 0.5)[inside], atol=1e-6)
+    assert torch.allclose(out.albedo[0, ..., 1][inside], (y + 0.5)[inside], atol=1e-6)
+
+
+def test_displacement_to_normal_of_a_sine_height_field():
+    """On a plane facing +z, D = a sin(k x) tilts the normal to (-a k cos(k x), 0, 1)/norm."""
+    v, f, uv = grid_plane(32)
+    S = 256
+    raster = rasterize_uv(uv, f, f, S)
+    P = world_to_uv(raster, v[None])
+    N = world_to_uv(raster, torch.tensor([[0.0, 0.0, 1.0]], dtype=torch.float64).expand(1, len(v), 3))
+    a, k = 0.01, 2 * math.pi * 3
+    D = a * torch.sin(k * P[..., 0])
+    n = displacement_to_normal(P, N, D, raster.mask)
+    expected = torch.stack([-a * k * torch.cos(k * P[..., 0]), torch.zeros_like(D), torch.ones_like(D)], -1)
+    expected = expected / expected.norm(dim=-1, keepdim=True)
+    core = torch.zeros(S, S, dtype=torch.bool)
+    core[8:-8, 8:-8] = True
+    err = (n - expected).norm(dim=-1)[0][core & raster.mask]
+    assert err.max() < 0.01
+    # tangent space: T = +u = +x, B = +v = +y on this plane, so it equals the world normal
+    ts = displacement_to_tangent_normal(P, N, D, raster.mask)
+    assert (ts - expected).norm(dim=-1)[0][core].max() < 0.01
+    flat = displacement_to_tangent_normal(P, N, torch.zeros_like(D), raster.mask)
+    assert torch.allclose(flat[0][raster.mask], torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64), atol=1e-9)
