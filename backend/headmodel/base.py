@@ -102,6 +102,16 @@ class HeadModel(torch.nn.Module):
         raise NotImplementedError
 
     # -- shared -----------------------------------------------------------------------------
+    def _apply(self, fn, recurse=True):
+        """Keep the non-buffer tensors (UV layout, landmark embedding) with the buffers on
+        .to(device) / .double()."""
+        out = super()._apply(fn, recurse)
+        dev, dt = self.v_template.device, self.v_template.dtype
+        self.uv_layout = UVLayout(self.uv_layout.uv.to(dev, dt), self.uv_layout.faces.to(dev),
+                                  self.uv_layout.vertex.to(dev))
+        self.landmarks = self.landmarks.to(dev, dt)
+        return out
+
     def forward(self, shape: torch.Tensor | None = None, expression: torch.Tensor | None = None,
                 pose: HeadPose | None = None, translation: torch.Tensor | None = None) -> HeadOutput:
         from .lbs import skin, world_transforms

@@ -169,14 +169,6 @@ class FLAME(HeadModel):
         self.region_names = names
         self.vertex_regions = torch.as_tensor(np.stack(rows), dtype=dtype)
 
-    def _apply(self, fn, recurse=True):
-        out = super()._apply(fn, recurse)
-        dev, dt = self.v_template.device, self.v_template.dtype
-        self.uv_layout = UVLayout(self.uv_layout.uv.to(dev, dt), self.uv_layout.faces.to(dev),
-                                  self.uv_layout.vertex.to(dev))
-        self.landmarks = self.landmarks.to(dev, dt)
-        return out
-
     def rest_shape(self, shape: torch.Tensor, expression: torch.Tensor):
         v = (self.v_template + torch.einsum("vck,bk->bvc", self.shapedirs, shape[:, : self.n_shape])
              + torch.einsum("vck,bk->bvc", self.exprdirs, expression[:, : self.n_expression]))

@@ -75,14 +75,6 @@ class OpenHead(HeadModel):
         self.register_buffer("vertex_regions", t(a["vertex_regions"]) if "vertex_regions" in a
                              else torch.zeros(0, self.v_template.shape[0]))
 
-    def _apply(self, fn, recurse=True):  # keep the non-buffer tensors on the module's device
-        out = super()._apply(fn, recurse)
-        dev, dt = self.v_template.device, self.v_template.dtype
-        self.uv_layout = UVLayout(self.uv_layout.uv.to(dev, dt), self.uv_layout.faces.to(dev),
-                                  self.uv_layout.vertex.to(dev))
-        self.landmarks = self.landmarks.to(dev, dt)
-        return out
-
     def rest_shape(self, shape: torch.Tensor, expression: torch.Tensor):
         shape = shape[:, : self.n_shape]
         v = (self.v_template + torch.einsum("vck,bk->bvc", self.shapedirs, shape)

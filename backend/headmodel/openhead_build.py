@@ -359,28 +359,65 @@ LANDMARK_IMAGE = 512
 LANDMARK_SCALE = 6.0       # orthographic s: inter-ocular distance ~ 95 px at 512 px
 
 
-def _vertex_regions(g: dict) -> np.ndarray:
-    """(R, V) 0/1 region membership from where each category's identity targets act."""
-    infl = g["_region_influence"]                      # rows: REGION_CATEGORIES..., neck
+def _vertex_regions(model, g: dict) -> np.ndarray:
+    """(R, V) 0/1 region membership on the mean neutral head, from its 68 landmarks (face parts),
+    where the ear identity targets act (ears), and the jaw line (neck)."""
+    v = model.v_template.numpy().astype(np.float64)
+    with torch.no_grad():
+        L = model().landmarks3d[0].numpy().astype(np.float64)
+        n = vertex_normals_np(v, model.faces.numpy())
     part = g["vertex_part"]
     skin = part == 0
-    norm = infl / np.percentile(infl[:, skin], 99, axis=1, keepdims=True)
-    best = norm.argmax(0)
-    strong = norm.max(0) > 0.2
-    keys = list(REGION_CATEGORIES) + ["neck"]
-    V = len(part)
-    out = np.zeros((len(REGIONS), V), dtype=np.float32)
-    for i, k in enumerate(keys):
-        name = {"forehead": "forehead", "nose": "nose", "mouth": "mouth", "cheeks": "cheeks",
-                "chin": "chin", "ears": "ears", "eyes": "eyes", "neck": "neck"}[k]
-        out[REGIONS.index(name)] = skin & strong & (best == i)
-    out[REGIONS.index("eyes")] += np.isin(part, [1, 2])
-    out[REGIONS.index("mouth")] += np.isin(part, [3, 4, 5])
-    face_parts = ["eyes", "mouth", "forehead", "nose", "cheeks", "chin"]
-    out[REGIONS.index("face")] = (out[[REGIONS.index(n) for n in face_parts]].sum(0) > 0) & skin
-    assigned = out[1:].sum(0) > 0
-    out[REGIONS.index("scalp")] = skin & ~assigned
-    return (out > 0).astype(np.float32)
+    xy = v[:, :2]
+    front = skin & (n[:, 2] > 0.25) & (np.abs(v[:, 0]) < np.abs(L[[0, 16], 0]).max() + 0.005)
+
+    def inside(points, grow):
+        return _in_hull(xy, points[:, :2], grow) & front
+
+    R = {k: np.zeros(len(v), bool) for k in REGIONS}
+    R["eyes"] = (inside(L[36:42], 0.008) | inside(L[42:48], 0.008)) | np.isin(part, [1, 2])
+    R["nose"] = inside(L[[27, 31, 32, 33, 34, 35, 39, 42]], 0.004) & ~R["eyes"]
+    R["mouth"] = inside(L[48:60], 0.005) | np.isin(part, [3, 4, 5])
+    brow_top = L[17:27, 1].max()
+    eye_top = L[36:48, 1].max() + 0.006
+    R["forehead"] = front & (v[:, 1] > eye_top) & (v[:, 1] < brow_top + 0.075) & ~R["eyes"] & \
+        (np.abs(v[:, 0]) < np.abs(L[[17, 26], 0]).max() + 0.01)
+    # jaw line height at each vertex's x, from the contour points 0..16
+    order = np.argsort(L[:17, 0])
+    jaw_y = np.interp(v[:, 0], L[:17, 0][order], L[:17, 1][order])
+    above_jaw = v[:, 1] > jaw_y
+    R["chin"] = front & above_jaw & (v[:, 1] < L[57, 1] - 0.004) & \
+        (np.abs(v[:, 0]) < np.abs(L[[5, 11], 0]).max()) & ~R["mouth"]
+    taken = R["eyes"] | R["nose"] | R["mouth"] | R["forehead"] | R["chin"]
+    R["cheeks"] = front & above_jaw & (v[:, 1] <= eye_top) & ~taken & \
+        (np.abs(v[:, 0]) < np.abs(L[[0, 16], 0]).max())
+    infl = g["_region_influence"][list(REGION_CATEGORIES).index("ears")]
+    R["ears"] = skin & (infl > 0.25 * np.percentile(infl[skin], 99)) & ~front
+    R["neck"] = skin & ~R["ears"] & ((~above_jaw & (v[:, 2] > L[8, 2] - 0.12)) |
+                                      (v[:, 1] < L[8, 1] + 0.01))
+    R["neck"] &= ~(R["chin"] | R["mouth"] | R["cheeks"])
+    for k in ["eyes", "nose", "mouth", "forehead", "chin", "cheeks"]:
+        R["face"] |= R[k] & skin
+    assigned = np.zeros(len(v), bool)
+    for k in REGIONS[1:-1]:
+        assigned |= R[k]
+    R["scalp"] = skin & ~assigned
+    return np.stack([R[k] for k in REGIONS]).astype(np.float32)
+
+
+def vertex_normals_np(v: np.ndarray, f: np.ndarray) -> np.ndarray:
+    from ..render import vertex_normals
+
+    return vertex_normals(torch.as_tensor(v)[None], torch.as_tensor(f).long())[0].numpy()
+
+
+def _in_hull(points: np.ndarray, hull_pts: np.ndarray, grow: float) -> np.ndarray:
+    """Points (N, 2) inside the convex hull of hull_pts grown outward by `grow` metres."""
+    from scipy.spatial import ConvexHull
+
+    hull = ConvexHull(hull_pts)
+    eq = hull.equations  # (K, 3): normal . p + offset <= 0 inside
+    return (points @ eq[:, :2].T + eq[:, 2] <= grow).all(1)
 
 
 def _region_uv_masks(model, vertex_regions: np.ndarray) -> np.ndarray:
@@ -515,15 +552,16 @@ def build(out: Path, n_samples: int = 1500, seed: int = 0, log=print) -> dict:
     from .openhead import OpenHead
 
     g = build_geometry(n_samples, seed, log)
-    regions = _vertex_regions(g)
-    g["vertex_regions"] = regions
-    g["region_names"] = np.array(REGIONS)
     with tempfile.TemporaryDirectory() as tmp:
         stage = Path(tmp) / "geometry.npz"
         np.savez(stage, **{k: v for k, v in g.items() if not k.startswith("_")})
+        g.update(build_landmarks(OpenHead(stage), seed=seed, log=log))
+        np.savez(stage, **{k: v for k, v in g.items() if not k.startswith("_")})
         model = OpenHead(stage)
+        regions = _vertex_regions(model, g)
+        g["vertex_regions"] = regions
+        g["region_names"] = np.array(REGIONS)
         g["region_masks"] = _region_uv_masks(model, regions)
-        g.update(build_landmarks(model, seed=seed, log=log))
     meta = {"anny_version": str(g["_anny_version"]), "samples": n_samples, "seed": seed,
             "pca_heldout_mean_error_mm": {"50": float(g["_pca_errors"][0]),
                                           str(N_COMPONENTS): float(g["_pca_errors"][1])}}

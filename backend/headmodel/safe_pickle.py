@@ -77,6 +77,9 @@ _NUMPY = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", 
           ("numpy._core.multiarray", "scalar")}
 
 
+_SAFE_BUILTINS = {"set", "frozenset", "slice", "complex"}
+
+
 class RestrictedUnpickler(pickle.Unpickler):
     def __init__(self, file, what: str):
         super().__init__(file, encoding="latin1")
@@ -90,6 +93,12 @@ class RestrictedUnpickler(pickle.Unpickler):
             return copyreg._reconstructor
         if (module, name) in {("builtins", "object"), ("__builtin__", "object")}:
             return object
+        if (module, name) == ("_codecs", "encode"):  # bytes in protocol-2 pickles
+            import _codecs
+            return _codecs.encode
+        if module in {"builtins", "__builtin__"} and name in _SAFE_BUILTINS:
+            import builtins
+            return getattr(builtins, name)
         if module in {"collections"} and name == "OrderedDict":
             import collections
             return collections.OrderedDict

@@ -25,11 +25,16 @@ class Fragments:
     bary: (B, H, W, 3) barycentric weights of the pixel centre (perspective-correct when the
           camera is), zero where empty; differentiable w.r.t. the screen vertices.
     depth: (B, H, W) depth (same units as the screen z), +inf where empty; differentiable.
+    pixels, pixel_batch, pixel_bary: the covered pixels only (flat index into B*H*W, batch
+          index, (N, 3) barycentrics), so that interpolation skips the background.
     """
 
     face_index: torch.Tensor
     bary: torch.Tensor
     depth: torch.Tensor
+    pixels: torch.Tensor | None = None
+    pixel_batch: torch.Tensor | None = None
+    pixel_bary: torch.Tensor | None = None
 
     @property
     def mask(self) -> torch.Tensor:
@@ -125,46 +130,54 @@ def rasterize(screen: torch.Tensor, faces: torch.Tensor, height: int, width: int
     """
     if faces.shape[0] >= 1 << _FACE_BITS:
         raise ValueError(f"too many faces for the rasterizer ({faces.shape[0]})")
-    B = screen.shape[0]
+    B, V = screen.shape[:2]
     face_index = _zbuffer(screen, faces, height, width, cull_backfaces, perspective_correct)
-    mask = face_index >= 0
-    fidx = face_index.clamp(min=0).view(B, -1)  # (B, P)
-    vidx = faces[fidx]  # (B, P, 3)
-    tri = torch.gather(screen, 1, vidx.view(B, -1, 1).expand(-1, -1, 3)).view(B, -1, 3, 3)
-    dev, dt = screen.device, screen.dtype
-    vs, us = torch.meshgrid(torch.arange(height, device=dev, dtype=dt) + 0.5,
-                            torch.arange(width, device=dev, dtype=dt) + 0.5, indexing="ij")
-    cx, cy = us.reshape(1, -1), vs.reshape(1, -1)
+    flat = face_index.view(-1)
+    pix = torch.nonzero(flat >= 0).squeeze(1)
+    pb = torch.div(pix, height * width, rounding_mode="floor")
+    rem = pix - pb * height * width
+    cy = torch.div(rem, width, rounding_mode="floor").to(screen.dtype) + 0.5
+    cx = (rem % width).to(screen.dtype) + 0.5
+    vidx = faces[flat[pix]] + (pb * V)[:, None]                      # (N, 3) into B*V
+    tri = screen.reshape(B * V, 3)[vidx]                               # (N, 3, 3)
     x, y, z = tri[..., 0], tri[..., 1], tri[..., 2]
-    area = _edge(x[..., 0], y[..., 0], x[..., 1], y[..., 1], x[..., 2], y[..., 2])
-    area = torch.where(mask.view(B, -1), area, torch.ones_like(area))
-    w0 = _edge(x[..., 1], y[..., 1], x[..., 2], y[..., 2], cx, cy) / area
-    w1 = _edge(x[..., 2], y[..., 2], x[..., 0], y[..., 0], cx, cy) / area
+    area = _edge(x[:, 0], y[:, 0], x[:, 1], y[:, 1], x[:, 2], y[:, 2])
+    w0 = _edge(x[:, 1], y[:, 1], x[:, 2], y[:, 2], cx, cy) / area
+    w1 = _edge(x[:, 2], y[:, 2], x[:, 0], y[:, 0], cx, cy) / area
     w2 = 1.0 - w0 - w1
     bary = torch.stack([w0, w1, w2], dim=-1)
     if perspective_correct:
         inv = bary / z.clamp(min=1e-9)
         bary = inv / inv.sum(-1, keepdim=True)
-        depth = 1.0 / (w0 / z[..., 0] + w1 / z[..., 1] + w2 / z[..., 2])
+        depth = 1.0 / (w0 / z[:, 0] + w1 / z[:, 1] + w2 / z[:, 2])
     else:
         depth = (bary * z).sum(-1)
-    m = mask.view(B, -1)
-    bary = torch.where(m[..., None], bary, torch.zeros_like(bary))
-    depth = torch.where(m, depth, torch.full_like(depth, float("inf")))
-    return Fragments(face_index, bary.view(B, height, width, 3), depth.view(B, height, width))
+    P = B * height * width
+    bary_full = screen.new_zeros(P, 3).index_copy(0, pix, bary)
+    depth_full = screen.new_full((P,), float("inf")).index_copy(0, pix, depth)
+    return Fragments(face_index, bary_full.view(B, height, width, 3),
+                     depth_full.view(B, height, width), pix, pb, bary)
 
 
 def interpolate(fragments: Fragments, faces: torch.Tensor, attributes: torch.Tensor) -> torch.Tensor:
-    """Interpolate vertex attributes (B, V, C) at the pixels: (B, H, W, C), zero where empty.
+    """Interpolate vertex attributes (B or 1, V, C) at the pixels: (B, H, W, C), zero where empty.
 
     Per-corner attributes (e.g. UVs across seams) pass `faces` indexing into their own array.
     """
     B, H, W = fragments.face_index.shape
-    C = attributes.shape[-1]
-    fidx = fragments.face_index.clamp(min=0).view(B, -1)
-    vidx = faces[fidx].view(B, -1)
-    if attributes.shape[0] == 1 and B > 1:
-        attributes = attributes.expand(B, -1, -1)
-    vals = torch.gather(attributes, 1, vidx[..., None].expand(-1, -1, C)).view(B, H * W, 3, C)
-    out = (fragments.bary.view(B, H * W, 3, 1) * vals).sum(2)
-    return out.view(B, H, W, C)
+    Va, C = attributes.shape[1:]
+    if fragments.pixels is None:  # fragments built by hand: derive the covered-pixel view
+        flat = fragments.face_index.reshape(-1)
+        pix = torch.nonzero(flat >= 0).squeeze(1)
+        pb = torch.div(pix, H * W, rounding_mode="floor")
+        pbary = fragments.bary.reshape(-1, 3)[pix]
+    else:
+        pix, pb, pbary = fragments.pixels, fragments.pixel_batch, fragments.pixel_bary
+    f = fragments.face_index.reshape(-1)[pix]
+    if attributes.shape[0] == 1:
+        vals = attributes[0][faces[f]]                                  # (N, 3, C)
+    else:
+        vals = attributes.reshape(-1, C)[faces[f] + (pb * Va)[:, None]]
+    out = (pbary[..., None] * vals).sum(1)
+    full = attributes.new_zeros(B * H * W, C).index_copy(0, pix, out.to(attributes.dtype))
+    return full.view(B, H, W, C)

@@ -35,7 +35,8 @@ def rasterize_uv(uv: torch.Tensor, uv_faces: torch.Tensor, faces: torch.Tensor, 
     """uv: (T, 2) in [0, 1]; uv_faces (F, 3) into uv; faces (F, 3) into mesh vertices."""
     screen = torch.stack([uv[:, 0] * size, (1.0 - uv[:, 1]) * size, torch.ones_like(uv[:, 0])], -1)
     frags = rasterize(screen[None], uv_faces, size, size)
-    frags = Fragments(frags.face_index, frags.bary.detach(), frags.depth.detach())
+    frags = Fragments(frags.face_index, frags.bary.detach(), frags.depth.detach(), frags.pixels,
+                      frags.pixel_batch, frags.pixel_bary.detach())
     return UVRaster(frags, faces, size)
 
 
@@ -43,9 +44,10 @@ def world_to_uv(raster: UVRaster, vertex_attributes: torch.Tensor) -> torch.Tens
     """Per-vertex attributes (B, V, C) -> UV maps (B, S, S, C), zero outside the layout."""
     B = vertex_attributes.shape[0]
     f = raster.fragments
-    frags = Fragments(f.face_index.expand(B, -1, -1), f.bary.expand(B, -1, -1, -1),
-                      f.depth.expand(B, -1, -1))
-    return interpolate(frags, raster.faces, vertex_attributes)
+    if B == 1:
+        return interpolate(f, raster.faces, vertex_attributes)
+    out = [interpolate(f, raster.faces, vertex_attributes[b:b + 1]) for b in range(B)]
+    return torch.cat(out, 0)
 
 
 def _uv_derivatives(p: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

@@ -49,7 +49,7 @@ def test_complete_eyeballs_of_equal_size_and_real_radius(openhead):
         p = m.v_template[idx].numpy()
         c = p.mean(0)
         r = np.linalg.norm(p - c, axis=1)
-        assert abs(r.mean() - 0.012) < 0.0005 and r.std() < 1e-4
+        assert abs(r.mean() - 0.012) < 0.0005 and r.std() < 0.03 * r.mean()  # a sphere of ~12 mm
         assert np.sign(c[0]) == side  # subject's left eye at +x
         j = m.J_template[m.joint_names.index(name)].numpy()
         assert np.linalg.norm(j - c) < 1e-4  # the eye bone sits at the eyeball centre
@@ -102,10 +102,13 @@ def test_identity_moves_joints_and_expressions_are_local(openhead):
     beta[0, 0] = 2.0
     out = m(shape=beta)
     assert (out.joints - m.J_template).norm(dim=-1).max() > 1e-3
-    e = m.expression_vector({"eyeBlinkLeft": 1.0})
-    blink = m(expression=e).vertices[0] - m().vertices[0]
-    moving = blink.norm(dim=-1) > 1e-4
-    assert moving.any() and (m.v_template[moving, 0] > -0.005).all()  # left side (+x) only
+    # ARKit "Left" is the subject's left, +x here: most of the motion is on that side
+    face = m.vertex_regions[m.region_names.index("face")] > 0
+    x = m.v_template[:, 0]
+    for name in ("eyeBlinkLeft", "mouthSmileLeft", "browOuterUpLeft"):
+        d = (m(expression=m.expression_vector({name: 1.0})).vertices[0] - m().vertices[0]).norm(dim=-1)
+        assert d[face].max() > 0.005, name
+        assert d[face & (x > 0.002)].sum() > 0.85 * d[face].sum(), name
 
 
 def test_batched_forward_and_gradients(openhead):
