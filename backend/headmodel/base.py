@@ -43,6 +43,7 @@ class HeadOutput:
     landmarks3d: torch.Tensor       # (B, 68, 3) iBUG-68 order, contour chosen by head yaw
     rest_vertices: torch.Tensor     # (B, V, 3) shaped + expression, before skinning
     head_yaw_deg: torch.Tensor      # (B,) yaw used for the contour choice
+    landmarks2d: torch.Tensor | None = None  # (B, 68, 2) pixels, when a camera was given
 
 
 @dataclass
@@ -112,18 +113,45 @@ class HeadModel(torch.nn.Module):
         self.landmarks = self.landmarks.to(dev, dt)
         return out
 
+    def _check_inputs(self, shape, expression, pose, translation) -> int:
+        """Batch size of the inputs; clear errors for wrong shapes instead of broadcasting."""
+        batches = {}
+        for name, t, width in (("shape", shape, self.n_shape), ("expression", expression, self.n_expression),
+                               ("translation", translation, 3)):
+            if t is None:
+                continue
+            if t.dim() != 2 or t.shape[1] > width or (name == "translation" and t.shape[1] != 3):
+                raise ValueError(f"{self.name}: {name} must be (B, <= {width}), got {tuple(t.shape)}")
+            batches[name] = t.shape[0]
+        if pose is not None:
+            for f in ("global_rot", "neck", "jaw", "eye_left", "eye_right"):
+                t = getattr(pose, f)
+                if t.dim() != 2 or t.shape[1] != 3:
+                    raise ValueError(f"{self.name}: pose.{f} must be (B, 3) axis-angle, got {tuple(t.shape)}")
+                batches[f"pose.{f}"] = t.shape[0]
+        sizes = set(batches.values())
+        if len(sizes) > 1:
+            raise ValueError(f"{self.name}: inputs disagree on the batch size: {batches}")
+        return sizes.pop() if sizes else 1
+
     def forward(self, shape: torch.Tensor | None = None, expression: torch.Tensor | None = None,
-                pose: HeadPose | None = None, translation: torch.Tensor | None = None) -> HeadOutput:
+                pose: HeadPose | None = None, translation: torch.Tensor | None = None,
+                camera=None, image_size: tuple[int, int] | None = None) -> HeadOutput:
+        """shape (B, <= n_shape) and expression (B, <= n_expression) coefficients (missing trailing
+        ones are zero), pose, translation (B, 3) metres. With a camera and image_size (H, W) the
+        output also carries the landmarks projected to pixels."""
         from .lbs import skin, world_transforms
 
-        B = next(t.shape[0] for t in (shape, expression, translation) if t is not None) if (
-            shape is not None or expression is not None or translation is not None) else (
-            pose.batch if pose is not None else 1)
+        B = self._check_inputs(shape, expression, pose, translation)
         ref = self.skin_weights
         if shape is None:
             shape = ref.new_zeros(B, self.n_shape)
+        elif shape.shape[1] < self.n_shape:
+            shape = torch.cat([shape, shape.new_zeros(B, self.n_shape - shape.shape[1])], 1)
         if expression is None:
             expression = ref.new_zeros(B, self.n_expression)
+        elif expression.shape[1] < self.n_expression:
+            expression = torch.cat([expression, expression.new_zeros(B, self.n_expression - expression.shape[1])], 1)
         if pose is None:
             pose = HeadPose.zeros(B, ref.dtype, ref.device)
         rest, joints = self.rest_shape(shape, expression)
@@ -140,4 +168,9 @@ class HeadModel(torch.nn.Module):
         if translation is not None:
             t = translation[:, None]
             verts, posed_joints, lmk = verts + t, posed_joints + t, lmk + t
-        return HeadOutput(verts, posed_joints, lmk, rest, yaw)
+        lmk2d = None
+        if camera is not None:
+            if image_size is None:
+                raise ValueError("image_size (H, W) is needed to project landmarks")
+            lmk2d = camera.project(lmk, *image_size)[..., :2]
+        return HeadOutput(verts, posed_joints, lmk, rest, yaw, lmk2d)

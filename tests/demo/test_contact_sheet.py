@@ -30,3 +30,10 @@ def test_demo_keeps_an_existing_sheet_when_rendering_fails(tmp_path, monkeypatch
     except RuntimeError:
         pass
     assert out.read_bytes() == b"previous result"
+
+
+def test_demo_rejects_a_bad_size(tmp_path, capsys):
+    out = tmp_path / "openhead.png"
+    assert main(["demo", "-o", str(out), "--size", "10"]) == 2
+    assert "between 64 and 2048" in capsys.readouterr().err
+    assert not out.exists()

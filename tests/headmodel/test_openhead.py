@@ -155,3 +155,31 @@ def test_missing_asset_gives_a_clear_error(tmp_path):
 
     with pytest.raises(ModelFileError, match="build-openhead"):
         OpenHead(tmp_path / "nope.npz")
+
+
+def test_bad_inputs_get_clear_errors_and_short_vectors_are_padded(openhead):
+    import pytest
+
+    m = openhead
+    with pytest.raises(ValueError, match="shape must be"):
+        m(shape=torch.zeros(1, m.n_shape + 1))
+    with pytest.raises(ValueError, match="batch size"):
+        m(shape=torch.zeros(2, 10), expression=torch.zeros(3, 52))
+    with pytest.raises(ValueError, match="axis-angle"):
+        m(pose=HeadPose(torch.zeros(1, 4), torch.zeros(1, 3), torch.zeros(1, 3), torch.zeros(1, 3), torch.zeros(1, 3)))
+    short = torch.zeros(1, 10)
+    short[0, 0] = 1.0
+    full = torch.zeros(1, m.n_shape)
+    full[0, 0] = 1.0
+    assert torch.equal(m(shape=short).vertices, m(shape=full).vertices)
+
+
+def test_landmarks_projected_with_a_camera(openhead):
+    from headsmith.render import OrthographicCamera
+
+    cam = OrthographicCamera(torch.tensor([[6.0, 0.0, 0.03]]))
+    out = openhead(camera=cam, image_size=(256, 256))
+    assert out.landmarks2d.shape == (1, 68, 2)
+    # the subject's left outer eye corner (45) is on the image right, the nose (30) is centred
+    assert out.landmarks2d[0, 45, 0] > 128 > out.landmarks2d[0, 36, 0]
+    assert abs(out.landmarks2d[0, 30, 0].item() - 128) < 3
