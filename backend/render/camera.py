@@ -33,11 +33,12 @@ class OrthographicCamera:
 
     cam: torch.Tensor
 
+    def project_ndc(self, points: torch.Tensor) -> torch.Tensor:
+        """(B, N, 3) world -> (B, N, 2) NDC (x right, y up)."""
+        return self.cam[:, None, 0:1] * (points[..., :2] + self.cam[:, None, 1:3])
+
     def project(self, points: torch.Tensor, height: int, width: int) -> torch.Tensor:
-        s = self.cam[:, None, 0:1]
-        t = self.cam[:, None, 1:3]
-        xy = s * (points[..., :2] + t)
-        uv = ndc_to_pixels(xy, height, width)
+        uv = ndc_to_pixels(self.project_ndc(points), height, width)
         depth = -points[..., 2:3]  # the camera sits at +z: larger z is nearer
         return torch.cat([uv, depth], dim=-1)
 

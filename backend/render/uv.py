@@ -74,22 +74,22 @@ def _uv_derivatives(p: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, 
 
 def displacement_to_normal(position_map: torch.Tensor, normal_map: torch.Tensor,
                            displacement: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-    """World-space normals of the displaced surface P + D * N, per texel.
+    """World-space normals of the surface displaced by D along the smooth normal N, per texel.
 
+    Bump-mapping form (the surface gradient of D, first order in D): n = normalize(N - grad D),
+    grad D = (D_u (P_v x N) + D_v (N x P_u)) / (N . (P_u x P_v)). Exactly N where D is constant,
+    so a zero map gives the smooth interpolated normals, not the facets.
     position_map, normal_map: (B, S, S, 3) world-to-UV maps (metres, unit normals);
-    displacement: (B, S, S) metres along the normal; mask: (S, S) texels inside the layout.
-    Returns (B, S, S, 3) unit normals, equal to `normal_map` where D is constant.
+    displacement: (B, S, S) metres; mask: (S, S) texels inside the layout.
     """
     n0 = Fn.normalize(normal_map, dim=-1, eps=1e-12)
-    p = position_map + displacement[..., None] * n0
-    du, dv = _uv_derivatives(p, mask)
-    n = torch.cross(du, dv, dim=-1)
-    n = Fn.normalize(n, dim=-1, eps=1e-12)
-    # Keep the orientation of the base surface (charts may be mirrored in UV).
-    flip = ((n * n0).sum(-1, keepdim=True) < 0).to(n.dtype)
-    n = n * (1 - 2 * flip)
-    bad = (n.norm(dim=-1, keepdim=True) < 0.5) | ~mask[None, ..., None]
-    return torch.where(bad, n0, n)
+    pu, pv = _uv_derivatives(position_map, mask)
+    du, dv = _uv_derivatives(displacement[..., None], mask)
+    denom = (n0 * torch.cross(pu, pv, dim=-1)).sum(-1, keepdim=True)
+    ok = denom.abs() > 1e-20
+    grad = (du * torch.cross(pv, n0, dim=-1) + dv * torch.cross(n0, pu, dim=-1)) / torch.where(ok, denom, torch.ones_like(denom))
+    n = Fn.normalize(n0 - grad * ok, dim=-1, eps=1e-12)
+    return torch.where(mask[None, ..., None], n, n0)
 
 
 def tangent_frame(position_map: torch.Tensor, normal_map: torch.Tensor, mask: torch.Tensor):

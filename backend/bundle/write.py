@@ -1,0 +1,112 @@
+"""Write and read the avatar bundle atomically.
+
+Layout (schema version 1), all paths relative to the bundle folder:
+
+    bundle.json        schema_version, model {name, n_shape, n_expression, expression_names},
+                       parameters {shape [n_shape], per photo: expression, pose (axis-angle
+                       radians: global, neck, jaw, eye_left, eye_right), camera (s, tx, ty),
+                       light (9 x 3 SH, linear)}, albedo_mean, files, textures
+                       {albedo: sRGB, normal: tangent space OpenGL (+Y = +v),
+                       displacement: 16-bit, metres = (value / 65535 - 0.5) * 2 * scale},
+                       landmarks {detected, fitted: per photo, 68 x 2 photo pixels},
+                       provenance {headsmith version, settings, timings seconds, inputs}
+    mesh.obj, mesh.mtl neutral head (fitted identity, no expression, rest pose) with UVs
+    albedo.png         sRGB, 8-bit, UV layout (row 0 at v = 1)
+    displacement.png   16-bit grey, see above
+    normal.png         8-bit RGB tangent-space normal map
+    report.png         the picture to look at first
+
+A bundle is written into a temporary sibling folder and swapped in by renames, so an existing
+bundle at the same path survives any failure before the swap.
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+BUNDLE_SCHEMA_VERSION = 1
+
+
+@dataclass
+class AvatarBundle:
+    meta: dict                                  # the content of bundle.json (without 'files')
+    mesh: dict                                  # vertices, faces, uv, uv_faces, face_part, part_names
+    albedo: np.ndarray                          # (T, T, 3) uint8 sRGB
+    displacement: np.ndarray                    # (S, S) float metres
+    normal_map: np.ndarray                      # (T, T, 3) float in [-1, 1]
+    report: np.ndarray | None = None            # (H, W, 3) uint8 RGB
+    displacement_scale: float = 0.01
+
+
+def _png(path: Path, img: np.ndarray) -> None:
+    if img.ndim == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
+    if not cv2.imwrite(str(path), img):
+        raise OSError(f"could not write {path}")
+
+
+def write_bundle(out: Path, b: AvatarBundle) -> Path:
+    from .obj import write_obj
+
+    out = Path(out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        files = {"mesh": "mesh.obj", "material": "mesh.mtl", "albedo": "albedo.png",
+                 "displacement": "displacement.png", "normal": "normal.png"}
+        write_obj(tmp / "mesh.obj", b.mesh["vertices"], b.mesh["faces"], b.mesh["uv"], b.mesh["uv_faces"],
+                  b.mesh["face_part"], b.mesh["part_names"], "mesh.mtl",
+                  {"albedo": "albedo.png", "normal": "normal.png", "displacement": "displacement.png"})
+        _png(tmp / "albedo.png", b.albedo)
+        s = b.displacement_scale
+        d16 = np.clip((b.displacement / (2 * s) + 0.5) * 65535 + 0.5, 0, 65535).astype(np.uint16)
+        _png(tmp / "displacement.png", d16)
+        _png(tmp / "normal.png", np.clip((b.normal_map + 1) * 0.5 * 255 + 0.5, 0, 255).astype(np.uint8))
+        if b.report is not None:
+            _png(tmp / "report.png", b.report)
+            files["report"] = "report.png"
+        meta = dict(b.meta)
+        meta["schema_version"] = BUNDLE_SCHEMA_VERSION
+        meta["files"] = files
+        meta.setdefault("textures", {})["displacement"] = {
+            "file": "displacement.png", "encoding": "uint16", "scale_m": s,
+            "decode": "metres = (value / 65535 - 0.5) * 2 * scale_m"}
+        (tmp / "bundle.json").write_text(json.dumps(meta, indent=1))
+        # swap: old -> backup, tmp -> out, drop backup
+        backup = None
+        if out.exists():
+            backup = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.rmdir(backup)
+            os.replace(out, backup)
+        try:
+            os.replace(tmp, out)
+        except Exception:
+            if backup is not None:
+                os.replace(backup, out)
+            raise
+        if backup is not None:
+            shutil.rmtree(backup, ignore_errors=True)
+        return out
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def read_bundle(path: Path) -> dict:
+    """bundle.json as a dict, with the schema version checked."""
+    meta = json.loads((Path(path) / "bundle.json").read_text())
+    if meta.get("schema_version") != BUNDLE_SCHEMA_VERSION:
+        raise ValueError(f"{path}: bundle schema {meta.get('schema_version')} is not "
+                         f"{BUNDLE_SCHEMA_VERSION}; re-run headsmith reconstruct")
+    return meta
+
+
+def decode_displacement(png16: np.ndarray, scale_m: float) -> np.ndarray:
+    return (png16.astype(np.float64) / 65535 - 0.5) * 2 * scale_m

@@ -1,0 +1,283 @@
+"""Coarse fit: identity shape, ARKit expression, head and jaw pose, DECA camera and SH light from
+one or more photos of one person (shared shape and albedo, per-photo everything else).
+
+Analysis by synthesis after DECA's coarse stage: 68-landmark reprojection with the dynamic
+contour, eye and lip closure, a robust photometric term on the face skin (rendered by the
+project's renderer), and Gaussian / sparsity priors. Schedule: rigid (camera + head rotation,
+initialised by a yaw search), then landmarks with shape/expression/jaw, then photometric.
+
+Frames: crop pixels (x right, y down) of each observation's square crop; the camera maps the
+FLAME-frame model to NDC of that crop (OrthographicCamera).
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ..headmodel import HeadModel, HeadPose
+from ..imageio.color import srgb_to_linear
+from ..render import MeshRenderer, OrthographicCamera, default_light, interpolate
+from ..render.camera import pixels_to_ndc
+
+# Expressions the photo cannot pin down: gaze (no iris landmarks), the jaw (fitted as the jaw
+# bone instead, like FLAME), and the tongue.
+NOT_FITTED = ("eyeLook", "jawOpen", "jawLeft", "jawRight", "jawForward", "tongueOut")
+EYELID_PAIRS = [(37, 41), (38, 40), (43, 47), (44, 46)]
+LIP_PAIRS = [(61, 67), (62, 66), (63, 65)]
+
+QUALITY = {
+    "fast": dict(rigid=40, landmark=90, photo=0, size=160),
+    "default": dict(rigid=60, landmark=160, photo=70, size=224),
+    "high": dict(rigid=80, landmark=300, photo=200, size=320),
+}
+
+
+def landmark_weights() -> torch.Tensor:
+    w = torch.ones(68)
+    w[:17] = 0.5      # the contour is the least reliable
+    w[36:48] = 1.5    # eyes
+    w[48:68] = 1.5    # mouth
+    return w
+
+
+@dataclass
+class Observation:
+    """One photo, cropped: (S, S, 3) uint8 sRGB and its 68 landmarks in crop pixels."""
+
+    image: np.ndarray
+    landmarks: np.ndarray
+
+    @property
+    def size(self) -> int:
+        return int(self.image.shape[0])
+
+
+@dataclass
+class FitSettings:
+    quality: str = "default"
+    device: str = "cpu"
+    w_landmark: float = 1.0
+    w_eye: float = 1.0
+    w_lip: float = 0.5
+    w_photo: float = 2.0
+    w_shape: float = 2e-4
+    w_expression: float = 2e-3
+    w_jaw: float = 1e-2
+    seed: int = 0
+
+    def schedule(self) -> dict:
+        if self.quality not in QUALITY:
+            raise ValueError(f"quality must be one of {list(QUALITY)}, got {self.quality!r}")
+        return QUALITY[self.quality]
+
+
+@dataclass
+class CoarseFit:
+    """Fitted parameters (torch, detached, CPU). B = number of photos."""
+
+    shape: torch.Tensor          # (1, n_shape) unit-variance identity coefficients
+    expression: torch.Tensor     # (B, n_expression) ARKit weights in [0, 1]
+    pose: HeadPose               # (B, 3) each
+    camera: torch.Tensor         # (B, 3) DECA (s, tx, ty) for each crop
+    light: torch.Tensor          # (B, 9, 3) SH, linear light
+    albedo: torch.Tensor         # (1, 3) mean skin reflectance, linear
+    landmarks2d: torch.Tensor    # (B, 68, 2) fitted landmarks, crop pixels
+    landmark_error: torch.Tensor  # (B,) mean distance to the detected points / inter-ocular
+    history: dict = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def _similarity_init(model: HeadModel, lmk_ndc: torch.Tensor, yaw_deg: float):
+    """Best (s, tx, ty) for the mean head turned by yaw, least squares on inner points."""
+    pose = HeadPose.zeros(1)
+    pose.global_rot[0, 1] = math.radians(yaw_deg)
+    with torch.no_grad():
+        L = model(pose=pose).landmarks3d[0, 17:, :2].double()
+    d = lmk_ndc[17:].double()
+    # x' = s * x + c  (c = s * t): linear least squares in (s, cx, cy)
+    n = L.shape[0]
+    A = torch.zeros(2 * n, 3, dtype=torch.float64)
+    A[:n, 0], A[:n, 1] = L[:, 0], 1
+    A[n:, 0], A[n:, 2] = L[:, 1], 1
+    b = torch.cat([d[:, 0], d[:, 1]])
+    sol = torch.linalg.lstsq(A, b[:, None]).solution[:, 0]
+    err = float(((A @ sol - b) ** 2).mean())
+    s = float(sol[0])
+    return err, torch.tensor([s, float(sol[1]) / s, float(sol[2]) / s])
+
+
+def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitSettings | None = None,
+               progress=None) -> CoarseFit:
+    """progress(stage: str, fraction: float) is called as the fit advances."""
+    settings = settings or FitSettings()
+    sched = settings.schedule()
+    dev = torch.device(settings.device)
+    torch.manual_seed(settings.seed)
+    t0 = time.perf_counter()
+    model = model.to(dev)
+    B = len(observations)
+    if B == 0:
+        raise ValueError("no observations to fit")
+    fitted_expr = torch.tensor([not n.startswith(NOT_FITTED) for n in model.expression_names],
+                               device=dev)
+
+    det_px = torch.tensor(np.stack([o.landmarks for o in observations]), dtype=torch.float32, device=dev)
+    sizes = torch.tensor([o.size for o in observations], dtype=torch.float32, device=dev)
+    det_ndc = torch.stack([pixels_to_ndc(det_px[i], o.size, o.size) for i, o in enumerate(observations)])
+    iod = (det_ndc[:, 36] - det_ndc[:, 45]).norm(dim=-1)  # (B,)
+    w_lmk = landmark_weights().to(dev)
+
+    # --- initialisation: yaw search + closed-form scale/translation per photo
+    cams, yaws = [], []
+    for i in range(B):
+        best = min((_similarity_init(model, det_ndc[i].cpu(), y) + (y,) for y in range(-60, 61, 10)),
+                   key=lambda r: r[0])
+        cams.append(best[1]); yaws.append(best[2])
+    camera = torch.stack(cams).float().to(dev).requires_grad_(True)
+    global_rot = torch.zeros(B, 3, device=dev)
+    global_rot[:, 1] = torch.tensor([math.radians(y) for y in yaws], device=dev)
+    global_rot.requires_grad_(True)
+    shape = torch.zeros(1, model.n_shape, device=dev, requires_grad=True)
+    expression = torch.zeros(B, model.n_expression, device=dev, requires_grad=True)
+    jaw = torch.zeros(B, 3, device=dev, requires_grad=True)
+    zeros3 = torch.zeros(B, 3, device=dev)
+
+    def forward():
+        pose = HeadPose(global_rot, zeros3, jaw, zeros3, zeros3)
+        out = model(shape=shape.expand(B, -1), expression=expression * fitted_expr, pose=pose)
+        return out, pose, OrthographicCamera(camera).project_ndc(out.landmarks3d)
+
+    def landmark_terms(ndc):
+        d = (ndc - det_ndc).norm(dim=-1) / iod[:, None]           # (B, 68), in inter-ocular units
+        # Charbonnier (smooth L1) in inter-ocular units: robust to a few bad detections
+        lmk = (w_lmk * torch.sqrt(d * d + 1e-4)).mean()
+
+        def pair_loss(pairs):
+            a = torch.tensor([p[0] for p in pairs], device=dev)
+            b = torch.tensor([p[1] for p in pairs], device=dev)
+            return (((ndc[:, a] - ndc[:, b]) - (det_ndc[:, a] - det_ndc[:, b])).norm(dim=-1)
+                    / iod[:, None]).mean()
+
+        return lmk, pair_loss(EYELID_PAIRS), pair_loss(LIP_PAIRS), d
+
+    def priors():
+        return (settings.w_shape * (shape ** 2).sum() + settings.w_expression * expression.abs().sum() / B
+                + settings.w_jaw * (jaw ** 2).sum() / B)
+
+    history: dict[str, list[float]] = {"rigid": [], "landmark": [], "photo": []}
+    total = sched["rigid"] + sched["landmark"] + sched["photo"]
+    done = 0
+
+    def step_progress(stage):
+        nonlocal done
+        done += 1
+        if progress is not None and (done % 10 == 0 or done == total):
+            progress(stage, done / total)
+
+    # --- stage 1: rigid
+    opt = torch.optim.Adam([camera, global_rot], lr=0.01)
+    for _ in range(sched["rigid"]):
+        opt.zero_grad()
+        _, _, ndc = forward()
+        lmk, _, _, _ = landmark_terms(ndc)
+        lmk.backward()
+        opt.step()
+        history["rigid"].append(float(lmk.detach()))
+        step_progress("rigid")
+
+    # --- stage 2: landmarks with shape, expression, jaw
+    opt = torch.optim.Adam([{"params": [camera, global_rot], "lr": 0.005},
+                            {"params": [shape], "lr": 0.05},
+                            {"params": [expression], "lr": 0.02},
+                            {"params": [jaw], "lr": 0.01}])
+    for _ in range(sched["landmark"]):
+        opt.zero_grad()
+        _, _, ndc = forward()
+        lmk, eye, lip, _ = landmark_terms(ndc)
+        loss = settings.w_landmark * lmk + settings.w_eye * eye + settings.w_lip * lip + priors()
+        loss.backward()
+        opt.step()
+        with torch.no_grad():
+            expression.clamp_(0, 1)
+            jaw[:, 0].clamp_(-0.05, 0.6)
+        history["landmark"].append(float(loss.detach()))
+        step_progress("landmark")
+
+    # --- stage 3: photometric (plus the landmark terms)
+    light = default_light(B, device=dev).requires_grad_(True)
+    albedo = torch.tensor([[0.45, 0.32, 0.26]], device=dev)
+    R = sched["size"]
+    if sched["photo"] > 0:
+        target = torch.stack([torch.as_tensor(
+            _resize(o.image, R), dtype=torch.float32, device=dev) / 255.0 for o in observations])
+        target = srgb_to_linear(target)
+        renderer = MeshRenderer(model.faces)
+        skin = _skin_vertex_mask(model).to(dev)
+        with torch.no_grad():
+            out, _, _ = forward()
+            r = renderer.render(out.vertices, OrthographicCamera(camera), (R, R), light=light)
+            m = interpolate(r.fragments, model.faces, skin[None, :, None].expand(B, -1, 1))[..., 0] > 0.5
+            albedo = (target[m].median(0).values / r.shading[m].median(0).values.clamp(min=1e-3))[None]
+        albedo = albedo.clone().requires_grad_(True)
+        opt = torch.optim.Adam([{"params": [camera, global_rot], "lr": 0.002},
+                                {"params": [shape], "lr": 0.02},
+                                {"params": [expression], "lr": 0.01},
+                                {"params": [jaw], "lr": 0.005},
+                                {"params": [light], "lr": 0.02},
+                                {"params": [albedo], "lr": 0.01}])
+        for _ in range(sched["photo"]):
+            opt.zero_grad()
+            out, _, ndc = forward()
+            lmk, eye, lip, _ = landmark_terms(ndc)
+            r = renderer.render(out.vertices, OrthographicCamera(camera), (R, R), light=light,
+                                vertex_colors=albedo[:, None].expand(B, model.n_vertices, 3))
+            mask = (interpolate(r.fragments, model.faces, skin[None, :, None].expand(B, -1, 1)) > 0.5).float()
+            resid = (r.image - target).abs()
+            photo = (torch.clamp(resid, max=0.15) * mask).sum() / mask.sum().clamp(min=1) / 3
+            loss = (settings.w_photo * photo + settings.w_landmark * lmk + settings.w_eye * eye
+                    + settings.w_lip * lip + priors())
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                expression.clamp_(0, 1)
+                jaw[:, 0].clamp_(-0.05, 0.6)
+                albedo.clamp_(0.02, 1.0)
+            history["photo"].append(float(photo.detach()))
+            step_progress("photo")
+
+    with torch.no_grad():
+        _, pose, ndc = forward()
+        _, _, _, d = landmark_terms(ndc)
+        px = (ndc + 1) * 0.5
+        px = torch.stack([px[..., 0] * sizes[:, None], (1 - (ndc[..., 1] + 1) * 0.5) * sizes[:, None]], -1)
+    det = lambda t: t.detach().cpu()  # noqa: E731
+    return CoarseFit(
+        shape=det(shape), expression=det(expression * fitted_expr),
+        pose=HeadPose(*(det(t) for t in (pose.global_rot, pose.neck, pose.jaw, pose.eye_left, pose.eye_right))),
+        camera=det(camera), light=det(light), albedo=det(albedo), landmarks2d=det(px),
+        landmark_error=det(d.mean(1)), history=history, seconds=time.perf_counter() - t0)
+
+
+def _skin_vertex_mask(model: HeadModel) -> torch.Tensor:
+    """1 on face skin used by the photometric term (eyes, lips and mouth interior excluded)."""
+    names = model.region_names
+    if "face" not in names:  # e.g. FLAME without its masks file: all skin
+        return (model.vertex_part == 0).float()
+    face = model.vertex_regions[names.index("face")] > 0
+    for other in ("eyes", "mouth"):
+        if other in names:
+            face &= ~(model.vertex_regions[names.index(other)] > 0)
+    return face.float()
+
+
+def _resize(img: np.ndarray, size: int) -> np.ndarray:
+    import cv2
+
+    if img.shape[0] == size:
+        return img
+    interp = cv2.INTER_AREA if img.shape[0] > size else cv2.INTER_LINEAR
+    return cv2.resize(img, (size, size), interpolation=interp)

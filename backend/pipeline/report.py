@@ -1,0 +1,70 @@
+"""report.png: the picture to look at first after a reconstruction."""
+from __future__ import annotations
+
+import math
+
+import cv2
+import numpy as np
+import torch
+
+from ..headmodel import HeadModel, HeadPose
+from ..imageio.color import linear_to_srgb, to_uint8
+from ..render import MeshRenderer, OrthographicCamera, default_light
+
+TILE = 320
+
+
+def _tile(img: np.ndarray, label: str) -> np.ndarray:
+    t = cv2.resize(img, (TILE, TILE), interpolation=cv2.INTER_AREA if img.shape[0] > TILE else cv2.INTER_LINEAR)
+    t = np.ascontiguousarray(t)
+    cv2.rectangle(t, (0, 0), (TILE, 20), (0, 0, 0), -1)
+    cv2.putText(t, label, (5, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
+    return t
+
+
+def landmarks_tile(image: np.ndarray, detected: np.ndarray, fitted: np.ndarray) -> np.ndarray:
+    out = image.copy()
+    r = max(1, image.shape[0] // 180)
+    for p in detected:
+        cv2.circle(out, (int(round(p[0])), int(round(p[1]))), r, (0, 255, 0), -1, cv2.LINE_AA)
+    for p in fitted:
+        cv2.circle(out, (int(round(p[0])), int(round(p[1]))), r, (255, 40, 40), -1, cv2.LINE_AA)
+    return out
+
+
+def build_report(model: HeadModel, shape: torch.Tensor, crops: list[np.ndarray], renders: list[np.ndarray],
+                 alphas: list[np.ndarray], detected: list[np.ndarray], fitted: list[np.ndarray],
+                 albedo_srgb: np.ndarray, displacement: np.ndarray, normal_map: np.ndarray,
+                 texture_linear: torch.Tensor, light: torch.Tensor) -> np.ndarray:
+    rows = []
+    for i, crop in enumerate(crops):
+        over = (crop * (1 - 0.7 * alphas[i][..., None]) + renders[i] * 0.7 * alphas[i][..., None]).astype(np.uint8)
+        row = [_tile(landmarks_tile(crop, detected[i], fitted[i]), f"photo {i + 1}: detected (green) / fitted (red)"),
+               _tile(over, "render over photo"), _tile(renders[i], "render")]
+        if i == 0:
+            d = displacement
+            dv = np.clip(d / (np.abs(d).max() + 1e-9) * 0.5 + 0.5, 0, 1)
+            row += [_tile(albedo_srgb, "albedo"), _tile(to_uint8(np.repeat(dv[..., None], 3, 2)), "displacement"),
+                    _tile(to_uint8((normal_map + 1) / 2), "normal map")]
+        rows.append(row)
+    # the head in neutral expression at three yaws, textured and shaded
+    rr = MeshRenderer(model.faces, model.uv_layout.uv, model.uv_layout.faces)
+    views = []
+    for yaw in (-30, 0, 30):
+        pose = HeadPose.zeros(1)
+        pose.global_rot[0, 1] = math.radians(yaw)
+        with torch.no_grad():
+            out = model(shape=shape, pose=pose)
+            r = rr.render(out.vertices, OrthographicCamera(torch.tensor([[6.0, 0.0, 0.03]])), (TILE, TILE),
+                          light=light, texture=texture_linear, background=0.05)
+        views.append(_tile(to_uint8(linear_to_srgb(r.image[0])), f"neutral, yaw {yaw:+d}"))
+        if yaw == 0:
+            with torch.no_grad():
+                g = rr.render(out.vertices, OrthographicCamera(torch.tensor([[6.0, 0.0, 0.03]])), (TILE, TILE),
+                              light=default_light(), background=0.05,
+                              vertex_colors=torch.full((1, model.n_vertices, 3), 0.3))
+            geo = _tile(to_uint8(linear_to_srgb(g.image[0])), "shape, neutral")
+    rows.append(views + [geo])
+    width = max(len(r) for r in rows)
+    blank = np.zeros((TILE, TILE, 3), np.uint8)
+    return np.concatenate([np.concatenate(r + [blank] * (width - len(r)), 1) for r in rows], 0)

@@ -1,0 +1,182 @@
+"""Unwrap photos into OpenHead/FLAME UV space: sample each photo where the fitted surface is
+visible and faces the camera, divide by the fitted SH shading (de-light, linear light), merge the
+photos by how squarely they see each texel, complete unseen texels from the mirrored side, then
+from the surroundings (push-pull), and give eyes/teeth/mouth plausible colours where unseen.
+
+UV maps are (S, S, C), row 0 at v = 1 (see render/uv.py). Colours are linear light in [0, 1].
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+import torch.nn.functional as Fn
+
+from ..headmodel import HeadModel
+from ..imageio.color import srgb_to_linear
+from ..render import (MeshRenderer, OrthographicCamera, interpolate, rasterize_uv, sh_shading,
+                      vertex_normals, world_to_uv)
+from ..render.rasterize import Fragments
+from .fill import push_pull_fill
+
+# Linear-light priors for parts the photo may not show.
+PRIORS = {"eye": (0.75, 0.72, 0.68), "teeth": (0.70, 0.64, 0.52), "tongue": (0.45, 0.13, 0.12),
+          "mouth": (0.20, 0.05, 0.05)}
+VISIBLE_DEPTH_TOLERANCE = 0.004   # metres
+FACING_START, FACING_FULL = 0.15, 0.55   # n . view: weight ramps from 0 to 1 between these
+
+
+@dataclass
+class UVSupport:
+    """Per-topology UV data at one resolution (compute once)."""
+
+    size: int
+    raster: object                 # UVRaster
+    mirror_uv: torch.Tensor        # (S, S, 2) uv of the mirrored surface point, own uv if none
+    has_mirror: torch.Tensor       # (S, S) bool
+    part: torch.Tensor             # (S, S) int part id of the texel's face, -1 outside charts
+    mouth_interior: torch.Tensor   # (S, S) bool: skin texels of the mouth cavity
+
+
+@dataclass
+class TextureResult:
+    albedo: np.ndarray             # (S, S, 3) float32 linear light
+    observed: np.ndarray           # (S, S) float32 in [0, 1]: how directly the photos saw a texel
+    source: np.ndarray             # (S, S) uint8: 0 photo, 1 mirrored photo, 2 filled / prior
+    skin_tone: np.ndarray          # (3,) linear median face albedo
+
+
+def _mirror_corner_uv(model: HeadModel) -> tuple[torch.Tensor, torch.Tensor]:
+    faces = model.faces.cpu().numpy()
+    uvf = model.uv_layout.faces.cpu().numpy()
+    uv = model.uv_layout.uv.cpu().numpy()
+    sym = model.symmetry.cpu().numpy()
+    index = {tuple(sorted(f)): i for i, f in enumerate(faces)}
+    out = uv[uvf].copy()                      # (F, 3, 2)
+    ok = np.zeros(len(faces), bool)
+    for i, f in enumerate(faces):
+        j = index.get(tuple(sorted(sym[f])))
+        if j is None:
+            continue
+        pos = {v: k for k, v in enumerate(faces[j])}
+        try:
+            out[i] = uv[uvf[j, [pos[sym[v]] for v in f]]]
+            ok[i] = True
+        except KeyError:
+            pass
+    return torch.as_tensor(out, dtype=torch.float32), torch.as_tensor(ok)
+
+
+@lru_cache(maxsize=4)
+def _support_cached(model_key: int, model: HeadModel, size: int) -> UVSupport:
+    lay = model.uv_layout
+    uv = lay.uv.float().cpu()
+    raster = rasterize_uv(uv, lay.faces.cpu(), model.faces.cpu(), size)
+    fr = raster.fragments
+    corner_uv, ok = _mirror_corner_uv(model)
+    fidx = fr.face_index[0]
+    valid = fidx >= 0
+    f = fidx.clamp(min=0)
+    b = fr.bary[0]
+    m_uv = (b[..., None] * corner_uv[f]).sum(-2)
+    own = (b[..., None] * uv[lay.faces.cpu()[f]]).sum(-2)
+    has = valid & ok[f]
+    mirror = torch.where(has[..., None], m_uv, own)
+    part = torch.where(valid, model.face_part.cpu()[f], torch.full_like(f, -1))
+    names = model.region_names
+    mouth = torch.zeros_like(valid)
+    if "mouth" in names:
+        mouth_v = model.vertex_regions[names.index("mouth")].cpu() > 0
+        front = model.v_template.cpu()[:, 2] > model.v_template.cpu()[:, 2].max() - 0.03
+        interior = mouth_v & ~front & (model.vertex_part.cpu() == 0)
+        mi = interpolate(Fragments(fr.face_index, fr.bary, fr.depth), model.faces.cpu(),
+                         interior[None, :, None].float())[0, ..., 0] > 0.5
+        mouth = mi & valid
+    return UVSupport(size, raster, mirror, has, part, mouth)
+
+
+def uv_support(model: HeadModel, size: int) -> UVSupport:
+    return _support_cached(id(model), model, size)
+
+
+def _sample(img: torch.Tensor, uv_px: torch.Tensor, H: int, W: int) -> torch.Tensor:
+    """img (C, H, W); uv_px (..., 2) pixel coords -> (..., C) bilinear."""
+    grid = torch.stack([uv_px[..., 0] / W * 2 - 1, uv_px[..., 1] / H * 2 - 1], -1)
+    out = Fn.grid_sample(img[None], grid.reshape(1, -1, 1, 2), mode="bilinear",
+                         padding_mode="border", align_corners=False)
+    return out[0, :, :, 0].T.reshape(*uv_px.shape[:-1], img.shape[0])
+
+
+def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tensor,
+                  lights: torch.Tensor, images: list[np.ndarray], size: int = 1024) -> TextureResult:
+    """vertices (B, V, 3) posed as fitted; cameras (B, 3) DECA cameras of each crop; lights
+    (B, 9, 3); images: B sRGB uint8 crops (square)."""
+    sup = uv_support(model, size)
+    model_cpu = model
+    faces = model_cpu.faces.cpu()
+    valid = sup.part >= 0
+    acc = torch.zeros(size, size, 3)
+    wsum = torch.zeros(size, size)
+    for i, img in enumerate(images):
+        v = vertices[i:i + 1].detach().float().cpu()
+        n = vertex_normals(v, faces)
+        P = world_to_uv(sup.raster, v)[0]                  # (S, S, 3)
+        N = Fn.normalize(world_to_uv(sup.raster, n)[0], dim=-1, eps=1e-8)
+        H = img.shape[0]
+        cam = OrthographicCamera(cameras[i:i + 1].float().cpu())
+        px = cam.project(P.reshape(1, -1, 3), H, H)[0].reshape(size, size, 3)
+        # visibility against the rendered depth at the same pixel
+        r = MeshRenderer(faces).render(v, cam, (H, H))
+        depth = r.fragments.depth[0].clone()
+        depth[~torch.isfinite(depth)] = 1e9
+        d_at = _sample(depth[None], px[..., :2], H, H)[..., 0]
+        # minimum of the 4 neighbours guards against sampling across depth edges
+        visible = px[..., 2] <= d_at + VISIBLE_DEPTH_TOLERANCE
+        inside = (px[..., 0] >= 0) & (px[..., 0] < H) & (px[..., 1] >= 0) & (px[..., 1] < H)
+        facing = ((N[..., 2] - FACING_START) / (FACING_FULL - FACING_START)).clamp(0, 1)
+        w = facing * visible * inside * valid
+        photo = srgb_to_linear(torch.as_tensor(img, dtype=torch.float32).permute(2, 0, 1) / 255.0)
+        col = _sample(photo, px[..., :2], H, H)
+        shade = sh_shading(N.reshape(1, -1, 3), lights[i:i + 1].float().cpu()).reshape(size, size, 3)
+        alb = (col / shade.clamp(min=0.05)).clamp(0, 1)
+        acc += alb * w[..., None] ** 2
+        wsum += w ** 2
+    observed = (wsum.sqrt()).clamp(0, 1)
+    albedo = acc / wsum.clamp(min=1e-8)[..., None]
+
+    # mirrored completion: where the mirror point was seen better
+    m_alb = _sample(albedo.permute(2, 0, 1), torch.stack([sup.mirror_uv[..., 0] * size,
+                                                          (1 - sup.mirror_uv[..., 1]) * size], -1), size, size)
+    m_w = _sample(observed[None], torch.stack([sup.mirror_uv[..., 0] * size,
+                                               (1 - sup.mirror_uv[..., 1]) * size], -1), size, size)[..., 0]
+    m_w = m_w * sup.has_mirror
+    take = (m_w > observed) & valid
+    tot = observed + m_w * take
+    merged = (albedo * observed[..., None] + m_alb * (m_w * take)[..., None]) / tot.clamp(min=1e-8)[..., None]
+    conf = tot.clamp(0, 1)
+    source = torch.full((size, size), 2, dtype=torch.uint8)
+    source[(observed > 0.05)] = 0
+    source[take & (m_w > 0.05) & (observed <= 0.05)] = 1
+
+    # skin tone prior and priors for parts
+    skin_sel = (sup.part == 0) & (observed > 0.5) & ~sup.mouth_interior
+    skin_tone = merged[skin_sel].median(0).values if skin_sel.any() else torch.tensor([0.45, 0.3, 0.25])
+    prior = skin_tone.expand(size, size, 3).clone()
+    names = model.part_names
+    for pname, key in (("eye.L", "eye"), ("eye.R", "eye"), ("teeth.upper", "teeth"),
+                       ("teeth.lower", "teeth"), ("tongue", "tongue")):
+        if pname in names:
+            prior[sup.part == names.index(pname)] = torch.tensor(PRIORS[key])
+    prior[sup.mouth_interior] = torch.tensor(PRIORS["mouth"])
+
+    # fill: extend the observed colours smoothly, then lean on the prior far from observations
+    filled = push_pull_fill(merged, conf * valid)
+    is_skin = (sup.part == 0) & ~sup.mouth_interior
+    far = (1 - push_pull_fill(conf[..., None] * valid[..., None], valid.float())[..., 0].clamp(0, 1))
+    base = torch.where(is_skin[..., None], filled * (1 - 0.5 * far[..., None]) + prior * 0.5 * far[..., None], prior)
+    out = merged * conf[..., None] + base * (1 - conf[..., None])
+    out = torch.where(valid[..., None], out, push_pull_fill(out, valid.float()))
+    return TextureResult(out.clamp(0, 1).numpy().astype(np.float32), observed.numpy().astype(np.float32),
+                         source.numpy(), skin_tone.numpy())
