@@ -61,7 +61,7 @@ def fit_static_detail(model: HeadModel, rest_vertices: torch.Tensor, posed_verti
     v = posed_vertices.detach().float().cpu()
     P = world_to_uv(raster, v)
     N = Fn.normalize(world_to_uv(raster, vertex_normals(v, faces)), dim=-1, eps=1e-8)
-    A = _resize_map(albedo, size)
+    A = _resize_map(albedo, size).clamp(0, 1)   # reflectance
     W = _resize_map(observed, size)[..., 0] * mask
     skin = (model.face_part.cpu()[raster.fragments.face_index[0].clamp(min=0)] == 0) & mask
     from ..texture.unwrap import uv_support
@@ -74,7 +74,9 @@ def fit_static_detail(model: HeadModel, rest_vertices: torch.Tensor, posed_verti
     W = W * skin * face * ~sup.mouth_interior
     S0 = sh_shading(N, light.float().cpu())
     target = (A * S0).mean(-1)                                  # luminance of the re-shaded photo
-    A_smooth = _blur(A, sigma=size / 96)
+    # low-pass albedo, normalised by the chart mask so chart borders and holes do not darken it
+    mk = mask.float()[..., None]
+    A_smooth = _blur(A * mk, sigma=size / 96) / _blur(mk, sigma=size / 96).clamp(min=1e-3)
     # mirror lookup for soft symmetry: the texel's mirrored position in the same map
     grid = torch.stack([sup.mirror_uv[..., 0] * 2 - 1, 1 - sup.mirror_uv[..., 1] * 2], -1)[None]
     has_m = sup.has_mirror.float()

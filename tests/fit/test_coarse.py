@@ -1,0 +1,74 @@
+"""The coarse fit recovers known parameters from a synthetic render whose landmarks are known."""
+import math
+
+import numpy as np
+import torch
+
+from headsmith.fit import FitSettings, Observation, fit_coarse
+from headsmith.fit.metrics import aligned_vertex_error
+from headsmith.headmodel import HeadPose
+from headsmith.headmodel.appearance import part_colors
+from headsmith.imageio.color import linear_to_srgb, to_uint8
+from headsmith.render import MeshRenderer, OrthographicCamera, default_light
+
+
+def _synthetic(openhead, yaw_deg=20.0, seed=0, size=256):
+    g = torch.Generator().manual_seed(seed)
+    shape = torch.randn(1, openhead.n_shape, generator=g) * 0.8
+    expr = openhead.expression_vector({"mouthSmileLeft": 0.6, "mouthSmileRight": 0.6, "browInnerUp": 0.5})
+    pose = HeadPose.zeros(1)
+    pose.global_rot[0] = torch.tensor([0.1, math.radians(yaw_deg), 0.02])
+    pose.jaw[0, 0] = 0.15
+    cam = torch.tensor([[6.5, 0.004, 0.025]])
+    out = openhead(shape=shape, expression=expr, pose=pose)
+    c = OrthographicCamera(cam)
+    img = MeshRenderer(openhead.faces).render(out.vertices, c, (size, size), light=default_light(),
+                                              vertex_colors=part_colors(openhead, out.rest_vertices), background=0.3)
+    lmk = c.project(out.landmarks3d, size, size)[0, :, :2].numpy()
+    return to_uint8(linear_to_srgb(img.image[0])), lmk, out, shape
+
+
+def test_fit_recovers_landmarks_pose_and_shape(openhead):
+    img, lmk, truth, shape = _synthetic(openhead)
+    fit = fit_coarse(openhead, [Observation(img, lmk)], FitSettings(quality="default"))
+    assert fit.landmark_error.item() < 0.02
+    yaw = math.degrees(fit.pose.global_rot[0, 1].item())
+    assert abs(yaw - 20.0) < 5.0
+    assert fit.pose.jaw[0, 0].item() > 0.05
+    # after similarity alignment the fitted face is close to the truth, and closer than the mean
+    out = openhead(shape=fit.shape, expression=fit.expression, pose=fit.pose)
+    face = openhead.vertex_regions[openhead.region_names.index("face")] > 0
+
+    def err(v):
+        return aligned_vertex_error(v[0, face].detach().numpy(), truth.vertices[0, face].numpy()).mean()
+
+    mean_face = openhead(pose=fit.pose, expression=fit.expression)
+    assert err(out.vertices) < 0.8 * err(mean_face.vertices)
+    assert err(out.vertices) < 0.003
+
+
+def test_more_photos_do_not_make_any_photo_worse(openhead):
+    a = _synthetic(openhead, yaw_deg=-25.0, seed=1)
+    b = _synthetic(openhead, yaw_deg=15.0, seed=1)
+    one = fit_coarse(openhead, [Observation(a[0], a[1])], FitSettings(quality="fast"))
+    both = fit_coarse(openhead, [Observation(a[0], a[1]), Observation(b[0], b[1])], FitSettings(quality="fast"))
+    assert both.shape.shape == (1, openhead.n_shape) and both.expression.shape[0] == 2
+    assert both.landmark_error[0] <= one.landmark_error[0] + 0.005
+    assert both.landmark_error.max() < 0.03
+
+
+def test_fit_gradients_flow_through_the_renderer(openhead):
+    img, lmk, _, _ = _synthetic(openhead, size=160)
+    fit = fit_coarse(openhead, [Observation(img, lmk)], FitSettings(quality="fast"))
+    assert len(fit.history["landmark"]) > 0 and fit.history["landmark"][-1] < fit.history["landmark"][0]
+
+
+def test_similarity_alignment_removes_scale_rotation_translation():
+    from scipy.spatial.transform import Rotation
+
+    from headsmith.fit.metrics import similarity_align
+
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(50, 3))
+    b = 1.7 * a @ Rotation.from_rotvec([0.3, -0.2, 0.5]).as_matrix().T + np.array([1.0, 2.0, 3.0])
+    assert np.allclose(similarity_align(a, b), b, atol=1e-9)

@@ -1,0 +1,104 @@
+"""`headsmith reconstruct` end to end on the bundled sample photo, and every bad input."""
+import json
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from headsmith.bundle import read_bundle
+from headsmith.bundle.obj import read_obj_vertices
+from headsmith.cli import main
+
+
+def test_bundle_contents(fast_bundle, openhead):
+    meta = read_bundle(fast_bundle)
+    assert meta["model"]["name"] == "openhead"
+    assert len(meta["parameters"]["shape"]) == openhead.n_shape
+    photo = meta["parameters"]["photos"][0]
+    assert len(photo["expression"]) == 52 and len(photo["camera"]) == 3
+    assert np.array(photo["light"]).shape == (9, 3)
+    assert photo["landmark_error_iod"] < 0.035
+    det, fit = np.array(photo["landmarks_detected"]), np.array(photo["landmarks_fitted"])
+    iod = np.linalg.norm(det[36] - det[45])
+    assert np.linalg.norm(det - fit, axis=1).mean() / iod < 0.035   # in photo pixels too
+    assert set(meta["provenance"]["timings_s"]) >= {"load", "detect", "fit", "texture", "detail"}
+    v = read_obj_vertices(fast_bundle / "mesh.obj")
+    assert v.shape == (openhead.n_vertices, 3)
+    alb = cv2.imread(str(fast_bundle / "albedo.png"))
+    assert alb.shape == (1024, 1024, 3)
+    disp = cv2.imread(str(fast_bundle / "displacement.png"), cv2.IMREAD_UNCHANGED)
+    assert disp.dtype == np.uint16
+    nm = cv2.imread(str(fast_bundle / "normal.png"))
+    assert nm.shape == (1024, 1024, 3)
+    rep = cv2.imread(str(fast_bundle / "report.png"))
+    assert rep.shape[0] >= 640 and rep.shape[1] >= 1600
+
+
+def test_albedo_has_no_holes_and_skin_tone_from_the_photo(fast_bundle, openhead):
+    from headsmith.texture import uv_support
+
+    alb = cv2.cvtColor(cv2.imread(str(fast_bundle / "albedo.png")), cv2.COLOR_BGR2RGB).astype(int)
+    sup = uv_support(openhead, 1024)
+    skin = (sup.part == 0).numpy() & ~sup.mouth_interior.numpy()
+    vals = alb[skin]
+    # only the photo's own dark details (brows, lashes, the black collar) may be dark
+    assert (vals.sum(1) < 30).mean() < 0.005, "black holes in the skin texture"
+    r, g, b = np.median(vals, 0)
+    assert r > g > b   # a skin tone, not grey or the background
+
+
+def _expect_error(capsys, args, fragment):
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert fragment in err, err
+
+
+def test_bad_inputs_keep_the_existing_bundle(tmp_path, capsys, fast_bundle, astronaut_path):
+    out = tmp_path / "keep"
+    import shutil
+    shutil.copytree(fast_bundle, out)
+    before = (out / "bundle.json").read_text()
+    noise = tmp_path / "noise.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 300, 3), dtype=np.uint8)).save(noise)
+    _expect_error(capsys, ["reconstruct", str(noise), "-o", str(out)], "no face found")
+    text = tmp_path / "x.jpg"
+    text.write_text("hello")
+    _expect_error(capsys, ["reconstruct", str(text), "-o", str(out)], "not an image")
+    _expect_error(capsys, ["reconstruct", str(tmp_path / "missing.jpg"), "-o", str(out)], "no such file")
+    _expect_error(capsys, ["reconstruct", str(astronaut_path), "-o", str(out), "--face-index", "7"],
+                  "--face-index 7")
+    _expect_error(capsys, ["reconstruct", str(astronaut_path), "-o", str(out), "--model", "flame"],
+                  "--flame")
+    assert (out / "bundle.json").read_text() == before
+
+
+def test_face_too_small(tmp_path, capsys, astronaut_path):
+    import skimage.data
+
+    small = cv2.resize(skimage.data.astronaut()[60:200, 150:290], (46, 46), interpolation=cv2.INTER_AREA)
+    canvas = np.full((400, 400, 3), 200, np.uint8)
+    canvas[100:146, 100:146] = small
+    p = tmp_path / "small.png"
+    Image.fromarray(canvas).save(p)
+    assert main(["reconstruct", str(p), "-o", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "too small" in err   # dlib finds it (19 px between the eye corners), too small to fit
+    assert not (tmp_path / "o").exists()
+
+
+def test_fan_without_weights_is_a_clear_error(tmp_path, capsys, astronaut_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    _expect_error(capsys, ["reconstruct", str(astronaut_path), "-o", str(tmp_path / "o"), "--landmarks", "fan"],
+                  "--landmarks dlib")
+
+
+def test_two_photos_of_one_person(tmp_path, astronaut_path, capsys):
+    img = np.asarray(Image.open(astronaut_path))
+    flipped = tmp_path / "flipped.png"
+    Image.fromarray(np.ascontiguousarray(img[:, ::-1])).save(flipped)
+    out = tmp_path / "two"
+    assert main(["reconstruct", str(astronaut_path), str(flipped), "-o", str(out), "--quality", "fast"]) == 0
+    meta = read_bundle(out)
+    photos = meta["parameters"]["photos"]
+    assert len(photos) == 2 and all(p["landmark_error_iod"] < 0.035 for p in photos)
