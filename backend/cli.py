@@ -36,7 +36,8 @@ def _demo(args) -> int:
     write_png_atomic(photo, skimage.data.astronaut())
     ns = argparse.Namespace(photos=[str(photo)], out=str(out.parent / "astronaut"), model="openhead",
                             flame=None, flame_landmarks=None, flame_uv=None, flame_masks=None,
-                            landmarks="dlib", quality=args.quality, device="auto", face_index=0)
+                            landmarks="dlib", face_detector="hog", quality=args.quality, device="auto",
+                            face_index=0)
     return _reconstruct(ns)
 
 
@@ -70,6 +71,7 @@ def _reconstruct(args) -> int:
     settings = ReconstructSettings(
         model=args.model, flame_path=args.flame, flame_landmarks=args.flame_landmarks,
         flame_uv=args.flame_uv, flame_masks=args.flame_masks, landmarks=args.landmarks,
+        face_detector=args.face_detector,
         quality=args.quality, device=args.device, face_index=args.face_index)
     bars = _StageBars()
     try:
@@ -115,6 +117,8 @@ def main(argv=None) -> int:
     r.add_argument("--flame-uv", help="DECA's head_template.obj (UVs)")
     r.add_argument("--flame-masks", help="DECA's FLAME_masks.pkl (optional)")
     r.add_argument("--landmarks", default="dlib", choices=["dlib", "fan"])
+    r.add_argument("--face-detector", default="hog", choices=["hog", "cnn"],
+                   help="dlib face finder: hog (fast) or cnn (slower, finds turned or small faces)")
     r.add_argument("--quality", default="default", choices=["fast", "default", "high"])
     r.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     r.add_argument("--face-index", type=int, default=0, help="which face when several (0 = largest)")

@@ -31,7 +31,7 @@ LIP_PAIRS = [(61, 67), (62, 66), (63, 65)]
 
 QUALITY = {
     "fast": dict(rigid=40, landmark=90, photo=0, size=160),
-    "default": dict(rigid=60, landmark=160, photo=70, size=224),
+    "default": dict(rigid=60, landmark=160, photo=90, size=224),
     "high": dict(rigid=80, landmark=300, photo=200, size=320),
 }
 
@@ -60,11 +60,11 @@ class Observation:
 class FitSettings:
     quality: str = "default"
     device: str = "cpu"
-    w_landmark: float = 1.0
+    w_landmark: float = 2.0
     w_eye: float = 1.0
     w_lip: float = 0.5
-    w_photo: float = 2.0
-    w_shape: float = 2e-4
+    w_photo: float = 8.0
+    w_shape: float = 5e-4
     w_expression: float = 2e-3
     w_jaw: float = 1e-2
     seed: int = 0

@@ -44,6 +44,7 @@ class ReconstructSettings:
     flame_uv: str | None = None
     flame_masks: str | None = None
     landmarks: str = "dlib"                 # "dlib" or "fan"
+    face_detector: str = "hog"              # dlib's "hog" (fast) or "cnn" (finds harder faces)
     quality: str = "default"                # "fast", "default", "high"
     device: str = "auto"                    # "auto", "cpu", "cuda"
     face_index: int = 0
@@ -116,7 +117,7 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
 
     t = time.perf_counter()
     try:
-        detector = make_detector(s.landmarks, device=device)
+        detector = make_detector(s.landmarks, device=device, dlib_detector=s.face_detector)
     except DetectorUnavailable as e:
         raise ReconstructionError(str(e)) from e
     except ValueError as e:

@@ -1,0 +1,201 @@
+"""Reconstruction benchmark (issue 3): time per stage, landmark fit, synthetic ground truth, identity.
+
+    .venv/bin/python benchmarks/bench_reconstruct.py [--runs 3] [--synthetic 8] [--device cpu]
+
+Prints tables: median seconds per stage (default and fast quality) on the bundled astronaut photo;
+landmark error / inter-ocular distance on the astronaut and on synthetic renders; a synthetic
+ground-truth set (identities outside the fitting prior: shape coefficients at 1.3x the prior's
+spread plus smooth offsets outside the identity basis, random expression, yaw up to 40 degrees,
+random SH light and skin albedo texture) with face-region vertex error after similarity alignment
+(mm) and albedo error; dlib 128-d embedding distances (photo vs reconstruction rendered with the
+fitted camera, and turned 20 degrees).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import statistics
+import sys
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_render import machine  # noqa: E402
+
+from headsmith.detect.identity import FaceEmbedder
+from headsmith.fit.metrics import aligned_vertex_error
+from headsmith.headmodel import HeadPose, OpenHead
+from headsmith.imageio.color import linear_to_srgb, srgb_to_linear, to_uint8
+from headsmith.pipeline import ReconstructSettings, reconstruct
+from headsmith.render import MeshRenderer, OrthographicCamera, default_light, vertex_normals
+
+
+def astronaut(tmp: Path) -> Path:
+    import skimage.data
+
+    p = tmp / "astronaut.png"
+    cv2.imwrite(str(p), cv2.cvtColor(skimage.data.astronaut(), cv2.COLOR_RGB2BGR))
+    return p
+
+
+def load_params(bundle: Path):
+    meta = json.loads((bundle / "bundle.json").read_text())
+    ph = meta["parameters"]["photos"][0]
+    shape = torch.tensor(meta["parameters"]["shape"])[None]
+    expr = torch.tensor(ph["expression"])[None]
+    pose = HeadPose(*(torch.tensor(ph["pose"][k])[None] for k in ("global_rot", "neck", "jaw", "eye_left", "eye_right")))
+    return meta, ph, shape, expr, pose
+
+
+def render_reconstruction(model, bundle: Path, photo: np.ndarray, extra_yaw_deg: float = 0.0) -> np.ndarray:
+    """The textured reconstruction drawn into the photo with the fitted camera (composited over
+    the photo, as the face would appear), optionally turned by extra yaw."""
+    meta, ph, shape, expr, pose = load_params(bundle)
+    M = np.array(ph["crop_matrix"])
+    size = 512
+    if extra_yaw_deg:
+        pose.global_rot = pose.global_rot + torch.tensor([[0.0, math.radians(extra_yaw_deg), 0.0]])
+    tex = srgb_to_linear(torch.tensor(cv2.cvtColor(cv2.imread(str(bundle / "albedo.png")), cv2.COLOR_BGR2RGB),
+                                      dtype=torch.float32) / 255).permute(2, 0, 1)[None]
+    with torch.no_grad():
+        v = model(shape=shape, expression=expr, pose=pose).vertices
+        r = MeshRenderer(model.faces, model.uv_layout.uv, model.uv_layout.faces).render(
+            v, OrthographicCamera(torch.tensor([ph["camera"]])), (size, size),
+            light=torch.tensor([ph["light"]]), texture=tex)
+    crop = cv2.warpAffine(photo, M, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+    a = r.alpha[0].numpy()
+    return (crop * (1 - a) + to_uint8(linear_to_srgb(r.image[0])) * a).astype(np.uint8)
+
+
+def synthetic_case(model: OpenHead, rng: np.random.Generator, size: int = 512):
+    """Ground-truth head outside the prior, rendered textured and lit; returns photo, truth."""
+    shape = torch.tensor(rng.normal(0, 1.3, model.n_shape), dtype=torch.float32)[None]
+    rest = model(shape=shape).rest_vertices
+    n = vertex_normals(rest, model.faces)
+    # smooth offsets the identity basis cannot express: a few Gaussian bumps along the normal
+    off = torch.zeros(model.n_vertices)
+    skin = model.vertex_part == 0
+    for _ in range(6):
+        c = rest[0, skin][rng.integers(int(skin.sum()))]
+        d = (rest[0] - c).norm(dim=-1)
+        off += float(rng.uniform(-1.5e-3, 1.5e-3)) * torch.exp(-(d / 0.015) ** 2)
+    extra = (off * skin)[None, :, None] * n
+    expr = torch.zeros(1, model.n_expression)
+    for name in rng.choice([n for n in model.expression_names if not n.startswith(("eyeLook", "jaw", "tongue"))],
+                           3, replace=False):
+        expr[0, model.expression_names.index(name)] = float(rng.uniform(0.2, 0.7))
+    pose = HeadPose.zeros(1)
+    pose.global_rot[0] = torch.tensor([rng.uniform(-0.15, 0.15), math.radians(rng.uniform(-40, 40)),
+                                       rng.uniform(-0.08, 0.08)], dtype=torch.float32)
+    pose.jaw[0, 0] = float(rng.uniform(0, 0.2))
+    out = model(shape=shape, expression=expr, pose=pose)
+    # apply the out-of-basis offsets by skinning them with the rest -> posed transform (rigid here)
+    from headsmith.headmodel.lbs import axis_angle_to_matrix
+    R = axis_angle_to_matrix(pose.global_rot)[0]
+    verts = out.vertices + (extra[0] @ R.T)[None]
+    # skin albedo texture: a tone plus low-frequency blotches, redder lips region left to the tone
+    tone = np.array([rng.uniform(0.35, 0.7), 0, 0])
+    tone[1] = tone[0] * rng.uniform(0.62, 0.78)
+    tone[2] = tone[1] * rng.uniform(0.7, 0.85)
+    noise = cv2.resize(rng.normal(0, 0.04, (16, 16, 3)), (1024, 1024), interpolation=cv2.INTER_CUBIC)
+    albedo = np.clip(tone[None, None] * (1 + noise), 0.02, 1).astype(np.float32)
+    tex = torch.tensor(albedo).permute(2, 0, 1)[None]
+    light = default_light()
+    light[0, 0] *= float(rng.uniform(0.8, 1.2))
+    light[0, 1:4] += torch.tensor(rng.uniform(-0.4, 0.4, (3, 1)), dtype=torch.float32)
+    cam = OrthographicCamera(torch.tensor([[rng.uniform(4.0, 5.5), rng.uniform(-0.01, 0.01), 0.03]], dtype=torch.float32))
+    r = MeshRenderer(model.faces, model.uv_layout.uv, model.uv_layout.faces).render(
+        verts, cam, (size, size), light=light, texture=tex, background=0.25)
+    photo = to_uint8(linear_to_srgb(r.image[0]))
+    rest_truth = rest + extra
+    return photo, dict(rest=rest_truth[0].numpy(), albedo=albedo, yaw=math.degrees(float(pose.global_rot[0, 1])))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--synthetic", type=int, default=8)
+    ap.add_argument("--device", default="cpu")
+    a = ap.parse_args()
+    model = OpenHead()
+    tmp = Path(tempfile.mkdtemp(prefix="hs-bench-"))
+    photo_path = astronaut(tmp)
+    photo = cv2.cvtColor(cv2.imread(str(photo_path)), cv2.COLOR_BGR2RGB)
+    print(f"machine: {machine()}")
+    if torch.cuda.is_available():
+        print(f"gpu: {torch.cuda.get_device_name(0)}")
+
+    print("\n## time per photo by stage (astronaut 512x512, median of %d runs), seconds" % a.runs)
+    print(f"{'quality':<8} {'load':>6} {'detect':>7} {'fit':>6} {'texture':>8} {'detail':>7} {'bundle':>7} {'total':>7}")
+    for quality in ("default", "fast"):
+        runs = []
+        for i in range(a.runs):
+            res = reconstruct([photo_path], tmp / f"b-{quality}",
+                              ReconstructSettings(quality=quality, device=a.device))
+            runs.append(res.timings)
+        med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
+        tot = statistics.median(sum(r.values()) for r in runs)
+        print(f"{quality:<8} " + " ".join(f"{med[k]:>{w}.2f}" for k, w in
+              (("load", 6), ("detect", 7), ("fit", 6), ("texture", 8), ("detail", 7), ("bundle", 7)))
+              + f" {tot:>7.2f}")
+    bundle = tmp / "b-default"
+    meta, ph, *_ = load_params(bundle)
+
+    print("\n## landmark fit (mean distance fitted-detected / inter-ocular distance)")
+    print(f"astronaut: {ph['landmark_error_iod'] * 100:.2f}%")
+
+    print("\n## identity (dlib 128-d embedding distance; same person < 0.6)")
+    emb = FaceEmbedder()
+    e_photo = emb.embed(photo)
+    for yaw in (0.0, 20.0):
+        img = render_reconstruction(model, bundle, photo, yaw)
+        cv2.imwrite(str(tmp / f"identity_yaw{int(yaw)}.png"), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+        e = emb.embed(img)
+        d = FaceEmbedder.distance(e_photo, e) if e is not None else float("nan")
+        print(f"photo vs reconstruction, turned {yaw:+.0f} deg: {d:.3f}")
+
+    print(f"\n## synthetic ground truth ({a.synthetic} heads outside the prior, yaw up to 40 deg)")
+    rng = np.random.default_rng(0)
+    face = (model.vertex_regions[model.region_names.index("face")] > 0).numpy()
+    errs, lmk, alb_err, yaws = [], [], [], []
+    from headsmith.texture import uv_support
+    sup = uv_support(model, 1024)
+    skin_tex = ((sup.part == 0) & ~sup.mouth_interior).numpy()
+    for k in range(a.synthetic):
+        img, truth = synthetic_case(model, rng)
+        p = tmp / f"synthetic{k}.png"
+        cv2.imwrite(str(p), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+        try:
+            reconstruct([p], tmp / f"s{k}", ReconstructSettings(device=a.device))
+        except Exception as e:  # report, keep going
+            print(f"case {k}: failed ({e})")
+            continue
+        meta_k, ph_k, shape_k, *_ = load_params(tmp / f"s{k}")
+        rest = model(shape=shape_k).vertices[0].detach().numpy()
+        e = aligned_vertex_error(rest[face], truth["rest"][face]) * 1000
+        errs.append(e)
+        lmk.append(ph_k["landmark_error_iod"])
+        yaws.append(truth["yaw"])
+        rec = srgb_to_linear(cv2.cvtColor(cv2.imread(str(tmp / f"s{k}" / "albedo.png")), cv2.COLOR_BGR2RGB) / 255.0)
+        obs = skin_tex
+        gt = truth["albedo"]
+        # albedo and light trade a global scale per channel: remove it before comparing
+        scale = np.median(gt[obs], 0) / np.maximum(np.median(rec[obs], 0), 1e-6)
+        alb_err.append(np.abs(rec[obs] * scale - gt[obs]).mean())
+        print(f"case {k}: yaw {truth['yaw']:+5.1f}  vertex error mean {e.mean():.2f} mm, median "
+              f"{np.median(e):.2f} mm  landmarks {ph_k['landmark_error_iod'] * 100:.1f}%  albedo {alb_err[-1]:.3f}")
+    if errs:
+        allv = np.concatenate(errs)
+        print(f"all: face vertex error mean {allv.mean():.2f} mm, median {np.median(allv):.2f} mm "
+              f"(per-head medians: {', '.join(f'{np.median(e):.2f}' for e in errs)}); landmark error "
+              f"mean {np.mean(lmk) * 100:.2f}%; albedo mean abs error {np.mean(alb_err):.3f} (linear)")
+    print(f"\n(work files in {tmp})")
+
+
+if __name__ == "__main__":
+    main()
