@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Headsmith's one entry point for developers and first-time users (Linux, macOS, Windows).
 
-    python3 dev.py demo     set up .venv on first use, then run the main job (OpenHead contact sheet)
+    python3 dev.py demo     set up .venv on first use, then run the main job (reconstruct the sample
+                            photo into out/demo/astronaut/, and the OpenHead contact sheet)
     python3 dev.py test     set up .venv on first use, then run the whole test suite (pytest args pass through)
     python3 dev.py setup    only (re)create the environment
+    python3 dev.py bench [SCRIPT]   run a benchmark (default benchmarks/bench_render.py)
 
 The environment is re-installed when pyproject.toml changes (a hash is kept in .venv).
 """

@@ -31,8 +31,8 @@ LIP_PAIRS = [(61, 67), (62, 66), (63, 65)]
 
 QUALITY = {
     "fast": dict(rigid=40, landmark=90, photo=0, size=160),
-    "default": dict(rigid=60, landmark=160, photo=90, size=224),
-    "high": dict(rigid=80, landmark=300, photo=200, size=320),
+    "default": dict(rigid=60, landmark=160, photo=100, size=224),
+    "high": dict(rigid=80, landmark=300, photo=300, size=320),
 }
 
 
@@ -229,6 +229,7 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
                                 {"params": [jaw], "lr": 0.005},
                                 {"params": [light], "lr": 0.02},
                                 {"params": [albedo], "lr": 0.01}])
+        decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, sched["photo"], eta_min=0.0)
         for _ in range(sched["photo"]):
             opt.zero_grad()
             out, _, ndc = forward()
@@ -246,6 +247,7 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
                 expression.clamp_(0, 1)
                 jaw[:, 0].clamp_(-0.05, 0.6)
                 albedo.clamp_(0.02, 1.0)
+            decay.step()
             history["photo"].append(float(photo.detach()))
             step_progress("photo")
 
