@@ -64,6 +64,7 @@ class FitSettings:
     w_eye: float = 1.0
     w_lip: float = 0.5
     w_photo: float = 8.0
+    photo_clamp: float = 0.15     # residuals above this (hair, glasses, specularities) stop pulling
     w_shape: float = 5e-4
     w_expression: float = 2e-3
     w_jaw: float = 1e-2
@@ -238,7 +239,7 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
                                 vertex_colors=albedo[:, None].expand(B, model.n_vertices, 3))
             mask = (interpolate(r.fragments, model.faces, skin[None, :, None].expand(B, -1, 1)) > 0.5).float()
             resid = (r.image - target).abs()
-            photo = (torch.clamp(resid, max=0.15) * mask).sum() / mask.sum().clamp(min=1) / 3
+            photo = (torch.clamp(resid, max=settings.photo_clamp) * mask).sum() / mask.sum().clamp(min=1) / 3
             loss = (settings.w_photo * photo + settings.w_landmark * lmk + settings.w_eye * eye
                     + settings.w_lip * lip + priors())
             loss.backward()

@@ -103,6 +103,34 @@ def tangent_frame(position_map: torch.Tensor, normal_map: torch.Tensor, mask: to
     return t, b * sign, n
 
 
+def tangent_normal_basis(position_map: torch.Tensor, normal_map: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Precomputed per-texel coefficients that turn displacement derivatives into tangent-space
+    normals, for maps that are re-baked often on fixed geometry: (B, S, S, 6) =
+    (a.T, b.T, a.B, b.B, a.N, b.N) with a = (P_v x N) / den, b = (N x P_u) / den (see
+    displacement_to_normal). Then n_ts ~ (-(Du aT + Dv bT), -(Du aB + Dv bB), 1 - (Du aN + Dv bN))."""
+    n0 = Fn.normalize(normal_map, dim=-1, eps=1e-12)
+    pu, pv = _uv_derivatives(position_map, mask)
+    denom = (n0 * torch.cross(pu, pv, dim=-1)).sum(-1, keepdim=True)
+    ok = denom.abs() > 1e-20
+    den = torch.where(ok, denom, torch.ones_like(denom))
+    a = torch.cross(pv, n0, dim=-1) / den * ok
+    b = torch.cross(n0, pu, dim=-1) / den * ok
+    t, bt, n = tangent_frame(position_map, normal_map, mask)
+    dot = lambda x, y: (x * y).sum(-1)  # noqa: E731
+    out = torch.stack([dot(a, t), dot(b, t), dot(a, bt), dot(b, bt), dot(a, n), dot(b, n)], -1)
+    return out * mask[None, ..., None]
+
+
+def tangent_normal_from_basis(basis: torch.Tensor, displacement: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Fast path of displacement_to_tangent_normal with a precomputed `tangent_normal_basis`."""
+    du, dv = _uv_derivatives(displacement[..., None], mask)
+    du, dv = du[..., 0], dv[..., 0]
+    x = -(du * basis[..., 0] + dv * basis[..., 1])
+    y = -(du * basis[..., 2] + dv * basis[..., 3])
+    z = 1 - (du * basis[..., 4] + dv * basis[..., 5])
+    return Fn.normalize(torch.stack([x, y, z], -1), dim=-1, eps=1e-12)
+
+
 def displacement_to_tangent_normal(position_map: torch.Tensor, normal_map: torch.Tensor,
                                    displacement: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """Tangent-space normal map (B, S, S, 3) in [-1, 1] of a displacement map (metres)."""

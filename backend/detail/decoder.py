@@ -1,0 +1,149 @@
+"""The one detail-decoder interface: F_d(person code, expression, jaw) -> UV displacement (metres),
+plus the sharp high-resolution map and its tangent-space normal map for texturing.
+
+Two implementations of `WrinkleDecoder.decode`: torch (fitting, training, any device) and ONNX
+Runtime (the service's fast path; CUDA provider when torch sees a GPU, CPU otherwise).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as Fn
+
+from ..render import displacement_to_tangent_normal
+from ..render.uv import tangent_normal_basis, tangent_normal_from_basis
+from .networks import DetailDecoder
+
+
+class WrinkleDecoder:
+    """decode(code (B, C), expression (B, E), jaw (B, 3)) -> (B, S, S) float32 metres, numpy."""
+
+    code_dim: int
+    n_expression: int
+    size: int
+
+    def decode(self, code: np.ndarray, expression: np.ndarray, jaw: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def _latent(self, code, expression, jaw) -> np.ndarray:
+        code, expression, jaw = (np.asarray(x, dtype=np.float32) for x in (code, expression, jaw))
+        if code.ndim != 2 or code.shape[1] != self.code_dim:
+            raise ValueError(f"code must be (B, {self.code_dim}), got {code.shape}")
+        if expression.ndim != 2 or expression.shape[1] != self.n_expression:
+            raise ValueError(f"expression must be (B, {self.n_expression}), got {expression.shape}")
+        if jaw.ndim != 2 or jaw.shape[1] != 3:
+            raise ValueError(f"jaw must be (B, 3) axis-angle, got {jaw.shape}")
+        if not (len(code) == len(expression) == len(jaw)):
+            raise ValueError("code, expression and jaw disagree on the batch size")
+        if not all(np.isfinite(x).all() for x in (code, expression, jaw)):
+            raise ValueError("code, expression and jaw must be finite")
+        return np.concatenate([jaw, expression, code], 1)
+
+
+class TorchWrinkleDecoder(WrinkleDecoder):
+    def __init__(self, net: DetailDecoder, n_expression: int, code_dim: int = 128, device: str = "cpu"):
+        if net.latent_dim != 3 + n_expression + code_dim:
+            raise ValueError(f"decoder latent {net.latent_dim} != 3 + {n_expression} + {code_dim}")
+        self.net = net.to(device).eval()
+        self.n_expression, self.code_dim, self.size, self.device = n_expression, code_dim, net.size, device
+
+    @torch.no_grad()
+    def decode(self, code, expression, jaw) -> np.ndarray:
+        z = torch.as_tensor(self._latent(code, expression, jaw), device=self.device)
+        return self.net(z)[:, 0].float().cpu().numpy()
+
+
+def onnx_providers() -> list[str]:
+    """CUDA when torch sees a GPU (and onnxruntime has the provider), CPU otherwise; explicit, so
+    onnxruntime-gpu does not log failed CUDA attempts on CPU machines."""
+    import onnxruntime as ort
+
+    avail = ort.get_available_providers()
+    if torch.cuda.is_available() and "CUDAExecutionProvider" in avail:
+        return ["CUDAExecutionProvider", "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
+def export_onnx(net: DetailDecoder, path: Path) -> Path:
+    """Write the decoder as ONNX (dynamic batch), atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    net = net.cpu().eval()
+    dummy = torch.zeros(1, net.latent_dim)
+    torch.onnx.export(net, (dummy,), str(tmp), input_names=["latent"], output_names=["displacement"],
+                      dynamic_axes={"latent": {0: "batch"}, "displacement": {0: "batch"}},
+                      opset_version=17, dynamo=False)
+    tmp.replace(path)
+    return path
+
+
+class OnnxWrinkleDecoder(WrinkleDecoder):
+    def __init__(self, path: Path | str, n_expression: int, code_dim: int = 128, threads: int | None = None):
+        import onnxruntime as ort
+
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"detail decoder ONNX file not found: {path}")
+        opts = ort.SessionOptions()
+        # no busy-waiting after a run: torch works on the same cores right after each decode
+        opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        if threads:
+            opts.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(path), opts, providers=onnx_providers())
+        shape = self.session.get_inputs()[0].shape
+        if shape[1] != 3 + n_expression + code_dim:
+            raise ValueError(f"{path}: latent size {shape[1]} != 3 + {n_expression} + {code_dim}")
+        self.n_expression, self.code_dim = n_expression, code_dim
+        self.size = int(self.session.get_outputs()[0].shape[-1])
+
+    def decode(self, code, expression, jaw) -> np.ndarray:
+        z = self._latent(code, expression, jaw)
+        return self.session.run(None, {"latent": z})[0][:, 0]
+
+
+@dataclass
+class UVGeometry:
+    """World-to-UV maps of the neutral mesh at the texture size: where the normal map is built."""
+
+    position: torch.Tensor   # (1, T, T, 3) metres
+    normal: torch.Tensor     # (1, T, T, 3) unit
+    mask: torch.Tensor       # (T, T) bool
+    basis: torch.Tensor | None = None   # (1, T, T, 6) see render.uv.tangent_normal_basis
+
+    @staticmethod
+    def of(model, vertices: torch.Tensor, size: int = 1024) -> "UVGeometry":
+        from ..render import rasterize_uv, vertex_normals, world_to_uv
+
+        lay = model.uv_layout
+        raster = rasterize_uv(lay.uv.float().cpu(), lay.faces.cpu(), model.faces.cpu(), size)
+        v = vertices.detach().float().cpu()
+        P = world_to_uv(raster, v)
+        N = Fn.normalize(world_to_uv(raster, vertex_normals(v, model.faces.cpu())), dim=-1, eps=1e-8)
+        return UVGeometry(P, N, raster.mask, tangent_normal_basis(P, N, raster.mask))
+
+
+def sharpen_upsample(disp: np.ndarray, size: int, amount: float = 0.6) -> np.ndarray:
+    """(B, S, S) -> (B, size, size): bicubic upsampling plus an unsharp mask at the new scale, so
+    furrows stay crisp on 1024 textures instead of turning soft."""
+    t = torch.as_tensor(disp, dtype=torch.float32)[:, None]
+    up = Fn.interpolate(t, size=(size, size), mode="bicubic", align_corners=False)
+    k = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
+    blur = Fn.conv2d(Fn.pad(up, (2, 2, 0, 0), mode="replicate"), k.view(1, 1, 1, 5))
+    blur = Fn.conv2d(Fn.pad(blur, (0, 0, 2, 2), mode="replicate"), k.view(1, 1, 5, 1))
+    return (up + amount * (up - blur))[:, 0].numpy()
+
+
+def normal_map(geometry: UVGeometry, displacement_hi: np.ndarray) -> np.ndarray:
+    """(B, T, T) metres -> (B, T, T, 3) tangent-space normals in [-1, 1] (OpenGL, +Y = +v)."""
+    D = torch.as_tensor(displacement_hi, dtype=torch.float32)
+    if geometry.basis is not None:
+        n = tangent_normal_from_basis(geometry.basis, D, geometry.mask)
+        flat = torch.tensor([0.0, 0.0, 1.0])
+        return torch.where(geometry.mask[None, ..., None], n, flat).numpy()
+    return displacement_to_tangent_normal(geometry.position.expand(D.shape[0], -1, -1, -1),
+                                          geometry.normal.expand(D.shape[0], -1, -1, -1), D,
+                                          geometry.mask).numpy()
