@@ -76,7 +76,7 @@ def fit_static_detail(model: HeadModel, rest_vertices: torch.Tensor, posed_verti
     target = (A * S0).mean(-1)                                  # luminance of the re-shaded photo
     # low-pass albedo, normalised by the chart mask so chart borders and holes do not darken it
     mk = mask.float()[..., None]
-    A_smooth = _blur(A * mk, sigma=size / 96) / _blur(mk, sigma=size / 96).clamp(min=1e-3)
+    A_smooth = _blur(A * mk, sigma=size / 48) / _blur(mk, sigma=size / 48).clamp(min=1e-3)
     # mirror lookup for soft symmetry: the texel's mirrored position in the same map
     grid = torch.stack([sup.mirror_uv[..., 0] * 2 - 1, 1 - sup.mirror_uv[..., 1] * 2], -1)[None]
     has_m = sup.has_mirror.float()

@@ -140,7 +140,9 @@ def build_geometry(n_samples: int, seed: int, log=print) -> dict:
     uv_vertex = uniq[:, 0]
     uv = src.texcoords.numpy()[uniq[:, 1]].astype(np.float64)
     uv_faces = inv.reshape(-1, 3)
-    uv = _pack_uv(uv, uv_faces, face_part)
+    T_rest = anny_to_flame(d.template_vertices.numpy()[sel])
+    nose_tip = int(np.argmax(np.where(vertex_part == 0, T_rest[:, 2], -np.inf)))
+    uv = _pack_uv(uv, uv_faces, face_part, focus_corner=int(np.nonzero(uv_vertex == nose_tip)[0][0]))
 
     # Linear data restricted to the selection, converted to the FLAME frame.
     labels = src.labels
@@ -269,7 +271,23 @@ def _uv_islands(uv_faces: np.ndarray) -> np.ndarray:
     return np.unique(lab[:F], return_inverse=True)[1]
 
 
-def _pack_uv(uv: np.ndarray, uv_faces: np.ndarray, face_part: np.ndarray) -> np.ndarray:
+FACE_MAGNIFICATION = 2.0   # k in r' = (1 + k) r / (1 + k r): texel density at the face centre
+
+
+def _magnify(p: np.ndarray, centre: np.ndarray, k: float) -> np.ndarray:
+    """Radial warp of a chart's points (N, 2) about `centre`: r' = R (1+k)(r/R) / (1 + k r/R),
+    monotonic (so the chart stays one-to-one) with (1+k)x magnification at the centre and the
+    outermost point kept in place. It gives the face the texels the scalp does not need."""
+    d = p - centre
+    r = np.linalg.norm(d, axis=1)
+    R = r.max()
+    x = r / R
+    scale = np.where(r > 0, (1 + k) / (1 + k * x), 1 + k)
+    return centre + d * scale[:, None]
+
+
+def _pack_uv(uv: np.ndarray, uv_faces: np.ndarray, face_part: np.ndarray,
+             focus_corner: int | None = None) -> np.ndarray:
     """Lay out one texture atlas for the head alone (MakeHuman's body layout leaves the head a
     small corner, and maps eyes and teeth onto textures of their own over the whole square).
     The largest skin chart (the face) fills the left of the square; the other charts (ears,
@@ -286,6 +304,11 @@ def _pack_uv(uv: np.ndarray, uv_faces: np.ndarray, face_part: np.ndarray) -> np.
         items.append(dict(corners=corners, part=part, lo=lo, size=np.maximum(hi - lo, 1e-6)))
     skin = [it for it in items if it["part"] == 0]
     main = max(skin, key=lambda it: it["size"].prod())
+    if focus_corner is not None and focus_corner in set(main["corners"].tolist()):
+        warped = _magnify(uv[main["corners"]], uv[focus_corner], FACE_MAGNIFICATION)
+        uv = uv.copy()
+        uv[main["corners"]] = warped
+        main["lo"], main["size"] = warped.min(0), np.maximum(warped.max(0) - warped.min(0), 1e-6)
     s_skin = (1 - 2 * gap) / main["size"][1]
     out[main["corners"]] = (uv[main["corners"]] - main["lo"]) * s_skin + gap
     x_right = main["size"][0] * s_skin + 3 * gap
