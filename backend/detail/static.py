@@ -48,12 +48,39 @@ def _resize_map(x: np.ndarray, size: int) -> torch.Tensor:
     return out[0].permute(1, 2, 0)
 
 
-def fit_static_detail(model: HeadModel, rest_vertices: torch.Tensor, posed_vertices: torch.Tensor,
-                      light: torch.Tensor, albedo: np.ndarray, observed: np.ndarray, size: int = 256,
-                      texture_size: int = 1024, iterations: int = 120, w_sparse: float = 3e-3,
-                      w_smooth: float = 3e-2, w_sym: float = 1e-2) -> StaticDetail:
-    """rest_vertices / posed_vertices (1, V, 3): the fitted neutral mesh and the mesh as posed in
-    the (first) photo; light (1, 9, 3); albedo (T, T, 3) linear and observed (T, T) from the unwrap."""
+@dataclass
+class SfsProblem:
+    """Everything the shape-from-shading loss needs, in UV space at one resolution."""
+
+    size: int
+    mask: torch.Tensor          # (S, S) texels of the layout
+    P: torch.Tensor             # (1, S, S, 3) posed positions
+    N: torch.Tensor             # (1, S, S, 3) posed smooth normals
+    light: torch.Tensor         # (1, 9, 3)
+    A_smooth: torch.Tensor      # (S, S, 3) low-pass albedo
+    target: torch.Tensor        # (1, S, S) photo luminance re-shaded on the coarse surface
+    W: torch.Tensor             # (S, S) texel weights (observed face skin)
+    support: torch.Tensor       # (1, S, S) where detail may be non-zero (soft)
+    grid: torch.Tensor          # (1, S, S, 2) mirror lookup
+    has_mirror: torch.Tensor    # (S, S)
+
+    def photo_loss(self, D: torch.Tensor) -> torch.Tensor:
+        n = displacement_to_normal(self.P, self.N, D, self.mask)
+        pred = (self.A_smooth * sh_shading(n, self.light)).mean(-1)
+        return ((pred - self.target).abs() * self.W).sum() / self.W.sum().clamp(min=1)
+
+    def regularisers(self, D: torch.Tensor, w_sparse: float, w_smooth: float, w_sym: float) -> torch.Tensor:
+        lap = D[:, 1:-1, 1:-1] * 4 - D[:, :-2, 1:-1] - D[:, 2:, 1:-1] - D[:, 1:-1, :-2] - D[:, 1:-1, 2:]
+        mirrored = Fn.grid_sample(D[:, None], self.grid, mode="bilinear", align_corners=False)[:, 0]
+        return (w_sparse * D.abs().mean() / 1e-3 + w_smooth * (lap.abs() * self.mask[1:-1, 1:-1]).mean() / 1e-3
+                + w_sym * ((D - mirrored).abs() * self.has_mirror).mean() / 1e-3)
+
+
+def prepare_sfs(model: HeadModel, posed_vertices: torch.Tensor, light: torch.Tensor, albedo: np.ndarray,
+                observed: np.ndarray, size: int) -> SfsProblem:
+    from ..render import interpolate
+    from ..texture.unwrap import uv_support
+
     lay = model.uv_layout
     faces = model.faces.cpu()
     raster = rasterize_uv(lay.uv.float().cpu(), lay.faces.cpu(), faces, size)
@@ -64,48 +91,55 @@ def fit_static_detail(model: HeadModel, rest_vertices: torch.Tensor, posed_verti
     A = _resize_map(albedo, size).clamp(0, 1)   # reflectance
     W = _resize_map(observed, size)[..., 0] * mask
     skin = (model.face_part.cpu()[raster.fragments.face_index[0].clamp(min=0)] == 0) & mask
-    from ..texture.unwrap import uv_support
     sup = uv_support(model, size)
     face = torch.ones_like(mask)
     if "face" in model.region_names:
         fv = model.vertex_regions[model.region_names.index("face")].cpu()[None, :, None]
-        from ..render import interpolate
         face = interpolate(raster.fragments, faces, fv)[0, ..., 0] > 0.5
     W = W * skin * face * ~sup.mouth_interior
-    S0 = sh_shading(N, light.float().cpu())
+    light = light.float().cpu()
+    S0 = sh_shading(N, light)
     target = (A * S0).mean(-1)                                  # luminance of the re-shaded photo
     # low-pass albedo, normalised by the chart mask so chart borders and holes do not darken it
     mk = mask.float()[..., None]
     A_smooth = _blur(A * mk, sigma=size / 48) / _blur(mk, sigma=size / 48).clamp(min=1e-3)
-    # mirror lookup for soft symmetry: the texel's mirrored position in the same map
     grid = torch.stack([sup.mirror_uv[..., 0] * 2 - 1, 1 - sup.mirror_uv[..., 1] * 2], -1)[None]
-    has_m = sup.has_mirror.float()
-
     # detail lives where the photos saw the face; it fades out smoothly beyond that
     support = _blur(((W > 0.05).float())[..., None], sigma=size / 128)[..., 0].clamp(0, 1)[None]
-    X = torch.zeros(1, size, size, requires_grad=True)
-    opt = torch.optim.Adam([X], lr=0.05)
-    losses = []
-    for _ in range(iterations):
-        opt.zero_grad()
-        D = D_MAX * torch.tanh(X) * support
-        n = displacement_to_normal(P, N, D, mask)
-        pred = (A_smooth * sh_shading(n, light.float().cpu())).mean(-1)
-        photo = ((pred - target).abs() * W).sum() / W.sum().clamp(min=1)
-        lap = D[:, 1:-1, 1:-1] * 4 - D[:, :-2, 1:-1] - D[:, 2:, 1:-1] - D[:, 1:-1, :-2] - D[:, 1:-1, 2:]
-        mirrored = Fn.grid_sample(D[:, None], grid, mode="bilinear", align_corners=False)[:, 0]
-        loss = (photo + w_sparse * D.abs().mean() / 1e-3 + w_smooth * (lap.abs() * mask[1:-1, 1:-1]).mean() / 1e-3
-                + w_sym * ((D - mirrored).abs() * has_m).mean() / 1e-3)
-        loss.backward()
-        opt.step()
-        losses.append(float(photo.detach()))
-    D = (D_MAX * torch.tanh(X) * support).detach() * mask
-    # tangent-space normal map at texture resolution, on the neutral mesh
+    return SfsProblem(size, mask, P, N, light, A_smooth, target, W, support, grid, sup.has_mirror.float())
+
+
+def tangent_normal_map(model: HeadModel, rest_vertices: torch.Tensor, D: torch.Tensor, texture_size: int) -> np.ndarray:
+    """(1, S, S) metres -> (T, T, 3) tangent-space normals of the neutral mesh at texture size."""
+    lay = model.uv_layout
+    faces = model.faces.cpu()
     raster_t = rasterize_uv(lay.uv.float().cpu(), lay.faces.cpu(), faces, texture_size)
     vr = rest_vertices.detach().float().cpu()
     Pt = world_to_uv(raster_t, vr)
     Nt = Fn.normalize(world_to_uv(raster_t, vertex_normals(vr, faces)), dim=-1, eps=1e-8)
     Dt = Fn.interpolate(D[None], size=(texture_size, texture_size), mode="bilinear", align_corners=False)[0]
-    nm = displacement_to_tangent_normal(Pt, Nt, Dt, raster_t.mask)[0]
-    return StaticDetail(D[0].numpy().astype(np.float32), nm.numpy().astype(np.float32),
-                        losses[0] if losses else 0.0, losses[-1] if losses else 0.0)
+    return displacement_to_tangent_normal(Pt, Nt, Dt, raster_t.mask)[0].numpy().astype(np.float32)
+
+
+def fit_static_detail(model: HeadModel, rest_vertices: torch.Tensor, posed_vertices: torch.Tensor,
+                      light: torch.Tensor, albedo: np.ndarray, observed: np.ndarray, size: int = 256,
+                      texture_size: int = 1024, iterations: int = 120, w_sparse: float = 3e-3,
+                      w_smooth: float = 3e-2, w_sym: float = 1e-2) -> StaticDetail:
+    """rest_vertices / posed_vertices (1, V, 3): the fitted neutral mesh and the mesh as posed in
+    the (first) photo; light (1, 9, 3); albedo (T, T, 3) linear and observed (T, T) from the unwrap."""
+    prob = prepare_sfs(model, posed_vertices, light, albedo, observed, size)
+    X = torch.zeros(1, size, size, requires_grad=True)
+    opt = torch.optim.Adam([X], lr=0.05)
+    losses = []
+    for _ in range(iterations):
+        opt.zero_grad()
+        D = D_MAX * torch.tanh(X) * prob.support
+        photo = prob.photo_loss(D)
+        loss = photo + prob.regularisers(D, w_sparse, w_smooth, w_sym)
+        loss.backward()
+        opt.step()
+        losses.append(float(photo.detach()))
+    D = (D_MAX * torch.tanh(X) * prob.support).detach() * prob.mask
+    nm = tangent_normal_map(model, rest_vertices, D, texture_size)
+    return StaticDetail(D[0].numpy().astype(np.float32), nm, losses[0] if losses else 0.0,
+                        losses[-1] if losses else 0.0)

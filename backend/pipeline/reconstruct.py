@@ -19,7 +19,8 @@ import torch
 from .. import __version__
 from ..bundle import AvatarBundle, write_bundle
 from ..detect import DetectorUnavailable, crop_face, make_detector
-from ..detail import fit_static_detail
+from ..detail import StaticDetail, fit_static_detail
+from ..detail.person import fit_person_detail, load_openhead_decoder
 from ..fit import FitSettings, Observation, fit_coarse
 from ..headmodel import HeadModel, ModelFileError
 from ..imageio import ImageLoadError, load_photo
@@ -158,9 +159,21 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
     prog("texture", 1.0)
 
     t = time.perf_counter()
-    detail = fit_static_detail(model, rest, posed[:1], fit.light[:1], tex.albedo, tex.observed,
-                               size=s.detail_size, texture_size=s.texture_size,
-                               iterations={"fast": 40, "default": 120, "high": 250}[s.quality])
+    iters = {"fast": 40, "default": 120, "high": 250}[s.quality]
+    decoder = load_openhead_decoder(n_expression=model.n_expression) if model.name == "openhead" else None
+    detail_meta, extra = {}, {}
+    if decoder is not None:
+        pd = fit_person_detail(model, decoder, rest, posed[:1], fit.light[:1], tex.albedo, tex.observed,
+                               fit.expression[:1], fit.pose.jaw[:1], size=s.detail_size,
+                               texture_size=s.texture_size, iterations=iters)
+        detail = StaticDetail(pd.static, pd.normal_map, pd.loss_start, pd.loss_end)
+        detail_meta = {"decoder": "assets/detail/openhead_detail", "code": pd.code.tolist(),
+                       "latent_layout": "cat(jaw 3, ARKit expression 52, code 128)",
+                       "residual": "detail_residual.png"}
+        extra["detail_residual"] = pd.residual
+    else:
+        detail = fit_static_detail(model, rest, posed[:1], fit.light[:1], tex.albedo, tex.observed,
+                                   size=s.detail_size, texture_size=s.texture_size, iterations=iters)
     timings["detail"] = time.perf_counter() - t
     prog("detail", 1.0)
 
@@ -207,7 +220,10 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
                        "device": device, "settings": asdict(s), "timings_s": timings},
         "frame": "metres, right-handed, y up, face toward +z (FLAME)",
     }
-    write_bundle(Path(out), AvatarBundle(meta, mesh, albedo_srgb, detail.displacement, detail.normal_map, report))
+    if detail_meta:
+        meta["detail"] = detail_meta
+    write_bundle(Path(out), AvatarBundle(meta, mesh, albedo_srgb, detail.displacement, detail.normal_map, report,
+                                         extra_displacements=extra))
     timings["bundle"] = time.perf_counter() - t
     prog("bundle", 1.0)
     return ReconstructResult(Path(out), boxes, [float(e) for e in fit.landmark_error], timings)

@@ -83,13 +83,23 @@ def displacement_to_normal(position_map: torch.Tensor, normal_map: torch.Tensor,
     displacement: (B, S, S) metres; mask: (S, S) texels inside the layout.
     """
     n0 = Fn.normalize(normal_map, dim=-1, eps=1e-12)
+    grad = surface_gradient(position_map, normal_map, displacement, mask)
+    n = Fn.normalize(n0 - grad, dim=-1, eps=1e-12)
+    return torch.where(mask[None, ..., None], n, n0)
+
+
+def surface_gradient(position_map: torch.Tensor, normal_map: torch.Tensor, displacement: torch.Tensor,
+                     mask: torch.Tensor) -> torch.Tensor:
+    """World-space gradient (B, S, S, 3) of a UV scalar map on the surface (units of D per metre):
+    (D_u (P_v x N) + D_v (N x P_u)) / (N . (P_u x P_v)). Tells which way a map varies on the body,
+    whatever the UV chart's orientation."""
+    n0 = Fn.normalize(normal_map, dim=-1, eps=1e-12)
     pu, pv = _uv_derivatives(position_map, mask)
     du, dv = _uv_derivatives(displacement[..., None], mask)
     denom = (n0 * torch.cross(pu, pv, dim=-1)).sum(-1, keepdim=True)
     ok = denom.abs() > 1e-20
     grad = (du * torch.cross(pv, n0, dim=-1) + dv * torch.cross(n0, pu, dim=-1)) / torch.where(ok, denom, torch.ones_like(denom))
-    n = Fn.normalize(n0 - grad * ok, dim=-1, eps=1e-12)
-    return torch.where(mask[None, ..., None], n, n0)
+    return grad * ok
 
 
 def tangent_frame(position_map: torch.Tensor, normal_map: torch.Tensor, mask: torch.Tensor):

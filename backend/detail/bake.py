@@ -1,0 +1,142 @@
+"""Baked wrinkle maps for playback, rendering and game engines (no network per frame).
+
+Like Character Creator and MetaHuman: a few wrinkle maps baked at key expressions (as
+displacement deltas over the neutral map, and as tangent-space normal maps), region masks, and a
+linear mapping from the 52 shape-key weights to per-region, per-key blend weights:
+
+    D(e) ~ D_neutral + sum_r mask_r * sum_k clamp(A[r, k] . [e, 1], 0, 1.5) * (D_k - D_neutral)
+
+A is fitted by least squares against true re-decoding on random expressions, and the remaining
+error is measured on other random expressions (`blend_error`).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from .decoder import WrinkleDecoder
+
+KEY_EXPRESSIONS = {
+    "brows_up": {"browInnerUp": 1.0, "browOuterUpLeft": 1.0, "browOuterUpRight": 1.0},
+    "frown": {"browDownLeft": 1.0, "browDownRight": 1.0},
+    "squint": {"eyeSquintLeft": 1.0, "eyeSquintRight": 1.0, "cheekSquintLeft": 1.0, "cheekSquintRight": 1.0},
+    "smile": {"mouthSmileLeft": 1.0, "mouthSmileRight": 1.0},
+    "pucker": {"mouthPucker": 1.0, "mouthFunnel": 0.5},
+    "sneer": {"noseSneerLeft": 1.0, "noseSneerRight": 1.0},
+    "frown_mouth": {"mouthFrownLeft": 1.0, "mouthFrownRight": 1.0, "mouthStretchLeft": 0.5, "mouthStretchRight": 0.5},
+    "jaw_open": {},
+}
+KEY_JAW = {"jaw_open": 0.3}
+WRINKLE_REGIONS = {  # model region, side (+1 left = +x, -1 right, 0 both)
+    "forehead.L": ("forehead", 1), "forehead.R": ("forehead", -1), "eyes.L": ("eyes", 1), "eyes.R": ("eyes", -1),
+    "nose": ("nose", 0), "cheeks.L": ("cheeks", 1), "cheeks.R": ("cheeks", -1), "mouth": ("mouth", 0),
+    "chin": ("chin", 0), "neck": ("neck", 0),
+}
+WEIGHT_MAX = 1.5
+
+
+@dataclass
+class WrinkleBake:
+    key_names: list[str]
+    region_names: list[str]
+    neutral: np.ndarray          # (S, S) metres
+    deltas: np.ndarray           # (K, S, S) metres, key map minus neutral
+    masks: np.ndarray            # (R, S, S) in [0, 1], sum <= 1
+    weights: np.ndarray          # (R, K, n_expression + 2): coefficients on [expression, jaw_x, 1]
+    expression_names: list[str]
+
+    def region_weights(self, expression: np.ndarray, jaw_x: np.ndarray) -> np.ndarray:
+        """(B, E), (B,) -> (B, R, K) blend weights, clamped like the drivers clamp them."""
+        x = np.concatenate([expression, jaw_x[:, None], np.ones((len(expression), 1))], 1)
+        return np.clip(np.einsum("rkf,bf->brk", self.weights, x), 0.0, WEIGHT_MAX)
+
+    def blend(self, expression: np.ndarray, jaw_x: np.ndarray) -> np.ndarray:
+        """(B, S, S) metres: the baked approximation of re-decoding."""
+        w = self.region_weights(expression, jaw_x)
+        return self.neutral[None] + np.einsum("brk,rhw,khw->bhw", w, self.masks, self.deltas)
+
+    def sidecar(self) -> dict:
+        """The JSON mapping shipped with exports: shape-key weights -> wrinkle-map weights."""
+        return {
+            "formula": "w[region][key] = clamp(sum_j coef[j] * shapekey[j] + coef_jaw * jaw_open_rad + bias, 0, %.1f)" % WEIGHT_MAX,
+            "keys": self.key_names, "regions": self.region_names,
+            "coefficients": {r: {k: {**{n: float(c) for n, c in zip(self.expression_names, self.weights[ri, ki, :-2])
+                                        if abs(c) > 1e-3},
+                                     "jaw_open_rad": float(self.weights[ri, ki, -2]),
+                                     "bias": float(self.weights[ri, ki, -1])}
+                                 for ki, k in enumerate(self.key_names)}
+                             for ri, r in enumerate(self.region_names)},
+        }
+
+
+def region_masks(model, size: int) -> tuple[list[str], np.ndarray]:
+    """Soft UV masks of the wrinkle regions (left/right split at x = 0), normalised to sum <= 1."""
+    import torch.nn.functional as Fn
+
+    from ..render import interpolate, rasterize_uv
+
+    lay = model.uv_layout
+    raster = rasterize_uv(lay.uv.float().cpu(), lay.faces.cpu(), model.faces.cpu(), size)
+    x = model.v_template[:, 0]
+    rows = []
+    for name, (reg, side) in WRINKLE_REGIONS.items():
+        m = model.vertex_regions[model.region_names.index(reg)].clone()
+        if side:
+            m = m * torch.sigmoid(side * x / 0.003)
+        rows.append(m)
+    vm = torch.stack(rows, 1)[None]                                     # (1, V, R)
+    uvm = interpolate(raster.fragments, model.faces.cpu(), vm)[0].permute(2, 0, 1)
+    # feather the borders so blended maps show no seams
+    k = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
+    for _ in range(2):
+        uvm = Fn.conv2d(Fn.pad(uvm[:, None], (2, 2, 2, 2), mode="replicate"), (k[:, None] * k[None])[None, None])[:, 0]
+    uvm = uvm / uvm.sum(0, keepdim=True).clamp(min=1.0)
+    return list(WRINKLE_REGIONS), uvm.numpy()
+
+
+def _key_inputs(model, names):
+    E = np.zeros((len(names), model.n_expression), np.float32)
+    J = np.zeros((len(names), 3), np.float32)
+    for i, k in enumerate(names):
+        for e, w in KEY_EXPRESSIONS[k].items():
+            E[i, model.expression_names.index(e)] = w
+        J[i, 0] = KEY_JAW.get(k, 0.0)
+    return E, J
+
+
+def bake(decoder: WrinkleDecoder, model, code: np.ndarray, train_expr: np.ndarray, train_jaw: np.ndarray) -> WrinkleBake:
+    """Bake key maps for one person and fit the shape-key -> weight mapping on training expressions."""
+    names = list(KEY_EXPRESSIONS)
+    code1 = np.asarray(code, np.float32).reshape(1, -1)
+    neutral = decoder.decode(code1, np.zeros((1, model.n_expression), np.float32), np.zeros((1, 3), np.float32))[0]
+    E, J = _key_inputs(model, names)
+    keys = decoder.decode(np.repeat(code1, len(names), 0), E, J)
+    deltas = keys - neutral[None]
+    rnames, masks = region_masks(model, decoder.size)
+    # true per-region weights for each training expression: least squares in each region
+    true = decoder.decode(np.repeat(code1, len(train_expr), 0), train_expr, train_jaw) - neutral[None]
+    feats = np.concatenate([train_expr, train_jaw[:, :1], np.ones((len(train_expr), 1))], 1)
+    W = np.zeros((len(rnames), len(names), feats.shape[1]))
+    for r in range(len(rnames)):
+        sel = masks[r] > 0.5
+        if sel.sum() < 10:
+            continue
+        Dk = deltas[:, sel].T                                          # (T, K)
+        Y = true[:, sel].T                                             # (T, N)
+        w_true, *_ = np.linalg.lstsq(Dk, Y, rcond=None)                # (K, N)
+        coef, *_ = np.linalg.lstsq(feats, w_true.T, rcond=None)        # (F, K)
+        W[r] = coef.T
+    return WrinkleBake(names, rnames, neutral, deltas, masks, W, list(model.expression_names))
+
+
+def blend_error(decoder: WrinkleDecoder, baked: WrinkleBake, code: np.ndarray, expr: np.ndarray,
+                jaw: np.ndarray, face_mask: np.ndarray) -> dict:
+    """|blend - re-decode| over face texels: mean and 95th percentile in micrometres."""
+    code1 = np.asarray(code, np.float32).reshape(1, -1)
+    true = decoder.decode(np.repeat(code1, len(expr), 0), expr, jaw)
+    approx = baked.blend(expr, jaw[:, 0])
+    err = np.abs(true - approx)[:, face_mask] * 1e6
+    return {"mean_um": float(err.mean()), "p95_um": float(np.percentile(err, 95)),
+            "signal_mean_um": float(np.abs(true - baked.neutral[None])[:, face_mask].mean() * 1e6)}

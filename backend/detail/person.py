@@ -1,0 +1,92 @@
+"""Person detail from a photo: the decoder's person code and a residual static map, fitted by
+shape from shading with the decoder in the loop, so that re-decoding at the photo's own
+expression reproduces the detail seen in the photo, and other expressions move the wrinkles.
+
+D(photo) = F_d(code, expression_photo, jaw_photo) + residual. The code's meaningful dims (the
+first 8 for the OpenHead decoder: depth, age, density, pores, 4 pattern weights) live in [0, 1].
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..headmodel import HeadModel
+from ..headmodel.openhead import ASSETS
+from .networks import DetailDecoder
+from .static import D_MAX, prepare_sfs, tangent_normal_map
+
+OPENHEAD_DECODER = ASSETS / "detail" / "openhead_detail.pt"
+OPENHEAD_DECODER_ONNX = ASSETS / "detail" / "openhead_detail.onnx"
+PERSON_DIMS = 8
+CODE_DIM = 128
+RESIDUAL_MAX = 0.002   # metres: what the code cannot explain stays small
+
+
+def load_openhead_decoder(path: Path = OPENHEAD_DECODER, n_expression: int = 52) -> DetailDecoder | None:
+    """The trained OpenHead decoder (torch), or None when the weights are not there."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    net = DetailDecoder(latent_dim=3 + n_expression + CODE_DIM)
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    from .deca_checkpoint import load_strict
+    load_strict(net, state, "OpenHead detail decoder", path)
+    return net.eval()
+
+
+@dataclass
+class PersonDetail:
+    code: np.ndarray            # (128,)
+    residual: np.ndarray        # (S, S) metres
+    static: np.ndarray          # (S, S) metres: decoder at neutral + residual (the neutral map)
+    at_photo: np.ndarray        # (S, S) metres: decoder at the photo's expression + residual
+    normal_map: np.ndarray      # (T, T, 3) tangent space of `static`
+    loss_start: float
+    loss_end: float
+
+
+def decode_torch(net: DetailDecoder, code: torch.Tensor, expression: torch.Tensor, jaw: torch.Tensor) -> torch.Tensor:
+    return net(torch.cat([jaw, expression, code], 1))[:, 0]
+
+
+def fit_person_detail(model: HeadModel, net: DetailDecoder, rest_vertices: torch.Tensor,
+                      posed_vertices: torch.Tensor, light: torch.Tensor, albedo: np.ndarray, observed: np.ndarray,
+                      expression: torch.Tensor, jaw: torch.Tensor, size: int = 256, texture_size: int = 1024,
+                      iterations: int = 100, w_sparse: float = 3e-3, w_smooth: float = 3e-2,
+                      w_sym: float = 1e-2) -> PersonDetail:
+    prob = prepare_sfs(model, posed_vertices, light, albedo, observed, size)
+    for p in net.parameters():
+        p.requires_grad_(False)
+    net.eval()
+    e = expression.reshape(1, -1).float()
+    j = jaw.reshape(1, 3).float()
+    z = torch.zeros(1, PERSON_DIMS, requires_grad=True)      # code dims = sigmoid(z), start at 0.5
+    X = torch.zeros(1, size, size, requires_grad=True)
+    opt = torch.optim.Adam([{"params": [z], "lr": 0.05}, {"params": [X], "lr": 0.05}])
+    losses = []
+
+    def code_of(zz):
+        c = torch.zeros(1, CODE_DIM)
+        return torch.cat([torch.sigmoid(zz), c[:, PERSON_DIMS:]], 1)
+
+    for _ in range(iterations):
+        opt.zero_grad()
+        residual = RESIDUAL_MAX * torch.tanh(X) * prob.support
+        D = decode_torch(net, code_of(z), e, j) * prob.support + residual
+        photo = prob.photo_loss(D)
+        loss = photo + prob.regularisers(residual, w_sparse, w_smooth, w_sym) + 1e-3 * (z ** 2).mean()
+        loss.backward()
+        opt.step()
+        losses.append(float(photo.detach()))
+    with torch.no_grad():
+        code = code_of(z)
+        residual = (RESIDUAL_MAX * torch.tanh(X) * prob.support) * prob.mask
+        neutral = decode_torch(net, code, torch.zeros_like(e), torch.zeros_like(j)) * prob.mask
+        at_photo = decode_torch(net, code, e, j) * prob.mask + residual
+        static = neutral + residual
+    nm = tangent_normal_map(model, rest_vertices, static, texture_size)
+    return PersonDetail(code[0].numpy(), residual[0].numpy(), static[0].numpy(), at_photo[0].numpy(), nm,
+                        losses[0] if losses else 0.0, losses[-1] if losses else 0.0)
