@@ -31,6 +31,10 @@ from .wrinkle_generator import CODE_DIM, build_tables, generate, person_code, sa
 HELDOUT = 256
 
 
+def heldout_count(n: int) -> int:
+    return min(HELDOUT, max(1, n // 8))
+
+
 def sample_codes(n: int, rng: np.random.Generator) -> np.ndarray:
     out = np.zeros((n, CODE_DIM), np.float32)
     for i in range(n):
@@ -87,9 +91,10 @@ def train(cfg: dict, run: Path, resume: bool, model=None, log=print, max_seconds
         step = int(state["step"])
         history = json.loads((run / "history.json").read_text()) if (run / "history.json").is_file() else []
         log(f"resumed at step {step}")
-    # the last HELDOUT samples are never trained on (see evaluate)
-    latent = torch.tensor(np.concatenate([data["jaw"], data["expression"], data["codes"]], 1))[:-HELDOUT]
-    target = torch.tensor(data["maps_mm"][:-HELDOUT].astype(np.float32))
+    # the last held-out samples are never trained on (see evaluate)
+    held = heldout_count(len(data["codes"]))
+    latent = torch.tensor(np.concatenate([data["jaw"], data["expression"], data["codes"]], 1))[:-held]
+    target = torch.tensor(data["maps_mm"][:-held].astype(np.float32))
     n = len(latent)
     g = torch.Generator().manual_seed(cfg["seed"] + step)
     t0 = time.time()
@@ -105,7 +110,7 @@ def train(cfg: dict, run: Path, resume: bool, model=None, log=print, max_seconds
         loss.backward()
         opt.step()
         step += 1
-        history.append([step, float(loss), float(l1), float(gl)])
+        history.append([step, float(loss.detach()), float(l1.detach()), float(gl.detach())])
         if step % 20 == 0:
             log(f"step {step}/{cfg['steps']} loss {float(loss):.4f} (L1 {float(l1):.4f} mm, grad {float(gl):.4f}) "
                 f"lr {lr:.5f} {time.time() - t0:.0f}s")
@@ -131,8 +136,8 @@ def export(net: DetailDecoder, out: Path, record: dict) -> None:
 
 
 def evaluate(net: DetailDecoder, data: dict, k: int = None) -> float:
-    """Mean absolute error (mm) on the held-out samples (the dataset's last HELDOUT)."""
-    k = k or HELDOUT
+    """Mean absolute error (mm) on the held-out samples (the dataset's last ones)."""
+    k = k or heldout_count(len(data["codes"]))
     latent = torch.tensor(np.concatenate([data["jaw"], data["expression"], data["codes"]], 1))[-k:]
     target = torch.tensor(data["maps_mm"][-k:].astype(np.float32))
     with torch.no_grad():
