@@ -59,8 +59,11 @@ def make_dataset(model, cfg: dict, log=print) -> dict:
     return dict(codes=codes, expression=expr, jaw=jaw, maps_mm=maps)
 
 
-def loss_fn(pred_mm: torch.Tensor, target_mm: torch.Tensor, grad_weight: float):
-    l1 = (pred_mm - target_mm).abs().mean()
+def loss_fn(pred_mm: torch.Tensor, target_mm: torch.Tensor, grad_weight: float, furrow_weight: float = 0.0):
+    """L1 + gradient L1 in millimetres; furrow_weight up-weights texels with deep targets, so the
+    sparse expression lines are not drowned by the everywhere-present pores."""
+    w = 1.0 + furrow_weight * target_mm.abs() if furrow_weight else 1.0
+    l1 = ((pred_mm - target_mm).abs() * w).mean()
     gx = lambda t: t[..., :, 1:] - t[..., :, :-1]  # noqa: E731
     gy = lambda t: t[..., 1:, :] - t[..., :-1, :]  # noqa: E731
     g = (gx(pred_mm) - gx(target_mm)).abs().mean() + (gy(pred_mm) - gy(target_mm)).abs().mean()
@@ -105,7 +108,7 @@ def train(cfg: dict, run: Path, resume: bool, model=None, log=print, max_seconds
             grp["lr"] = lr
         idx = torch.randint(0, n, (cfg["batch"],), generator=g)
         pred = net(latent[idx])[:, 0] * 1000.0
-        loss, l1, gl = loss_fn(pred, target[idx], cfg["grad_weight"])
+        loss, l1, gl = loss_fn(pred, target[idx], cfg["grad_weight"], cfg.get("furrow_weight", 0.0))
         opt.zero_grad()
         loss.backward()
         opt.step()

@@ -50,23 +50,30 @@ class FacePicture:
         v = model.v_template[None].cpu()
         self.P = world_to_uv(self.raster, v)
         self.N = Fn.normalize(world_to_uv(self.raster, vertex_normals(v, model.faces.cpu())), dim=-1, eps=1e-8)
-        face = model.vertex_regions[model.region_names.index("face")].cpu()
+        from scipy.ndimage import label
+
         from ..render import interpolate
-        fm = interpolate(self.raster.fragments, model.faces.cpu(), face[None, :, None])[0, ..., 0] > 0.5
-        ys, xs = np.nonzero(fm.numpy())
+
+        def uv_mask(name):
+            r = model.vertex_regions[model.region_names.index(name)].cpu()
+            return (interpolate(self.raster.fragments, model.faces.cpu(), r[None, :, None])[0, ..., 0] > 0.5).numpy()
+
+        fm = uv_mask("face")
+        lab, n = label(fm)
+        if n > 1:   # the face chart only (eyeball and cavity charts elsewhere carry bits of 'face')
+            fm = lab == (np.bincount(lab.ravel())[1:].argmax() + 1)
+        ys, xs = np.nonzero(fm)
         pad = size // 40
         self.box = (max(ys.min() - pad, 0), min(ys.max() + pad, size), max(xs.min() - pad, 0), min(xs.max() + pad, size))
         self.light = torch.zeros(1, 9, 3)
         self.light[0, 0], self.light[0, 2], self.light[0, 3] = 2.0, 0.9, 0.7
-        # which way is up on the face: the UV direction of world +y
-        up = self.P[0, ..., 1]
-        gy = np.nanmean(np.gradient(up.numpy())[0][fm.numpy()])
-        gx = np.nanmean(np.gradient(up.numpy())[1][fm.numpy()])
-        self.rotate = None
-        if abs(gx) > abs(gy):
-            self.rotate = cv2.ROTATE_90_CLOCKWISE if gx > 0 else cv2.ROTATE_90_COUNTERCLOCKWISE
-        elif gy > 0:
-            self.rotate = cv2.ROTATE_180
+        # turn the crop so the forehead is on top
+        up = np.array(np.nonzero(uv_mask("forehead") & fm)).mean(1) - np.array(np.nonzero(uv_mask("chin") & fm)).mean(1)
+        dr, dc = up
+        if abs(dc) > abs(dr):
+            self.rotate = cv2.ROTATE_90_CLOCKWISE if dc < 0 else cv2.ROTATE_90_COUNTERCLOCKWISE
+        else:
+            self.rotate = None if dr < 0 else cv2.ROTATE_180
 
     def crop(self, img: np.ndarray) -> np.ndarray:
         y0, y1, x0, x1 = self.box
