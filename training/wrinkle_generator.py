@@ -271,7 +271,6 @@ def compression_field(model: HeadModel, tables: GeneratorTables, expression: tor
     B = expression.shape[0]
     pose = HeadPose.zeros(B)
     pose.jaw = jaw
-    rest = model(expression=torch.zeros_like(expression)).rest_vertices
     out = model(expression=expression, pose=pose)
     # undo the head's rigid motion: compare in the rest frame (global pose is zero here)
     v = out.vertices

@@ -11,7 +11,7 @@ def write_obj(path: Path, vertices: np.ndarray, faces: np.ndarray, uv: np.ndarra
     """vertices (V, 3) metres (FLAME frame: y up, face +z), faces (F, 3) 0-based, uv (T, 2),
     uv_faces (F, 3). Writes `path` and `mtl_name` beside it; texture file names go in the MTL."""
     path = Path(path)
-    lines = [f"# Headsmith avatar mesh (metres, y up, face toward +z)", f"mtllib {mtl_name}"]
+    lines = ["# Headsmith avatar mesh (metres, y up, face toward +z)", f"mtllib {mtl_name}"]
     lines += [f"v {x:.6f} {y:.6f} {z:.6f}" for x, y, z in vertices]
     lines += [f"vt {u:.6f} {v:.6f}" for u, v in uv]
     for p, name in enumerate(part_names):

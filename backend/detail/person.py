@@ -16,7 +16,7 @@ import torch
 from ..headmodel import HeadModel
 from ..headmodel.openhead import ASSETS
 from .networks import DetailDecoder
-from .static import D_MAX, prepare_sfs, tangent_normal_map
+from .static import prepare_sfs, tangent_normal_map
 
 OPENHEAD_DECODER = ASSETS / "detail" / "openhead_detail.pt"
 OPENHEAD_DECODER_ONNX = ASSETS / "detail" / "openhead_detail.onnx"

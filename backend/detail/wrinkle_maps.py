@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as Fn
 
 from ..render import displacement_to_normal, rasterize_uv, sh_shading, vertex_normals, world_to_uv
-from .bake import KEY_EXPRESSIONS, KEY_JAW, WrinkleBake, bake, blend_error
+from .bake import KEY_EXPRESSIONS, WrinkleBake, bake, blend_error
 from .decoder import UVGeometry, normal_map, sharpen_upsample
 
 PICTURE_EXPRESSIONS = {

@@ -255,8 +255,8 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
     with torch.no_grad():
         _, pose, ndc = forward()
         _, _, _, d = landmark_terms(ndc)
-        px = (ndc + 1) * 0.5
-        px = torch.stack([px[..., 0] * sizes[:, None], (1 - (ndc[..., 1] + 1) * 0.5) * sizes[:, None]], -1)
+        # NDC -> crop pixels (x right, y down), per photo's crop size
+        px = torch.stack([(ndc[..., 0] + 1) * 0.5 * sizes[:, None], (1 - ndc[..., 1]) * 0.5 * sizes[:, None]], -1)
     det = lambda t: t.detach().cpu()  # noqa: E731
     return CoarseFit(
         shape=det(shape), expression=det(expression * fitted_expr),

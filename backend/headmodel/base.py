@@ -5,7 +5,7 @@ at +x). Inputs and outputs are batched float tensors; everything is differentiab
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import torch
 

@@ -602,7 +602,7 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
     try:
-        import anny  # noqa: F401
+        import anny  # noqa: F401  (only checking that the build extra is installed)
     except ImportError:
         print("error: building OpenHead needs the `anny` package: pip install -e .[build]")
         return 2

@@ -3,7 +3,6 @@ published layout, independently of the project's modules) loads; any deviation f
 import pickle
 from fractions import Fraction
 
-import numpy as np
 import pytest
 import torch
 

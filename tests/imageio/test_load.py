@@ -1,5 +1,4 @@
 """Untrusted photos: every bad kind of file gets a clear ImageLoadError; odd formats become RGB."""
-import io
 
 import numpy as np
 import pytest

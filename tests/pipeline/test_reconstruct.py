@@ -1,9 +1,7 @@
 """`headsmith reconstruct` end to end on the bundled sample photo, and every bad input."""
-import json
 
 import cv2
 import numpy as np
-import pytest
 from PIL import Image
 
 from headsmith.bundle import read_bundle
