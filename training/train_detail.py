@@ -35,11 +35,14 @@ def heldout_count(n: int) -> int:
     return min(HELDOUT, max(1, n // 8))
 
 
-def sample_codes(n: int, rng: np.random.Generator) -> np.ndarray:
+def sample_codes(n: int, rng: np.random.Generator, single_pattern: bool = False) -> np.ndarray:
+    """Person codes. single_pattern: one line pattern at one density for everyone (people then
+    differ by depth, age and pores only), a much easier first target for the decoder."""
     out = np.zeros((n, CODE_DIM), np.float32)
     for i in range(n):
-        pattern = rng.dirichlet([0.5] * 4)
-        out[i] = person_code(rng.uniform(), rng.uniform(), rng.uniform(), rng.uniform(), pattern)
+        pattern = np.array([1.0, 0, 0, 0]) if single_pattern else rng.dirichlet([0.5] * 4)
+        density = 0.5 if single_pattern else rng.uniform()
+        out[i] = person_code(rng.uniform(), rng.uniform(), density, rng.uniform(), pattern)
     return out
 
 
@@ -47,7 +50,7 @@ def make_dataset(model, cfg: dict, log=print) -> dict:
     rng = np.random.default_rng(cfg["seed"])
     tables = build_tables(model, cfg["size"], seed=cfg["seed"])
     n = cfg["dataset_size"]
-    codes = sample_codes(n, rng)
+    codes = sample_codes(n, rng, cfg.get("single_pattern", False))
     expr, jaw = sample_expressions(n, model.expression_names, rng)
     maps = np.zeros((n, cfg["size"], cfg["size"]), np.float16)
     t = time.time()
@@ -59,11 +62,13 @@ def make_dataset(model, cfg: dict, log=print) -> dict:
     return dict(codes=codes, expression=expr, jaw=jaw, maps_mm=maps)
 
 
-def loss_fn(pred_mm: torch.Tensor, target_mm: torch.Tensor, grad_weight: float, furrow_weight: float = 0.0):
-    """L1 + gradient L1 in millimetres; furrow_weight up-weights texels with deep targets, so the
-    sparse expression lines are not drowned by the everywhere-present pores."""
+def loss_fn(pred_mm: torch.Tensor, target_mm: torch.Tensor, grad_weight: float, furrow_weight: float = 0.0,
+            squared: bool = False):
+    """L1 (or squared) + gradient L1 in millimetres; furrow_weight up-weights texels with deep
+    targets, so the sparse expression lines are not drowned by the everywhere-present pores."""
     w = 1.0 + furrow_weight * target_mm.abs() if furrow_weight else 1.0
-    l1 = ((pred_mm - target_mm).abs() * w).mean()
+    err = (pred_mm - target_mm).abs()
+    l1 = ((err * err if squared else err) * w).mean()
     gx = lambda t: t[..., :, 1:] - t[..., :, :-1]  # noqa: E731
     gy = lambda t: t[..., 1:, :] - t[..., :-1, :]  # noqa: E731
     g = (gx(pred_mm) - gx(target_mm)).abs().mean() + (gy(pred_mm) - gy(target_mm)).abs().mean()
@@ -108,7 +113,8 @@ def train(cfg: dict, run: Path, resume: bool, model=None, log=print, max_seconds
             grp["lr"] = lr
         idx = torch.randint(0, n, (cfg["batch"],), generator=g)
         pred = net(latent[idx])[:, 0] * 1000.0
-        loss, l1, gl = loss_fn(pred, target[idx], cfg["grad_weight"], cfg.get("furrow_weight", 0.0))
+        loss, l1, gl = loss_fn(pred, target[idx], cfg["grad_weight"], cfg.get("furrow_weight", 0.0),
+                               cfg.get("squared", False))
         opt.zero_grad()
         loss.backward()
         opt.step()
