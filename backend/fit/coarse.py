@@ -94,10 +94,10 @@ class CoarseFit:
 
 def _similarity_init(model: HeadModel, lmk_ndc: torch.Tensor, yaw_deg: float):
     """Best (s, tx, ty) for the mean head turned by yaw, least squares on inner points."""
-    pose = HeadPose.zeros(1)
+    pose = HeadPose.zeros(1, device=model.v_template.device)
     pose.global_rot[0, 1] = math.radians(yaw_deg)
     with torch.no_grad():
-        L = model(pose=pose).landmarks3d[0, 17:, :2].double()
+        L = model(pose=pose).landmarks3d[0, 17:, :2].double().cpu()
     d = lmk_ndc[17:].double()
     # x' = s * x + c  (c = s * t): linear least squares in (s, cx, cy)
     n = L.shape[0]
