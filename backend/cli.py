@@ -123,6 +123,24 @@ def _wrinkles(args) -> int:
     return 0
 
 
+def _serve(args) -> int:
+    import uvicorn
+
+    from .service import ServiceSettings, create_app
+    from .service.app import write_token_file
+
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not args.allow_remote:
+        print("error: the service binds to loopback only; pass --allow-remote to bind elsewhere",
+              file=sys.stderr)
+        return 2
+    settings = ServiceSettings()
+    token_file = Path(args.token_file).expanduser()
+    write_token_file(token_file, f"http://{args.host}:{args.port}", settings.token)
+    print(f"Headsmith service on http://{args.host}:{args.port} (token in {token_file})")
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    return 0
+
+
 def _build_openhead(args) -> int:
     from .headmodel.openhead_build import main
 
@@ -153,6 +171,12 @@ def main(argv=None) -> int:
     r.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     r.add_argument("--face-index", type=int, default=0, help="which face when several (0 = largest)")
     r.set_defaults(func=_reconstruct)
+    sv = sub.add_parser("serve", help="run the local reconstruction service (loopback, token)")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8765)
+    sv.add_argument("--token-file", default="~/.headsmith/service.json")
+    sv.add_argument("--allow-remote", action="store_true")
+    sv.set_defaults(func=_serve)
     w = sub.add_parser("wrinkles", help="bake wrinkle maps for a bundle and draw wrinkles.png")
     w.add_argument("bundle")
     w.set_defaults(func=_wrinkles)

@@ -1,0 +1,148 @@
+"""The service on a real loopback port (uvicorn in a thread), driven over HTTP."""
+import io
+import socket
+import threading
+import time
+import zipfile
+
+import httpx
+import numpy as np
+import pytest
+from PIL import Image
+
+from headsmith.service import ServiceSettings, create_app
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    import uvicorn
+
+    settings = ServiceSettings(max_pending=3, jobs_root=tmp_path_factory.mktemp("jobs"))
+    port = _free_port()
+    srv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
+    th = threading.Thread(target=srv.run, daemon=True)
+    th.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    assert srv.started
+    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30,
+                          headers={"Authorization": f"Bearer {settings.token}"})
+    yield client, port
+    srv.should_exit = True
+    th.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def astronaut_png():
+    import skimage.data
+
+    buf = io.BytesIO()
+    Image.fromarray(skimage.data.astronaut()).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _wait(client, jid, timeout=120):
+    t = time.time()
+    while time.time() - t < timeout:
+        st = client.get(f"/jobs/{jid}").json()
+        if st["state"] in ("done", "failed", "cancelled"):
+            return st
+        time.sleep(0.2)
+    raise AssertionError(f"job {jid} did not finish")
+
+
+def test_token_required(server):
+    client, port = server
+    r = httpx.get(f"http://127.0.0.1:{port}/health")
+    assert r.status_code == 401 and "token" in r.json()["error"]
+    r = httpx.get(f"http://127.0.0.1:{port}/health", headers={"Authorization": "Bearer wrong"})
+    assert r.status_code == 401
+    assert client.get("/health").json()["status"] == "ok"
+
+
+def test_bad_uploads_get_4xx(server):
+    client, _ = server
+    r = client.post("/reconstruct", files={"photos": ("x.jpg", b"not an image", "image/jpeg")})
+    assert r.status_code == 422 and "not an image" in r.json()["error"]
+    big = b"\0" * (32 * 1024 * 1024 + 10)
+    r = client.post("/reconstruct", files={"photos": ("big.png", big, "image/png")})
+    assert r.status_code == 413 and "limit" in r.json()["error"]
+    r = client.post("/reconstruct", files={"photos": ("a.png", b"x", "image/png")}, data={"quality": "ultra"})
+    assert r.status_code == 422
+    assert client.get("/jobs/nope").status_code == 404
+
+
+def test_reconstruction_job_round_trip(server, astronaut_png):
+    client, _ = server
+    r = client.post("/reconstruct", files={"photos": ("astronaut.png", astronaut_png, "image/png")},
+                    data={"quality": "fast"})
+    assert r.status_code == 202
+    st = _wait(client, r.json()["id"])
+    assert st["state"] == "done", st
+    z = zipfile.ZipFile(io.BytesIO(client.get(f"/jobs/{st['id']}/bundle").content))
+    assert {"bundle.json", "mesh.obj", "albedo.png", "report.png"} <= set(z.namelist())
+
+
+def test_no_face_fails_the_job_not_the_server(server):
+    client, _ = server
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 300, 3), dtype=np.uint8)).save(buf, format="PNG")
+    r = client.post("/reconstruct", files={"photos": ("noise.png", buf.getvalue(), "image/png")}, data={"quality": "fast"})
+    st = _wait(client, r.json()["id"])
+    assert st["state"] == "failed" and "no face" in st["error"]
+    assert client.get(f"/jobs/{st['id']}/bundle").status_code == 409
+    assert client.get("/health").status_code == 200
+
+
+def test_eight_concurrent_requests_complete_or_are_told_to_retry(server, astronaut_png):
+    client, port = server
+    results = []
+
+    def post():
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60, headers=client.headers) as c:
+            results.append(c.post("/reconstruct", files={"photos": ("a.png", astronaut_png, "image/png")},
+                                  data={"quality": "fast"}))
+
+    threads = [threading.Thread(target=post) for _ in range(8)]
+    [t.start() for t in threads]
+    [t.join() for t in threads]
+    codes = sorted(r.status_code for r in results)
+    assert set(codes) <= {202, 503} and codes.count(202) >= 1
+    for r in results:
+        if r.status_code == 503:
+            assert r.headers.get("retry-after") and "retry" in r.json()["error"]
+    for r in results:
+        if r.status_code == 202:
+            assert _wait(client, r.json()["id"], timeout=300)["state"] == "done"
+    assert client.get("/health").status_code == 200
+
+
+def test_cancel_a_queued_job(server, astronaut_png):
+    client, _ = server
+    first = client.post("/reconstruct", files={"photos": ("a.png", astronaut_png, "image/png")}, data={"quality": "fast"})
+    second = client.post("/reconstruct", files={"photos": ("a.png", astronaut_png, "image/png")}, data={"quality": "fast"})
+    assert first.status_code == second.status_code == 202
+    r = client.delete(f"/jobs/{second.json()['id']}")
+    assert r.status_code == 200
+    assert _wait(client, second.json()["id"])["state"] == "cancelled"
+    assert _wait(client, first.json()["id"])["state"] == "done"
+
+
+def test_token_file_is_private(tmp_path):
+    import json
+    import stat
+
+    from headsmith.service.app import write_token_file
+
+    p = tmp_path / "hs" / "service.json"
+    write_token_file(p, "http://127.0.0.1:8765", "secret")
+    assert json.loads(p.read_text()) == {"url": "http://127.0.0.1:8765", "token": "secret"}
+    assert stat.S_IMODE(p.stat().st_mode) == 0o600
