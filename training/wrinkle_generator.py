@@ -37,7 +37,7 @@ import torch
 import torch.nn.functional as Fn
 
 from headsmith.headmodel import HeadModel, HeadPose
-from headsmith.render import interpolate, rasterize_uv, world_to_uv
+from headsmith.render import interpolate, world_to_uv
 
 CODE_DIM = 128
 PERSON_DIMS = ("depth", "age", "density", "pores", "pattern0", "pattern1", "pattern2", "pattern3")
@@ -208,16 +208,17 @@ def _territories(model: HeadModel):
 
 
 def build_tables(model: HeadModel, size: int = 256, seed: int = 0) -> GeneratorTables:
+    from headsmith.texture.unwrap import uv_support
+
     lay = model.uv_layout
     uv, uvf, faces = lay.uv.float(), lay.faces, model.faces
-    raster = rasterize_uv(uv, uvf, faces, size)
+    sup = uv_support(model, size)
+    raster = sup.raster
     fi = raster.fragments.face_index[0]
     skin = (model.face_part[fi.clamp(min=0)] == 0) & (fi >= 0)
     prone = interpolate(raster.fragments, faces, _prone_vertices(model)[None, :, None])[0, ..., 0]
     prone = _gauss(prone[None], 1.5)[0] * skin
     # mirror: texels on the right side (x < 0) take the pattern from their mirror texel
-    from headsmith.texture.unwrap import uv_support
-    sup = uv_support(model, size)
     X = world_to_uv(raster, model.v_template[None])[0, ..., 0]
     own = torch.stack([(torch.arange(size) + 0.5)[None].expand(size, size) / size,
                        1 - (torch.arange(size) + 0.5)[:, None].expand(size, size) / size], -1)

@@ -75,10 +75,10 @@ def region_masks(model, size: int) -> tuple[list[str], np.ndarray]:
     """Soft UV masks of the wrinkle regions (left/right split at x = 0), normalised to sum <= 1."""
     import torch.nn.functional as Fn
 
-    from ..render import interpolate, rasterize_uv
+    from ..render import interpolate
+    from ..texture.unwrap import uv_support
 
-    lay = model.uv_layout
-    raster = rasterize_uv(lay.uv.float().cpu(), lay.faces.cpu(), model.faces.cpu(), size)
+    raster = uv_support(model, size).raster
     x = model.v_template[:, 0]
     rows = []
     for name, (reg, side) in WRINKLE_REGIONS.items():

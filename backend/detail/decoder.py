@@ -116,10 +116,10 @@ class UVGeometry:
 
     @staticmethod
     def of(model, vertices: torch.Tensor, size: int = 1024) -> "UVGeometry":
-        from ..render import rasterize_uv, vertex_normals, world_to_uv
+        from ..render import vertex_normals, world_to_uv
+        from ..texture.unwrap import uv_support
 
-        lay = model.uv_layout
-        raster = rasterize_uv(lay.uv.float().cpu(), lay.faces.cpu(), model.faces.cpu(), size)
+        raster = uv_support(model, size).raster
         v = vertices.detach().float().cpu()
         P = world_to_uv(raster, v)
         N = Fn.normalize(world_to_uv(raster, vertex_normals(v, model.faces.cpu())), dim=-1, eps=1e-8)

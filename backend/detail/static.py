@@ -15,8 +15,9 @@ import torch
 import torch.nn.functional as Fn
 
 from ..headmodel import HeadModel
-from ..render import (displacement_to_normal, displacement_to_tangent_normal, rasterize_uv,
-                      sh_shading, vertex_normals, world_to_uv)
+from ..render import (displacement_to_normal, displacement_to_tangent_normal, sh_shading,
+                      vertex_normals, world_to_uv)
+from ..texture.unwrap import uv_support
 
 D_MAX = 0.01  # metres
 
@@ -79,19 +80,17 @@ class SfsProblem:
 def prepare_sfs(model: HeadModel, posed_vertices: torch.Tensor, light: torch.Tensor, albedo: np.ndarray,
                 observed: np.ndarray, size: int) -> SfsProblem:
     from ..render import interpolate
-    from ..texture.unwrap import uv_support
 
-    lay = model.uv_layout
     faces = model.faces.cpu()
-    raster = rasterize_uv(lay.uv.float().cpu(), lay.faces.cpu(), faces, size)
+    sup = uv_support(model, size)
+    raster = sup.raster
     mask = raster.mask
     v = posed_vertices.detach().float().cpu()
     P = world_to_uv(raster, v)
     N = Fn.normalize(world_to_uv(raster, vertex_normals(v, faces)), dim=-1, eps=1e-8)
     A = _resize_map(albedo, size).clamp(0, 1)   # reflectance
     W = _resize_map(observed, size)[..., 0] * mask
-    skin = (model.face_part.cpu()[raster.fragments.face_index[0].clamp(min=0)] == 0) & mask
-    sup = uv_support(model, size)
+    skin = (sup.part == 0) & mask
     face = torch.ones_like(mask)
     if "face" in model.region_names:
         fv = model.vertex_regions[model.region_names.index("face")].cpu()[None, :, None]
@@ -103,7 +102,7 @@ def prepare_sfs(model: HeadModel, posed_vertices: torch.Tensor, light: torch.Ten
     # low-pass albedo, normalised by the chart mask so chart borders and holes do not darken it
     mk = mask.float()[..., None]
     A_smooth = _blur(A * mk, sigma=size / 48) / _blur(mk, sigma=size / 48).clamp(min=1e-3)
-    grid = torch.stack([sup.mirror_uv[..., 0] * 2 - 1, 1 - sup.mirror_uv[..., 1] * 2], -1)[None]
+    grid = sup.mirror_grid
     # detail lives where the photos saw the face; it fades out smoothly beyond that
     support = _blur(((W > 0.05).float())[..., None], sigma=size / 128)[..., 0].clamp(0, 1)[None]
     return SfsProblem(size, mask, P, N, light, A_smooth, target, W, support, grid, sup.has_mirror.float())
@@ -111,9 +110,8 @@ def prepare_sfs(model: HeadModel, posed_vertices: torch.Tensor, light: torch.Ten
 
 def tangent_normal_map(model: HeadModel, rest_vertices: torch.Tensor, D: torch.Tensor, texture_size: int) -> np.ndarray:
     """(1, S, S) metres -> (T, T, 3) tangent-space normals of the neutral mesh at texture size."""
-    lay = model.uv_layout
     faces = model.faces.cpu()
-    raster_t = rasterize_uv(lay.uv.float().cpu(), lay.faces.cpu(), faces, texture_size)
+    raster_t = uv_support(model, texture_size).raster
     vr = rest_vertices.detach().float().cpu()
     Pt = world_to_uv(raster_t, vr)
     Nt = Fn.normalize(world_to_uv(raster_t, vertex_normals(vr, faces)), dim=-1, eps=1e-8)

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as Fn
 
-from ..render import displacement_to_normal, rasterize_uv, sh_shading, vertex_normals, world_to_uv
+from ..render import displacement_to_normal, sh_shading, vertex_normals, world_to_uv
 from .bake import KEY_EXPRESSIONS, WrinkleBake, bake, blend_error
 from .decoder import UVGeometry, normal_map, sharpen_upsample
 
@@ -45,8 +45,9 @@ class FacePicture:
     its side)."""
 
     def __init__(self, model, size: int):
-        lay = model.uv_layout
-        self.raster = rasterize_uv(lay.uv.float().cpu(), lay.faces.cpu(), model.faces.cpu(), size)
+        from ..texture.unwrap import uv_support
+
+        self.raster = uv_support(model, size).raster
         v = model.v_template[None].cpu()
         self.P = world_to_uv(self.raster, v)
         self.N = Fn.normalize(world_to_uv(self.raster, vertex_normals(v, model.faces.cpu())), dim=-1, eps=1e-8)

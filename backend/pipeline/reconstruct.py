@@ -29,7 +29,6 @@ from ..texture import unwrap_albedo
 from .report import build_report
 
 MIN_INTEROCULAR_PX = 24   # below this the landmarks are too coarse to fit a face
-STAGES = ("load", "detect", "fit", "texture", "detail", "bundle")
 
 
 class ReconstructionError(RuntimeError):
@@ -207,7 +206,6 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
             "landmark_error_iod": float(fit.landmark_error[i]),
             "faces_found": [list(b) for b in boxes[i]],
         })
-    timings["bundle"] = 0.0
     meta = {
         "model": {"name": model.name, "n_shape": model.n_shape, "n_expression": model.n_expression,
                   "expression_names": model.expression_names, "joint_names": model.joint_names},
@@ -216,7 +214,8 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
         "textures": {"albedo": {"file": "albedo.png", "color": "sRGB"},
                      "normal": {"file": "normal.png", "space": "tangent, OpenGL (+Y = +v)"}},
         "provenance": {"headsmith": __version__, "torch": torch.__version__, "python": platform.python_version(),
-                       "device": device, "settings": asdict(s), "timings_s": timings},
+                       "device": device, "settings": asdict(s),
+                       "timings_s": dict(timings)},   # stages before writing the bundle
         "frame": "metres, right-handed, y up, face toward +z (FLAME)",
     }
     if detail_meta:

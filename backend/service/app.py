@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import secrets
-import shutil
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path

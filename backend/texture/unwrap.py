@@ -39,6 +39,11 @@ class UVSupport:
     part: torch.Tensor             # (S, S) int part id of the texel's face, -1 outside charts
     mouth_interior: torch.Tensor   # (S, S) bool: skin texels of the mouth cavity
 
+    @property
+    def mirror_grid(self) -> torch.Tensor:
+        """(1, S, S, 2) grid_sample coordinates of each texel's mirror point."""
+        return torch.stack([self.mirror_uv[..., 0] * 2 - 1, 1 - self.mirror_uv[..., 1] * 2], -1)[None]
+
 
 @dataclass
 class TextureResult:
@@ -70,7 +75,9 @@ def _mirror_corner_uv(model: HeadModel) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 @lru_cache(maxsize=4)
-def _support_cached(model_key: int, model: HeadModel, size: int) -> UVSupport:
+def uv_support(model: HeadModel, size: int) -> UVSupport:
+    """Cached per (model object, size): the UV raster and the maps derived from it. Every module
+    that needs a model's UV raster takes it from here instead of rasterizing again."""
     lay = model.uv_layout
     uv = lay.uv.float().cpu()
     raster = rasterize_uv(uv, lay.faces.cpu(), model.faces.cpu(), size)
@@ -97,10 +104,6 @@ def _support_cached(model_key: int, model: HeadModel, size: int) -> UVSupport:
     return UVSupport(size, raster, mirror, has, part, mouth)
 
 
-def uv_support(model: HeadModel, size: int) -> UVSupport:
-    return _support_cached(id(model), model, size)
-
-
 def _sample(img: torch.Tensor, uv_px: torch.Tensor, H: int, W: int) -> torch.Tensor:
     """img (C, H, W); uv_px (..., 2) pixel coords -> (..., C) bilinear."""
     grid = torch.stack([uv_px[..., 0] / W * 2 - 1, uv_px[..., 1] / H * 2 - 1], -1)
@@ -114,8 +117,7 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     """vertices (B, V, 3) posed as fitted; cameras (B, 3) DECA cameras of each crop; lights
     (B, 9, 3); images: B sRGB uint8 crops (square)."""
     sup = uv_support(model, size)
-    model_cpu = model
-    faces = model_cpu.faces.cpu()
+    faces = model.faces.cpu()
     valid = sup.part >= 0
     acc = torch.zeros(size, size, 3)
     wsum = torch.zeros(size, size)
@@ -132,7 +134,6 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
         depth = r.fragments.depth[0].clone()
         depth[~torch.isfinite(depth)] = 1e9
         d_at = _sample(depth[None], px[..., :2], H, H)[..., 0]
-        # minimum of the 4 neighbours guards against sampling across depth edges
         visible = px[..., 2] <= d_at + VISIBLE_DEPTH_TOLERANCE
         inside = (px[..., 0] >= 0) & (px[..., 0] < H) & (px[..., 1] >= 0) & (px[..., 1] < H)
         facing = ((N[..., 2] - FACING_START) / (FACING_FULL - FACING_START)).clamp(0, 1)
@@ -147,10 +148,9 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     albedo = acc / wsum.clamp(min=1e-8)[..., None]
 
     # mirrored completion: where the mirror point was seen better
-    m_alb = _sample(albedo.permute(2, 0, 1), torch.stack([sup.mirror_uv[..., 0] * size,
-                                                          (1 - sup.mirror_uv[..., 1]) * size], -1), size, size)
-    m_w = _sample(observed[None], torch.stack([sup.mirror_uv[..., 0] * size,
-                                               (1 - sup.mirror_uv[..., 1]) * size], -1), size, size)[..., 0]
+    mirrored = _sample(torch.cat([albedo.permute(2, 0, 1), observed[None]]),
+                       torch.stack([sup.mirror_uv[..., 0] * size, (1 - sup.mirror_uv[..., 1]) * size], -1), size, size)
+    m_alb, m_w = mirrored[..., :3], mirrored[..., 3]
     m_w = m_w * sup.has_mirror
     take = (m_w > observed) & valid
     tot = observed + m_w * take

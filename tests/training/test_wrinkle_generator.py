@@ -74,7 +74,7 @@ def test_symmetric_expression_gives_a_symmetric_map(setup):
     sup = uv_support(m, S)
     d = _maps(setup, {"mouthSmileLeft": 0.8, "mouthSmileRight": 0.8, "browInnerUp": 0.6,
                       "browOuterUpLeft": 0.6, "browOuterUpRight": 0.6})
-    grid = torch.stack([sup.mirror_uv[..., 0] * 2 - 1, 1 - sup.mirror_uv[..., 1] * 2], -1)[None]
+    grid = sup.mirror_grid
     mirrored = Fn.grid_sample(d[:, None], grid, mode="bilinear", align_corners=False)[0, 0]
     sel = sup.has_mirror & region("face")
     static = _maps(setup, {})
