@@ -6,6 +6,10 @@
     python3 dev.py test     set up .venv on first use, then run the whole test suite (pytest args pass through)
     python3 dev.py setup    only (re)create the environment
     python3 dev.py bench [SCRIPT]   run a benchmark (default benchmarks/bench_render.py)
+    python3 dev.py addon [DIR]      build the Blender extension zip (default dist/)
+
+Setup also installs the Khronos glTF validator (tools/gltf_validator, npm ci) when Node.js is there;
+the export tests use it.
 
 The environment is re-installed when pyproject.toml changes (a hash is kept in .venv).
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -28,12 +33,30 @@ def venv_python() -> Path:
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
+def setup_validator() -> None:
+    """npm ci the glTF validator when Node.js is installed and the lock file changed."""
+    tool = ROOT / "tools" / "gltf_validator"
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        print("note: Node.js/npm not found; the glTF export validation tests will be skipped", flush=True)
+        return
+    lock = (tool / "package-lock.json").read_bytes()
+    stamp = tool / "node_modules" / ".headsmith-lock"
+    if stamp.exists() and stamp.read_bytes() == lock:
+        return
+    print("installing the Khronos glTF validator (npm ci) ...", flush=True)
+    if subprocess.call([npm, "ci", "--no-audit", "--no-fund"], cwd=tool) != 0:
+        sys.exit("npm ci failed in tools/gltf_validator (see npm's message above)")
+    stamp.write_bytes(lock)
+
+
 def setup(force: bool = False) -> Path:
     if sys.version_info[:2] != (3, 11):
         sys.exit(f"Headsmith needs Python 3.11 (the bpy 5.0.1 wheel is cp311 only); this is "
                  f"{sys.version.split()[0]}. Run dev.py with a Python 3.11 interpreter.")
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     py = venv_python()
+    setup_validator()
     if not force and py.exists() and STAMP.exists() and STAMP.read_text() == digest:
         return py
     if not py.exists():
@@ -61,6 +84,9 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(py), "-m", "headsmith.cli", "demo", *rest], cwd=ROOT, env=env)
     if cmd == "test":
         return subprocess.call([str(py), "-m", "pytest", *rest], cwd=ROOT, env=env)
+    if cmd == "addon":
+        return subprocess.call([str(py), "blender_addon/package_extension.py", *(rest or ["dist"])], cwd=ROOT,
+                               env=env)
     if cmd == "bench":
         return subprocess.call([str(py), *(rest or ["benchmarks/bench_render.py"])], cwd=ROOT, env=env)
     print(__doc__)

@@ -34,15 +34,11 @@ def _demo(args) -> int:
 
     photo = out.parent / "astronaut.png"
     write_png_atomic(photo, skimage.data.astronaut())
-    ns = argparse.Namespace(photos=[str(photo)], out=str(out.parent / "astronaut"), model="openhead",
-                            flame=None, flame_landmarks=None, flame_uv=None, flame_masks=None,
-                            landmarks="dlib", face_detector="hog", quality=args.quality, device="auto",
-                            face_index=0)
-    rc = _reconstruct(ns)
-    from .detail.person import OPENHEAD_DECODER_ONNX
-    if rc == 0 and OPENHEAD_DECODER_ONNX.is_file():
-        rc = _wrinkles(argparse.Namespace(bundle=ns.out))
-    return rc
+    parser = _reconstruct_options(argparse.ArgumentParser(add_help=False))
+    ns = parser.parse_args([str(photo), "-o", str(out.parent / "avatar"), "--quality", args.quality])
+    ns.samples = 16
+    ns.no_render = False
+    return _avatar(ns)
 
 
 class _StageBars:
@@ -69,14 +65,45 @@ class _StageBars:
             b.close()
 
 
-def _reconstruct(args) -> int:
-    from .pipeline import ReconstructionError, ReconstructSettings, reconstruct
+def _settings(args):
+    from .pipeline import ReconstructSettings
 
-    settings = ReconstructSettings(
+    return ReconstructSettings(
         model=args.model, flame_path=args.flame, flame_landmarks=args.flame_landmarks,
         flame_uv=args.flame_uv, flame_masks=args.flame_masks, landmarks=args.landmarks,
         face_detector=args.face_detector,
         quality=args.quality, device=args.device, face_index=args.face_index)
+
+
+def _avatar(args) -> int:
+    from .avatar import AvatarError, make_avatar
+    from .pipeline import ReconstructionError
+
+    bars = _StageBars()
+    out = Path(args.out)
+    try:
+        summary = make_avatar(args.photos, out, _settings(args), progress=bars, samples=args.samples,
+                              render=not args.no_render, log=lambda m: print(m))
+    except (ReconstructionError, AvatarError) as e:
+        bars.close()
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    bars.close()
+    b = summary["blender"]
+    print(f"rig built in {b['timings_s']['build_rig']:.2f} s: {b['shape_keys']} shape keys, bones "
+          f"{', '.join(b['bones'])}, {b['wrinkle_drivers']} wrinkle drivers")
+    for f in ("avatar.blend", "avatar.glb", "avatar.fbx", "avatar.png", "bundle/report.png", "bundle/wrinkles.png"):
+        if (out / f).is_file():
+            print(f"  {(out / f).resolve()}")
+    if (out / "avatar.png").is_file():
+        print(f"look at {(out / 'avatar.png').resolve()}")
+    return 0
+
+
+def _reconstruct(args) -> int:
+    from .pipeline import ReconstructionError, reconstruct
+
+    settings = _settings(args)
     bars = _StageBars()
     try:
         res = reconstruct(args.photos, args.out, settings, progress=bars)
@@ -99,7 +126,7 @@ def _reconstruct(args) -> int:
 
 def _wrinkles(args) -> int:
     from .detail.decoder import OnnxWrinkleDecoder
-    from .detail.person import OPENHEAD_DECODER_ONNX, load_openhead_decoder
+    from .detail.person import OPENHEAD_DECODER_ONNX
     from .detail.wrinkle_maps import write_wrinkle_maps
     from .headmodel import OpenHead
 
@@ -109,13 +136,12 @@ def _wrinkles(args) -> int:
               file=sys.stderr)
         return 2
     model = OpenHead()
-    net = load_openhead_decoder(n_expression=model.n_expression)
-    if net is None or not OPENHEAD_DECODER_ONNX.is_file():
+    if not OPENHEAD_DECODER_ONNX.is_file():
         print("error: the OpenHead detail decoder is missing from assets/detail/; train it with "
               "headsmith-train detail --export assets/detail", file=sys.stderr)
         return 2
     try:
-        write_wrinkle_maps(bundle, model, net, OnnxWrinkleDecoder(OPENHEAD_DECODER_ONNX, model.n_expression))
+        write_wrinkle_maps(bundle, model, OnnxWrinkleDecoder(OPENHEAD_DECODER_ONNX, model.n_expression))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -147,18 +173,9 @@ def _build_openhead(args) -> int:
     return main(args.rest)
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="headsmith", description="Photo to animatable head.")
-    sub = p.add_subparsers(dest="cmd", required=True)
-    d = sub.add_parser("demo", help="render OpenHead in expressions and poses to a contact sheet")
-    d.add_argument("-o", "--out", default="out/demo/openhead.png")
-    d.add_argument("--size", type=int, default=384, help="tile size in pixels")
-    d.add_argument("--quality", default="default", choices=["fast", "default", "high"])
-    d.add_argument("--no-reconstruct", action="store_true", help="only the contact sheet")
-    d.set_defaults(func=_demo)
-    r = sub.add_parser("reconstruct", help="photo(s) of one person -> avatar bundle")
+def _reconstruct_options(r: argparse.ArgumentParser) -> argparse.ArgumentParser:
     r.add_argument("photos", nargs="+", help="one or more photos of the same person")
-    r.add_argument("-o", "--out", required=True, help="bundle folder (replaced atomically)")
+    r.add_argument("-o", "--out", required=True, help="output folder (replaced atomically)")
     r.add_argument("--model", default="openhead", choices=["openhead", "flame"])
     r.add_argument("--flame", help="your licensed FLAME generic_model.pkl")
     r.add_argument("--flame-landmarks", help="DECA's landmark_embedding.npy")
@@ -170,7 +187,25 @@ def main(argv=None) -> int:
     r.add_argument("--quality", default="default", choices=["fast", "default", "high"])
     r.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     r.add_argument("--face-index", type=int, default=0, help="which face when several (0 = largest)")
+    return r
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="headsmith", description="Photo to animatable head.")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    d = sub.add_parser("demo", help="OpenHead contact sheet, then the sample photo to a rigged avatar")
+    d.add_argument("-o", "--out", default="out/demo/openhead.png")
+    d.add_argument("--size", type=int, default=384, help="tile size in pixels")
+    d.add_argument("--quality", default="default", choices=["fast", "default", "high"])
+    d.add_argument("--no-reconstruct", action="store_true", help="only the contact sheet")
+    d.set_defaults(func=_demo)
+    r = _reconstruct_options(sub.add_parser("reconstruct", help="photo(s) of one person -> avatar bundle"))
     r.set_defaults(func=_reconstruct)
+    av = _reconstruct_options(sub.add_parser(
+        "avatar", help="photo(s) -> rigged head: OUT/bundle, avatar.blend, avatar.glb, avatar.fbx, avatar.png"))
+    av.add_argument("--samples", type=int, default=16, help="Cycles samples of avatar.png")
+    av.add_argument("--no-render", action="store_true", help="skip avatar.png")
+    av.set_defaults(func=_avatar)
     sv = sub.add_parser("serve", help="run the local reconstruction service (loopback, token)")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8765)

@@ -1,4 +1,5 @@
-"""Shared fixtures: the committed OpenHead model and meshes with known geometry, made by code."""
+"""Shared fixtures: the committed OpenHead model, meshes with known geometry made by code, the
+sample photo, a fast reconstruction of it and its wrinkle maps."""
 from __future__ import annotations
 
 import math
@@ -63,3 +64,35 @@ def dlib68():
     from headsmith.detect import Dlib68
 
     return Dlib68(upsample=0)
+
+
+@pytest.fixture(scope="session")
+def astronaut_path(tmp_path_factory):
+    import skimage.data
+    from PIL import Image
+
+    p = tmp_path_factory.mktemp("photos") / "astronaut.png"
+    Image.fromarray(skimage.data.astronaut()).save(p)
+    return p
+
+
+@pytest.fixture(scope="session")
+def fast_bundle(tmp_path_factory, astronaut_path):
+    from headsmith.cli import main
+
+    out = tmp_path_factory.mktemp("bundles") / "astronaut"
+    assert main(["reconstruct", str(astronaut_path), "-o", str(out), "--quality", "fast"]) == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def avatar_bundle(tmp_path_factory, fast_bundle):
+    """The fast bundle plus its baked wrinkle maps (a copy: the pipeline tests keep theirs)."""
+    import shutil
+
+    from headsmith.cli import main
+
+    out = tmp_path_factory.mktemp("avatars") / "astronaut"
+    shutil.copytree(fast_bundle, out)
+    assert main(["wrinkles", str(out)]) == 0
+    return out

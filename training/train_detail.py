@@ -23,6 +23,7 @@ import torch
 
 from headsmith.detail.decoder import export_onnx
 from headsmith.detail.networks import DetailDecoder
+from headsmith.detail.texture_decoder import GatedTextureDecoder, symmetry_tables
 from headsmith.headmodel import OpenHead
 
 from .wrinkle_generator import CODE_DIM, build_tables, generate, person_code, sample_expressions
@@ -75,6 +76,19 @@ def loss_fn(pred_mm: torch.Tensor, target_mm: torch.Tensor, grad_weight: float, 
     return l1 + grad_weight * g, l1, g
 
 
+def make_network(model, cfg: dict) -> torch.nn.Module:
+    """The config's architecture: "gated_texture" (the OpenHead default, see
+    headsmith.detail.texture_decoder) or "deca" (DECA's D_detail layout)."""
+    latent = 3 + model.n_expression + CODE_DIM
+    arch = cfg.get("architecture", "deca")
+    if arch == "gated_texture":
+        mirror, support = symmetry_tables(model, cfg["size"])
+        return GatedTextureDecoder(latent, cfg["size"], cfg.get("channels", 48), mirror, support)
+    if arch == "deca":
+        return DetailDecoder(latent_dim=latent, base=cfg["size"] // 32)
+    raise ValueError(f"unknown architecture {arch!r} (gated_texture or deca)")
+
+
 def train(cfg: dict, run: Path, resume: bool, model=None, log=print, max_seconds: float | None = None) -> dict:
     run.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg["seed"])
@@ -86,9 +100,7 @@ def train(cfg: dict, run: Path, resume: bool, model=None, log=print, max_seconds
     else:
         data = make_dataset(model, cfg, log)
         np.savez(data_path, **data)
-    n_expr = model.n_expression
-    base = cfg["size"] // 32
-    net = DetailDecoder(latent_dim=3 + n_expr + CODE_DIM, base=base)
+    net = make_network(model, cfg)
     opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
     step, history = 0, []
     ckpt = run / "checkpoint.pt"
@@ -121,7 +133,7 @@ def train(cfg: dict, run: Path, resume: bool, model=None, log=print, max_seconds
         step += 1
         history.append([step, float(loss.detach()), float(l1.detach()), float(gl.detach())])
         if step % 20 == 0:
-            log(f"step {step}/{cfg['steps']} loss {float(loss):.4f} (L1 {float(l1):.4f} mm, grad {float(gl):.4f}) "
+            log(f"step {step}/{cfg['steps']} loss {history[-1][1]:.4f} (L1 {history[-1][2]:.4f} mm, grad {history[-1][3]:.4f}) "
                 f"lr {lr:.5f} {time.time() - t0:.0f}s")
         if step % cfg["checkpoint_every"] == 0 or step == cfg["steps"]:
             tmp = ckpt.with_suffix(".tmp")
@@ -135,7 +147,7 @@ def train(cfg: dict, run: Path, resume: bool, model=None, log=print, max_seconds
     return {"net": net, "step": step, "history": history}
 
 
-def export(net: DetailDecoder, out: Path, record: dict) -> None:
+def export(net: torch.nn.Module, out: Path, record: dict) -> None:
     out.mkdir(parents=True, exist_ok=True)
     tmp = out / "openhead_detail.pt.tmp"
     torch.save(net.state_dict(), tmp)
@@ -144,7 +156,7 @@ def export(net: DetailDecoder, out: Path, record: dict) -> None:
     (out / "openhead_detail.json").write_text(json.dumps(record, indent=1))
 
 
-def evaluate(net: DetailDecoder, data: dict, k: int = None) -> float:
+def evaluate(net: torch.nn.Module, data: dict, k: int = None) -> float:
     """Mean absolute error (mm) on the held-out samples (the dataset's last ones)."""
     k = k or heldout_count(len(data["codes"]))
     latent = torch.tensor(np.concatenate([data["jaw"], data["expression"], data["codes"]], 1))[-k:]

@@ -218,12 +218,7 @@ def build_tables(model: HeadModel, size: int = 256, seed: int = 0) -> GeneratorT
     skin = (model.face_part[fi.clamp(min=0)] == 0) & (fi >= 0)
     prone = interpolate(raster.fragments, faces, _prone_vertices(model)[None, :, None])[0, ..., 0]
     prone = _gauss(prone[None], 1.5)[0] * skin
-    # mirror: texels on the right side (x < 0) take the pattern from their mirror texel
-    X = world_to_uv(raster, model.v_template[None])[0, ..., 0]
-    own = torch.stack([(torch.arange(size) + 0.5)[None].expand(size, size) / size,
-                       1 - (torch.arange(size) + 0.5)[:, None].expand(size, size) / size], -1)
-    src_uv = torch.where(((X < 0) & sup.has_mirror)[..., None], sup.mirror_uv, own)
-    grid = torch.stack([src_uv[..., 0] * 2 - 1, 1 - src_uv[..., 1] * 2], -1)
+    grid = sup.left_grid[0]      # texels on the right side take the pattern from their mirror texel
     pats = torch.stack([torch.stack([_gabor_bank(size, wl, seed * 100 + 10 * p + d)
                                      for d, wl in enumerate((4.5, 6.5))]) for p in range(N_PATTERNS)])
     g = torch.Generator().manual_seed(seed + 7)

@@ -18,6 +18,7 @@ Layout (schema version 1), all paths relative to the bundle folder:
                        bundle.json has detail {decoder, code}: re-decode F_d(code, expression,
                        jaw) + residual for any expression)
     normal.png         8-bit RGB tangent-space normal map
+    rig.npz            skinning, joints and one shape key per expression (see bundle/rig.py)
     report.png         the picture to look at first
 
 A bundle is written into a temporary sibling folder and swapped in by renames, so an existing
@@ -48,6 +49,7 @@ class AvatarBundle:
     report: np.ndarray | None = None            # (H, W, 3) uint8 RGB
     displacement_scale: float = 0.01
     extra_displacements: dict = field(default_factory=dict)   # name -> (S, S) metres, same encoding
+    rig: dict | None = None                     # bundle/rig.py arrays
 
 
 def _png(path: Path, img: np.ndarray) -> None:
@@ -77,6 +79,10 @@ def write_bundle(out: Path, b: AvatarBundle) -> Path:
         for name, m in b.extra_displacements.items():
             _png(tmp / f"{name}.png", np.clip((m / (2 * s) + 0.5) * 65535 + 0.5, 0, 65535).astype(np.uint16))
             files[name] = f"{name}.png"
+        if b.rig is not None:
+            from .rig import RIG_FILE, write_rig
+            write_rig(tmp / RIG_FILE, b.rig)
+            files["rig"] = RIG_FILE
         if b.report is not None:
             _png(tmp / "report.png", b.report)
             files["report"] = "report.png"

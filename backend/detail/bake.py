@@ -29,6 +29,22 @@ KEY_EXPRESSIONS = {
     "jaw_open": {},
 }
 KEY_JAW = {"jaw_open": 0.3}
+# the shape keys that may drive each key map's weight (besides jaw opening and a bias): a few per
+# key, so that a Blender driver is a short simple expression (no Python per frame)
+KEY_DRIVERS = {
+    "brows_up": ["browInnerUp", "browOuterUpLeft", "browOuterUpRight"],
+    "frown": ["browDownLeft", "browDownRight", "noseSneerLeft", "noseSneerRight"],
+    "squint": ["eyeSquintLeft", "eyeSquintRight", "cheekSquintLeft", "cheekSquintRight", "mouthSmileLeft",
+               "mouthSmileRight", "eyeBlinkLeft", "eyeBlinkRight"],
+    "smile": ["mouthSmileLeft", "mouthSmileRight", "mouthUpperUpLeft", "mouthUpperUpRight", "cheekSquintLeft",
+              "cheekSquintRight"],
+    "pucker": ["mouthPucker", "mouthFunnel", "mouthPressLeft", "mouthPressRight", "mouthShrugLower",
+               "mouthRollLower"],
+    "sneer": ["noseSneerLeft", "noseSneerRight", "mouthUpperUpLeft", "mouthUpperUpRight"],
+    "frown_mouth": ["mouthFrownLeft", "mouthFrownRight", "mouthStretchLeft", "mouthStretchRight"],
+    "jaw_open": ["jawOpen"],
+}
+ACTIVE_REGION = 0.05   # a key drives a region when its change there is >= 5 % of its largest region's
 WRINKLE_REGIONS = {  # model region, side (+1 left = +x, -1 right, 0 both)
     "forehead.L": ("forehead", 1), "forehead.R": ("forehead", -1), "eyes.L": ("eyes", 1), "eyes.R": ("eyes", -1),
     "nose": ("nose", 0), "cheeks.L": ("cheeks", 1), "cheeks.R": ("cheeks", -1), "mouth": ("mouth", 0),
@@ -63,10 +79,10 @@ class WrinkleBake:
             "formula": "w[region][key] = clamp(sum_j coef[j] * shapekey[j] + coef_jaw * jaw_open_rad + bias, 0, %.1f)" % WEIGHT_MAX,
             "keys": self.key_names, "regions": self.region_names,
             "coefficients": {r: {k: {**{n: float(c) for n, c in zip(self.expression_names, self.weights[ri, ki, :-2])
-                                        if abs(c) > 1e-3},
+                                        if c != 0.0},
                                      "jaw_open_rad": float(self.weights[ri, ki, -2]),
                                      "bias": float(self.weights[ri, ki, -1])}
-                                 for ki, k in enumerate(self.key_names)}
+                                 for ki, k in enumerate(self.key_names) if self.weights[ri, ki].any()}
                              for ri, r in enumerate(self.region_names)},
         }
 
@@ -107,7 +123,9 @@ def _key_inputs(model, names):
 
 
 def bake(decoder: WrinkleDecoder, model, code: np.ndarray, train_expr: np.ndarray, train_jaw: np.ndarray) -> WrinkleBake:
-    """Bake key maps for one person and fit the shape-key -> weight mapping on training expressions."""
+    """Bake key maps for one person and fit the shape-key -> weight mapping on training expressions:
+    per region, the least-squares key weights of each true re-decoded map, then per (region, key)
+    a linear fit of those weights on the key's few driving shape keys (KEY_DRIVERS), jaw and bias."""
     names = list(KEY_EXPRESSIONS)
     code1 = np.asarray(code, np.float32).reshape(1, -1)
     neutral = decoder.decode(code1, np.zeros((1, model.n_expression), np.float32), np.zeros((1, 3), np.float32))[0]
@@ -119,6 +137,8 @@ def bake(decoder: WrinkleDecoder, model, code: np.ndarray, train_expr: np.ndarra
     true = decoder.decode(np.repeat(code1, len(train_expr), 0), train_expr, train_jaw) - neutral[None]
     feats = np.concatenate([train_expr, train_jaw[:, :1], np.ones((len(train_expr), 1))], 1)
     W = np.zeros((len(rnames), len(names), feats.shape[1]))
+    energy = np.einsum("khw,rhw->rk", np.abs(deltas), masks)              # (R, K)
+    active = energy >= ACTIVE_REGION * energy.max(0, keepdims=True).clip(min=1e-12)
     for r in range(len(rnames)):
         sel = masks[r] > 0.5
         if sel.sum() < 10:
@@ -126,8 +146,13 @@ def bake(decoder: WrinkleDecoder, model, code: np.ndarray, train_expr: np.ndarra
         Dk = deltas[:, sel].T                                          # (T, K)
         Y = true[:, sel].T                                             # (T, N)
         w_true, *_ = np.linalg.lstsq(Dk, Y, rcond=None)                # (K, N)
-        coef, *_ = np.linalg.lstsq(feats, w_true.T, rcond=None)        # (F, K)
-        W[r] = coef.T
+        for k, key in enumerate(names):
+            if not active[r, k]:
+                continue
+            cols = [model.expression_names.index(e) for e in KEY_DRIVERS[key] if e in model.expression_names]
+            cols += [feats.shape[1] - 2, feats.shape[1] - 1]
+            coef, *_ = np.linalg.lstsq(feats[:, cols], w_true[k], rcond=None)
+            W[r, k, cols] = coef
     return WrinkleBake(names, rnames, neutral, deltas, masks, W, list(model.expression_names))
 
 

@@ -15,7 +15,6 @@ import torch.nn.functional as Fn
 
 from ..render import displacement_to_tangent_normal
 from ..render.uv import tangent_normal_basis, tangent_normal_from_basis
-from .networks import DetailDecoder
 
 
 class WrinkleDecoder:
@@ -44,7 +43,10 @@ class WrinkleDecoder:
 
 
 class TorchWrinkleDecoder(WrinkleDecoder):
-    def __init__(self, net: DetailDecoder, n_expression: int, code_dim: int = 128, device: str = "cpu"):
+    """Any decoder network with `latent_dim`, `size` and forward(latent (B, L)) -> (B, 1, S, S)
+    metres: networks.DetailDecoder (DECA) or texture_decoder.GatedTextureDecoder (OpenHead)."""
+
+    def __init__(self, net: torch.nn.Module, n_expression: int, code_dim: int = 128, device: str = "cpu"):
         if net.latent_dim != 3 + n_expression + code_dim:
             raise ValueError(f"decoder latent {net.latent_dim} != 3 + {n_expression} + {code_dim}")
         self.net = net.to(device).eval()
@@ -67,7 +69,7 @@ def onnx_providers() -> list[str]:
     return ["CPUExecutionProvider"]
 
 
-def export_onnx(net: DetailDecoder, path: Path) -> Path:
+def export_onnx(net: torch.nn.Module, path: Path) -> Path:
     """Write the decoder as ONNX (dynamic batch), atomically."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -15,7 +15,9 @@ import torch
 
 from ..headmodel import HeadModel
 from ..headmodel.openhead import ASSETS
-from .networks import DetailDecoder
+from ..headmodel.openhead import ModelFileError
+from .deca_checkpoint import load_strict
+from .texture_decoder import GatedTextureDecoder
 from .static import prepare_sfs, tangent_normal_map
 
 OPENHEAD_DECODER = ASSETS / "detail" / "openhead_detail.pt"
@@ -25,14 +27,17 @@ CODE_DIM = 128
 RESIDUAL_MAX = 0.002   # metres: what the code cannot explain stays small
 
 
-def load_openhead_decoder(path: Path = OPENHEAD_DECODER, n_expression: int = 52) -> DetailDecoder | None:
+def load_openhead_decoder(path: Path = OPENHEAD_DECODER, n_expression: int = 52) -> GatedTextureDecoder | None:
     """The trained OpenHead decoder (torch), or None when the weights are not there."""
     path = Path(path)
     if not path.is_file():
         return None
-    net = DetailDecoder(latent_dim=3 + n_expression + CODE_DIM)
     state = torch.load(path, map_location="cpu", weights_only=True)
-    from .deca_checkpoint import load_strict
+    tex = state.get("textures")
+    if tex is None or tex.ndim != 3:
+        raise ModelFileError(f"{path}: not an OpenHead detail decoder (no 'textures' of shape (K, S, S)); "
+                             "rebuild it with headsmith-train detail --export assets/detail")
+    net = GatedTextureDecoder(3 + n_expression + CODE_DIM, size=tex.shape[1], channels=tex.shape[0])
     load_strict(net, state, "OpenHead detail decoder", path)
     return net.eval()
 
@@ -48,11 +53,11 @@ class PersonDetail:
     loss_end: float
 
 
-def decode_torch(net: DetailDecoder, code: torch.Tensor, expression: torch.Tensor, jaw: torch.Tensor) -> torch.Tensor:
+def decode_torch(net: torch.nn.Module, code: torch.Tensor, expression: torch.Tensor, jaw: torch.Tensor) -> torch.Tensor:
     return net(torch.cat([jaw, expression, code], 1))[:, 0]
 
 
-def fit_person_detail(model: HeadModel, net: DetailDecoder, rest_vertices: torch.Tensor,
+def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: torch.Tensor,
                       posed_vertices: torch.Tensor, light: torch.Tensor, albedo: np.ndarray, observed: np.ndarray,
                       expression: torch.Tensor, jaw: torch.Tensor, size: int = 256, texture_size: int = 1024,
                       iterations: int = 100, w_sparse: float = 3e-3, w_smooth: float = 3e-2,

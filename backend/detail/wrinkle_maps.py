@@ -119,7 +119,7 @@ def wrinkles_picture(model, decoder, baked: WrinkleBake, code: np.ndarray, resid
     return np.concatenate(rows, 0)
 
 
-def write_wrinkle_maps(bundle: Path, model, torch_net, onnx_decoder, log=print) -> dict:
+def write_wrinkle_maps(bundle: Path, model, onnx_decoder, log=print) -> dict:
     """Bake, measure and write BUNDLE/wrinkles/ and BUNDLE/wrinkles.png for a reconstructed avatar."""
     from ..bundle.write import decode_displacement
 

@@ -17,6 +17,7 @@ import torch
 
 from .. import __version__
 from ..bundle import AvatarBundle, write_bundle
+from ..bundle.rig import rig_arrays
 from ..detect import DetectorUnavailable, crop_face, make_detector
 from ..detail import StaticDetail, fit_static_detail
 from ..detail.person import fit_person_detail, load_openhead_decoder
@@ -221,7 +222,7 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
     if detail_meta:
         meta["detail"] = detail_meta
     write_bundle(Path(out), AvatarBundle(meta, mesh, albedo_srgb, detail.displacement, detail.normal_map, report,
-                                         extra_displacements=extra))
+                                         extra_displacements=extra, rig=rig_arrays(model, fit.shape[:1])))
     timings["bundle"] = time.perf_counter() - t
     prog("bundle", 1.0)
     return ReconstructResult(Path(out), boxes, [float(e) for e in fit.landmark_error], timings)

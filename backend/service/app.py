@@ -1,6 +1,8 @@
 """FastAPI app: health, reconstruction jobs (upload photos -> job id -> progress -> bundle zip),
-cancel. Every request needs the per-launch token (header `Authorization: Bearer TOKEN`).
-Bad input gets a 4xx JSON error with a message; a full queue gets 503 with Retry-After."""
+cancel, and live wrinkles (open an avatar, then decode its normal map at any expression: the fast
+path the Blender add-on calls when sliders move; bake its wrinkle maps). Every request needs the
+per-launch token (header `Authorization: Bearer TOKEN`). Bad input gets a 4xx JSON error with a
+message; a full queue gets 503 with Retry-After."""
 from __future__ import annotations
 
 import io
@@ -11,13 +13,29 @@ from pathlib import Path
 
 import torch
 from fastapi import Depends, FastAPI, File, Form, Header, HTTPException, Request, UploadFile
-from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
 
 from .. import __version__
 from .jobs import JobManager, QueueFull
 
 MAX_UPLOAD_BYTES = 32 * 1024 * 1024
 MAX_PHOTOS = 8
+LIVE_SIZES = (256, 512, 1024)
+MAX_OPEN_AVATARS = 4
+
+
+class OpenAvatar(BaseModel):
+    """Either a finished job's id or a bundle folder on this machine."""
+    job: str | None = None
+    bundle: str | None = None
+
+
+class DecodeRequest(BaseModel):
+    expression: dict[str, float] = Field(default_factory=dict, description="shape key name -> weight")
+    jaw: list[float] = Field(default_factory=lambda: [0.0, 0.0, 0.0], description="jaw axis-angle, radians")
+    size: int = Field(1024, description="normal map size: 256, 512 or 1024")
+    output: str = Field("normal", description="normal (uint8 RGB) or displacement (float32 metres)")
 
 
 @dataclass
@@ -118,6 +136,108 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         buf.seek(0)
         return StreamingResponse(buf, media_type="application/zip",
                                  headers={"Content-Disposition": f'attachment; filename="{jid}.zip"'})
+
+    avatars: dict = {}
+    live_state: dict = {}
+
+    def _live_parts():
+        """The OpenHead model and the ONNX decoder, loaded once on first use."""
+        if "decoder" not in live_state:
+            from ..detail.decoder import OnnxWrinkleDecoder
+            from ..detail.person import OPENHEAD_DECODER_ONNX
+            from ..headmodel import OpenHead
+
+            if not OPENHEAD_DECODER_ONNX.is_file():
+                raise HTTPException(503, "the OpenHead detail decoder is missing from assets/detail/; "
+                                         "train it with headsmith-train detail --export assets/detail")
+            model = OpenHead()
+            live_state["model"] = model
+            live_state["decoder"] = OnnxWrinkleDecoder(OPENHEAD_DECODER_ONNX, model.n_expression)
+        return live_state["model"], live_state["decoder"]
+
+    def _avatar(aid: str):
+        entry = avatars.get(aid)
+        if entry is None:
+            raise HTTPException(404, f"no open avatar {aid}; open it with POST /avatars")
+        return entry
+
+    @app.post("/avatars", status_code=201, dependencies=[Depends(auth)])
+    def open_avatar(req: OpenAvatar):
+        from ..bundle.write import read_bundle
+
+        if (req.job is None) == (req.bundle is None):
+            raise HTTPException(422, "give either 'job' (a finished job id) or 'bundle' (a bundle folder)")
+        if req.job is not None:
+            job = _job(req.job)
+            if job.state != "done":
+                raise HTTPException(409, f"job {req.job} is {job.state}")
+            folder = job.bundle
+        else:
+            folder = Path(req.bundle).expanduser()
+        try:
+            meta = read_bundle(folder)
+        except (OSError, ValueError) as e:
+            raise HTTPException(422, f"{folder}: not a readable avatar bundle ({e})")
+        if meta.get("model", {}).get("name") != "openhead":
+            raise HTTPException(422, "live wrinkles need an OpenHead bundle (FLAME bundles use DECA's decoder)")
+        model, decoder = _live_parts()
+        from ..detail.live import LiveWrinkles
+        try:
+            live = {size: None for size in LIVE_SIZES}
+            live[1024] = LiveWrinkles(folder, model, decoder, 1024)
+        except ValueError as e:
+            raise HTTPException(422, str(e))
+        aid = secrets.token_hex(6)
+        while len(avatars) >= MAX_OPEN_AVATARS:
+            avatars.pop(next(iter(avatars)))
+        avatars[aid] = {"folder": folder, "live": live}
+        return {"id": aid, "bundle": str(folder), "expression_names": model.expression_names,
+                "sizes": list(LIVE_SIZES)}
+
+    @app.post("/avatars/{aid}/decode", dependencies=[Depends(auth)],
+              responses={200: {"content": {"application/octet-stream": {}},
+                               "description": "raw pixels, row 0 at v = 1; see the X-Shape and X-Dtype headers"}})
+    def decode(aid: str, req: DecodeRequest):
+        entry = _avatar(aid)
+        if req.size not in LIVE_SIZES:
+            raise HTTPException(422, f"size must be one of {LIVE_SIZES}")
+        if req.output not in ("normal", "displacement"):
+            raise HTTPException(422, "output must be normal or displacement")
+        if len(req.jaw) != 3 or not all(abs(x) < 3.2 for x in req.jaw):
+            raise HTTPException(422, "jaw must be 3 axis-angle numbers in radians (|x| < 3.2)")
+        if not all(-2.0 <= w <= 2.0 for w in req.expression.values()):
+            raise HTTPException(422, "expression weights must lie in [-2, 2]")
+        live = entry["live"]
+        if live[req.size] is None:
+            from ..detail.live import LiveWrinkles
+            model, decoder = _live_parts()
+            live[req.size] = LiveWrinkles(entry["folder"], model, decoder, req.size)
+        lw = live[req.size]
+        try:
+            e = lw.expression_vector(req.expression)
+        except KeyError as err:
+            raise HTTPException(422, str(err.args[0]))
+        jaw = torch.tensor(req.jaw, dtype=torch.float32).numpy()
+        if req.output == "displacement":
+            arr = lw.displacement(e, jaw).astype("<f4")
+            dtype = "float32"
+        else:
+            arr = lw.normal_rgb(e, jaw)
+            dtype = "uint8"
+        return Response(arr.tobytes(), media_type="application/octet-stream",
+                        headers={"X-Shape": ",".join(map(str, arr.shape)), "X-Dtype": dtype})
+
+    @app.post("/avatars/{aid}/bake", dependencies=[Depends(auth)])
+    def bake(aid: str):
+        """Bake (or re-bake) the avatar's wrinkle maps into its bundle; returns the sidecar JSON."""
+        import json
+
+        from ..detail.wrinkle_maps import write_wrinkle_maps
+
+        entry = _avatar(aid)
+        model, decoder = _live_parts()
+        write_wrinkle_maps(entry["folder"], model, decoder, log=lambda m: None)
+        return json.loads((entry["folder"] / "wrinkles" / "wrinkles.json").read_text())
 
     return app
 

@@ -81,6 +81,10 @@ class JobManager:
         return job
 
     def _run(self, job: Job) -> None:
+        from ..detail.decoder import OnnxWrinkleDecoder
+        from ..detail.person import OPENHEAD_DECODER_ONNX
+        from ..detail.wrinkle_maps import write_wrinkle_maps
+        from ..headmodel import OpenHead
         from ..pipeline import ReconstructionError, ReconstructSettings, reconstruct
 
         if job.cancel.is_set():
@@ -94,7 +98,13 @@ class JobManager:
             job.stage, job.progress = stage, float(frac)
 
         try:
-            reconstruct(job.photos, job.bundle, ReconstructSettings(**job.settings), progress=progress)
+            settings = ReconstructSettings(**job.settings)
+            reconstruct(job.photos, job.bundle, settings, progress=progress)
+            if settings.model == "openhead" and OPENHEAD_DECODER_ONNX.is_file():
+                job.stage, job.progress = "wrinkles", 0.0
+                model = OpenHead()
+                write_wrinkle_maps(job.bundle, model, OnnxWrinkleDecoder(OPENHEAD_DECODER_ONNX, model.n_expression),
+                                   log=lambda m: None)
             job.state, job.stage, job.progress = "done", "bundle", 1.0
         except Cancelled:
             job.state = "cancelled"

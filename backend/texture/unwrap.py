@@ -38,11 +38,26 @@ class UVSupport:
     has_mirror: torch.Tensor       # (S, S) bool
     part: torch.Tensor             # (S, S) int part id of the texel's face, -1 outside charts
     mouth_interior: torch.Tensor   # (S, S) bool: skin texels of the mouth cavity
+    right_side: torch.Tensor       # (S, S) bool: texels whose neutral surface point has x < 0
 
     @property
     def mirror_grid(self) -> torch.Tensor:
         """(1, S, S, 2) grid_sample coordinates of each texel's mirror point."""
-        return torch.stack([self.mirror_uv[..., 0] * 2 - 1, 1 - self.mirror_uv[..., 1] * 2], -1)[None]
+        return _grid(self.mirror_uv)
+
+    @property
+    def left_grid(self) -> torch.Tensor:
+        """(1, S, S, 2) grid_sample coordinates that make a map left/right symmetric: texels on
+        the right side (x < 0) read their mirror point on the left, the others themselves."""
+        px = (torch.arange(self.size) + 0.5) / self.size
+        own = torch.stack([px[None].expand(self.size, -1), 1 - px[:, None].expand(-1, self.size)], -1)
+        use = (self.right_side & self.has_mirror)[..., None]
+        return _grid(torch.where(use, self.mirror_uv, own))
+
+
+def _grid(uv: torch.Tensor) -> torch.Tensor:
+    """(S, S, 2) uv in [0, 1] (v up) -> (1, S, S, 2) grid_sample coordinates (y down)."""
+    return torch.stack([uv[..., 0] * 2 - 1, 1 - uv[..., 1] * 2], -1)[None]
 
 
 @dataclass
@@ -101,7 +116,8 @@ def uv_support(model: HeadModel, size: int) -> UVSupport:
         mi = interpolate(Fragments(fr.face_index, fr.bary, fr.depth), model.faces.cpu(),
                          interior[None, :, None].float())[0, ..., 0] > 0.5
         mouth = mi & valid
-    return UVSupport(size, raster, mirror, has, part, mouth)
+    right = world_to_uv(raster, model.v_template.cpu().float()[None])[0, ..., 0] < 0
+    return UVSupport(size, raster, mirror, has, part, mouth, right & valid)
 
 
 def _sample(img: torch.Tensor, uv_px: torch.Tensor, H: int, W: int) -> torch.Tensor:

@@ -1,7 +1,5 @@
 """The service on a real loopback port (uvicorn in a thread), driven over HTTP."""
 import io
-import socket
-import threading
 import time
 import zipfile
 
@@ -10,34 +8,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from headsmith.service import ServiceSettings, create_app
+from headsmith.service import ServiceSettings
 
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from tests.loopback import loopback_server
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
-    import uvicorn
-
     settings = ServiceSettings(max_pending=3, jobs_root=tmp_path_factory.mktemp("jobs"))
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning"))
-    th = threading.Thread(target=srv.run, daemon=True)
-    th.start()
-    for _ in range(100):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    assert srv.started
-    client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30,
-                          headers={"Authorization": f"Bearer {settings.token}"})
-    yield client, port
-    srv.should_exit = True
-    th.join(timeout=10)
+    with loopback_server(settings) as port:
+        client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30,
+                              headers={"Authorization": f"Bearer {settings.token}"})
+        yield client, port
 
 
 @pytest.fixture(scope="module")
@@ -49,7 +31,7 @@ def astronaut_png():
     return buf.getvalue()
 
 
-def _wait(client, jid, timeout=120):
+def _wait(client, jid, timeout=300):
     t = time.time()
     while time.time() - t < timeout:
         st = client.get(f"/jobs/{jid}").json()

@@ -1,0 +1,51 @@
+"""Live wrinkles for one avatar: re-decode the detail at any expression and turn it into the
+tangent-space normal map the Blender material shows (the service's fast path).
+
+normal(expression, jaw) = tangent normals of sharpen(F_d(code, expression, jaw) + residual), on the
+avatar's own neutral surface, in the bundle's UV layout (row 0 at v = 1), 8-bit RGB.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+
+from ..bundle.write import decode_displacement, read_bundle
+from .decoder import UVGeometry, WrinkleDecoder, normal_map, sharpen_upsample
+
+
+class LiveWrinkles:
+    def __init__(self, bundle: Path, model, decoder: WrinkleDecoder, texture_size: int = 1024):
+        meta = read_bundle(bundle)
+        if "detail" not in meta:
+            raise ValueError(f"{bundle} has no detail code (reconstructed without the detail decoder)")
+        self.expression_names = list(model.expression_names)
+        self.code = np.asarray(meta["detail"]["code"], np.float32)[None]
+        scale = meta["textures"]["displacement"]["scale_m"]
+        png = cv2.imread(str(Path(bundle) / "detail_residual.png"), cv2.IMREAD_UNCHANGED)
+        self.residual = 0.0 if png is None else decode_displacement(png, scale).astype(np.float32)
+        with torch.no_grad():
+            verts = model(shape=torch.tensor([meta["parameters"]["shape"]], dtype=torch.float32)).vertices
+        self.geometry = UVGeometry.of(model, verts, texture_size)
+        self.decoder, self.size = decoder, texture_size
+
+    def expression_vector(self, values: dict) -> np.ndarray:
+        """{shape key name: weight} -> (E,) ; unknown names are an error (a typo must not pass)."""
+        e = np.zeros(len(self.expression_names), np.float32)
+        for k, w in values.items():
+            if k not in self.expression_names:
+                raise KeyError(f"unknown expression {k!r}")
+            e[self.expression_names.index(k)] = float(w)
+        return e
+
+    def displacement(self, expression: np.ndarray, jaw: np.ndarray) -> np.ndarray:
+        """(E,), (3,) -> (S, S) metres at the decoder's resolution."""
+        return self.decoder.decode(self.code, expression[None], jaw[None])[0] + self.residual
+
+    def normal_rgb(self, expression: np.ndarray, jaw: np.ndarray) -> np.ndarray:
+        """-> (T, T, 3) uint8 tangent-space normal map (OpenGL, +Y = +v)."""
+        hi = sharpen_upsample(self.displacement(expression, jaw)[None], self.size)
+        n = normal_map(self.geometry, hi)[0]
+        return np.clip((n + 1) * 127.5 + 0.5, 0, 255).astype(np.uint8)

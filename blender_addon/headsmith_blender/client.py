@@ -1,0 +1,128 @@
+"""HTTP client of the Headsmith backend (stdlib only, no bpy): every call has a short timeout and
+turns network and HTTP failures into `BackendError` with a message an artist can act on."""
+from __future__ import annotations
+
+import io
+import json
+import secrets
+import urllib.error
+import urllib.request
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from .strings import MESSAGES
+
+DEFAULT_URL = "http://127.0.0.1:8765"
+DEFAULT_TOKEN_FILE = "~/.headsmith/service.json"
+
+
+class BackendError(RuntimeError):
+    """A failed backend call; str(e) is the message to show. `status` is the HTTP status or None."""
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        self.status = status
+
+
+def read_token_file(path: str | Path) -> tuple[str | None, str]:
+    """-> (url or None, token) from the file `headsmith serve` writes ({url, token} JSON)."""
+    p = Path(path).expanduser()
+    try:
+        data = json.loads(p.read_text())
+        return data.get("url"), data["token"]
+    except FileNotFoundError:
+        raise BackendError(MESSAGES["no_token"].format(path=p))
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise BackendError(f"{p}: not a Headsmith token file ({e})")
+
+
+@dataclass
+class BackendClient:
+    url: str
+    token: str
+    timeout: float = 2.0
+
+    def _request(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None,
+                 timeout: float | None = None):
+        req = urllib.request.Request(self.url.rstrip("/") + path, data=body, method=method)
+        req.add_header("Authorization", f"Bearer {self.token}")
+        if content_type:
+            req.add_header("Content-Type", content_type)
+        try:
+            return urllib.request.urlopen(req, timeout=timeout or self.timeout)
+        except urllib.error.HTTPError as e:
+            try:
+                msg = json.loads(e.read().decode() or "{}").get("error", e.reason)
+            except ValueError:
+                msg = e.reason
+            if e.code == 401:
+                raise BackendError(MESSAGES["bad_token"], 401)
+            raise BackendError(MESSAGES["http_error"].format(status=e.code, message=msg), e.code)
+        except (urllib.error.URLError, ConnectionError, TimeoutError, OSError):
+            raise BackendError(MESSAGES["backend_down"].format(url=self.url))
+
+    def _json(self, method: str, path: str, payload=None, timeout: float | None = None) -> dict:
+        body = None if payload is None else json.dumps(payload).encode()
+        with self._request(method, path, body, "application/json" if body else None, timeout) as r:
+            return json.loads(r.read().decode())
+
+    def health(self) -> dict:
+        return self._json("GET", "/health")
+
+    def submit(self, photos: list[Path], quality: str = "default", landmarks: str = "dlib") -> dict:
+        """Upload photos -> the job's public state (id, state, stage, progress)."""
+        boundary = secrets.token_hex(16)
+        buf = io.BytesIO()
+        for name, value in (("quality", quality), ("landmarks", landmarks)):
+            buf.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+        for p in photos:
+            p = Path(p)
+            buf.write(f'--{boundary}\r\nContent-Disposition: form-data; name="photos"; filename="{p.name}"\r\n'
+                      f'Content-Type: application/octet-stream\r\n\r\n'.encode())
+            buf.write(p.read_bytes())
+            buf.write(b"\r\n")
+        buf.write(f"--{boundary}--\r\n".encode())
+        with self._request("POST", "/reconstruct", buf.getvalue(), f"multipart/form-data; boundary={boundary}",
+                           timeout=30) as r:
+            return json.loads(r.read().decode())
+
+    def job(self, jid: str) -> dict:
+        return self._json("GET", f"/jobs/{jid}")
+
+    def cancel(self, jid: str) -> dict:
+        return self._json("DELETE", f"/jobs/{jid}")
+
+    def download_bundle(self, jid: str, folder: Path) -> Path:
+        """Fetch the job's bundle zip and unpack it into `folder` (replaced)."""
+        import shutil
+        import tempfile
+
+        with self._request("GET", f"/jobs/{jid}/bundle", timeout=60) as r:
+            data = r.read()
+        folder = Path(folder)
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=folder.parent))
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                for m in z.namelist():
+                    if m.startswith("/") or ".." in Path(m).parts:
+                        raise BackendError(f"the bundle zip has an unsafe path: {m}")
+                z.extractall(tmp)
+            if folder.exists():
+                shutil.rmtree(folder)
+            tmp.replace(folder)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return folder
+
+    def open_avatar(self, job: str | None = None, bundle: str | None = None) -> dict:
+        payload = {"job": job} if job else {"bundle": str(bundle)}
+        return self._json("POST", "/avatars", payload, timeout=30)
+
+    def decode_normal(self, avatar: str, expression: dict, jaw: list[float], size: int = 1024):
+        """-> (bytes of a (size, size, 3) uint8 normal map, row 0 at v = 1, shape tuple)."""
+        body = json.dumps({"expression": expression, "jaw": jaw, "size": size, "output": "normal"}).encode()
+        with self._request("POST", f"/avatars/{avatar}/decode", body, "application/json", timeout=10) as r:
+            shape = tuple(int(x) for x in r.headers["X-Shape"].split(","))
+            return r.read(), shape

@@ -1,0 +1,127 @@
+"""Game-engine exports of a built head (bpy): glTF 2.0 binary and FBX, written atomically.
+
+glTF cannot express the driver-blended wrinkles, so (as CC4 and MetaHuman ship them) the .glb
+carries the skin, the morph targets (named as the shape keys), the albedo and the static normal
+map, and beside it go the wrinkle normal maps and region masks (`<stem>_wrinkles/`) with a JSON
+sidecar (`<stem>.wrinkles.json`) mapping morph-target weights to wrinkle-map weights:
+w[region][key] = clamp(sum coef * morph weight + coef_jaw * jaw angle + bias, 0, 1.5), and the
+skin normal = N_static + sum_key (sum_region w * mask) * (N_key - N_static).
+"""
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+import bpy
+
+from .bundle_data import read_avatar
+from .materials import NORMAL_MAP_NODE, STATIC_NORMAL_NODE
+from .rig_builder import BUNDLE_PROP, HeadRig
+
+
+@contextmanager
+def _selected(objs):
+    prev_sel = [o for o in bpy.context.view_layer.objects if o.select_get()]
+    prev_active = bpy.context.view_layer.objects.active
+    for o in prev_sel:
+        o.select_set(False)
+    for o in objs:
+        o.select_set(True)
+    bpy.context.view_layer.objects.active = objs[0]
+    try:
+        yield
+    finally:
+        for o in objs:
+            o.select_set(False)
+        for o in prev_sel:
+            o.select_set(True)
+        bpy.context.view_layer.objects.active = prev_active
+
+
+@contextmanager
+def _static_normals(rig: HeadRig):
+    """Exporters follow Normal Map <- Image; while exporting, feed the skin's normal map from the
+    static normal image instead of the blend graph."""
+    mat = rig.materials.get("Skin")
+    if mat is None:
+        yield
+        return
+    nodes, links = mat.node_tree.nodes, mat.node_tree.links
+    nm, n0 = nodes.get(NORMAL_MAP_NODE), nodes.get(STATIC_NORMAL_NODE)
+    old = nm.inputs["Color"].links[0].from_socket if nm.inputs["Color"].is_linked else None
+    links.new(n0.outputs["Color"], nm.inputs["Color"])
+    try:
+        yield
+    finally:
+        if old is not None:
+            links.new(old, nm.inputs["Color"])
+
+
+def _atomic_file(path: Path):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    return Path(tmp)
+
+
+def export_glb(rig: HeadRig, path: Path | str) -> Path:
+    """Write PATH (.glb), PATH_wrinkles/ and PATH.wrinkles.json (see the module docstring)."""
+    path = Path(path)
+    tmp = _atomic_file(path)
+    try:
+        with _selected([rig.armature, rig.head]), _static_normals(rig):
+            bpy.ops.export_scene.gltf(filepath=str(tmp), export_format="GLB", use_selection=True,
+                                      export_skins=True, export_morph=True, export_morph_normal=False, export_tangents=True,
+                                      export_apply=False, export_yup=True, export_animations=True)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    _write_wrinkle_sidecar(rig, path)
+    return path
+
+
+def _write_wrinkle_sidecar(rig: HeadRig, path: Path) -> None:
+    avatar = read_avatar(rig.head[BUNDLE_PROP])
+    wr = avatar.wrinkles
+    if wr is None:
+        return
+    folder = path.with_name(f"{path.stem}_wrinkles")
+    stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=path.parent))
+    try:
+        for f in list(wr.normal_maps.values()) + list(wr.masks.values()):
+            shutil.copy2(wr.folder / f, stage / f)
+        shutil.copy2(avatar.normal, stage / "normal_static.png")
+        if folder.exists():
+            shutil.rmtree(folder)
+        os.replace(stage, folder)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+    side = dict(wr.sidecar)
+    side["glb"] = path.name
+    side["folder"] = folder.name
+    side["static_normal_map"] = "normal_static.png"
+    side["morph_targets"] = [kb.name for kb in rig.head.data.shape_keys.key_blocks[1:]]
+    side["jaw"] = {"bone": "jaw", "axis": "local X", "unit": "radians"}
+    tmp = _atomic_file(path.with_suffix(".wrinkles.json"))
+    tmp.write_text(json.dumps(side, indent=1))
+    os.replace(tmp, path.with_suffix(".wrinkles.json"))
+
+
+def export_fbx(rig: HeadRig, path: Path | str) -> Path:
+    """FBX with the same bones and shape keys (modifiers not applied, which would drop the keys),
+    textures embedded."""
+    path = Path(path)
+    tmp = _atomic_file(path)
+    try:
+        with _selected([rig.armature, rig.head]), _static_normals(rig):
+            bpy.ops.export_scene.fbx(filepath=str(tmp), use_selection=True, object_types={"ARMATURE", "MESH"},
+                                     use_mesh_modifiers=False, add_leaf_bones=False, path_mode="COPY",
+                                     embed_textures=True, bake_anim=False)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path

@@ -1,0 +1,248 @@
+"""Operators (bpy). Reconstruct never blocks: the backend conversation runs in a worker thread
+(background.run) and the rig is built on the main thread when the bundle has arrived."""
+
+import shlex
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import bpy
+from bpy.props import CollectionProperty, StringProperty
+from bpy_extras.io_utils import ExportHelper, ImportHelper
+
+from . import background
+from .bundle_data import BundleError, read_avatar
+from .client import BackendClient, BackendError, read_token_file
+from .preferences import prefs
+from .rig_builder import build_head, find_heads, rig_of
+from .strings import MESSAGES, UI
+
+AVATAR_ID_PROP = "headsmith_avatar_id"
+_cancel = threading.Event()
+
+
+def set_status(scene, text: str, error: bool = False) -> None:
+    st = scene.headsmith
+    st.status, st.is_error = text, error
+    for win in getattr(bpy.context.window_manager, "windows", []):
+        try:
+            win.workspace.status_text_set(text or None)
+        except (AttributeError, RuntimeError):
+            pass
+    for area in getattr(bpy.context.screen, "areas", []) if bpy.context.screen else []:
+        area.tag_redraw()
+
+
+def make_client(context=None, timeout: float = 2.0) -> BackendClient:
+    """The backend client from the preferences: URL, and the token from the token file (whose URL
+    wins when present, since `headsmith serve` wrote it)."""
+    p = prefs(context)
+    url_pref = p.backend_url if p else "http://127.0.0.1:8765"
+    token_file = p.token_file if p else "~/.headsmith/service.json"
+    url, token = read_token_file(token_file)
+    return BackendClient(url or url_pref, token, timeout)
+
+
+def ensure_backend(launch_command: str, token_file: str, url: str, wait_s: float = 60.0) -> BackendClient:
+    """Worker thread: attach to a running backend, or launch it with `launch_command` and wait for
+    its health check."""
+    try:
+        u, tok = read_token_file(token_file)
+        c = BackendClient(u or url, tok)
+        c.health()
+        return c
+    except BackendError as first:
+        if not launch_command.strip() or first.status == 401:
+            raise
+    subprocess.Popen(shlex.split(launch_command) + ["--token-file", token_file], stdout=subprocess.DEVNULL,
+                     stderr=subprocess.DEVNULL, start_new_session=True)
+    t0 = time.time()
+    last = None
+    while time.time() - t0 < wait_s:
+        time.sleep(0.5)
+        try:
+            u, tok = read_token_file(token_file)
+            c = BackendClient(u or url, tok)
+            c.health()
+            return c
+        except BackendError as e:
+            last = e
+    raise last or BackendError(MESSAGES["backend_down"].format(url=url))
+
+
+class HEADSMITH_OT_add_photo(bpy.types.Operator, ImportHelper):
+    bl_idname = "headsmith.add_photo"
+    bl_label = UI["add_photo"]
+    filter_glob: StringProperty(default="*.jpg;*.jpeg;*.png;*.tif;*.tiff;*.bmp;*.webp", options={"HIDDEN"})
+    files: CollectionProperty(type=bpy.types.OperatorFileListElement, options={"HIDDEN", "SKIP_SAVE"})
+
+    def execute(self, context):
+        folder = Path(self.filepath).parent
+        names = [f.name for f in self.files if f.name] or [Path(self.filepath).name]
+        for n in names:
+            context.scene.headsmith.photos.add().path = str(folder / n)
+        return {"FINISHED"}
+
+
+class HEADSMITH_OT_clear_photos(bpy.types.Operator):
+    bl_idname = "headsmith.clear_photos"
+    bl_label = UI["clear_photos"]
+
+    def execute(self, context):
+        context.scene.headsmith.photos.clear()
+        return {"FINISHED"}
+
+
+class HEADSMITH_OT_reconstruct(bpy.types.Operator):
+    bl_idname = "headsmith.reconstruct"
+    bl_label = UI["reconstruct"]
+    bl_description = UI["reconstruct_tip"]
+
+    def execute(self, context):
+        scene = context.scene
+        st = scene.headsmith
+        if st.busy:
+            self.report({"WARNING"}, MESSAGES["busy"])
+            return {"CANCELLED"}
+        photos = [Path(bpy.path.abspath(p.path)) for p in st.photos if p.path]
+        if not photos:
+            set_status(scene, MESSAGES["no_photos"], True)
+            self.report({"ERROR"}, MESSAGES["no_photos"])
+            return {"CANCELLED"}
+        p = prefs(context)
+        launch = p.launch_command if p else ""
+        token_file = p.token_file if p else "~/.headsmith/service.json"
+        url = p.backend_url if p else "http://127.0.0.1:8765"
+        landmarks = p.landmarks if p else "dlib"
+        quality = st.quality
+        target = Path(bpy.utils.extension_path_user(__package__, path="bundles", create=True)) \
+            if hasattr(bpy.utils, "extension_path_user") and __package__.startswith("bl_ext.") \
+            else Path(bpy.app.tempdir or "/tmp") / "headsmith_bundles"
+        _cancel.clear()
+        st.busy, st.progress, st.stage, st.job_id = True, 0.0, "", ""
+        set_status(scene, UI["status_busy"])
+        scene_name = scene.name
+
+        def progress(stage, frac, jid):
+            s = bpy.data.scenes.get(scene_name)
+            if s is not None:
+                s.headsmith.stage, s.headsmith.progress, s.headsmith.job_id = stage, frac, jid
+                set_status(s, f"Headsmith: {stage} {frac * 100:.0f}%")
+
+        def task():
+            client = ensure_backend(launch, token_file, url)
+            job = client.submit(photos, quality=quality, landmarks=landmarks)
+            jid = job["id"]
+            while job["state"] in ("queued", "running"):
+                if _cancel.is_set():
+                    client.cancel(jid)
+                    raise BackendError(MESSAGES["cancelled"])
+                background.post(progress, job["stage"] or job["state"], float(job["progress"]), jid)
+                time.sleep(0.3)
+                job = client.job(jid)
+            if job["state"] != "done":
+                raise BackendError(MESSAGES["job_failed"].format(message=job.get("error") or job["state"]))
+            folder = client.download_bundle(jid, target / jid)
+            avatar = client.open_avatar(job=jid)["id"] if (folder / "wrinkles").is_dir() else ""
+            return folder, avatar
+
+        def done(res):
+            s = bpy.data.scenes.get(scene_name)
+            folder, avatar_id = res
+            s.headsmith.busy = False
+            try:
+                rig = build_head(read_avatar(folder))
+            except BundleError as e:
+                set_status(s, str(e), True)
+                return
+            if avatar_id:
+                rig.head[AVATAR_ID_PROP] = avatar_id
+            s.headsmith.progress = 1.0
+            set_status(s, MESSAGES["done"].format(name=rig.head.name))
+
+        def failed(e):
+            s = bpy.data.scenes.get(scene_name)
+            if s is not None:
+                s.headsmith.busy = False
+                set_status(s, str(e), True)
+
+        background.run(task, done, failed)
+        return {"FINISHED"}
+
+
+class HEADSMITH_OT_cancel(bpy.types.Operator):
+    bl_idname = "headsmith.cancel"
+    bl_label = UI["cancel"]
+    bl_description = UI["cancel_tip"]
+
+    def execute(self, context):
+        _cancel.set()
+        return {"FINISHED"}
+
+
+class HEADSMITH_OT_import_bundle(bpy.types.Operator):
+    bl_idname = "headsmith.import_bundle"
+    bl_label = UI["import_bundle"]
+    bl_description = UI["import_bundle_tip"]
+    directory: StringProperty(subtype="DIR_PATH")
+
+    def invoke(self, context, event):
+        context.window_manager.fileselect_add(self)
+        return {"RUNNING_MODAL"}
+
+    def execute(self, context):
+        try:
+            rig = build_head(read_avatar(Path(bpy.path.abspath(self.directory))))
+        except BundleError as e:
+            set_status(context.scene, str(e), True)
+            self.report({"ERROR"}, str(e))
+            return {"CANCELLED"}
+        set_status(context.scene, MESSAGES["done"].format(name=rig.head.name))
+        return {"FINISHED"}
+
+
+def _active_head(context):
+    obj = context.active_object
+    if obj is not None and obj.type == "ARMATURE":
+        obj = next((c for c in obj.children if c in find_heads()), None)
+    return obj if obj is not None and obj in find_heads() else None
+
+
+class _ExportBase(ExportHelper):
+    @classmethod
+    def poll(cls, context):
+        return _active_head(context) is not None
+
+    def execute(self, context):
+        from . import export
+
+        head = _active_head(context)
+        if head is None:
+            self.report({"ERROR"}, MESSAGES["no_head"])
+            return {"CANCELLED"}
+        path = getattr(export, self.export_fn)(rig_of(head), Path(self.filepath))
+        set_status(context.scene, MESSAGES["exported"].format(path=path))
+        return {"FINISHED"}
+
+
+class HEADSMITH_OT_export_gltf(bpy.types.Operator, _ExportBase):
+    bl_idname = "headsmith.export_gltf"
+    bl_label = UI["export_gltf"]
+    bl_description = UI["export_gltf_tip"]
+    filename_ext = ".glb"
+    filter_glob: StringProperty(default="*.glb", options={"HIDDEN"})
+    export_fn = "export_glb"
+
+
+class HEADSMITH_OT_export_fbx(bpy.types.Operator, _ExportBase):
+    bl_idname = "headsmith.export_fbx"
+    bl_label = UI["export_fbx"]
+    bl_description = UI["export_fbx_tip"]
+    filename_ext = ".fbx"
+    filter_glob: StringProperty(default="*.fbx", options={"HIDDEN"})
+    export_fn = "export_fbx"
+
+
+CLASSES = (HEADSMITH_OT_add_photo, HEADSMITH_OT_clear_photos, HEADSMITH_OT_reconstruct, HEADSMITH_OT_cancel,
+           HEADSMITH_OT_import_bundle, HEADSMITH_OT_export_gltf, HEADSMITH_OT_export_fbx)

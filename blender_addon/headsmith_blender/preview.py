@@ -1,0 +1,95 @@
+"""Render the head at a few expressions (bpy, Cycles on the CPU; works in `blender -b` and with
+the bpy wheel). Wrinkles come from the baked maps through the drivers, as in any render.
+
+A raking key light from above-left shows furrows; the camera is orthographic, straight on.
+"""
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import bpy
+import numpy as np
+from mathutils import Euler, Vector
+
+from .rig_builder import HeadRig
+
+POSES = {  # label -> (shape key values, jaw bone X rotation in radians)
+    "neutral": ({}, 0.0),
+    "smile": ({"mouthSmileLeft": 1.0, "mouthSmileRight": 1.0, "cheekSquintLeft": 0.6, "cheekSquintRight": 0.6}, 0.0),
+    "brows up": ({"browInnerUp": 1.0, "browOuterUpLeft": 1.0, "browOuterUpRight": 1.0}, 0.0),
+    "jaw open": ({"jawOpen": 0.6}, 0.25),
+}
+
+
+def set_pose(rig: HeadRig, values: dict, jaw: float) -> None:
+    for kb in rig.head.data.shape_keys.key_blocks[1:]:
+        kb.value = float(values.get(kb.name, 0.0))
+    if rig.armature is not None and "jaw" in rig.armature.pose.bones:
+        rig.armature.pose.bones["jaw"].rotation_euler[0] = jaw
+    bpy.context.view_layer.update()
+
+
+def _stage(rig: HeadRig, size: int, samples: int):
+    scene = bpy.context.scene
+    V = np.asarray([v.co[:] for v in rig.head.data.vertices])
+    face = V[V[:, 1] < np.percentile(V[:, 1], 40)]          # the front of the head
+    lo, hi = face.min(0), face.max(0)
+    center = Vector(((lo[0] + hi[0]) / 2, 0.0, (lo[2] + hi[2]) / 2 + 0.01))
+    cam_data = bpy.data.cameras.new("Headsmith Preview Camera")
+    cam_data.type = "ORTHO"
+    cam_data.ortho_scale = float(max(hi[0] - lo[0], hi[2] - lo[2])) * 1.05
+    cam = bpy.data.objects.new("Headsmith Preview Camera", cam_data)
+    cam.location = center + Vector((0.0, -1.0, 0.0))
+    cam.rotation_euler = Euler((np.pi / 2, 0.0, 0.0))
+    scene.collection.objects.link(cam)
+    scene.camera = cam
+    lights = []
+    for name, energy, rot in (("Key", 4.0, (0.75, 0.0, -0.55)), ("Fill", 0.8, (1.35, 0.0, 0.9))):
+        ld = bpy.data.lights.new(f"Headsmith Preview {name}", "SUN")
+        ld.energy = energy
+        ld.angle = 0.05
+        lo_ = bpy.data.objects.new(ld.name, ld)
+        lo_.rotation_euler = Euler(rot)
+        scene.collection.objects.link(lo_)
+        lights.append(lo_)
+    if scene.world is None:
+        scene.world = bpy.data.worlds.new("Headsmith Preview World")
+    scene.world.color = (0.05, 0.05, 0.06)
+    scene.render.engine = "CYCLES"
+    scene.cycles.device = "CPU"
+    scene.cycles.samples = samples
+    scene.cycles.use_denoising = False
+    scene.render.resolution_x = scene.render.resolution_y = size
+    scene.render.resolution_percentage = 100
+    scene.render.image_settings.file_format = "PNG"
+    scene.render.image_settings.color_mode = "RGB"
+    scene.view_settings.view_transform = "Standard"
+    return [cam] + lights
+
+
+def render_poses(rig: HeadRig, poses: dict = POSES, size: int = 512, samples: int = 16) -> dict:
+    """{label: (size, size, 3) uint8 sRGB} for each pose; the scene is left as it was."""
+    added = _stage(rig, size, samples)
+    out = {}
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for label, (values, jaw) in poses.items():
+                set_pose(rig, values, jaw)
+                f = Path(tmp) / f"{len(out)}.png"
+                bpy.context.scene.render.filepath = str(f)
+                bpy.ops.render.render(write_still=True)
+                img = bpy.data.images.load(str(f))
+                px = np.asarray(img.pixels[:], np.float32).reshape(size, size, 4)[::-1, :, :3]
+                bpy.data.images.remove(img)
+                out[label] = (px * 255 + 0.5).clip(0, 255).astype(np.uint8)
+    finally:
+        set_pose(rig, {}, 0.0)
+        for o in added:
+            data = o.data
+            bpy.data.objects.remove(o)
+            if isinstance(data, bpy.types.Camera):
+                bpy.data.cameras.remove(data)
+            else:
+                bpy.data.lights.remove(data)
+    return out

@@ -1,0 +1,57 @@
+"""Every user-facing string of the extension in one table (labels, tooltips, messages), so the UI
+reads consistently and can be reviewed or translated in one place."""
+
+UI = {
+    "panel": "Headsmith",
+    "photos": "Photos",
+    "add_photo": "Add Photo",
+    "clear_photos": "Clear",
+    "reconstruct": "Reconstruct",
+    "reconstruct_tip": "Send the photos to the Headsmith backend and build a rigged head from the result",
+    "cancel": "Cancel",
+    "cancel_tip": "Stop the running reconstruction",
+    "import_bundle": "Import Bundle",
+    "import_bundle_tip": "Build the rig from an avatar bundle folder already on disk",
+    "export_gltf": "Export glTF (.glb)",
+    "export_gltf_tip": "Export the head as glTF 2.0 with skin, morph targets, textures and wrinkle maps",
+    "export_fbx": "Export FBX",
+    "export_fbx_tip": "Export the head as FBX with the same shape keys and bones",
+    "wrinkles": "Wrinkles",
+    "live": "Live wrinkles",
+    "live_tip": "Re-decode the wrinkles in the backend when sliders change (off: baked maps driven by shape keys)",
+    "expressions": "Expressions",
+    "jaw": "Jaw",
+    "backend": "Backend",
+    "backend_url": "Backend URL",
+    "backend_url_tip": "Address of a running `headsmith serve` (loopback)",
+    "launch_command": "Launch command",
+    "launch_command_tip": "Command that starts the backend when none answers (empty: attach only)",
+    "token_file": "Token file",
+    "token_file_tip": "File with the backend's per-launch token (written by `headsmith serve`)",
+    "head_model": "Head model",
+    "landmarks": "Landmarks",
+    "flame_path": "FLAME model (.pkl)",
+    "deca_path": "DECA checkpoint (deca_model.tar)",
+    "quality": "Quality",
+    "status_idle": "Ready",
+    "status_busy": "Working…",
+}
+
+MESSAGES = {
+    "no_photos": "Add at least one photo first.",
+    "backend_down": "The Headsmith backend does not answer at {url}. Start it with `headsmith serve` "
+                    "or set a launch command in the preferences.",
+    "bad_token": "The backend refused the token. Check the token file in the preferences "
+                 "(it changes each time `headsmith serve` starts).",
+    "no_token": "No token file at {path}. Start the backend with `headsmith serve` first.",
+    "job_failed": "Reconstruction failed: {message}",
+    "http_error": "The backend answered {status}: {message}",
+    "busy": "A reconstruction is already running.",
+    "done": "Head built: {name}",
+    "cancelled": "Reconstruction cancelled.",
+    "not_a_bundle": "{path} is not a Headsmith avatar bundle (no bundle.json).",
+    "no_rig": "{path} has no rig.npz; re-run the reconstruction with this version of Headsmith.",
+    "no_head": "Select a Headsmith head first.",
+    "exported": "Exported {path}",
+    "live_failed": "Live wrinkles: {message}",
+}

@@ -1,0 +1,29 @@
+"""Blender tests run in-process with the bpy wheel. Blender's user folders (where the extension
+gets installed) point into a temporary folder, set before bpy is first imported."""
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+_USER = tempfile.mkdtemp(prefix="headsmith-blender-user-")
+os.environ.setdefault("BLENDER_USER_RESOURCES", _USER)
+ADDON_SRC = Path(__file__).resolve().parents[2] / "blender_addon"
+if str(ADDON_SRC) not in sys.path:
+    sys.path.insert(0, str(ADDON_SRC))
+
+
+@pytest.fixture
+def empty_scene():
+    import bpy
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    yield bpy
+
+
+@pytest.fixture(scope="module")
+def avatar(avatar_bundle):
+    from headsmith_blender.bundle_data import read_avatar
+
+    return read_avatar(avatar_bundle)

@@ -1,0 +1,75 @@
+"""Exports of a built head: glTF validated by the Khronos validator (npm), FBX read back."""
+import json
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+
+VALIDATOR = Path(__file__).resolve().parents[2] / "tools" / "gltf_validator"
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, avatar):
+    import bpy
+
+    from headsmith_blender.export import export_fbx, export_glb
+    from headsmith_blender.rig_builder import build_head
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    rig = build_head(avatar, pack=False)
+    out = tmp_path_factory.mktemp("export")
+    return rig, export_glb(rig, out / "head.glb"), export_fbx(rig, out / "head.fbx")
+
+
+def _glb_json(path):
+    b = path.read_bytes()
+    n = struct.unpack("<I", b[12:16])[0]
+    return json.loads(b[20:20 + n])
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is needed for the Khronos glTF validator")
+def test_glb_validates_with_zero_errors(exported):
+    _, glb, _ = exported
+    assert (VALIDATOR / "node_modules" / "gltf-validator").is_dir(), "run python3 dev.py setup (npm ci)"
+    p = subprocess.run(["node", str(VALIDATOR / "validate.js"), str(glb)], capture_output=True, text=True, timeout=120)
+    report = json.loads(p.stdout)
+    assert report["issues"]["numErrors"] == 0, report["issues"]["messages"][:5]
+    assert report["info"]["hasSkins"] and report["info"]["hasMorphTargets"] and report["info"]["hasTextures"]
+
+
+def test_glb_content_and_wrinkle_sidecar(exported, avatar):
+    rig, glb, _ = exported
+    j = _glb_json(glb)
+    mesh = j["meshes"][0]
+    names = [kb.name for kb in rig.head.data.shape_keys.key_blocks[1:]]
+    assert mesh["extras"]["targetNames"] == names
+    assert all(len(p["targets"]) == 52 and "TANGENT" in p["attributes"] for p in mesh["primitives"])
+    joints = {j["nodes"][i]["name"] for i in j["skins"][0]["joints"]}
+    assert joints == {"root", "neck", "head", "jaw", "eye.L", "eye.R"}
+    skin_mat = next(m for m in j["materials"] if m["name"].endswith("Skin"))
+    assert "normalTexture" in skin_mat and "baseColorTexture" in skin_mat["pbrMetallicRoughness"]
+    side = json.loads(glb.with_suffix(".wrinkles.json").read_text())
+    folder = glb.parent / side["folder"]
+    assert side["morph_targets"] == names
+    for f in list(side["normal_maps"].values()) + list(side["masks"].values()) + [side["static_normal_map"]]:
+        assert (folder / f).is_file(), f
+    # the sidecar's formula terms are morph target names (or the jaw / bias)
+    for per_key in side["coefficients"].values():
+        for terms in per_key.values():
+            assert set(terms) - {"jaw_open_rad", "bias"} <= set(names)
+
+
+def test_fbx_reads_back_with_bones_and_shape_keys(exported):
+    import bpy
+
+    _, _, fbx = exported
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.import_scene.fbx(filepath=str(fbx))
+    meshes = [o for o in bpy.data.objects if o.type == "MESH"]
+    arms = [o for o in bpy.data.objects if o.type == "ARMATURE"]
+    assert len(meshes) == 1 and len(arms) == 1
+    assert {"root", "neck", "head", "jaw", "eye.L", "eye.R"} <= {b.name for b in arms[0].data.bones}
+    keys = meshes[0].data.shape_keys.key_blocks
+    assert len(keys) == 53 and keys["mouthSmileLeft"] is not None

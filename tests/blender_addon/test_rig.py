@@ -1,0 +1,116 @@
+"""The rig built from a real bundle (the sample photo, fast quality, with its wrinkle maps) in the
+bpy wheel: objects, bones, skinning, shape keys, materials, and drivers that move the wrinkle
+blend weights with keyframed expressions."""
+import numpy as np
+import pytest
+
+from headsmith_blender.bundle_data import MATERIAL_SLOTS, driver_specs, to_blender
+
+
+@pytest.fixture
+def rig(empty_scene, avatar):
+    from headsmith_blender.rig_builder import build_head
+
+    return build_head(avatar, pack=False)
+
+
+def _evaluated(bpy, obj):
+    bpy.context.view_layer.update()
+    ev = obj.evaluated_get(bpy.context.evaluated_depsgraph_get())
+    me = ev.to_mesh()
+    co = np.empty(len(me.vertices) * 3, np.float32)
+    me.vertices.foreach_get("co", co)
+    ev.to_mesh_clear()
+    return co.reshape(-1, 3)
+
+
+def test_objects_bones_and_skinning(rig, avatar):
+    import bpy
+
+    head, arm = rig.head, rig.armature
+    assert head.parent == arm and head.modifiers["Armature"].object == arm
+    assert [b.name for b in arm.data.bones] == ["root", "neck", "head", "jaw", "eye.L", "eye.R"]
+    assert arm.data.bones["jaw"].parent.name == "head" and arm.data.bones["neck"].parent.name == "root"
+    assert len(head.data.vertices) == len(avatar.rig["vertices"])
+    assert np.allclose(_evaluated(bpy, head), to_blender(avatar.rig["vertices"]), atol=1e-6)
+    # every vertex's group weights are the rig's skinning weights
+    W = avatar.rig["skin_weights"]
+    names = [g.name for g in head.vertex_groups]
+    for vi in (0, len(W) // 3, len(W) - 1):
+        got = {names[g.group]: g.weight for g in head.data.vertices[vi].groups}
+        for j, n in enumerate(avatar.rig["joint_names"]):
+            assert got.get(str(n), 0.0) == pytest.approx(W[vi, j], abs=1e-4)
+
+
+def test_jaw_bone_opens_the_mouth(rig, avatar):
+    import bpy
+
+    rest = _evaluated(bpy, rig.head)
+    rig.armature.pose.bones["jaw"].rotation_euler[0] = 0.3
+    moved = _evaluated(bpy, rig.head) - rest
+    jaw = avatar.rig["skin_weights"][:, list(avatar.rig["joint_names"]).index("jaw")] > 0.9
+    chin = jaw & (rest[:, 2] < np.percentile(rest[jaw, 2], 10))
+    assert moved[chin, 2].mean() < -0.01           # the chin goes down by more than 1 cm
+    assert np.abs(moved[~(avatar.rig["skin_weights"][:, 3] > 0)]).max() < 1e-6   # no jaw weight: still
+
+
+def test_shape_keys_are_the_expressions(rig, avatar):
+    import bpy
+
+    keys = rig.head.data.shape_keys.key_blocks
+    names = [str(n) for n in avatar.rig["expression_names"]]
+    assert [k.name for k in keys[1:]] == names and len(names) == 52
+    assert {"jawOpen", "browInnerUp", "mouthSmileLeft", "eyeBlinkRight", "tongueOut"} <= set(names)
+    rest = _evaluated(bpy, rig.head)
+    keys["browInnerUp"].value = 0.5
+    d = _evaluated(bpy, rig.head) - rest
+    want = 0.5 * to_blender(avatar.rig["expression_deltas"][names.index("browInnerUp")])
+    assert np.abs(d - want).max() < 1e-5 and np.abs(want).max() > 1e-3
+
+
+def test_material_slots_follow_the_parts(rig, avatar):
+    mats = [m.name.rsplit(" ", 1)[-1] for m in rig.head.data.materials]
+    assert mats == list(MATERIAL_SLOTS)
+    slots = np.empty(len(rig.head.data.polygons), np.int32)
+    rig.head.data.polygons.foreach_get("material_index", slots)
+    parts = [str(p) for p in avatar.rig["part_names"]]
+    for f in (0, len(slots) // 2, len(slots) - 1):
+        part = parts[avatar.rig["face_part"][f]]
+        assert part in MATERIAL_SLOTS[mats[slots[f]]]
+    skin = rig.materials["Skin"].node_tree
+    imgs = {n.image.name for n in skin.nodes if n.bl_idname == "ShaderNodeTexImage"}
+    assert any("albedo" in i for i in imgs) and any("normal.png" in i for i in imgs)
+    assert any("mask_forehead" in i for i in imgs) and any("wrinkle_brows_up" in i for i in imgs)
+
+
+def test_keyframed_expression_moves_the_wrinkle_weights(rig, avatar):
+    import bpy
+
+    from headsmith_blender.materials import wrinkle_weight_nodes
+
+    nodes = wrinkle_weight_nodes(rig.materials["Skin"])
+    specs = {(s.region, s.key): s for s in driver_specs(avatar.wrinkles)}
+    assert set(nodes) == set(specs) and ("forehead.L", "brows_up") in nodes
+    kb = rig.head.data.shape_keys.key_blocks
+    scene = bpy.context.scene
+    for name in ("browInnerUp", "browOuterUpLeft", "browOuterUpRight"):
+        kb[name].value = 0.0
+        kb[name].keyframe_insert("value", frame=1)
+        kb[name].value = 1.0
+        kb[name].keyframe_insert("value", frame=20)
+    scene.frame_set(1)
+    w1 = nodes[("forehead.L", "brows_up")].outputs[0].default_value
+    scene.frame_set(20)
+    w20 = nodes[("forehead.L", "brows_up")].outputs[0].default_value
+    assert w20 > w1 + 0.5, (w1, w20)
+    # every driver computes its documented formula (the glTF sidecar's)
+    values = {k.name: k.value for k in kb[1:]}
+    for key, node in nodes.items():
+        assert node.outputs[0].default_value == pytest.approx(specs[key].evaluate(values, 0.0), abs=1e-4)
+    # the jaw bone drives the jaw_open maps
+    jaw_nodes = [k for k in nodes if k[1] == "jaw_open" and specs[k].jaw_coef]
+    if jaw_nodes:
+        rig.armature.pose.bones["jaw"].rotation_euler[0] = 0.3
+        bpy.context.view_layer.update()
+        k = jaw_nodes[0]
+        assert nodes[k].outputs[0].default_value == pytest.approx(specs[k].evaluate(values, 0.3), abs=1e-4)
