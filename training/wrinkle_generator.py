@@ -329,6 +329,15 @@ def generate(model: HeadModel, tables: GeneratorTables, code: torch.Tensor, expr
         return (dynamic + static).clamp(-0.01, 0.01)
 
 
+def basis_textures(tables: GeneratorTables) -> torch.Tensor:
+    """(N_PATTERNS * 2 * N_ORIENT + 1, S, S): the furrow shape of every line pattern, density and
+    orientation (valleys of the stripe field, as `generate` shapes them) and the pore texture.
+    The OpenHead decoder starts its texture bank from these: it then has to learn where, how deep
+    and which furrows form for a person and an expression (the gates), not the stripe noise."""
+    pats = tables.patterns.reshape(-1, tables.size, tables.size)
+    return torch.cat([torch.relu(pats) ** 1.5, tables.pores[None] * PORE_DEPTH * 1000 * tables.mask[None]])
+
+
 def sample_expressions(n: int, names: list[str], rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
     """Expressions that exercise wrinkles: key poses (brows up, frown, squint, smile, jaw open,
     pucker, sneer) and random sparse mixes; a third are neutral-ish. -> (n, 52), (n, 3) jaw."""

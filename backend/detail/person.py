@@ -24,7 +24,11 @@ OPENHEAD_DECODER = ASSETS / "detail" / "openhead_detail.pt"
 OPENHEAD_DECODER_ONNX = ASSETS / "detail" / "openhead_detail.onnx"
 PERSON_DIMS = 8
 CODE_DIM = 128
-RESIDUAL_MAX = 0.002   # metres: what the code cannot explain stays small
+RESIDUAL_MAX = 0.0005  # metres: what the code cannot explain stays small (SfS also reads albedo
+                       # edges and hair as relief; a larger bound shows them as cracks)
+# the code's starting point and prior: a typical adult (mid depth and age), one dominant line
+# pattern at one density (an even mix of the generator's patterns averages their furrows away)
+PERSON_PRIOR = (0.5, 0.5, 0.1, 0.5, 0.85, 0.05, 0.05, 0.05)
 
 
 def load_openhead_decoder(path: Path = OPENHEAD_DECODER, n_expression: int = 52) -> GatedTextureDecoder | None:
@@ -33,11 +37,12 @@ def load_openhead_decoder(path: Path = OPENHEAD_DECODER, n_expression: int = 52)
     if not path.is_file():
         return None
     state = torch.load(path, map_location="cpu", weights_only=True)
-    tex = state.get("textures")
-    if tex is None or tex.ndim != 3:
-        raise ModelFileError(f"{path}: not an OpenHead detail decoder (no 'textures' of shape (K, S, S)); "
+    tex, layout, basis = state.get("textures"), state.get("layout"), state.get("basis")
+    if tex is None or tex.ndim != 3 or layout is None or basis is None:
+        raise ModelFileError(f"{path}: not an OpenHead detail decoder (no textures/layout/basis); "
                              "rebuild it with headsmith-train detail --export assets/detail")
-    net = GatedTextureDecoder(3 + n_expression + CODE_DIM, size=tex.shape[1], channels=tex.shape[0])
+    net = GatedTextureDecoder(3 + n_expression + CODE_DIM, size=tex.shape[1], n_mix=int(layout[0]),
+                              n_orient=int(layout[1]), n_basis=basis.shape[0])
     load_strict(net, state, "OpenHead detail decoder", path)
     return net.eval()
 
@@ -68,7 +73,8 @@ def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: tor
     net.eval()
     e = expression.reshape(1, -1).float()
     j = jaw.reshape(1, 3).float()
-    z = torch.zeros(1, PERSON_DIMS, requires_grad=True)      # code dims = sigmoid(z), start at 0.5
+    prior = torch.logit(torch.tensor([PERSON_PRIOR]))
+    z = prior.clone().requires_grad_(True)                    # code dims = sigmoid(z)
     X = torch.zeros(1, size, size, requires_grad=True)
     opt = torch.optim.Adam([{"params": [z], "lr": 0.05}, {"params": [X], "lr": 0.05}])
     losses = []
@@ -82,7 +88,7 @@ def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: tor
         residual = RESIDUAL_MAX * torch.tanh(X) * prob.support
         D = decode_torch(net, code_of(z), e, j) * prob.support + residual
         photo = prob.photo_loss(D)
-        loss = photo + prob.regularisers(residual, w_sparse, w_smooth, w_sym) + 1e-3 * (z ** 2).mean()
+        loss = photo + prob.regularisers(residual, w_sparse, w_smooth, w_sym) + 1e-3 * ((z - prior) ** 2).mean()
         loss.backward()
         opt.step()
         losses.append(float(photo.detach()))

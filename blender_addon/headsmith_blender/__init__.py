@@ -19,6 +19,7 @@ def register():
 
 
 def unregister():
+    operators.stop_launched()
     if bpy.app.timers.is_registered(live.tick):
         bpy.app.timers.unregister(live.tick)
     preferences.unregister_props()

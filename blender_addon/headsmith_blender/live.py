@@ -5,6 +5,7 @@ in a worker thread) and write it into the head's live image in place.
 `tick` is the extension's one timer: it also drains the worker results (background.drain)."""
 from __future__ import annotations
 
+import os
 import time
 
 import bpy
@@ -61,7 +62,7 @@ def request_update(head, on_done=None) -> None:
     avatar = head.get(AVATAR_ID_PROP, "")
     bundle = head.get(BUNDLE_PROP, "")
     p = prefs()
-    size = int(p.live_size) if p else 1024
+    size = int(p.live_size) if p else int(os.environ.get("HEADSMITH_LIVE_SIZE", "1024"))
     client = make_client(timeout=5.0)
     st["busy"], st["sent"] = True, sig
 

@@ -22,6 +22,7 @@ STATIC_NORMAL_NODE = "Static Normal"
 NORMAL_MAP_NODE = "Normal Map"
 BLEND_OUTPUT_NODE = "Wrinkle Blend"
 LIVE_NODE = "Live Normal"
+DISPLACEMENT_NODE = "Displacement"
 
 
 def _image(path, non_color: bool, pack: bool) -> bpy.types.Image:
@@ -97,8 +98,10 @@ def _add_driver(socket, spec: DriverSpec, shape_keys: bpy.types.Key, armature: b
 
 
 def build_materials(obj: bpy.types.Object, avatar: AvatarData, armature: bpy.types.Object | None,
-                    pack: bool = True, live_size: int = 1024) -> dict:
-    """Create and assign the four materials; returns {slot name: material}."""
+                    pack: bool = True, live_size: int = 1024, true_displacement: bool = False) -> dict:
+    """Create and assign the four materials; returns {slot name: material}. The skin always has a
+    Displacement node fed by the static displacement map (metres); it is linked to the output,
+    with Cycles true displacement, only when `true_displacement` (that needs a subdivided mesh)."""
     name = avatar.name
     albedo = _image(avatar.albedo, False, pack)
     normal = _image(avatar.normal, True, pack)
@@ -119,6 +122,8 @@ def build_materials(obj: bpy.types.Object, avatar: AvatarData, armature: bpy.typ
         nt.links.new(base.outputs["Color"], bsdf.inputs["Base Color"])
         if slot == "Skin":
             _skin_normals(nt, uvn, bsdf, avatar, normal, obj, armature, pack, live_size)
+            _displacement(nt, uvn, avatar, pack, true_displacement)
+            mat.displacement_method = "DISPLACEMENT" if true_displacement else "BUMP"
         obj.data.materials.append(mat)
         mats[slot] = mat
     return mats
@@ -151,6 +156,26 @@ def _skin_normals(nt, uvn, bsdf, avatar, normal, obj, armature, pack, live_size)
     fc.driver.type = "SCRIPTED"
     fc.driver.expression = "live"
     links.new(_socket(mix.outputs, "Result", "RGBA"), nm.inputs["Color"])
+
+
+def _displacement(nt, uvn, avatar, pack, link: bool):
+    """height (metres) = (value - 0.5) * 2 * scale, the bundle's 16-bit encoding."""
+    nodes = nt.nodes
+    tex = _tex(nodes, _image(avatar.displacement, True, pack), -300, -800, "Static Displacement")
+    nt.links.new(uvn.outputs["UV"], tex.inputs["Vector"])
+    sub = nodes.new("ShaderNodeMath")
+    sub.operation, sub.location = "SUBTRACT", (0, -800)
+    sub.inputs[1].default_value = 0.5
+    nt.links.new(tex.outputs["Color"], sub.inputs[0])
+    disp = nodes.new("ShaderNodeDisplacement")
+    disp.name = disp.label = DISPLACEMENT_NODE
+    disp.location = (300, -800)
+    disp.inputs["Midlevel"].default_value = 0.0
+    disp.inputs["Scale"].default_value = 2.0 * avatar.displacement_scale
+    nt.links.new(sub.outputs[0], disp.inputs["Height"])
+    if link:
+        out = next(n for n in nodes if n.bl_idname == "ShaderNodeOutputMaterial")
+        nt.links.new(disp.outputs["Displacement"], out.inputs["Displacement"])
 
 
 def _wrinkle_blend(nt, uvn, n0, wr, obj, armature, pack):

@@ -1,6 +1,7 @@
 """Operators (bpy). Reconstruct never blocks: the backend conversation runs in a worker thread
 (background.run) and the rig is built on the main thread when the bundle has arrived."""
 
+import os
 import shlex
 import subprocess
 import threading
@@ -20,6 +21,18 @@ from .strings import MESSAGES, UI
 
 AVATAR_ID_PROP = "headsmith_avatar_id"
 _cancel = threading.Event()
+LAUNCHED: list = []     # backends this extension started; stopped when it is disabled
+
+
+def stop_launched() -> None:
+    while LAUNCHED:
+        proc = LAUNCHED.pop()
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
 
 
 def set_status(scene, text: str, error: bool = False) -> None:
@@ -39,7 +52,8 @@ def make_client(context=None, timeout: float = 2.0) -> BackendClient:
     wins when present, since `headsmith serve` wrote it)."""
     p = prefs(context)
     url_pref = p.backend_url if p else "http://127.0.0.1:8765"
-    token_file = p.token_file if p else "~/.headsmith/service.json"
+    # headless scripts (no enabled extension, so no preferences) name the file in the environment
+    token_file = p.token_file if p else os.environ.get("HEADSMITH_TOKEN_FILE", "~/.headsmith/service.json")
     url, token = read_token_file(token_file)
     return BackendClient(url or url_pref, token, timeout)
 
@@ -55,8 +69,9 @@ def ensure_backend(launch_command: str, token_file: str, url: str, wait_s: float
     except BackendError as first:
         if not launch_command.strip() or first.status == 401:
             raise
-    subprocess.Popen(shlex.split(launch_command) + ["--token-file", token_file], stdout=subprocess.DEVNULL,
-                     stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(shlex.split(launch_command) + ["--token-file", str(Path(token_file).expanduser())],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    LAUNCHED.append(proc)
     t0 = time.time()
     last = None
     while time.time() - t0 < wait_s:

@@ -126,8 +126,9 @@ def _shape_keys(obj: bpy.types.Object, rig: dict) -> None:
     obj.data.shape_keys.name = f"{obj.name} Expressions"
 
 
-def build_head(avatar: AvatarData, collection=None, pack: bool = True) -> HeadRig:
-    """Create the armature, mesh, shape keys, skinning, materials and wrinkle drivers."""
+def build_head(avatar: AvatarData, collection=None, pack: bool = True, true_displacement: bool = False) -> HeadRig:
+    """Create the armature, mesh, shape keys, skinning, materials and wrinkle drivers.
+    true_displacement: Cycles displaces the surface by the static map (adds a Subdivision modifier)."""
     collection = collection or bpy.context.scene.collection
     name = avatar.name
     arm = _armature(name, avatar.rig, collection)
@@ -142,7 +143,10 @@ def build_head(avatar: AvatarData, collection=None, pack: bool = True) -> HeadRi
     head.id_properties_ui(LIVE_PROP).update(min=0, max=1, description="1: live re-decoded wrinkles, 0: baked")
     if avatar.detail_code:
         head[CODE_PROP] = [float(c) for c in avatar.detail_code]
-    mats = build_materials(head, avatar, arm, pack=pack)
+    if true_displacement:
+        sub = head.modifiers.new("Subdivision", "SUBSURF")
+        sub.levels, sub.render_levels = 0, 2
+    mats = build_materials(head, avatar, arm, pack=pack, true_displacement=true_displacement)
     return HeadRig(head, arm, mats)
 
 

@@ -114,3 +114,15 @@ def test_keyframed_expression_moves_the_wrinkle_weights(rig, avatar):
         bpy.context.view_layer.update()
         k = jaw_nodes[0]
         assert nodes[k].outputs[0].default_value == pytest.approx(specs[k].evaluate(values, 0.3), abs=1e-4)
+
+
+def test_true_displacement_option(empty_scene, avatar):
+    from headsmith_blender.materials import DISPLACEMENT_NODE
+    from headsmith_blender.rig_builder import build_head
+
+    rig = build_head(avatar, pack=False, true_displacement=True)
+    mat = rig.materials["Skin"]
+    out = next(n for n in mat.node_tree.nodes if n.bl_idname == "ShaderNodeOutputMaterial")
+    assert out.inputs["Displacement"].links[0].from_node.name == DISPLACEMENT_NODE
+    assert mat.displacement_method == "DISPLACEMENT" and "Subdivision" in rig.head.modifiers
+    assert mat.node_tree.nodes[DISPLACEMENT_NODE].inputs["Scale"].default_value == pytest.approx(0.02)

@@ -1,5 +1,6 @@
 """The service on a real loopback port (uvicorn in a thread), driven over HTTP."""
 import io
+import threading
 import time
 import zipfile
 
@@ -10,7 +11,7 @@ from PIL import Image
 
 from headsmith.service import ServiceSettings
 
-from tests.loopback import loopback_server
+from headsmith.service.local import serve_in_thread as loopback_server
 
 
 @pytest.fixture(scope="module")
@@ -128,3 +129,51 @@ def test_token_file_is_private(tmp_path):
     write_token_file(p, "http://127.0.0.1:8765", "secret")
     assert json.loads(p.read_text()) == {"url": "http://127.0.0.1:8765", "token": "secret"}
     assert stat.S_IMODE(p.stat().st_mode) == 0o600
+
+
+def test_live_wrinkle_decoding_and_baking(server, avatar_bundle, tmp_path):
+    client, _ = server
+    assert client.post("/avatars", json={"bundle": str(tmp_path)}).status_code == 422       # not a bundle
+    assert client.post("/avatars", json={}).status_code == 422
+    r = client.post("/avatars", json={"bundle": str(avatar_bundle)})
+    assert r.status_code == 201, r.text
+    aid = r.json()["id"]
+    assert "browInnerUp" in r.json()["expression_names"]
+
+    def decode(**kw):
+        r = client.post(f"/avatars/{aid}/decode", json=kw)
+        assert r.status_code == 200, r.text
+        shape = tuple(int(x) for x in r.headers["x-shape"].split(","))
+        return np.frombuffer(r.content, dtype=r.headers["x-dtype"]).reshape(shape)
+
+    brows = {"browInnerUp": 1.0, "browOuterUpLeft": 1.0, "browOuterUpRight": 1.0}
+    n0, n1 = decode(size=256), decode(size=256, expression=brows)
+    assert n0.shape == (256, 256, 3) and n0.dtype == np.uint8
+    assert (np.abs(n1.astype(int) - n0).max(-1) > 3).mean() > 0.002          # furrows appear
+    # the displacement output is the decoder plus the bundle's residual, exactly
+    from headsmith.bundle.write import decode_displacement
+    from headsmith.detail.decoder import OnnxWrinkleDecoder
+    from headsmith.detail.person import OPENHEAD_DECODER_ONNX
+    from headsmith.headmodel import OpenHead
+    import json
+    import cv2
+
+    meta = json.loads((avatar_bundle / "bundle.json").read_text())
+    m = OpenHead()
+    e = np.zeros((1, m.n_expression), np.float32)
+    for k, w in brows.items():
+        e[0, m.expression_names.index(k)] = w
+    res = decode_displacement(cv2.imread(str(avatar_bundle / "detail_residual.png"), cv2.IMREAD_UNCHANGED), 0.01)
+    want = OnnxWrinkleDecoder(OPENHEAD_DECODER_ONNX, m.n_expression).decode(
+        np.array([meta["detail"]["code"]], np.float32), e, np.zeros((1, 3), np.float32))[0] + res
+    got = decode(expression=brows, output="displacement")
+    assert got.dtype == np.float32 and np.abs(got - want).max() < 1e-7
+    # bad parameters
+    for bad in ({"size": 300}, {"expression": {"browUpp": 1.0}}, {"jaw": [0, 0]}, {"output": "png"},
+                {"expression": {"browInnerUp": 50.0}}):
+        r = client.post(f"/avatars/{aid}/decode", json=bad)
+        assert r.status_code == 422 and r.json()["error"], bad
+    assert client.post("/avatars/nope/decode", json={}).status_code == 404
+    # baking re-writes the bundle's wrinkle maps and returns the sidecar
+    side = client.post(f"/avatars/{aid}/bake").json()
+    assert side["keys"][0] == "brows_up" and "mean_um" in side["blend_error_100_random_expressions"]

@@ -5,7 +5,8 @@ from headsmith_training.train_detail import train
 
 
 def test_short_training_run_loss_falls_and_resumes(tmp_path, openhead):
-    cfg = {"size": 64, "dataset_size": 64, "batch": 8, "steps": 40, "lr": 0.003, "grad_weight": 4.0,
+    cfg = {"architecture": "gated_texture", "texture_init": "generator", "texture_lr_scale": 0.1, "squared": True,
+           "size": 64, "dataset_size": 64, "batch": 8, "steps": 40, "lr": 0.01, "grad_weight": 1.0,
            "seed": 0, "checkpoint_every": 20}
     res = train(cfg, tmp_path / "run", resume=False, model=openhead, log=lambda *a: None)
     h = res["history"]

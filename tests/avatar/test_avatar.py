@@ -1,0 +1,44 @@
+"""`headsmith avatar` end to end: photo -> bundle + wrinkle maps -> rig in a bpy subprocess ->
+.blend, .glb (+ wrinkle sidecar), .fbx and avatar.png, whose brows-up forehead shows the furrows."""
+import json
+import shutil
+import subprocess
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from headsmith.avatar.blender_job import PICTURE_LABELS
+
+VALIDATOR = Path(__file__).resolve().parents[2] / "tools" / "gltf_validator" / "validate.js"
+
+
+def forehead_detail(pic: np.ndarray, label: str) -> float:
+    """High-frequency energy of the forehead close-up of one pose in avatar.png."""
+    w = pic.shape[1] // len(PICTURE_LABELS)
+    i = PICTURE_LABELS.index(label)
+    crop = cv2.cvtColor(pic[w:, i * w:(i + 1) * w], cv2.COLOR_RGB2GRAY).astype(np.float32)
+    crop = crop[int(0.15 * crop.shape[0]):int(0.7 * crop.shape[0]), int(0.2 * w):int(0.8 * w)]
+    return float(np.abs(cv2.Laplacian(cv2.GaussianBlur(crop, (3, 3), 0), cv2.CV_32F)).mean())
+
+
+@pytest.mark.slow
+def test_avatar_command(tmp_path, astronaut_path, capsys):
+    from headsmith.cli import main
+
+    out = tmp_path / "avatar"
+    assert main(["avatar", str(astronaut_path), "-o", str(out), "--quality", "fast", "--samples", "8"]) == 0
+    text = capsys.readouterr().out
+    assert "52 shape keys" in text and "root, neck, head, jaw, eye.L, eye.R" in text
+    for f in ("avatar.blend", "avatar.glb", "avatar.fbx", "avatar.png", "avatar.wrinkles.json",
+              "bundle/bundle.json", "bundle/rig.npz", "bundle/wrinkles/wrinkles.json", "bundle/wrinkles.png"):
+        assert (out / f).is_file(), f
+    side = json.loads((out / "avatar.wrinkles.json").read_text())
+    assert (out / side["folder"] / side["masks"]["forehead.L"]).is_file()
+    if shutil.which("node"):
+        p = subprocess.run(["node", str(VALIDATOR), str(out / "avatar.glb")], capture_output=True, text=True)
+        assert json.loads(p.stdout)["issues"]["numErrors"] == 0
+    pic = cv2.cvtColor(cv2.imread(str(out / "avatar.png")), cv2.COLOR_BGR2RGB)
+    assert pic.shape[1] == 4 * 512 and pic.shape[0] == 512 + 256
+    assert forehead_detail(pic, "brows up") > 1.15 * forehead_detail(pic, "neutral")

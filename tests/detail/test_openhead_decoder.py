@@ -1,0 +1,76 @@
+"""The shipped OpenHead detail decoder (assets/detail, trained by training/): issue 4's wrinkle
+properties on its output, for the person code photos start from (PERSON_PRIOR) and a deep-lined
+person; ONNX equals torch; small input changes give small output changes."""
+import numpy as np
+import pytest
+import torch
+
+from headsmith.detail.decoder import OnnxWrinkleDecoder, TorchWrinkleDecoder
+from headsmith.detail.person import OPENHEAD_DECODER_ONNX, PERSON_PRIOR, load_openhead_decoder
+from headsmith_training.wrinkle_generator import person_code
+from tests.wrinkle_properties import BROWS_UP, UVFace, check_brows_up, check_squint, check_symmetric
+
+
+@pytest.fixture(scope="module")
+def net(openhead):
+    n = load_openhead_decoder(n_expression=openhead.n_expression)
+    assert n is not None, "assets/detail/openhead_detail.pt is missing: headsmith-train detail --export assets/detail"
+    return n
+
+
+@pytest.fixture(scope="module")
+def face(openhead, net):
+    return UVFace.of(openhead, net.size)
+
+
+def _code(*p):
+    return torch.tensor(person_code(*p[:4], p[4:]))[None]
+
+
+PRIOR = _code(*PERSON_PRIOR)
+DEEP = _code(0.9, 0.9, 0.1, 0.5, 0.85, 0.05, 0.05, 0.05)
+
+
+def _maps(model, net, code):
+    def f(expr, jaw=None):
+        e = model.expression_vector(expr)
+        with torch.no_grad():
+            return net(torch.cat([torch.zeros(1, 3) if jaw is None else jaw, e, code], 1))[:, 0]
+    return f
+
+
+@pytest.mark.parametrize("code", [PRIOR, DEEP], ids=["prior", "deep"])
+def test_wrinkle_properties(openhead, net, face, code):
+    maps = _maps(openhead, net, code)
+    assert maps({}).abs().max() < 4e-4          # neutral: pores only, no expression lines
+    check_brows_up(face, maps, orientation_ratio=1.5)    # dominant: >= 60 % of the gradient energy
+    check_squint(face, maps)
+    check_symmetric(face, maps, tolerance=0.2)
+
+
+def test_person_code_controls_depth(openhead, net, face):
+    fore = face.region("forehead")
+    depth = lambda c: float((_maps(openhead, net, c)(BROWS_UP) - _maps(openhead, net, c)({}))[0][fore].abs().mean())  # noqa: E731
+    assert depth(DEEP) > 1.5 * depth(_code(0.1, 0.1, 0.1, 0.5, 0.85, 0.05, 0.05, 0.05))
+
+
+def test_small_changes_of_the_inputs_give_small_changes(openhead, net):
+    maps = _maps(openhead, net, PRIOR)
+    base = {"browInnerUp": 0.5, "mouthSmileLeft": 0.4, "eyeSquintRight": 0.3}
+    d0 = maps(base)
+    for eps in (0.01, 0.02):
+        d = maps({k: v + eps for k, v in base.items()})
+        assert (d - d0).abs().max() < 50e-6 * eps / 0.01       # < 50 um per 0.01 of weight
+    jaw = torch.tensor([[0.2, 0.0, 0.0]])
+    dj = maps(base, jaw + torch.tensor([[0.01, 0, 0]])) - maps(base, jaw)
+    assert dj.abs().max() < 50e-6
+
+
+def test_onnx_matches_torch(openhead, net):
+    rng = np.random.default_rng(0)
+    code = np.repeat(PRIOR.numpy(), 3, 0)
+    e = rng.uniform(0, 1, (3, openhead.n_expression)).astype(np.float32) * (rng.random((3, 52)) < 0.1)
+    jaw = np.array([[0, 0, 0], [0.2, 0, 0], [0.1, 0.02, 0]], np.float32)
+    a = TorchWrinkleDecoder(net, openhead.n_expression).decode(code, e, jaw)
+    b = OnnxWrinkleDecoder(OPENHEAD_DECODER_ONNX, openhead.n_expression).decode(code, e, jaw)
+    assert a.shape == (3, net.size, net.size) and np.abs(a - b).max() < 2e-6
