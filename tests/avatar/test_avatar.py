@@ -28,7 +28,7 @@ def test_avatar_command(tmp_path, astronaut_path, capsys):
     from headsmith.cli import main
 
     out = tmp_path / "avatar"
-    assert main(["avatar", str(astronaut_path), "-o", str(out), "--quality", "fast", "--samples", "8"]) == 0
+    assert main(["avatar", str(astronaut_path), "-o", str(out), "--quality", "fast", "--samples", "16"]) == 0
     text = capsys.readouterr().out
     assert "52 shape keys" in text and "root, neck, head, jaw, eye.L, eye.R" in text
     for f in ("avatar.blend", "avatar.glb", "avatar.fbx", "avatar.png", "avatar.wrinkles.json",
