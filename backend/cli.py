@@ -90,6 +90,8 @@ def _avatar(args) -> int:
         return 2
     bars.close()
     b = summary["blender"]
+    errs = ", ".join(f"{e * 100:.1f}%" for e in summary["landmark_error"])
+    print(f"reconstructed in {summary['reconstruct_s']:.1f} s (landmark fit error {errs} of the inter-ocular distance)")
     print(f"rig built in {b['timings_s']['build_rig']:.2f} s: {b['shape_keys']} shape keys, bones "
           f"{', '.join(b['bones'])}, {b['wrinkle_drivers']} wrinkle drivers")
     for f in ("avatar.blend", "avatar.glb", "avatar.fbx", "avatar.png", "bundle/report.png", "bundle/wrinkles.png"):
