@@ -14,8 +14,7 @@ import numpy as np
 import torch
 
 from ..headmodel import HeadModel
-from ..headmodel.openhead import ASSETS
-from ..headmodel.openhead import ModelFileError
+from ..headmodel.openhead import ASSETS, ModelFileError
 from .deca_checkpoint import load_strict
 from .texture_decoder import GatedTextureDecoder
 from .static import prepare_sfs, tangent_normal_map
