@@ -5,9 +5,9 @@ where and how strongly the skin is compressed. A generic conv decoder from an 8x
 (DECA's layout, `networks.DetailDecoder`) has to rebuild every furrow through five upsampling
 stages and learns them slowly; this decoder splits the two scales instead:
 
-- textures: M x K learned S x S furrow textures (M line patterns/densities x K orientations) and
-  one pore texture, made left/right symmetric by reading right-side texels from their mirror
-  texel on the left.
+- textures: M x K learned S x S furrow textures (M line patterns/densities x K orientations),
+  made left/right symmetric by reading right-side texels from their mirror texel on the left,
+  and one pore texture (not mirrored: pores are not symmetric).
 - the gates, from an MLP of the latent (jaw 3, expression E, code 128): a depth field A(uv) and K
   orientation logits, each a latent-weighted sum of J learned S/4 x S/4 smooth bases (bilinearly
   upsampled), the orientations softmax-normalised per texel; a softmax over the M patterns (the
@@ -84,9 +84,9 @@ class GatedTextureDecoder(nn.Module):
         amp, orient = fields[:, :1], torch.softmax(fields[:, 1:], dim=1)                       # (B, 1|K, S, S)
         h = h[:B]
         mix = torch.softmax(self.mix(h), dim=1)                                               # (B, M)
-        tex = self.textures.reshape(M * K + 1, -1)[:, self.mirror_index].reshape(M * K + 1, S, S)
-        furrow = torch.einsum("bm,mkhw->bkhw", mix, tex[:-1].reshape(M, K, S, S))              # (B, K, S, S)
-        mm = amp[:, 0] * (orient * furrow).sum(1) + self.pores(h)[:, :, None] * tex[-1]
+        tex = self.textures[:-1].reshape(M * K, -1)[:, self.mirror_index].reshape(M, K, S, S)
+        furrow = torch.einsum("bm,mkhw->bkhw", mix, tex)                                      # (B, K, S, S)
+        mm = amp[:, 0] * (orient * furrow).sum(1) + self.pores(h)[:, :, None] * self.textures[-1]
         return 0.01 * torch.tanh(0.1 * mm * self.support)[:, None]
 
 

@@ -75,7 +75,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     @app.post("/reconstruct", status_code=202, dependencies=[Depends(auth)])
     async def submit(photos: list[UploadFile] = File(...), quality: str = Form("default"),
-                     landmarks: str = Form("dlib"), face_index: int = Form(0)):
+                     landmarks: str = Form("dlib"), face_index: int = Form(0), model: str = Form("openhead"),
+                     flame_path: str | None = Form(None), flame_landmarks: str | None = Form(None),
+                     flame_uv: str | None = Form(None)):
+        """FLAME: the paths are files on this machine (your licensed copies; never uploaded)."""
         from ..imageio import ImageLoadError, load_photo
 
         if not 1 <= len(photos) <= MAX_PHOTOS:
@@ -86,6 +89,17 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             raise HTTPException(422, "landmarks must be dlib or fan")
         if face_index < 0:
             raise HTTPException(422, "face_index must be 0 or more")
+        if model not in ("openhead", "flame"):
+            raise HTTPException(422, "model must be openhead or flame")
+        flame = {}
+        if model == "flame":
+            for key, value, what in (("flame_path", flame_path, "your FLAME generic_model.pkl"),
+                                     ("flame_landmarks", flame_landmarks, "DECA's landmark_embedding.npy"),
+                                     ("flame_uv", flame_uv, "DECA's head_template.obj")):
+                if not value or not Path(value).expanduser().is_file():
+                    raise HTTPException(422, f"model flame needs {key}: the path of {what} on this machine "
+                                             f"({value or 'not given'} is not a file)")
+                flame[key] = str(Path(value).expanduser())
         data = []
         for up in photos:
             blob = await up.read(s.max_upload_bytes + 1)
@@ -103,7 +117,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                 except ImageLoadError as e:
                     raise HTTPException(422, f"{name}: {str(e).split(': ', 1)[-1]}")
         try:
-            job = jobs.submit(data, {"quality": quality, "landmarks": landmarks, "face_index": face_index})
+            job = jobs.submit(data, {"quality": quality, "landmarks": landmarks, "face_index": face_index,
+                                     "model": model, **flame})
         except QueueFull as e:
             raise HTTPException(503, f"busy: {e}; retry later", headers={"Retry-After": "10"})
         return job.public()

@@ -70,11 +70,15 @@ class BackendClient:
     def health(self) -> dict:
         return self._json("GET", "/health")
 
-    def submit(self, photos: list[Path], quality: str = "default", landmarks: str = "dlib") -> dict:
-        """Upload photos -> the job's public state (id, state, stage, progress)."""
+    def submit(self, photos: list[Path], quality: str = "default", landmarks: str = "dlib",
+               model: str = "openhead", flame: dict | None = None) -> dict:
+        """Upload photos -> the job's public state (id, state, stage, progress). flame: the paths
+        flame_path, flame_landmarks, flame_uv of the user's files (sent as paths, not uploaded)."""
         boundary = secrets.token_hex(16)
         buf = io.BytesIO()
-        for name, value in (("quality", quality), ("landmarks", landmarks)):
+        fields = [("quality", quality), ("landmarks", landmarks), ("model", model)]
+        fields += [(k, v) for k, v in (flame or {}).items() if v]
+        for name, value in fields:
             buf.write(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
         for p in photos:
             p = Path(p)

@@ -130,6 +130,9 @@ class HEADSMITH_OT_reconstruct(bpy.types.Operator):
         token_file = p.token_file if p else "~/.headsmith/service.json"
         url = p.backend_url if p else "http://127.0.0.1:8765"
         landmarks = p.landmarks if p else "dlib"
+        model = p.head_model if p else "openhead"
+        flame = {k: bpy.path.abspath(getattr(p, k)) for k in ("flame_path", "flame_landmarks", "flame_uv")} \
+            if p and model == "flame" else None
         quality = st.quality
         target = Path(bpy.utils.extension_path_user(__package__, path="bundles", create=True)) \
             if hasattr(bpy.utils, "extension_path_user") and __package__.startswith("bl_ext.") \
@@ -147,7 +150,7 @@ class HEADSMITH_OT_reconstruct(bpy.types.Operator):
 
         def task():
             client = ensure_backend(launch, token_file, url)
-            job = client.submit(photos, quality=quality, landmarks=landmarks)
+            job = client.submit(photos, quality=quality, landmarks=landmarks, model=model, flame=flame)
             jid = job["id"]
             while job["state"] in ("queued", "running"):
                 if _cancel.is_set():

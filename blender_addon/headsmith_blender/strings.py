@@ -31,6 +31,8 @@ UI = {
     "head_model": "Head model",
     "landmarks": "Landmarks",
     "flame_path": "FLAME model (.pkl)",
+    "flame_landmarks": "FLAME landmarks (landmark_embedding.npy)",
+    "flame_uv": "FLAME UVs (head_template.obj)",
     "deca_path": "DECA checkpoint (deca_model.tar)",
     "quality": "Quality",
     "status_idle": "Ready",

@@ -60,6 +60,11 @@ def test_bad_uploads_get_4xx(server):
     assert r.status_code == 413 and "limit" in r.json()["error"]
     r = client.post("/reconstruct", files={"photos": ("a.png", b"x", "image/png")}, data={"quality": "ultra"})
     assert r.status_code == 422
+    # FLAME: the user's files are named by path and must exist
+    r = client.post("/reconstruct", files={"photos": ("a.png", b"x", "image/png")}, data={"model": "flame"})
+    assert r.status_code == 422 and "flame_path" in r.json()["error"]
+    r = client.post("/reconstruct", files={"photos": ("a.png", b"x", "image/png")}, data={"model": "smplx"})
+    assert r.status_code == 422
     assert client.get("/jobs/nope").status_code == 404
 
 
