@@ -1,4 +1,5 @@
-"""`headsmith avatar`: reconstruct, bake the wrinkle maps, and run the bpy job (blender_job.py)."""
+"""`headsmith avatar`: reconstruct, bake the wrinkle maps, and run the extension's headless bpy
+job (headsmith_blender.headless), then lay out avatar.png."""
 from __future__ import annotations
 
 import json
@@ -7,31 +8,40 @@ import subprocess
 import sys
 from pathlib import Path
 
+import cv2
+import numpy as np
+
+from .picture import compose
+
 
 class AvatarError(RuntimeError):
     """A stage failed; the message says what to do."""
 
 
-def _pythonpath() -> str:
-    """The extension package must import in the child even from a source checkout."""
-    addon = Path(__file__).resolve().parents[2] / "blender_addon"
-    parts = [str(addon)] if (addon / "headsmith_blender").is_dir() else []
-    if os.environ.get("PYTHONPATH"):
-        parts.append(os.environ["PYTHONPATH"])
-    return os.pathsep.join(parts)
-
-
 def run_blender_job(bundle: Path, out: Path, samples: int = 16, size: int = 512, render: bool = True,
                     timeout: float = 900) -> dict:
-    cmd = [sys.executable, "-m", "headsmith.avatar.blender_job", str(bundle), str(out),
+    """The extension's headless job (headsmith_blender.headless) in its own process, then
+    avatar.png laid out from its renders, written atomically."""
+    from headsmith_blender.headless import RENDERS
+
+    cmd = [sys.executable, "-m", "headsmith_blender.headless", str(bundle), str(out),
            "--samples", str(samples), "--size", str(size)] + ([] if render else ["--no-render"])
-    env = dict(os.environ, PYTHONPATH=_pythonpath())
-    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=timeout)
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if p.returncode != 0:
         tail = (p.stderr or p.stdout).strip().splitlines()[-5:]
         raise AvatarError("building the rig in Blender failed: " + " | ".join(tail) +
                           " (is the bpy wheel installed? pip install headsmith[blender])")
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    summary = json.loads(p.stdout.strip().splitlines()[-1])
+    if render:
+        renders = Path(out) / RENDERS
+        with np.load(renders) as z:
+            pic = compose([str(x) for x in z["labels"]], z["images"])
+        renders.unlink()
+        tmp = Path(out) / ".avatar.png.tmp.png"
+        if not cv2.imwrite(str(tmp), cv2.cvtColor(pic, cv2.COLOR_RGB2BGR)):
+            raise AvatarError(f"could not write {tmp}")
+        os.replace(tmp, Path(out) / "avatar.png")
+    return summary
 
 
 def make_avatar(photos: list[str], out: Path, settings, progress=None, samples: int = 16,

@@ -139,6 +139,13 @@ def sharpen_upsample(disp: np.ndarray, size: int, amount: float = 0.6) -> np.nda
     return (up + amount * (up - blur))[:, 0].numpy()
 
 
+def normal_map_rgb8(geometry: UVGeometry, displacement: np.ndarray) -> np.ndarray:
+    """(B, S, S) metres -> (B, T, T, 3) uint8 tangent-space normal map of the sharp upsampled map,
+    encoded (n + 1) / 2 as normal-map images are (T = the geometry's size)."""
+    n = normal_map(geometry, sharpen_upsample(displacement, geometry.mask.shape[0]))
+    return np.clip((n + 1) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+
+
 def normal_map(geometry: UVGeometry, displacement_hi: np.ndarray) -> np.ndarray:
     """(B, T, T) metres -> (B, T, T, 3) tangent-space normals in [-1, 1] (OpenGL, +Y = +v)."""
     D = torch.as_tensor(displacement_hi, dtype=torch.float32)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from ..bundle.write import decode_displacement, read_bundle
-from .decoder import UVGeometry, WrinkleDecoder, normal_map, sharpen_upsample
+from .decoder import UVGeometry, WrinkleDecoder, normal_map_rgb8
 
 
 class LiveWrinkles:
@@ -46,6 +46,4 @@ class LiveWrinkles:
 
     def normal_rgb(self, expression: np.ndarray, jaw: np.ndarray) -> np.ndarray:
         """-> (T, T, 3) uint8 tangent-space normal map (OpenGL, +Y = +v)."""
-        hi = sharpen_upsample(self.displacement(expression, jaw)[None], self.size)
-        n = normal_map(self.geometry, hi)[0]
-        return np.clip((n + 1) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+        return normal_map_rgb8(self.geometry, self.displacement(expression, jaw)[None])[0]

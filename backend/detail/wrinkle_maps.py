@@ -12,7 +12,7 @@ import torch.nn.functional as Fn
 
 from ..render import displacement_to_normal, sh_shading, vertex_normals, world_to_uv
 from .bake import KEY_EXPRESSIONS, WrinkleBake, bake, blend_error
-from .decoder import UVGeometry, normal_map, sharpen_upsample
+from .decoder import UVGeometry, normal_map_rgb8
 
 PICTURE_EXPRESSIONS = {
     "neutral": ({}, 0.0),
@@ -142,10 +142,9 @@ def write_wrinkle_maps(bundle: Path, model, onnx_decoder, log=print) -> dict:
     out.mkdir(exist_ok=True)
     geo = UVGeometry.of(model, model(shape=torch.tensor([meta["parameters"]["shape"]])).vertices, 1024)
     for k, name in enumerate(baked.key_names):
-        hi = sharpen_upsample((baked.neutral + baked.deltas[k])[None] + (0 if residual is None else residual[None]), 1024)
-        nm = normal_map(geo, hi)[0]
+        D = (baked.neutral + baked.deltas[k])[None] + (0 if residual is None else residual[None])
         cv2.imwrite(str(out / f"wrinkle_{name}_normal.png"),
-                    cv2.cvtColor(np.clip((nm + 1) * 127.5 + 0.5, 0, 255).astype(np.uint8), cv2.COLOR_RGB2BGR))
+                    cv2.cvtColor(normal_map_rgb8(geo, D)[0], cv2.COLOR_RGB2BGR))
     for r, name in enumerate(baked.region_names):
         m = cv2.resize(baked.masks[r], (1024, 1024), interpolation=cv2.INTER_LINEAR)
         cv2.imwrite(str(out / f"mask_{name}.png"), (np.clip(m, 0, 1) * 255 + 0.5).astype(np.uint8))

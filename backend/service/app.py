@@ -11,6 +11,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import torch
 from fastapi import Depends, FastAPI, File, Form, Header, HTTPException, Request, UploadFile
 from fastapi.responses import JSONResponse, Response, StreamingResponse
@@ -195,17 +196,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             raise HTTPException(422, f"{folder}: not a readable avatar bundle ({e})")
         if meta.get("model", {}).get("name") != "openhead":
             raise HTTPException(422, "live wrinkles need an OpenHead bundle (FLAME bundles use DECA's decoder)")
-        model, decoder = _live_parts()
-        from ..detail.live import LiveWrinkles
-        try:
-            live = {size: None for size in LIVE_SIZES}
-            live[1024] = LiveWrinkles(folder, model, decoder, 1024)
-        except ValueError as e:
-            raise HTTPException(422, str(e))
+        if "detail" not in meta:
+            raise HTTPException(422, f"{folder} has no detail code (reconstructed without the detail decoder)")
+        model, _ = _live_parts()
         aid = secrets.token_hex(6)
         while len(avatars) >= MAX_OPEN_AVATARS:
             avatars.pop(next(iter(avatars)))
-        avatars[aid] = {"folder": folder, "live": live}
+        avatars[aid] = {"folder": folder, "live": {}}      # size -> LiveWrinkles, made on first use
         return {"id": aid, "bundle": str(folder), "expression_names": model.expression_names,
                 "sizes": list(LIVE_SIZES)}
 
@@ -223,7 +220,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         if not all(-2.0 <= w <= 2.0 for w in req.expression.values()):
             raise HTTPException(422, "expression weights must lie in [-2, 2]")
         live = entry["live"]
-        if live[req.size] is None:
+        if req.size not in live:
             from ..detail.live import LiveWrinkles
             model, decoder = _live_parts()
             live[req.size] = LiveWrinkles(entry["folder"], model, decoder, req.size)
@@ -232,7 +229,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             e = lw.expression_vector(req.expression)
         except KeyError as err:
             raise HTTPException(422, str(err.args[0]))
-        jaw = torch.tensor(req.jaw, dtype=torch.float32).numpy()
+        jaw = np.asarray(req.jaw, np.float32)
         if req.output == "displacement":
             arr = lw.displacement(e, jaw).astype("<f4")
             dtype = "float32"

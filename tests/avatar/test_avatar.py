@@ -9,7 +9,9 @@ import cv2
 import numpy as np
 import pytest
 
-from headsmith.avatar.blender_job import PICTURE_LABELS
+from headsmith_blender.preview import POSES
+
+PICTURE_LABELS = list(POSES)
 
 VALIDATOR = Path(__file__).resolve().parents[2] / "tools" / "gltf_validator" / "validate.js"
 
@@ -41,4 +43,5 @@ def test_avatar_command(tmp_path, astronaut_path, capsys):
         assert json.loads(p.stdout)["issues"]["numErrors"] == 0
     pic = cv2.cvtColor(cv2.imread(str(out / "avatar.png")), cv2.COLOR_BGR2RGB)
     assert pic.shape[1] == 4 * 512 and pic.shape[0] == 512 + 256
+    assert not (out / ".avatar_renders.npz").exists()
     assert forehead_detail(pic, "brows up") > 1.15 * forehead_detail(pic, "neutral")

@@ -1,0 +1,81 @@
+"""The bpy half of benchmarks/bench_blender.py (run by it in its own process; not part of the
+extension zip): rig build time, driver playback frame time, and the live wrinkle round trip
+against the backend named by the token file. Prints one JSON object {measure: median ms}.
+
+    python blender_addon/bench_bpy.py BUNDLE TOKEN_FILE [--runs 20]
+"""
+import argparse
+import json
+import os
+import statistics
+import time
+from pathlib import Path
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("bundle", type=Path)
+    ap.add_argument("token_file", type=Path)
+    ap.add_argument("--runs", type=int, default=20)
+    a = ap.parse_args()
+    import bpy
+
+    import headsmith_blender
+    from headsmith_blender import background, live
+    from headsmith_blender.bundle_data import read_avatar
+    from headsmith_blender.materials import LIVE_PROP
+    from headsmith_blender.rig_builder import build_head
+
+    rows = {}
+    avatar = read_avatar(a.bundle)
+    times = []
+    for _ in range(5):
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        t = time.perf_counter()
+        build_head(avatar, pack=False)
+        times.append(time.perf_counter() - t)
+    rows["bundle -> rig build (mesh, 52 keys, skin, materials, drivers)"] = statistics.median(times) * 1000
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    rig = build_head(avatar, pack=False)
+    kb = rig.head.data.shape_keys.key_blocks
+    for n in ("browInnerUp", "browOuterUpLeft", "browOuterUpRight", "mouthSmileLeft"):
+        kb[n].value = 0.0
+        kb[n].keyframe_insert("value", frame=1)
+        kb[n].value = 1.0
+        kb[n].keyframe_insert("value", frame=100)
+    ft = []
+    for f in range(1, 101):
+        t = time.perf_counter()
+        bpy.context.scene.frame_set(f)
+        ft.append(time.perf_counter() - t)
+    rows["playback frame_set with wrinkle drivers (median of 100)"] = statistics.median(ft) * 1000
+
+    os.environ["HEADSMITH_TOKEN_FILE"] = str(a.token_file)
+    headsmith_blender.register()
+    try:
+        bpy.ops.wm.read_factory_settings(use_empty=True)
+        head = build_head(avatar, pack=False).head
+        head[LIVE_PROP] = 1
+        st = bpy.context.scene.headsmith
+        for size in (1024, 512):
+            os.environ["HEADSMITH_LIVE_SIZE"] = str(size)
+            rt = []
+            for i in range(a.runs + 2):
+                head.data.shape_keys.key_blocks["browInnerUp"].value = (i % 2) * 1.0
+                n = st.live_updates
+                t = time.perf_counter()
+                live.request_update(head)
+                while st.live_updates == n:
+                    background.drain()
+                    time.sleep(0.001)
+                rt.append(time.perf_counter() - t)
+            rows[f"live wrinkles round trip, {size} normal map (request -> image updated)"] = \
+                statistics.median(rt[2:]) * 1000
+    finally:
+        headsmith_blender.unregister()
+    print(json.dumps(rows))
+
+
+if __name__ == "__main__":
+    main()

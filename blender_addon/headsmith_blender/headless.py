@@ -1,0 +1,73 @@
+"""The bpy half of `headsmith avatar`, run as its own process (no torch here; numpy and bpy only):
+
+    python -m headsmith_blender.headless BUNDLE OUT [--samples N] [--size PX] [--no-render]
+
+Builds the head with the extension's builder and writes OUT/avatar.blend, OUT/avatar.glb (with
+OUT/avatar_wrinkles/ and OUT/avatar.wrinkles.json) and OUT/avatar.fbx, each atomically, and the
+pose renders as OUT/.avatar_renders.npz (labels, (N, size, size, 3) uint8 sRGB) for the caller to
+lay out as avatar.png. The last stdout line is a JSON summary (timings in seconds, counts).
+"""
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+RENDERS = ".avatar_renders.npz"
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(prog="headsmith_blender.headless")
+    ap.add_argument("bundle", type=Path)
+    ap.add_argument("out", type=Path)
+    ap.add_argument("--samples", type=int, default=16)
+    ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--no-render", action="store_true")
+    a = ap.parse_args(argv)
+    import bpy
+
+    from .bundle_data import BundleError, read_avatar
+    from .export import export_fbx, export_glb
+    from .rig_builder import build_head
+
+    timings = {}
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    try:
+        avatar = read_avatar(a.bundle)
+    except BundleError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    avatar.name = "avatar"
+    a.out.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    rig = build_head(avatar)
+    timings["build_rig"] = time.perf_counter() - t
+    t = time.perf_counter()
+    export_glb(rig, a.out / "avatar.glb")
+    export_fbx(rig, a.out / "avatar.fbx")
+    timings["export"] = time.perf_counter() - t
+    if not a.no_render:
+        from .preview import render_poses
+
+        t = time.perf_counter()
+        renders = render_poses(rig, size=a.size, samples=a.samples)
+        tmp = a.out / (RENDERS + ".tmp.npz")
+        np.savez(tmp, labels=np.array(list(renders)), images=np.stack(list(renders.values())))
+        os.replace(tmp, a.out / RENDERS)
+        timings["render"] = time.perf_counter() - t
+    tmp = a.out / ".avatar.tmp.blend"
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp), compress=True)
+    os.replace(tmp, a.out / "avatar.blend")
+    skin = rig.materials["Skin"].node_tree.animation_data
+    summary = {"timings_s": timings, "shape_keys": len(rig.head.data.shape_keys.key_blocks) - 1,
+               "bones": [b.name for b in rig.armature.data.bones],
+               "wrinkle_drivers": len(skin.drivers) if skin else 0}
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
