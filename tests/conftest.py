@@ -3,12 +3,17 @@ sample photo, a fast reconstruction of it and its wrinkle maps."""
 from __future__ import annotations
 
 import math
+import os
+import tempfile
 import warnings
 
 import pytest
 import torch
 
 warnings.filterwarnings("ignore", message="pkg_resources is deprecated")
+# Blender's user folders (where the tests install the extension) in a temporary folder; set here,
+# before any test module imports bpy, since Blender reads it once at import
+os.environ.setdefault("BLENDER_USER_RESOURCES", tempfile.mkdtemp(prefix="headsmith-blender-user-"))
 
 
 def uv_sphere(n_lat: int = 48, radius: float = 1.0, dtype=torch.float64):

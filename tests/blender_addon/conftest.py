@@ -1,14 +1,10 @@
-"""Blender tests run in-process with the bpy wheel. Blender's user folders (where the extension
-gets installed) point into a temporary folder, set before bpy is first imported."""
-import os
+"""Blender tests run in-process with the bpy wheel (Blender's user folders point into a temporary
+folder: see the root conftest)."""
 import sys
-import tempfile
 from pathlib import Path
 
 import pytest
 
-_USER = tempfile.mkdtemp(prefix="headsmith-blender-user-")
-os.environ.setdefault("BLENDER_USER_RESOURCES", _USER)
 ADDON_SRC = Path(__file__).resolve().parents[2] / "blender_addon"
 if str(ADDON_SRC) not in sys.path:
     sys.path.insert(0, str(ADDON_SRC))
