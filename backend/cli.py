@@ -70,7 +70,7 @@ def _settings(args):
 
     return ReconstructSettings(
         model=args.model, flame_path=args.flame, flame_landmarks=args.flame_landmarks,
-        flame_uv=args.flame_uv, flame_masks=args.flame_masks, landmarks=args.landmarks,
+        flame_uv=args.flame_uv, flame_masks=args.flame_masks, deca_path=args.deca, landmarks=args.landmarks,
         face_detector=args.face_detector,
         quality=args.quality, device=args.device, face_index=args.face_index)
 
@@ -127,24 +127,19 @@ def _reconstruct(args) -> int:
 
 
 def _wrinkles(args) -> int:
-    from .detail.decoder import OnnxWrinkleDecoder
-    from .detail.person import OPENHEAD_DECODER_ONNX
+    from .bundle.write import read_bundle
+    from .detail.sources import DecoderUnavailable, wrinkle_parts
     from .detail.wrinkle_maps import write_wrinkle_maps
-    from .headmodel import OpenHead
 
     bundle = Path(args.bundle)
     if not (bundle / "bundle.json").is_file():
         print(f"error: {bundle} is not an avatar bundle (no bundle.json); run headsmith reconstruct first",
               file=sys.stderr)
         return 2
-    model = OpenHead()
-    if not OPENHEAD_DECODER_ONNX.is_file():
-        print("error: the OpenHead detail decoder is missing from assets/detail/; train it with "
-              "headsmith-train detail --export assets/detail", file=sys.stderr)
-        return 2
     try:
-        write_wrinkle_maps(bundle, model, OnnxWrinkleDecoder(OPENHEAD_DECODER_ONNX, model.n_expression))
-    except ValueError as e:
+        model, decoder = wrinkle_parts(read_bundle(bundle))
+        write_wrinkle_maps(bundle, model, decoder)
+    except (DecoderUnavailable, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     print(f"look at {(bundle / 'wrinkles.png').resolve()}")
@@ -183,6 +178,7 @@ def _reconstruct_options(r: argparse.ArgumentParser) -> argparse.ArgumentParser:
     r.add_argument("--flame-landmarks", help="DECA's landmark_embedding.npy")
     r.add_argument("--flame-uv", help="DECA's head_template.obj (UVs)")
     r.add_argument("--flame-masks", help="DECA's FLAME_masks.pkl (optional)")
+    r.add_argument("--deca", help="DECA's deca_model.tar: dynamic wrinkles for FLAME heads (optional)")
     r.add_argument("--landmarks", default="dlib", choices=["dlib", "fan"])
     r.add_argument("--face-detector", default="hog", choices=["hog", "cnn"],
                    help="dlib face finder: hog (fast) or cnn (slower, finds turned or small faces)")

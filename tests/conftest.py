@@ -101,3 +101,35 @@ def avatar_bundle(tmp_path_factory, fast_bundle):
     shutil.copytree(fast_bundle, out)
     assert main(["wrinkles", str(out)]) == 0
     return out
+
+
+@pytest.fixture(scope="session")
+def flame_standin(tmp_path_factory):
+    """FLAME and DECA files in their real formats (see tests/headmodel/flame_standin.py), with a
+    synthetic DECA checkpoint (random weights: its wrinkles are noise, its wiring is real)."""
+    from tests.detail.test_deca_checkpoint import make_checkpoint
+    from tests.headmodel.flame_standin import write_flame_standin
+
+    d = tmp_path_factory.mktemp("flame-standin")
+    paths = write_flame_standin(d)
+    paths["deca_path"] = d / "deca_model.tar"
+    make_checkpoint(paths["deca_path"])
+    return {k: str(v) for k, v in paths.items()}
+
+
+FLAME_OPTIONS = {"flame_path": "--flame", "flame_landmarks": "--flame-landmarks", "flame_uv": "--flame-uv",
+                 "flame_masks": "--flame-masks", "deca_path": "--deca"}
+
+
+@pytest.fixture(scope="session")
+def flame_bundle(tmp_path_factory, astronaut_path, flame_standin):
+    """The sample photo reconstructed on the FLAME stand-in with DECA's decoder, wrinkle maps baked."""
+    from headsmith.cli import main
+
+    out = tmp_path_factory.mktemp("bundles") / "astronaut-flame"
+    args = ["reconstruct", str(astronaut_path), "-o", str(out), "--quality", "fast", "--model", "flame"]
+    for key, opt in FLAME_OPTIONS.items():
+        args += [opt, flame_standin[key]]
+    assert main(args) == 0
+    assert main(["wrinkles", str(out)]) == 0
+    return out

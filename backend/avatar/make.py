@@ -46,22 +46,19 @@ def run_blender_job(bundle: Path, out: Path, samples: int = 16, size: int = 512,
 
 def make_avatar(photos: list[str], out: Path, settings, progress=None, samples: int = 16,
                 render: bool = True, log=print) -> dict:
-    from ..detail.decoder import OnnxWrinkleDecoder
-    from ..detail.person import OPENHEAD_DECODER_ONNX
-    from ..detail.wrinkle_maps import write_wrinkle_maps
-    from ..headmodel import OpenHead
+    from ..detail.sources import DecoderUnavailable
+    from ..detail.wrinkle_maps import bake_bundle
     from ..pipeline import reconstruct
 
     out = Path(out)
     bundle = out / "bundle"
     res = reconstruct(photos, bundle, settings, progress=progress)
     summary = {"reconstruct_s": sum(res.timings.values()), "landmark_error": res.landmark_error}
-    if settings.model == "openhead":
-        model = OpenHead()
-        if not OPENHEAD_DECODER_ONNX.is_file():
-            raise AvatarError("the OpenHead detail decoder is missing from assets/detail/; train it with "
-                              "headsmith-train detail --export assets/detail")
-        summary["wrinkle_blend_error"] = write_wrinkle_maps(
-            bundle, model, OnnxWrinkleDecoder(OPENHEAD_DECODER_ONNX, model.n_expression), log=log)
+    try:
+        summary["wrinkle_blend_error"] = bake_bundle(bundle, log=log)
+    except DecoderUnavailable as e:
+        raise AvatarError(str(e)) from e
+    if summary["wrinkle_blend_error"] is None:
+        log("no wrinkle maps: this head has no detail decoder (for FLAME, give DECA's deca_model.tar)")
     summary["blender"] = run_blender_job(bundle, out, samples=samples, render=render)
     return summary

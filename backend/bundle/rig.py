@@ -7,6 +7,7 @@ Arrays (metres, the head model's frame: right-handed, y up, face toward +z):
     uv (U, 2) float32, uv_faces (F, 3) int32   seam-split UVs (u right, v up)
     face_part (F,) int32, part_names (P,)      material slot of each face (skin, eye.L, ...)
     expression_names (E,), expression_deltas (E, V, 3) float32   one shape key per expression
+    expression_range (2,) float32  slider range: 0..1 for ARKit weights, -3..3 for FLAME's components
     joint_names (J,), parents (J,) int32 (-1 = root), joints (J, 3) float32 rest joint positions
     skin_weights (V, J) float32   linear blend skinning weights, rows sum to 1
 """
@@ -38,6 +39,7 @@ def rig_arrays(model, shape: torch.Tensor) -> dict:
             "part_names": np.array(model.part_names),
             "expression_names": np.array(model.expression_names),
             "expression_deltas": (unit - rest).numpy().astype(np.float32),
+            "expression_range": np.array(model.expression_range, np.float32),
             "joint_names": np.array(model.joint_names),
             "parents": np.array(model.parents, np.int32),
             "joints": joints[0].numpy().astype(np.float32),

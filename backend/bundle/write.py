@@ -124,3 +124,15 @@ def read_bundle(path: Path) -> dict:
 
 def decode_displacement(png16: np.ndarray, scale_m: float) -> np.ndarray:
     return (png16.astype(np.float64) / 65535 - 0.5) * 2 * scale_m
+
+
+def read_detail_residual(folder: Path, meta: dict) -> np.ndarray | None:
+    """The static residual the decoder does not explain, (S, S) float32 metres, or None when the
+    bundle has none (FLAME heads with DECA's decoder)."""
+    name = meta.get("detail", {}).get("residual")
+    if not name:
+        return None
+    png = cv2.imread(str(Path(folder) / name), cv2.IMREAD_UNCHANGED)
+    if png is None:
+        raise ValueError(f"{folder}: {name} is missing or unreadable; re-run headsmith reconstruct")
+    return decode_displacement(png, meta["textures"]["displacement"]["scale_m"]).astype(np.float32)

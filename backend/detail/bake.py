@@ -44,6 +44,35 @@ KEY_DRIVERS = {
     "frown_mouth": ["mouthFrownLeft", "mouthFrownRight", "mouthStretchLeft", "mouthStretchRight"],
     "jaw_open": ["jawOpen"],
 }
+N_COMPONENT_KEYS = 5   # models with signed PCA expressions (FLAME): +/- keys on the first components
+COMPONENT_KEY_SIGMA = 2.0
+
+
+@dataclass(frozen=True)
+class WrinkleKeys:
+    """Which key maps a model's bake has: key -> expression weights, jaw opening (rad) and the
+    few shape keys that may drive its weight."""
+
+    expressions: dict[str, dict[str, float]]
+    jaw: dict[str, float]
+    drivers: dict[str, list[str]]
+
+
+def keys_for(model) -> WrinkleKeys:
+    """ARKit models (OpenHead): the named key expressions above. Models whose expressions are
+    signed principal components (FLAME): a + and a - key on each of the first components (at 2
+    standard deviations), each driven by its own component, and jaw opening."""
+    if all(n in model.expression_names for k in KEY_EXPRESSIONS.values() for n in k):
+        return WrinkleKeys(KEY_EXPRESSIONS, KEY_JAW, KEY_DRIVERS)
+    expr, drivers = {}, {}
+    for name in model.expression_names[:N_COMPONENT_KEYS]:
+        for sign, tag in ((1.0, "+"), (-1.0, "-")):
+            expr[name + tag] = {name: sign * COMPONENT_KEY_SIGMA}
+            drivers[name + tag] = [name]
+    expr["jaw_open"], drivers["jaw_open"] = {}, []
+    return WrinkleKeys(expr, KEY_JAW, drivers)
+
+
 ACTIVE_REGION = 0.05   # a key drives a region when its change there is >= 5 % of its largest region's
 WRINKLE_REGIONS = {  # model region, side (+1 left = +x, -1 right, 0 both)
     "forehead.L": ("forehead", 1), "forehead.R": ("forehead", -1), "eyes.L": ("eyes", 1), "eyes.R": ("eyes", -1),
@@ -88,7 +117,9 @@ class WrinkleBake:
 
 
 def region_masks(model, size: int) -> tuple[list[str], np.ndarray]:
-    """Soft UV masks of the wrinkle regions (left/right split at x = 0), normalised to sum <= 1."""
+    """Soft UV masks of the wrinkle regions (left/right split at x = 0), normalised to sum <= 1.
+    Regions the model does not have (FLAME's masks have no cheeks or chin) are left out, and the
+    rest of the face becomes one more region, 'face.other', so that every face texel can wrinkle."""
     import torch.nn.functional as Fn
 
     from ..render import interpolate
@@ -96,12 +127,19 @@ def region_masks(model, size: int) -> tuple[list[str], np.ndarray]:
 
     raster = uv_support(model, size).raster
     x = model.v_template[:, 0]
-    rows = []
+    names, rows = [], []
     for name, (reg, side) in WRINKLE_REGIONS.items():
+        if reg not in model.region_names:
+            continue
         m = model.vertex_regions[model.region_names.index(reg)].clone()
         if side:
             m = m * torch.sigmoid(side * x / 0.003)
+        names.append(name)
         rows.append(m)
+    if len(names) < len(WRINKLE_REGIONS) and "face" in model.region_names:
+        face = model.vertex_regions[model.region_names.index("face")]
+        names.append("face.other")
+        rows.append((face - torch.stack(rows).sum(0)).clamp(0, 1))
     vm = torch.stack(rows, 1)[None]                                     # (1, V, R)
     uvm = interpolate(raster.fragments, model.faces.cpu(), vm)[0].permute(2, 0, 1)
     # feather the borders so blended maps show no seams
@@ -109,27 +147,28 @@ def region_masks(model, size: int) -> tuple[list[str], np.ndarray]:
     for _ in range(2):
         uvm = Fn.conv2d(Fn.pad(uvm[:, None], (2, 2, 2, 2), mode="replicate"), (k[:, None] * k[None])[None, None])[:, 0]
     uvm = uvm / uvm.sum(0, keepdim=True).clamp(min=1.0)
-    return list(WRINKLE_REGIONS), uvm.numpy()
+    return names, uvm.numpy()
 
 
-def _key_inputs(model, names):
-    E = np.zeros((len(names), model.n_expression), np.float32)
-    J = np.zeros((len(names), 3), np.float32)
-    for i, k in enumerate(names):
-        for e, w in KEY_EXPRESSIONS[k].items():
+def _key_inputs(model, keys: WrinkleKeys):
+    E = np.zeros((len(keys.expressions), model.n_expression), np.float32)
+    J = np.zeros((len(keys.expressions), 3), np.float32)
+    for i, (k, weights) in enumerate(keys.expressions.items()):
+        for e, w in weights.items():
             E[i, model.expression_names.index(e)] = w
-        J[i, 0] = KEY_JAW.get(k, 0.0)
+        J[i, 0] = keys.jaw.get(k, 0.0)
     return E, J
 
 
 def bake(decoder: WrinkleDecoder, model, code: np.ndarray, train_expr: np.ndarray, train_jaw: np.ndarray) -> WrinkleBake:
     """Bake key maps for one person and fit the shape-key -> weight mapping on training expressions:
     per region, the least-squares key weights of each true re-decoded map, then per (region, key)
-    a linear fit of those weights on the key's few driving shape keys (KEY_DRIVERS), jaw and bias."""
-    names = list(KEY_EXPRESSIONS)
+    a linear fit of those weights on the key's few driving shape keys (`keys_for`), jaw and bias."""
+    table = keys_for(model)
+    names = list(table.expressions)
     code1 = np.asarray(code, np.float32).reshape(1, -1)
     neutral = decoder.decode(code1, np.zeros((1, model.n_expression), np.float32), np.zeros((1, 3), np.float32))[0]
-    E, J = _key_inputs(model, names)
+    E, J = _key_inputs(model, table)
     keys = decoder.decode(np.repeat(code1, len(names), 0), E, J)
     deltas = keys - neutral[None]
     rnames, masks = region_masks(model, decoder.size)
@@ -149,7 +188,7 @@ def bake(decoder: WrinkleDecoder, model, code: np.ndarray, train_expr: np.ndarra
         for k, key in enumerate(names):
             if not active[r, k]:
                 continue
-            cols = [model.expression_names.index(e) for e in KEY_DRIVERS[key] if e in model.expression_names]
+            cols = [model.expression_names.index(e) for e in table.drivers[key] if e in model.expression_names]
             cols += [feats.shape[1] - 2, feats.shape[1] - 1]
             coef, *_ = np.linalg.lstsq(feats[:, cols], w_true[k], rcond=None)
             W[r, k, cols] = coef

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
-from ..bundle.write import decode_displacement, read_bundle
+from ..bundle.write import read_bundle, read_detail_residual
 from .decoder import UVGeometry, WrinkleDecoder, normal_map_rgb8
 
 
@@ -23,9 +22,8 @@ class LiveWrinkles:
             raise ValueError(f"{bundle} has no detail code (reconstructed without the detail decoder)")
         self.expression_names = list(model.expression_names)
         self.code = np.asarray(meta["detail"]["code"], np.float32)[None]
-        scale = meta["textures"]["displacement"]["scale_m"]
-        png = cv2.imread(str(Path(bundle) / "detail_residual.png"), cv2.IMREAD_UNCHANGED)
-        self.residual = 0.0 if png is None else decode_displacement(png, scale).astype(np.float32)
+        residual = read_detail_residual(bundle, meta)
+        self.residual = 0.0 if residual is None else residual
         with torch.no_grad():
             verts = model(shape=torch.tensor([meta["parameters"]["shape"]], dtype=torch.float32)).vertices
         self.geometry = UVGeometry.of(model, verts, texture_size)

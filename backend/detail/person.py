@@ -100,3 +100,25 @@ def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: tor
     nm = tangent_normal_map(model, rest_vertices, static, texture_size)
     return PersonDetail(code[0].numpy(), residual[0].numpy(), static[0].numpy(), at_photo[0].numpy(), nm,
                         losses[0] if losses else 0.0, losses[-1] if losses else 0.0)
+
+
+
+DECA_IMAGE_SIZE = 224   # E_detail's input: the DECA crop, RGB in [0, 1], no mean/std normalisation
+
+
+def deca_person_detail(model: HeadModel, nets, crop_rgb8: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """DECA's way for FLAME heads: the person code is E_detail of the face crop (a DECA-style crop,
+    uint8 sRGB (S, S, 3)), and the static map is D_detail at the neutral expression, kept on the
+    model's UV charts. Returns code (128,) and static (256, 256) metres."""
+    import cv2
+
+    from ..texture.unwrap import uv_support
+
+    img = cv2.resize(crop_rgb8, (DECA_IMAGE_SIZE, DECA_IMAGE_SIZE), interpolation=cv2.INTER_AREA)
+    x = torch.as_tensor(img, dtype=torch.float32).permute(2, 0, 1)[None] / 255.0
+    with torch.no_grad():
+        code = nets.E_detail(x)
+        neutral = torch.zeros(1, nets.D_detail.latent_dim - code.shape[1])   # jaw 3 + expression 50
+        static = nets.D_detail(torch.cat([neutral, code], 1))[0, 0]
+    mask = uv_support(model, static.shape[-1]).raster.mask.float()
+    return code[0].numpy(), (static * mask).numpy()

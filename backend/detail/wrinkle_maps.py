@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as Fn
 
 from ..render import displacement_to_normal, sh_shading, vertex_normals, world_to_uv
-from .bake import KEY_EXPRESSIONS, WrinkleBake, bake, blend_error
+from .bake import KEY_EXPRESSIONS, WrinkleBake, bake, blend_error, keys_for
 from .decoder import UVGeometry, normal_map_rgb8
 
 PICTURE_EXPRESSIONS = {
@@ -28,16 +28,31 @@ PICTURE_EXPRESSIONS = {
 
 
 def random_expressions(model, n: int, seed: int):
-    """Random sparse ARKit mixes and jaw openings, for fitting and measuring the blend."""
+    """Random expressions and jaw openings, for fitting and measuring the blend: sparse mixes of
+    1..5 ARKit weights in 0.1..1, or, for signed PCA expressions (FLAME), 1..5 components at up to
+    2 standard deviations over small values on all of them."""
     rng = np.random.default_rng(seed)
+    signed = model.expression_range[0] < 0
     usable = [i for i, nm in enumerate(model.expression_names) if not nm.startswith(("eyeLook", "tongue", "jaw"))]
     E = np.zeros((n, model.n_expression), np.float32)
     J = np.zeros((n, 3), np.float32)
     for i in range(n):
         k = rng.integers(1, 6)
-        E[i, rng.choice(usable, size=k, replace=False)] = rng.uniform(0.1, 1.0, k)
+        if signed:
+            E[i] = rng.normal(0, 0.2, model.n_expression)
+            E[i, rng.choice(min(10, model.n_expression), size=min(k, 10), replace=False)] = rng.uniform(-2, 2, k)
+        else:
+            E[i, rng.choice(usable, size=k, replace=False)] = rng.uniform(0.1, 1.0, k)
         J[i, 0] = rng.uniform(0, 0.3) if rng.random() < 0.4 else 0.0
     return E, J
+
+
+def picture_expressions(model) -> dict:
+    """name -> (expression weights, jaw) for wrinkles.png: named ARKit ones, or each bake key."""
+    if keys_for(model).expressions is KEY_EXPRESSIONS:
+        return PICTURE_EXPRESSIONS
+    keys = keys_for(model)
+    return {"neutral": ({}, 0.0), **{k: (w, keys.jaw.get(k, 0.0)) for k, w in keys.expressions.items()}}
 
 
 class FacePicture:
@@ -69,7 +84,7 @@ class FacePicture:
         self.light = torch.zeros(1, 9, 3)
         self.light[0, 0], self.light[0, 2], self.light[0, 3] = 2.0, 0.9, 0.7
         # turn the crop so the forehead is on top
-        up = np.array(np.nonzero(uv_mask("forehead") & fm)).mean(1) - np.array(np.nonzero(uv_mask("chin") & fm)).mean(1)
+        up = np.array(np.nonzero(uv_mask("forehead") & fm)).mean(1) - np.array(np.nonzero(uv_mask("mouth") & fm)).mean(1)
         dr, dc = up
         if abs(dc) > abs(dr):
             self.rotate = cv2.ROTATE_90_CLOCKWISE if dc < 0 else cv2.ROTATE_90_COUNTERCLOCKWISE
@@ -102,7 +117,7 @@ def wrinkles_picture(model, decoder, baked: WrinkleBake, code: np.ndarray, resid
     pic = FacePicture(model, size)
     rows = []
     res = 0 if residual is None else residual
-    for name, (expr, jaw) in PICTURE_EXPRESSIONS.items():
+    for name, (expr, jaw) in picture_expressions(model).items():
         e = np.zeros((1, model.n_expression), np.float32)
         for k, w in expr.items():
             e[0, model.expression_names.index(k)] = w
@@ -121,15 +136,13 @@ def wrinkles_picture(model, decoder, baked: WrinkleBake, code: np.ndarray, resid
 
 def write_wrinkle_maps(bundle: Path, model, onnx_decoder, log=print) -> dict:
     """Bake, measure and write BUNDLE/wrinkles/ and BUNDLE/wrinkles.png for a reconstructed avatar."""
-    from ..bundle.write import decode_displacement
+    from ..bundle.write import read_detail_residual
 
     meta = json.loads((bundle / "bundle.json").read_text())
     if "detail" not in meta:
         raise ValueError(f"{bundle} has no detail code (it was reconstructed without the detail decoder)")
     code = np.asarray(meta["detail"]["code"], np.float32)
-    scale = meta["textures"]["displacement"]["scale_m"]
-    res_png = cv2.imread(str(bundle / "detail_residual.png"), cv2.IMREAD_UNCHANGED)
-    residual = decode_displacement(res_png, scale).astype(np.float32) if res_png is not None else None
+    residual = read_detail_residual(bundle, meta)
     fitE, fitJ = random_expressions(model, 300, seed=1)
     baked = bake(onnx_decoder, model, code, fitE, fitJ)
     testE, testJ = random_expressions(model, 100, seed=2)
@@ -158,3 +171,16 @@ def write_wrinkle_maps(bundle: Path, model, onnx_decoder, log=print) -> dict:
     log(f"wrinkle maps in {out}; blend vs re-decode on 100 random expressions: mean {err['mean_um']:.1f} um, "
         f"95th percentile {err['p95_um']:.1f} um (signal mean {err['signal_mean_um']:.1f} um)")
     return err
+
+
+def bake_bundle(bundle: Path, cache: dict | None = None, log=print) -> dict | None:
+    """Wrinkle maps for a bundle with the model and decoder it was made with (`sources`); None when
+    the bundle has no detail code (a FLAME head made without DECA's checkpoint)."""
+    from ..bundle.write import read_bundle
+    from .sources import wrinkle_parts
+
+    meta = read_bundle(Path(bundle))
+    if "detail" not in meta:
+        return None
+    model, decoder = wrinkle_parts(meta, cache)
+    return write_wrinkle_maps(Path(bundle), model, decoder, log=log)

@@ -61,6 +61,7 @@ class FitSettings:
     quality: str = "default"
     device: str = "cpu"
     w_landmark: float = 2.0
+    w_landmark_photo: float | None = None   # landmark weight in the photometric stage (None: w_landmark)
     w_eye: float = 1.0
     w_lip: float = 0.5
     w_photo: float = 8.0
@@ -240,7 +241,8 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
             mask = (interpolate(r.fragments, model.faces, skin[None, :, None].expand(B, -1, 1)) > 0.5).float()
             resid = (r.image - target).abs()
             photo = (torch.clamp(resid, max=settings.photo_clamp) * mask).sum() / mask.sum().clamp(min=1) / 3
-            loss = (settings.w_photo * photo + settings.w_landmark * lmk + settings.w_eye * eye
+            w_lmk_photo = settings.w_landmark if settings.w_landmark_photo is None else settings.w_landmark_photo
+            loss = (settings.w_photo * photo + w_lmk_photo * lmk + settings.w_eye * eye
                     + settings.w_lip * lip + priors())
             loss.backward()
             opt.step()

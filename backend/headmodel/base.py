@@ -77,6 +77,9 @@ class HeadModel(torch.nn.Module):
     region_masks: torch.Tensor      # (R, S, S) float in [0, 1], UV space (row 0 at v = 1)
     face_part: torch.Tensor         # (F,) int part id, names in part_names
     part_names: list[str]
+    # the useful range of each expression coefficient: ARKit weights are 0..1, FLAME's PCA
+    # coefficients are signed, in standard deviations (sliders, random expressions, bakes use it)
+    expression_range: tuple[float, float] = (0.0, 1.0)
 
     @property
     def n_vertices(self) -> int:

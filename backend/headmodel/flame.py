@@ -22,6 +22,7 @@ FLAME_KEYS = ("v_template", "f", "shapedirs", "posedirs", "J_regressor", "weight
 JOINT_NAMES = ["root", "neck", "jaw", "eye.L", "eye.R"]
 # FLAME's shapedirs hold 300 identity then 100 expression directions (2020 and 2023).
 N_IDENTITY_TOTAL = 300
+REGION_ALIASES = {"eye_region": "eyes", "lips": "mouth"}   # DECA's FLAME_masks.pkl -> OpenHead's names
 
 
 def read_flame_pickle(path: Path) -> dict:
@@ -97,6 +98,7 @@ class FLAME(HeadModel):
             raise ModelFileError(f"unexpected FLAME shapedirs {raw['shapedirs'].shape}")
         self.n_shape, self.n_expression = n_shape, n_expression
         self.expression_names = [f"exp{i:03d}" for i in range(n_expression)]
+        self.expression_range = (-3.0, 3.0)
         kin = raw["kintree_table"].astype(np.int64)
         parents = kin[0].copy()
         parents[parents > len(parents)] = -1
@@ -166,6 +168,10 @@ class FLAME(HeadModel):
             row = np.zeros(V, dtype=np.float32)
             row[idx] = 1
             names.append(str(k)); rows.append(row)
+        # the project's names for DECA's regions, so that masks, fitting and wrinkle bakes find them
+        for deca_name, ours in REGION_ALIASES.items():
+            if deca_name in names and ours not in names:
+                names.append(ours); rows.append(rows[names.index(deca_name)])
         self.region_names = names
         self.vertex_regions = torch.as_tensor(np.stack(rows), dtype=dtype)
 

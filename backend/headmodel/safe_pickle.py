@@ -77,7 +77,7 @@ _NUMPY = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", 
           ("numpy._core.multiarray", "scalar")}
 
 
-_SAFE_BUILTINS = {"set", "frozenset", "slice", "complex"}
+_SAFE_BUILTINS = {"set", "frozenset", "slice", "complex", "bytes"}   # bytes: empty byte strings in protocol 2
 
 
 class RestrictedUnpickler(pickle.Unpickler):

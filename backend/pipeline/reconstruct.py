@@ -20,7 +20,10 @@ from ..bundle import AvatarBundle, write_bundle
 from ..bundle.rig import rig_arrays
 from ..detect import DetectorUnavailable, crop_face, make_detector
 from ..detail import StaticDetail, fit_static_detail
-from ..detail.person import fit_person_detail, load_openhead_decoder
+from ..detail.deca_checkpoint import CheckpointError, load_deca_checkpoint
+from ..detail.person import deca_person_detail, fit_person_detail, load_openhead_decoder
+from ..detail.sources import FLAME_FILE_KEYS
+from ..detail.static import tangent_normal_map
 from ..fit import FitSettings, Observation, fit_coarse
 from ..headmodel import HeadModel, ModelFileError
 from ..imageio import ImageLoadError, load_photo
@@ -43,6 +46,7 @@ class ReconstructSettings:
     flame_landmarks: str | None = None
     flame_uv: str | None = None
     flame_masks: str | None = None
+    deca_path: str | None = None            # DECA's deca_model.tar: wrinkles for FLAME heads
     landmarks: str = "dlib"                 # "dlib" or "fan"
     face_detector: str = "hog"              # dlib's "hog" (fast) or "cnn" (finds harder faces)
     quality: str = "default"                # "fast", "default", "high"
@@ -91,6 +95,26 @@ def load_model(s: ReconstructSettings) -> HeadModel:
     raise ReconstructionError(f"unknown --model {s.model!r}: use openhead or flame")
 
 
+def load_deca(s: ReconstructSettings):
+    """DECA's networks from the user's deca_model.tar (FLAME only), or None."""
+    if not s.deca_path:
+        return None
+    if s.model != "flame":
+        raise ReconstructionError("--deca is DECA's checkpoint for FLAME heads; use it with --model flame "
+                                  "(OpenHead has its own shipped decoder)")
+    try:
+        return load_deca_checkpoint(Path(s.deca_path).expanduser())
+    except CheckpointError as e:
+        raise ReconstructionError(str(e)) from e
+
+
+def model_file_paths(s: ReconstructSettings) -> dict:
+    """The user's FLAME files (absolute paths) that later stages (wrinkles, live decode) reload."""
+    if s.model != "flame":
+        return {}
+    return {k: str(Path(getattr(s, k)).expanduser().resolve()) for k in FLAME_FILE_KEYS if getattr(s, k)}
+
+
 def reconstruct(photos: list[str | Path], out: str | Path, settings: ReconstructSettings | None = None,
                 progress: Callable[[str, float], None] | None = None) -> ReconstructResult:
     s = settings or ReconstructSettings()
@@ -112,6 +136,7 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
         except ImageLoadError as e:
             raise ReconstructionError(str(e)) from e
     model = load_model(s)
+    deca = load_deca(s)
     timings["load"] = time.perf_counter() - t
     prog("load", 1.0)
 
@@ -161,7 +186,13 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
     iters = {"fast": 40, "default": 120, "high": 250}[s.quality]
     decoder = load_openhead_decoder(n_expression=model.n_expression) if model.name == "openhead" else None
     detail_meta, extra = {}, {}
-    if decoder is not None:
+    if deca is not None:
+        code, static = deca_person_detail(model, deca, crops[0].image)
+        detail = StaticDetail(static, tangent_normal_map(model, rest, torch.as_tensor(static)[None], s.texture_size),
+                              0.0, 0.0)
+        detail_meta = {"decoder": "deca", "decoder_path": str(Path(s.deca_path).expanduser().resolve()),
+                       "code": code.tolist(), "latent_layout": "cat(jaw 3, FLAME expression 50, code 128)"}
+    elif decoder is not None:
         pd = fit_person_detail(model, decoder, rest, posed[:1], fit.light[:1], tex.albedo, tex.observed,
                                fit.expression[:1], fit.pose.jaw[:1], size=s.detail_size,
                                texture_size=s.texture_size, iterations=iters)
@@ -209,7 +240,8 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
         })
     meta = {
         "model": {"name": model.name, "n_shape": model.n_shape, "n_expression": model.n_expression,
-                  "expression_names": model.expression_names, "joint_names": model.joint_names},
+                  "expression_names": model.expression_names, "joint_names": model.joint_names,
+                  "files": model_file_paths(s)},
         "parameters": {"shape": fit.shape[0].tolist(), "photos": per_photo,
                        "albedo_mean_linear": fit.albedo[0].tolist()},
         "textures": {"albedo": {"file": "albedo.png", "color": "sRGB"},

@@ -78,8 +78,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     async def submit(photos: list[UploadFile] = File(...), quality: str = Form("default"),
                      landmarks: str = Form("dlib"), face_index: int = Form(0), model: str = Form("openhead"),
                      flame_path: str | None = Form(None), flame_landmarks: str | None = Form(None),
-                     flame_uv: str | None = Form(None)):
-        """FLAME: the paths are files on this machine (your licensed copies; never uploaded)."""
+                     flame_uv: str | None = Form(None), flame_masks: str | None = Form(None),
+                     deca_path: str | None = Form(None)):
+        """FLAME: the paths are files on this machine (your licensed copies; never uploaded).
+        flame_masks (DECA's FLAME_masks.pkl) and deca_path (deca_model.tar, for wrinkles) are optional."""
         from ..imageio import ImageLoadError, load_photo
 
         if not 1 <= len(photos) <= MAX_PHOTOS:
@@ -101,6 +103,14 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                     raise HTTPException(422, f"model flame needs {key}: the path of {what} on this machine "
                                              f"({value or 'not given'} is not a file)")
                 flame[key] = str(Path(value).expanduser())
+            for key, value, what in (("flame_masks", flame_masks, "DECA's FLAME_masks.pkl"),
+                                     ("deca_path", deca_path, "DECA's deca_model.tar")):
+                if value:
+                    if not Path(value).expanduser().is_file():
+                        raise HTTPException(422, f"{key}: {value} is not a file (the path of {what} on this machine)")
+                    flame[key] = str(Path(value).expanduser())
+        elif deca_path:
+            raise HTTPException(422, "deca_path is DECA's checkpoint for FLAME heads; OpenHead has its own decoder")
         data = []
         for up in photos:
             blob = await up.read(s.max_upload_bytes + 1)
@@ -154,22 +164,15 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                                  headers={"Content-Disposition": f'attachment; filename="{jid}.zip"'})
 
     avatars: dict = {}
-    live_state: dict = {}
+    def _live_parts(meta: dict):
+        """The bundle's head model and wrinkle decoder (OpenHead's ONNX one, or the user's DECA
+        checkpoint for FLAME), loaded once per kind and shared with the job runner."""
+        from ..detail.sources import DecoderUnavailable, wrinkle_parts
 
-    def _live_parts():
-        """The OpenHead model and the ONNX decoder, loaded once on first use."""
-        if "decoder" not in live_state:
-            from ..detail.decoder import OnnxWrinkleDecoder
-            from ..detail.person import OPENHEAD_DECODER_ONNX
-            from ..headmodel import OpenHead
-
-            if not OPENHEAD_DECODER_ONNX.is_file():
-                raise HTTPException(503, "the OpenHead detail decoder is missing from assets/detail/; "
-                                         "train it with headsmith-train detail --export assets/detail")
-            model = OpenHead()
-            live_state["model"] = model
-            live_state["decoder"] = OnnxWrinkleDecoder(OPENHEAD_DECODER_ONNX, model.n_expression)
-        return live_state["model"], live_state["decoder"]
+        try:
+            return wrinkle_parts(meta, jobs.parts)
+        except DecoderUnavailable as e:
+            raise HTTPException(422, str(e))
 
     def _avatar(aid: str):
         entry = avatars.get(aid)
@@ -194,15 +197,14 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             meta = read_bundle(folder)
         except (OSError, ValueError) as e:
             raise HTTPException(422, f"{folder}: not a readable avatar bundle ({e})")
-        if meta.get("model", {}).get("name") != "openhead":
-            raise HTTPException(422, "live wrinkles need an OpenHead bundle (FLAME bundles use DECA's decoder)")
         if "detail" not in meta:
-            raise HTTPException(422, f"{folder} has no detail code (reconstructed without the detail decoder)")
-        model, _ = _live_parts()
+            raise HTTPException(422, f"{folder} has no detail code (reconstructed without a detail decoder; "
+                                     "for FLAME heads give DECA's deca_model.tar)")
+        model, _ = _live_parts(meta)
         aid = secrets.token_hex(6)
         while len(avatars) >= MAX_OPEN_AVATARS:
             avatars.pop(next(iter(avatars)))
-        avatars[aid] = {"folder": folder, "live": {}}      # size -> LiveWrinkles, made on first use
+        avatars[aid] = {"folder": folder, "meta": meta, "live": {}}   # size -> LiveWrinkles, made on first use
         return {"id": aid, "bundle": str(folder), "expression_names": model.expression_names,
                 "sizes": list(LIVE_SIZES)}
 
@@ -217,12 +219,13 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             raise HTTPException(422, "output must be normal or displacement")
         if len(req.jaw) != 3 or not all(abs(x) < 3.2 for x in req.jaw):
             raise HTTPException(422, "jaw must be 3 axis-angle numbers in radians (|x| < 3.2)")
-        if not all(-2.0 <= w <= 2.0 for w in req.expression.values()):
-            raise HTTPException(422, "expression weights must lie in [-2, 2]")
+        if not all(-4.0 <= w <= 4.0 for w in req.expression.values()):
+            raise HTTPException(422, "expression weights must lie in [-4, 4] (ARKit weights 0..1, FLAME "
+                                     "components in standard deviations)")
         live = entry["live"]
         if req.size not in live:
             from ..detail.live import LiveWrinkles
-            model, decoder = _live_parts()
+            model, decoder = _live_parts(entry["meta"])
             live[req.size] = LiveWrinkles(entry["folder"], model, decoder, req.size)
         lw = live[req.size]
         try:
@@ -247,7 +250,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
         from ..detail.wrinkle_maps import write_wrinkle_maps
 
         entry = _avatar(aid)
-        model, decoder = _live_parts()
+        model, decoder = _live_parts(entry["meta"])
         write_wrinkle_maps(entry["folder"], model, decoder, log=lambda m: None)
         return json.loads((entry["folder"] / "wrinkles" / "wrinkles.json").read_text())
 

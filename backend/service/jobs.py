@@ -50,6 +50,7 @@ class JobManager:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="headsmith-job")
+        self.parts: dict = {}   # (model, wrinkle decoder) per bundle kind, shared with live decoding
 
     def submit(self, photos: list[tuple[str, bytes]], settings: dict) -> Job:
         with self._lock:
@@ -81,10 +82,8 @@ class JobManager:
         return job
 
     def _run(self, job: Job) -> None:
-        from ..detail.decoder import OnnxWrinkleDecoder
-        from ..detail.person import OPENHEAD_DECODER_ONNX
-        from ..detail.wrinkle_maps import write_wrinkle_maps
-        from ..headmodel import OpenHead
+        from ..detail.sources import DecoderUnavailable
+        from ..detail.wrinkle_maps import bake_bundle
         from ..pipeline import ReconstructionError, ReconstructSettings, reconstruct
 
         if job.cancel.is_set():
@@ -100,15 +99,12 @@ class JobManager:
         try:
             settings = ReconstructSettings(**job.settings)
             reconstruct(job.photos, job.bundle, settings, progress=progress)
-            if settings.model == "openhead" and OPENHEAD_DECODER_ONNX.is_file():
-                job.stage, job.progress = "wrinkles", 0.0
-                model = OpenHead()
-                write_wrinkle_maps(job.bundle, model, OnnxWrinkleDecoder(OPENHEAD_DECODER_ONNX, model.n_expression),
-                                   log=lambda m: None)
+            job.stage, job.progress = "wrinkles", 0.0
+            bake_bundle(job.bundle, self.parts, log=lambda m: None)
             job.state, job.stage, job.progress = "done", "bundle", 1.0
         except Cancelled:
             job.state = "cancelled"
-        except ReconstructionError as e:
+        except (ReconstructionError, DecoderUnavailable) as e:
             job.state, job.error = "failed", str(e)
         except Exception as e:  # a bug must not take the service down; it is reported on the job
             job.state, job.error = "failed", f"internal error: {type(e).__name__}: {e}"

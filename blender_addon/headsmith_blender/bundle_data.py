@@ -108,10 +108,10 @@ class DriverSpec:
 
     @property
     def expression(self) -> str:
-        terms = [f"{c:.4g}*s{i}" for i, c in enumerate(self.shape_coefs)]
+        terms = [f"{c:.6g}*s{i}" for i, c in enumerate(self.shape_coefs)]
         if self.jaw_coef:
-            terms.append(f"{self.jaw_coef:.4g}*jaw")
-        terms.append(f"{self.bias:.4g}")
+            terms.append(f"{self.jaw_coef:.6g}*jaw")
+        terms.append(f"{self.bias:.6g}")
         body = "+".join(terms).replace("+-", "-")
         return f"clamp({body},0,{WEIGHT_MAX})"
 

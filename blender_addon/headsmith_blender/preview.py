@@ -20,6 +20,19 @@ POSES = {  # label -> (shape key values, jaw bone X rotation in radians)
     "brows up": ({"browInnerUp": 1.0, "browOuterUpLeft": 1.0, "browOuterUpRight": 1.0}, 0.0),
     "jaw open": ({"jawOpen": 0.6}, 0.25),
 }
+# heads whose shape keys are signed components (FLAME): the first two at +/-2 standard deviations
+COMPONENT_POSES = {
+    "neutral": ({}, 0.0),
+    "exp000 +2": ({"exp000": 2.0}, 0.0),
+    "exp001 -2": ({"exp001": -2.0}, 0.0),
+    "jaw open": ({}, 0.25),
+}
+
+
+def poses_for(rig: HeadRig) -> dict:
+    """The named ARKit poses when the head has those shape keys, else the component poses."""
+    names = set(rig.head.data.shape_keys.key_blocks.keys())
+    return POSES if all(k in names for values, _ in POSES.values() for k in values) else COMPONENT_POSES
 
 
 def set_pose(rig: HeadRig, values: dict, jaw: float) -> None:
@@ -68,8 +81,10 @@ def _stage(rig: HeadRig, size: int, samples: int):
     return [cam] + lights
 
 
-def render_poses(rig: HeadRig, poses: dict = POSES, size: int = 512, samples: int = 16) -> dict:
-    """{label: (size, size, 3) uint8 sRGB} for each pose; the scene is left as it was."""
+def render_poses(rig: HeadRig, poses: dict | None = None, size: int = 512, samples: int = 16) -> dict:
+    """{label: (size, size, 3) uint8 sRGB} for each pose (default: `poses_for(rig)`); the scene is
+    left as it was."""
+    poses = poses_for(rig) if poses is None else poses
     added = _stage(rig, size, samples)
     out = {}
     try:

@@ -117,11 +117,12 @@ def _skin(obj: bpy.types.Object, rig: dict) -> None:
 
 def _shape_keys(obj: bpy.types.Object, rig: dict) -> None:
     base = rig["vertices"]
+    lo, hi = (float(x) for x in rig.get("expression_range", (0.0, 1.0)))   # FLAME: signed components
     obj.shape_key_add(name="Basis", from_mix=False)
     for n, d in zip(rig["expression_names"], rig["expression_deltas"]):
         kb = obj.shape_key_add(name=str(n), from_mix=False)
         kb.data.foreach_set("co", to_blender(base + d).ravel())
-        kb.slider_min, kb.slider_max = 0.0, 1.0
+        kb.slider_min, kb.slider_max = lo, hi
         kb.value = 0.0                     # new keys start at 1.0 in Blender 5
     obj.data.shape_keys.name = f"{obj.name} Expressions"
 

@@ -73,3 +73,26 @@ def test_fbx_reads_back_with_bones_and_shape_keys(exported):
     assert {"root", "neck", "head", "jaw", "eye.L", "eye.R"} <= {b.name for b in arms[0].data.bones}
     keys = meshes[0].data.shape_keys.key_blocks
     assert len(keys) == 53 and keys["mouthSmileLeft"] is not None
+
+
+@pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is needed for the Khronos glTF validator")
+def test_flame_head_exports_valid_glb(tmp_path, flame_bundle):
+    """A FLAME head (stand-in files, DECA wrinkles): 0 validator errors, 50 component morph targets,
+    FLAME's joints, and the wrinkle sidecar keyed by component names."""
+    import bpy
+
+    from headsmith_blender.bundle_data import read_avatar
+    from headsmith_blender.export import export_glb
+    from headsmith_blender.rig_builder import build_head
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    rig = build_head(read_avatar(flame_bundle), pack=False)
+    glb = export_glb(rig, tmp_path / "flame.glb")
+    p = subprocess.run(["node", str(VALIDATOR / "validate.js"), str(glb)], capture_output=True, text=True, timeout=120)
+    report = json.loads(p.stdout)
+    assert report["issues"]["numErrors"] == 0, report["issues"]["messages"][:5]
+    j = _glb_json(glb)
+    assert j["meshes"][0]["extras"]["targetNames"] == [f"exp{i:03d}" for i in range(50)]
+    assert {j["nodes"][i]["name"] for i in j["skins"][0]["joints"]} == {"root", "neck", "jaw", "eye.L", "eye.R"}
+    side = json.loads(glb.with_suffix(".wrinkles.json").read_text())
+    assert "exp000+" in side["normal_maps"] and side["morph_targets"][0] == "exp000"

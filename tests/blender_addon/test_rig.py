@@ -126,3 +126,49 @@ def test_true_displacement_option(empty_scene, avatar):
     assert out.inputs["Displacement"].links[0].from_node.name == DISPLACEMENT_NODE
     assert mat.displacement_method == "DISPLACEMENT" and "Subdivision" in rig.head.modifiers
     assert mat.node_tree.nodes[DISPLACEMENT_NODE].inputs["Scale"].default_value == pytest.approx(0.02)
+
+
+@pytest.fixture(scope="module")
+def flame_avatar(flame_bundle):
+    from headsmith_blender.bundle_data import read_avatar
+
+    return read_avatar(flame_bundle)
+
+
+def test_flame_rig_has_component_sliders_and_wrinkle_drivers(empty_scene, flame_avatar):
+    """A FLAME head (stand-in files, DECA's decoder): FLAME's joints, one signed slider per
+    expression component, and wrinkle weights driven by the components."""
+    import bpy
+
+    from headsmith_blender.materials import wrinkle_weight_nodes
+    from headsmith_blender.rig_builder import build_head
+
+    rig = build_head(flame_avatar, pack=False)
+    assert [b.name for b in rig.armature.data.bones] == ["root", "neck", "jaw", "eye.L", "eye.R"]
+    assert rig.armature.data.bones["jaw"].parent.name == "neck"
+    keys = rig.head.data.shape_keys.key_blocks
+    assert [k.name for k in keys[1:]] == [f"exp{i:03d}" for i in range(50)]
+    assert (keys["exp000"].slider_min, keys["exp000"].slider_max) == (-3.0, 3.0)
+    rest = _evaluated(bpy, rig.head)
+    keys["exp000"].value = -2.0
+    want = -2.0 * to_blender(flame_avatar.rig["expression_deltas"][0])
+    assert np.abs(_evaluated(bpy, rig.head) - rest - want).max() < 1e-5
+    keys["exp000"].value = 0.0
+
+    nodes = wrinkle_weight_nodes(rig.materials["Skin"])
+    specs = {(s.region, s.key): s for s in driver_specs(flame_avatar.wrinkles)}
+    assert set(nodes) == set(specs) and {k for _, k in nodes} <= {f"exp{i:03d}{s}" for i in range(5) for s in "+-"} | {"jaw_open"}
+    # keyframe exp000 from 0 to +2 and -2: the + and - keys' weights follow their drivers
+    scene = bpy.context.scene
+    for frame, v in ((1, 0.0), (10, 2.0), (20, -2.0)):
+        keys["exp000"].value = v
+        keys["exp000"].keyframe_insert("value", frame=frame)
+    moved = []
+    for frame, v in ((1, 0.0), (10, 2.0), (20, -2.0)):
+        scene.frame_set(frame)
+        values = {k.name: k.value for k in keys[1:]}
+        assert values["exp000"] == pytest.approx(v)
+        for key, node in nodes.items():
+            assert node.outputs[0].default_value == pytest.approx(specs[key].evaluate(values, 0.0), abs=1e-4)
+        moved.append([nodes[k].outputs[0].default_value for k in sorted(nodes) if k[1].startswith("exp000")])
+    assert np.abs(np.array(moved[1]) - moved[0]).max() > 0.05 or np.abs(np.array(moved[2]) - moved[0]).max() > 0.05

@@ -182,3 +182,45 @@ def test_live_wrinkle_decoding_and_baking(server, avatar_bundle, tmp_path):
     # baking re-writes the bundle's wrinkle maps and returns the sidecar
     side = client.post(f"/avatars/{aid}/bake").json()
     assert side["keys"][0] == "brows_up" and "mean_um" in side["blend_error_100_random_expressions"]
+
+
+def test_flame_job_with_deca_bakes_wrinkles(server, astronaut_png, flame_standin, tmp_path):
+    """FLAME files are sent as paths on this machine; the job reconstructs and bakes with DECA."""
+    client, _ = server
+    files = {"photos": ("astronaut.png", astronaut_png, "image/png")}
+    bad = dict(flame_standin, deca_path=str(tmp_path / "no_deca.tar"))
+    r = client.post("/reconstruct", files=files, data={"quality": "fast", "model": "flame", **bad})
+    assert r.status_code == 422 and "deca_path" in r.json()["error"]
+    r = client.post("/reconstruct", files=files, data={"quality": "fast", "deca_path": flame_standin["deca_path"]})
+    assert r.status_code == 422 and "FLAME" in r.json()["error"]
+    r = client.post("/reconstruct", files=files, data={"quality": "fast", "model": "flame", **flame_standin})
+    assert r.status_code == 202, r.text
+    st = _wait(client, r.json()["id"])
+    assert st["state"] == "done", st
+    z = zipfile.ZipFile(io.BytesIO(client.get(f"/jobs/{st['id']}/bundle").content))
+    assert {"bundle.json", "rig.npz", "wrinkles/wrinkles.json", "wrinkles/wrinkle_exp000+_normal.png"} <= set(z.namelist())
+
+
+def test_flame_live_decoding_uses_deca(server, flame_bundle):
+    import json
+
+    from headsmith.detail.sources import wrinkle_parts
+
+    client, _ = server
+    r = client.post("/avatars", json={"bundle": str(flame_bundle)})
+    assert r.status_code == 201, r.text
+    aid = r.json()["id"]
+    assert r.json()["expression_names"][:2] == ["exp000", "exp001"]
+    meta = json.loads((flame_bundle / "bundle.json").read_text())
+    _, decoder = wrinkle_parts(meta)
+    e = np.zeros((1, 50), np.float32)
+    e[0, 0], e[0, 3] = -3.0, 1.5                          # signed components, in standard deviations
+    jaw = np.array([[0.2, 0.0, 0.0]], np.float32)
+    want = decoder.decode(np.array([meta["detail"]["code"]], np.float32), e, jaw)[0]
+    r = client.post(f"/avatars/{aid}/decode", json={"expression": {"exp000": -3.0, "exp003": 1.5},
+                                                     "jaw": [0.2, 0, 0], "output": "displacement"})
+    assert r.status_code == 200, r.text
+    got = np.frombuffer(r.content, np.float32).reshape(want.shape)
+    assert np.abs(got - want).max() < 1e-6 and np.abs(want).max() > 1e-4
+    r = client.post(f"/avatars/{aid}/decode", json={"expression": {"browInnerUp": 1.0}})
+    assert r.status_code == 422 and "browInnerUp" in r.json()["error"]

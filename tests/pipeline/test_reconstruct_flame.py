@@ -1,0 +1,89 @@
+"""The FLAME path end to end on the stand-in files (real formats, OpenHead's geometry): the photo
+fits, the bundle records the user's files and DECA's detail code, the rig has FLAME's joints and
+expression components, and the wrinkle maps bake with component keys."""
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from headsmith.bundle import read_bundle
+from headsmith.bundle.write import decode_displacement
+from headsmith.cli import main
+from headsmith.detail.sources import wrinkle_parts
+from tests.conftest import FLAME_OPTIONS
+
+
+def test_flame_bundle_records_files_and_fits(flame_bundle, flame_standin):
+    meta = read_bundle(flame_bundle)
+    assert meta["model"]["name"] == "flame" and meta["model"]["n_expression"] == 50
+    files = meta["model"]["files"]
+    assert set(files) == {"flame_path", "flame_landmarks", "flame_uv", "flame_masks"}
+    assert files["flame_path"] == flame_standin["flame_path"]
+    photo = meta["parameters"]["photos"][0]
+    assert len(photo["expression"]) == 50
+    assert photo["landmark_error_iod"] < 0.035
+    assert meta["detail"]["decoder"] == "deca" and len(meta["detail"]["code"]) == 128
+    assert meta["detail"]["decoder_path"] == flame_standin["deca_path"]
+
+
+def test_static_map_is_deca_decoder_at_neutral(flame_bundle):
+    """The bundle's displacement is D_detail(code, neutral, jaw closed) on the UV charts."""
+    meta = read_bundle(flame_bundle)
+    model, decoder = wrinkle_parts(meta)
+    code = np.asarray(meta["detail"]["code"], np.float32)[None]
+    want = decoder.decode(code, np.zeros((1, 50), np.float32), np.zeros((1, 3), np.float32))[0]
+    png = cv2.imread(str(flame_bundle / "displacement.png"), cv2.IMREAD_UNCHANGED)
+    got = decode_displacement(png, meta["textures"]["displacement"]["scale_m"])
+    from headsmith.texture.unwrap import uv_support
+    charts = uv_support(model, got.shape[0]).raster.mask.numpy()
+    assert np.abs(want).max() > 1e-4                       # the synthetic decoder is not silent
+    q = 2 * meta["textures"]["displacement"]["scale_m"] / 65535
+    assert np.abs(got - want)[charts].max() < q + 1e-7
+    assert np.abs(got[~charts]).max() < q + 1e-7
+
+
+def test_rig_has_flame_joints_and_components(flame_bundle):
+    with np.load(flame_bundle / "rig.npz") as z:
+        rig = {k: z[k] for k in z.files}
+    assert list(rig["joint_names"]) == ["root", "neck", "jaw", "eye.L", "eye.R"]
+    assert list(rig["parents"]) == [-1, 0, 1, 1, 1]
+    assert [str(n) for n in rig["expression_names"]] == [f"exp{i:03d}" for i in range(50)]
+    assert tuple(rig["expression_range"]) == (-3.0, 3.0)
+    assert rig["expression_deltas"].shape == (50, len(rig["vertices"]), 3)
+    assert np.abs(rig["expression_deltas"][0]).max() > 1e-3
+
+
+def test_wrinkle_maps_bake_with_component_keys(flame_bundle):
+    side = json.loads((flame_bundle / "wrinkles" / "wrinkles.json").read_text())
+    assert side["keys"] == [f"exp{i:03d}{s}" for i in range(5) for s in "+-"] + ["jaw_open"]
+    # DECA's masks have no cheeks or chin: the rest of the face is its own region
+    assert {"forehead.L", "eyes.R", "mouth", "face.other"} <= set(side["regions"])
+    assert "cheeks.L" not in side["regions"]
+    # a + key is driven by its own component only
+    for region in side["coefficients"].values():
+        for key, coef in region.items():
+            if key != "jaw_open":
+                assert set(coef) <= {key[:-1], "jaw_open_rad", "bias"}
+    err = side["blend_error_100_random_expressions"]
+    assert np.isfinite(err["mean_um"]) and err["signal_mean_um"] > 0
+    for name in side["normal_maps"].values():
+        assert (flame_bundle / "wrinkles" / name).is_file()
+
+
+@pytest.mark.parametrize("missing", ["deca_path", "flame_path"])
+def test_missing_flame_or_deca_file_is_a_clear_error(tmp_path, capsys, astronaut_path, flame_standin, missing):
+    args = ["reconstruct", str(astronaut_path), "-o", str(tmp_path / "out"), "--quality", "fast", "--model", "flame"]
+    for key, opt in FLAME_OPTIONS.items():
+        args += [opt, str(tmp_path / "nowhere.bin") if key == missing else flame_standin[key]]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "nowhere.bin" in err and ("deca_model.tar" in err or "FLAME" in err)
+    assert not (tmp_path / "out").exists()
+
+
+def test_deca_with_openhead_is_refused(tmp_path, capsys, astronaut_path, flame_standin):
+    assert main(["reconstruct", str(astronaut_path), "-o", str(tmp_path / "out"), "--deca",
+                 flame_standin["deca_path"]]) == 2
+    assert "--model flame" in capsys.readouterr().err
