@@ -183,7 +183,7 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
     prog("texture", 1.0)
 
     t = time.perf_counter()
-    iters = {"fast": 40, "default": 120, "high": 250}[s.quality]
+    iters = {"fast": 15, "default": 80, "high": 250}[s.quality]   # shape-from-shading steps
     decoder = load_openhead_decoder(n_expression=model.n_expression) if model.name == "openhead" else None
     detail_meta, extra = {}, {}
     if deca is not None:
