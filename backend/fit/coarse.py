@@ -196,23 +196,26 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
         history["rigid"].append(float(lmk.detach()))
         step_progress("rigid")
 
+    def landmark_stage(opt, steps: int, stage: str):
+        """Landmarks, eye and lip closure and the priors, on the optimizer's parameters."""
+        for _ in range(steps):
+            opt.zero_grad()
+            _, _, ndc = forward()
+            lmk, eye, lip, _ = landmark_terms(ndc)
+            loss = settings.w_landmark * lmk + settings.w_eye * eye + settings.w_lip * lip + priors()
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                expression.clamp_(0, 1)
+                jaw[:, 0].clamp_(-0.05, 0.6)
+            history[stage].append(float(loss.detach()))
+            step_progress(stage)
+
     # --- stage 2: landmarks with shape, expression, jaw
-    opt = torch.optim.Adam([{"params": [camera, global_rot], "lr": 0.005},
-                            {"params": [shape], "lr": 0.05},
-                            {"params": [expression], "lr": 0.02},
-                            {"params": [jaw], "lr": 0.01}])
-    for _ in range(sched["landmark"]):
-        opt.zero_grad()
-        _, _, ndc = forward()
-        lmk, eye, lip, _ = landmark_terms(ndc)
-        loss = settings.w_landmark * lmk + settings.w_eye * eye + settings.w_lip * lip + priors()
-        loss.backward()
-        opt.step()
-        with torch.no_grad():
-            expression.clamp_(0, 1)
-            jaw[:, 0].clamp_(-0.05, 0.6)
-        history["landmark"].append(float(loss.detach()))
-        step_progress("landmark")
+    landmark_stage(torch.optim.Adam([{"params": [camera, global_rot], "lr": 0.005},
+                                     {"params": [shape], "lr": 0.05},
+                                     {"params": [expression], "lr": 0.02},
+                                     {"params": [jaw], "lr": 0.01}]), sched["landmark"], "landmark")
 
     # --- stage 3: photometric (plus the landmark terms)
     light = default_light(B, device=dev).requires_grad_(True)
@@ -260,22 +263,9 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
 
     # --- stage 4: identity, light and albedo stay; expression, jaw, head pose and camera are
     # refitted to the detected landmarks (the photometric stage leaned on the image for the shape)
-    if sched["polish"] > 0:
-        opt = torch.optim.Adam([{"params": [camera, global_rot], "lr": 0.002},
-                                {"params": [expression], "lr": 0.01},
-                                {"params": [jaw], "lr": 0.005}])
-        for _ in range(sched["polish"]):
-            opt.zero_grad()
-            _, _, ndc = forward()
-            lmk, eye, lip, _ = landmark_terms(ndc)
-            loss = settings.w_landmark * lmk + settings.w_eye * eye + settings.w_lip * lip + priors()
-            loss.backward()
-            opt.step()
-            with torch.no_grad():
-                expression.clamp_(0, 1)
-                jaw[:, 0].clamp_(-0.05, 0.6)
-            history["polish"].append(float(loss.detach()))
-            step_progress("polish")
+    landmark_stage(torch.optim.Adam([{"params": [camera, global_rot], "lr": 0.002},
+                                     {"params": [expression], "lr": 0.01},
+                                     {"params": [jaw], "lr": 0.005}]), sched["polish"], "polish")
 
     with torch.no_grad():
         _, pose, ndc = forward()
