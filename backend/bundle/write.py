@@ -2,7 +2,8 @@
 
 Layout (schema version 1), all paths relative to the bundle folder:
 
-    bundle.json        schema_version, model {name, n_shape, n_expression, expression_names},
+    bundle.json        schema_version, model {name, n_shape, n_expression, expression_names,
+                       files: for FLAME the absolute paths of the user's FLAME/DECA files},
                        parameters {shape [n_shape], per photo: expression, pose (axis-angle
                        radians: global, neck, jaw, eye_left, eye_right), camera (s, tx, ty),
                        light (9 x 3 SH, linear)}, albedo_mean, files, textures
@@ -14,9 +15,11 @@ Layout (schema version 1), all paths relative to the bundle folder:
     albedo.png         sRGB, 8-bit, UV layout (row 0 at v = 1)
     displacement.png   16-bit grey, see above: the static (neutral-expression) detail
     detail_residual.png  16-bit, same encoding: the part of the static detail the decoder's person
-                       code does not explain (present when the detail decoder was used; then
-                       bundle.json has detail {decoder, code}: re-decode F_d(code, expression,
-                       jaw) + residual for any expression)
+                       code does not explain (present when the OpenHead detail decoder was used;
+                       then bundle.json has detail {decoder, code, residual}: re-decode
+                       F_d(code, expression, jaw) + residual for any expression). FLAME heads made
+                       with DECA's checkpoint have detail {decoder: "deca", decoder_path, code}
+                       and no residual.
     normal.png         8-bit RGB tangent-space normal map
     rig.npz            skinning, joints and one shape key per expression (see bundle/rig.py)
     report.png         the picture to look at first
