@@ -24,7 +24,15 @@ class WrinkleDecoder:
     n_expression: int
     size: int
 
+    CHUNK = 16   # latents per network run: bakes decode hundreds of expressions, and the
+                 # decoders hold ~0.1 GB of activations per 256x256 map
+
     def decode(self, code: np.ndarray, expression: np.ndarray, jaw: np.ndarray) -> np.ndarray:
+        z = self._latent(code, expression, jaw)
+        return np.concatenate([self._run(z[i:i + self.CHUNK]) for i in range(0, len(z), self.CHUNK)])
+
+    def _run(self, latent: np.ndarray) -> np.ndarray:
+        """(b, L) float32 latents -> (b, S, S) float32 metres."""
         raise NotImplementedError
 
     def _latent(self, code, expression, jaw) -> np.ndarray:
@@ -53,9 +61,8 @@ class TorchWrinkleDecoder(WrinkleDecoder):
         self.n_expression, self.code_dim, self.size, self.device = n_expression, code_dim, net.size, device
 
     @torch.no_grad()
-    def decode(self, code, expression, jaw) -> np.ndarray:
-        z = torch.as_tensor(self._latent(code, expression, jaw), device=self.device)
-        return self.net(z)[:, 0].float().cpu().numpy()
+    def _run(self, latent: np.ndarray) -> np.ndarray:
+        return self.net(torch.as_tensor(latent, device=self.device))[:, 0].float().cpu().numpy()
 
 
 def onnx_providers() -> list[str]:
@@ -102,9 +109,8 @@ class OnnxWrinkleDecoder(WrinkleDecoder):
         self.n_expression, self.code_dim = n_expression, code_dim
         self.size = int(self.session.get_outputs()[0].shape[-1])
 
-    def decode(self, code, expression, jaw) -> np.ndarray:
-        z = self._latent(code, expression, jaw)
-        return self.session.run(None, {"latent": z})[0][:, 0]
+    def _run(self, latent: np.ndarray) -> np.ndarray:
+        return self.session.run(None, {"latent": latent})[0][:, 0]
 
 
 @dataclass
