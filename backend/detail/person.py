@@ -102,7 +102,6 @@ def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: tor
                         losses[0] if losses else 0.0, losses[-1] if losses else 0.0)
 
 
-
 DECA_IMAGE_SIZE = 224   # E_detail's input: the DECA crop, RGB in [0, 1], no mean/std normalisation
 
 

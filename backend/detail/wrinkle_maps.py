@@ -49,9 +49,9 @@ def random_expressions(model, n: int, seed: int):
 
 def picture_expressions(model) -> dict:
     """name -> (expression weights, jaw) for wrinkles.png: named ARKit ones, or each bake key."""
-    if keys_for(model).expressions is KEY_EXPRESSIONS:
-        return PICTURE_EXPRESSIONS
     keys = keys_for(model)
+    if keys.expressions is KEY_EXPRESSIONS:
+        return PICTURE_EXPRESSIONS
     return {"neutral": ({}, 0.0), **{k: (w, keys.jaw.get(k, 0.0)) for k, w in keys.expressions.items()}}
 
 

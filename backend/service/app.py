@@ -164,15 +164,17 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                                  headers={"Content-Disposition": f'attachment; filename="{jid}.zip"'})
 
     avatars: dict = {}
+
     def _live_parts(meta: dict):
         """The bundle's head model and wrinkle decoder (OpenHead's ONNX one, or the user's DECA
-        checkpoint for FLAME), loaded once per kind and shared with the job runner."""
+        checkpoint for FLAME), loaded once per kind and shared with the job runner. A missing
+        shipped decoder is the server's problem (503); missing user files are the request's (422)."""
         from ..detail.sources import DecoderUnavailable, wrinkle_parts
 
         try:
             return wrinkle_parts(meta, jobs.parts)
         except DecoderUnavailable as e:
-            raise HTTPException(422, str(e))
+            raise HTTPException(503 if meta.get("model", {}).get("name") == "openhead" else 422, str(e))
 
     def _avatar(aid: str):
         entry = avatars.get(aid)

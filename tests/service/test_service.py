@@ -201,8 +201,9 @@ def test_flame_job_with_deca_bakes_wrinkles(server, astronaut_png, flame_standin
     assert {"bundle.json", "rig.npz", "wrinkles/wrinkles.json", "wrinkles/wrinkle_exp000+_normal.png"} <= set(z.namelist())
 
 
-def test_flame_live_decoding_uses_deca(server, flame_bundle):
+def test_flame_live_decoding_uses_deca(server, flame_bundle, tmp_path):
     import json
+    import shutil
 
     from headsmith.detail.sources import wrinkle_parts
 
@@ -224,3 +225,10 @@ def test_flame_live_decoding_uses_deca(server, flame_bundle):
     assert np.abs(got - want).max() < 1e-6 and np.abs(want).max() > 1e-4
     r = client.post(f"/avatars/{aid}/decode", json={"expression": {"browInnerUp": 1.0}})
     assert r.status_code == 422 and "browInnerUp" in r.json()["error"]
+    # a bundle whose DECA checkpoint has moved away: a 422 that names the file
+    moved = tmp_path / "moved"
+    shutil.copytree(flame_bundle, moved)
+    meta["detail"]["decoder_path"] = str(tmp_path / "gone" / "deca_model.tar")
+    (moved / "bundle.json").write_text(json.dumps(meta))
+    r = client.post("/avatars", json={"bundle": str(moved)})
+    assert r.status_code == 422 and "gone" in r.json()["error"], r.text
