@@ -127,9 +127,8 @@ def _reconstruct(args) -> int:
 
 
 def _wrinkles(args) -> int:
-    from .bundle.write import read_bundle
-    from .detail.sources import DecoderUnavailable, wrinkle_parts
-    from .detail.wrinkle_maps import write_wrinkle_maps
+    from .detail.sources import DecoderUnavailable
+    from .detail.wrinkle_maps import bake_bundle
 
     bundle = Path(args.bundle)
     if not (bundle / "bundle.json").is_file():
@@ -137,8 +136,9 @@ def _wrinkles(args) -> int:
               file=sys.stderr)
         return 2
     try:
-        model, decoder = wrinkle_parts(read_bundle(bundle))
-        write_wrinkle_maps(bundle, model, decoder)
+        if bake_bundle(bundle) is None:
+            raise ValueError(f"{bundle} has no detail code (reconstructed without a detail decoder; for "
+                             "FLAME heads give DECA's deca_model.tar with --deca)")
     except (DecoderUnavailable, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

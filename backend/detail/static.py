@@ -26,8 +26,8 @@ D_MAX = 0.01  # metres
 class StaticDetail:
     displacement: np.ndarray     # (S, S) float32 metres, UV layout
     normal_map: np.ndarray       # (T, T, 3) float32 tangent space in [-1, 1], at texture size
-    loss_start: float
-    loss_end: float
+    loss_start: float | None = None   # shape-from-shading photo loss, first and last step (None:
+    loss_end: float | None = None     # not fitted, e.g. DECA's decoder at neutral)
 
 
 def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:

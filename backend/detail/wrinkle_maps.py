@@ -112,9 +112,8 @@ def _label(img, text):
 
 
 def wrinkles_picture(model, decoder, baked: WrinkleBake, code: np.ndarray, residual: np.ndarray | None,
-                     size: int) -> np.ndarray:
+                     pic: FacePicture) -> np.ndarray:
     """Rows: expressions; columns: D live, shaded live, D blended, shaded blended (grey images)."""
-    pic = FacePicture(model, size)
     rows = []
     res = 0 if residual is None else residual
     for name, (expr, jaw) in picture_expressions(model).items():
@@ -134,40 +133,48 @@ def wrinkles_picture(model, decoder, baked: WrinkleBake, code: np.ndarray, resid
     return np.concatenate(rows, 0)
 
 
-def write_wrinkle_maps(bundle: Path, model, onnx_decoder, log=print) -> dict:
-    """Bake, measure and write BUNDLE/wrinkles/ and BUNDLE/wrinkles.png for a reconstructed avatar."""
-    from ..bundle.write import read_detail_residual
+def write_wrinkle_maps(bundle: Path, meta: dict, model, decoder, log=print) -> dict:
+    """Bake, measure and write BUNDLE/wrinkles/ and BUNDLE/wrinkles.png for a reconstructed avatar
+    (meta: its bundle.json). Both are swapped in whole, so a failed bake leaves the old ones."""
+    import os
+    import shutil
 
-    meta = json.loads((bundle / "bundle.json").read_text())
+    from ..bundle.write import read_detail_residual
+    from ..render import interpolate
+
+    bundle = Path(bundle)
     if "detail" not in meta:
         raise ValueError(f"{bundle} has no detail code (it was reconstructed without the detail decoder)")
     code = np.asarray(meta["detail"]["code"], np.float32)
     residual = read_detail_residual(bundle, meta)
     fitE, fitJ = random_expressions(model, 300, seed=1)
-    baked = bake(onnx_decoder, model, code, fitE, fitJ)
+    baked = bake(decoder, model, code, fitE, fitJ)
     testE, testJ = random_expressions(model, 100, seed=2)
     face = model.vertex_regions[model.region_names.index("face")][None, :, None]
-    from ..render import interpolate
-    pic = FacePicture(model, onnx_decoder.size)
+    pic = FacePicture(model, decoder.size)
     face_uv = (interpolate(pic.raster.fragments, model.faces.cpu(), face)[0, ..., 0] > 0.5).numpy()
-    err = blend_error(onnx_decoder, baked, code, testE, testJ, face_uv)
-    out = bundle / "wrinkles"
-    out.mkdir(exist_ok=True)
+    err = blend_error(decoder, baked, code, testE, testJ, face_uv)
+    out, tmp = bundle / "wrinkles", bundle / ".wrinkles.tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
     geo = UVGeometry.of(model, model(shape=torch.tensor([meta["parameters"]["shape"]])).vertices, 1024)
     for k, name in enumerate(baked.key_names):
         D = (baked.neutral + baked.deltas[k])[None] + (0 if residual is None else residual[None])
-        cv2.imwrite(str(out / f"wrinkle_{name}_normal.png"),
+        cv2.imwrite(str(tmp / f"wrinkle_{name}_normal.png"),
                     cv2.cvtColor(normal_map_rgb8(geo, D)[0], cv2.COLOR_RGB2BGR))
     for r, name in enumerate(baked.region_names):
         m = cv2.resize(baked.masks[r], (1024, 1024), interpolation=cv2.INTER_LINEAR)
-        cv2.imwrite(str(out / f"mask_{name}.png"), (np.clip(m, 0, 1) * 255 + 0.5).astype(np.uint8))
+        cv2.imwrite(str(tmp / f"mask_{name}.png"), (np.clip(m, 0, 1) * 255 + 0.5).astype(np.uint8))
     side = baked.sidecar()
     side["blend_error_100_random_expressions"] = err
     side["normal_maps"] = {k: f"wrinkle_{k}_normal.png" for k in baked.key_names}
     side["masks"] = {r: f"mask_{r}.png" for r in baked.region_names}
-    (out / "wrinkles.json").write_text(json.dumps(side, indent=1))
-    picture = wrinkles_picture(model, onnx_decoder, baked, code, residual, onnx_decoder.size)
-    cv2.imwrite(str(bundle / "wrinkles.png"), picture)
+    (tmp / "wrinkles.json").write_text(json.dumps(side, indent=1))
+    png_tmp = bundle / ".wrinkles.tmp.png"
+    cv2.imwrite(str(png_tmp), wrinkles_picture(model, decoder, baked, code, residual, pic))
+    shutil.rmtree(out, ignore_errors=True)
+    os.replace(tmp, out)
+    os.replace(png_tmp, bundle / "wrinkles.png")
     log(f"wrinkle maps in {out}; blend vs re-decode on 100 random expressions: mean {err['mean_um']:.1f} um, "
         f"95th percentile {err['p95_um']:.1f} um (signal mean {err['signal_mean_um']:.1f} um)")
     return err
@@ -183,4 +190,4 @@ def bake_bundle(bundle: Path, cache: dict | None = None, log=print) -> dict | No
     if "detail" not in meta:
         return None
     model, decoder = wrinkle_parts(meta, cache)
-    return write_wrinkle_maps(Path(bundle), model, decoder, log=log)
+    return write_wrinkle_maps(Path(bundle), meta, model, decoder, log=log)

@@ -188,8 +188,7 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
     detail_meta, extra = {}, {}
     if deca is not None:
         code, static = deca_person_detail(model, deca, crops[0].image)
-        detail = StaticDetail(static, tangent_normal_map(model, rest, torch.as_tensor(static)[None], s.texture_size),
-                              0.0, 0.0)
+        detail = StaticDetail(static, tangent_normal_map(model, rest, torch.as_tensor(static)[None], s.texture_size))
         detail_meta = {"decoder": "deca", "decoder_path": str(Path(s.deca_path).expanduser().resolve()),
                        "code": code.tolist(), "latent_layout": "cat(jaw 3, FLAME expression 50, code 128)"}
     elif decoder is not None:

@@ -96,19 +96,18 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             raise HTTPException(422, "model must be openhead or flame")
         flame = {}
         if model == "flame":
-            for key, value, what in (("flame_path", flame_path, "your FLAME generic_model.pkl"),
-                                     ("flame_landmarks", flame_landmarks, "DECA's landmark_embedding.npy"),
-                                     ("flame_uv", flame_uv, "DECA's head_template.obj")):
+            for key, value, what, required in (
+                    ("flame_path", flame_path, "your FLAME generic_model.pkl", True),
+                    ("flame_landmarks", flame_landmarks, "DECA's landmark_embedding.npy", True),
+                    ("flame_uv", flame_uv, "DECA's head_template.obj", True),
+                    ("flame_masks", flame_masks, "DECA's FLAME_masks.pkl", False),
+                    ("deca_path", deca_path, "DECA's deca_model.tar", False)):
+                if not value and not required:
+                    continue
                 if not value or not Path(value).expanduser().is_file():
-                    raise HTTPException(422, f"model flame needs {key}: the path of {what} on this machine "
-                                             f"({value or 'not given'} is not a file)")
+                    raise HTTPException(422, f"model flame {'needs' if required else 'was given'} {key}: the path "
+                                             f"of {what} on this machine ({value or 'not given'} is not a file)")
                 flame[key] = str(Path(value).expanduser())
-            for key, value, what in (("flame_masks", flame_masks, "DECA's FLAME_masks.pkl"),
-                                     ("deca_path", deca_path, "DECA's deca_model.tar")):
-                if value:
-                    if not Path(value).expanduser().is_file():
-                        raise HTTPException(422, f"{key}: {value} is not a file (the path of {what} on this machine)")
-                    flame[key] = str(Path(value).expanduser())
         elif deca_path:
             raise HTTPException(422, "deca_path is DECA's checkpoint for FLAME heads; OpenHead has its own decoder")
         data = []
@@ -253,7 +252,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
         entry = _avatar(aid)
         model, decoder = _live_parts(entry["meta"])
-        write_wrinkle_maps(entry["folder"], model, decoder, log=lambda m: None)
+        write_wrinkle_maps(entry["folder"], entry["meta"], model, decoder, log=lambda m: None)
         return json.loads((entry["folder"] / "wrinkles" / "wrinkles.json").read_text())
 
     return app

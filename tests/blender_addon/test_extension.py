@@ -52,7 +52,7 @@ def test_registers_panel_operators_and_preferences(ext):
     import bpy
 
     assert hasattr(bpy.types, "HEADSMITH_PT_main") and hasattr(bpy.types, "HEADSMITH_PT_head")
-    for op in ("reconstruct", "cancel", "add_photo", "import_bundle", "export_gltf", "export_fbx"):
+    for op in ("reconstruct", "cancel", "add_photo", "clear_photos", "import_bundle", "export_gltf", "export_fbx"):
         assert hasattr(bpy.ops.headsmith, op)
     p = _prefs(bpy)
     assert p.backend_url.startswith("http://127.0.0.1") and p.head_model == "openhead"
