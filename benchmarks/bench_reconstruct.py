@@ -30,6 +30,7 @@ from bench_render import machine  # noqa: E402
 from headsmith.detect.identity import FaceEmbedder
 from headsmith.fit.metrics import aligned_vertex_error
 from headsmith.headmodel import HeadPose, OpenHead
+from headsmith.headmodel.appearance import paint_irises
 from headsmith.imageio.color import linear_to_srgb, srgb_to_linear, to_uint8
 from headsmith.pipeline import ReconstructSettings, reconstruct
 from headsmith.render import MeshRenderer, OrthographicCamera, default_light, vertex_normals
@@ -103,10 +104,11 @@ def _draw_glasses(photo: np.ndarray, lmk: np.ndarray) -> np.ndarray:
 
 
 def synthetic_case(model: OpenHead, rng: np.random.Generator, size: int = 512, yaw_deg: float | None = None,
-                   jaw: float | None = None, occluder: str | None = None):
+                   jaw: float | None = None, occluder: str | None = None, gaze: tuple[float, float] | None = None):
     """Ground-truth head outside the prior, rendered textured and lit; returns photo, truth.
     yaw_deg / jaw fix the head turn (degrees) and jaw opening (radians) instead of drawing them;
-    occluder "glasses" draws dark frames over the eyes, "beard" paints a dark full beard."""
+    occluder "glasses" draws dark frames over the eyes, "beard" paints a dark full beard;
+    gaze (pitch, yaw) radians turns both eyes and paints irises (the other cases have none)."""
     shape = torch.tensor(rng.normal(0, 1.3, model.n_shape), dtype=torch.float32)[None]
     rest = model(shape=shape).rest_vertices
     n = vertex_normals(rest, model.faces)
@@ -127,6 +129,8 @@ def synthetic_case(model: OpenHead, rng: np.random.Generator, size: int = 512, y
     yaw = rng.uniform(-40, 40) if yaw_deg is None else yaw_deg
     pose.global_rot[0] = torch.tensor([pitch, math.radians(yaw), rng.uniform(-0.08, 0.08)], dtype=torch.float32)
     pose.jaw[0, 0] = float(rng.uniform(0, 0.2)) if jaw is None else jaw
+    if gaze is not None:
+        pose.eye_left[0, :2] = pose.eye_right[0, :2] = torch.tensor(gaze, dtype=torch.float32)
     out = model(shape=shape, expression=expr, pose=pose)
     # apply the out-of-basis offsets by skinning them with the rest -> posed transform (rigid here)
     from headsmith.headmodel.lbs import axis_angle_to_matrix
@@ -142,6 +146,8 @@ def synthetic_case(model: OpenHead, rng: np.random.Generator, size: int = 512, y
     if occluder == "beard":
         hair = np.array([0.05, 0.035, 0.025]) * (1 + 0.5 * rng.random((1024, 1024, 1)))
         albedo = np.where(_beard_mask(model, 1024)[..., None], hair, albedo).astype(np.float32)
+    if gaze is not None:
+        albedo = paint_irises(model, albedo).astype(np.float32)
     tex = torch.tensor(albedo).permute(2, 0, 1)[None]
     light = default_light()
     light[0, 0] *= float(rng.uniform(0.8, 1.2))
@@ -156,7 +162,29 @@ def synthetic_case(model: OpenHead, rng: np.random.Generator, size: int = 512, y
         photo = _draw_glasses(photo, lmk)
     rest_truth = rest + extra
     return photo, dict(rest=rest_truth[0].numpy(), albedo=albedo, yaw=math.degrees(float(pose.global_rot[0, 1])),
-                       landmarks=lmk)
+                       landmarks=lmk, pose=pose)
+
+
+def reconstruct_case(img: np.ndarray, tmp: Path, name: str, device: str) -> bool:
+    """Write the render as tmp/name.png and reconstruct it into tmp/name; a failure is printed
+    (the benchmark goes on) and gives False."""
+    p = tmp / f"{name}.png"
+    cv2.imwrite(str(p), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
+    try:
+        reconstruct([p], tmp / name, ReconstructSettings(device=device))
+        return True
+    except Exception as e:  # report, keep going
+        print(f"case {name}: failed ({e})")
+        return False
+
+
+def gaze_directions(model: OpenHead, pose: HeadPose) -> np.ndarray:
+    """(2, 3) unit gaze of (eye.R, eye.L) in the camera frame: head rotation times eye rotation."""
+    from headsmith.headmodel.lbs import axis_angle_to_matrix
+
+    Rh = model.head_rotation(pose)[0]
+    return torch.stack([Rh @ axis_angle_to_matrix(e)[0] @ torch.tensor([0.0, 0.0, 1.0])
+                        for e in (pose.eye_right, pose.eye_left)]).detach().numpy()
 
 
 def main():
@@ -164,6 +192,7 @@ def main():
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--synthetic", type=int, default=8)
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--gaze", type=int, default=6, help="synthetic gaze cases")
     a = ap.parse_args()
     model = OpenHead()
     tmp = Path(tempfile.mkdtemp(prefix="hs-bench-"))
@@ -211,12 +240,7 @@ def main():
     skin_tex = ((sup.part == 0) & ~sup.mouth_interior).numpy()
     for k in range(a.synthetic):
         img, truth = synthetic_case(model, rng)
-        p = tmp / f"synthetic{k}.png"
-        cv2.imwrite(str(p), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
-        try:
-            reconstruct([p], tmp / f"s{k}", ReconstructSettings(device=a.device))
-        except Exception as e:  # report, keep going
-            print(f"case {k}: failed ({e})")
+        if not reconstruct_case(img, tmp, f"s{k}", a.device):
             continue
         meta_k, ph_k, shape_k, *_ = load_params(tmp / f"s{k}")
         rest = model(shape=shape_k).vertices[0].detach().numpy()
@@ -259,6 +283,26 @@ def main():
         e = aligned_vertex_error(model(shape=shape_k).vertices[0].detach().numpy()[face], truth["rest"][face]) * 1000
         print(f"{label:<22} {detector:>8} {ph_k['landmark_error_iod'] * 100:>8.1f}% {np.median(e):>10.2f} mm "
               f"{e.mean():>8.2f} mm   ({tmp / f'r{i}' / 'report.png'})")
+    print("\n## gaze (synthetic heads with painted irises, both eyes turned; default quality)")
+    print("error: angle between fitted and true gaze directions in the camera frame, both eyes")
+    rng = np.random.default_rng(200)
+    gerr, seen = [], 0
+    for i in range(a.gaze):
+        g = (float(rng.uniform(-0.25, 0.25)), float(rng.uniform(-0.35, 0.35)))
+        img, truth = synthetic_case(model, np.random.default_rng(300 + i), gaze=g)
+        if not reconstruct_case(img, tmp, f"g{i}", a.device):
+            continue
+        _, ph_k, *_, pose_k = load_params(tmp / f"g{i}")
+        found = sum(d is not None for d in ph_k["irises_detected"])
+        seen += found
+        cos = (gaze_directions(model, pose_k) * gaze_directions(model, truth["pose"])).sum(-1)
+        e = np.degrees(np.arccos(np.clip(cos, -1, 1)))
+        gerr.extend(e.tolist())
+        print(f"case {i}: head yaw {truth['yaw']:+5.1f}, eyes (pitch, yaw) ({g[0]:+.2f}, {g[1]:+.2f}) rad: "
+              f"irises found {found}/2, error {e[0]:.1f} / {e[1]:.1f} deg")
+    if gerr:
+        print(f"all: irises found {seen}/{2 * a.gaze}; gaze error median {np.median(gerr):.1f} deg, "
+              f"mean {np.mean(gerr):.1f} deg, max {np.max(gerr):.1f} deg")
     print(f"\n(work files in {tmp})")
 
 

@@ -106,6 +106,59 @@ class HeadModel(torch.nn.Module):
         raise NotImplementedError
 
     # -- shared -----------------------------------------------------------------------------
+    def eyeball_centres(self):
+        """(2, 3) float64 numpy: centres of spheres fitted to the rest eyeballs (eye.R, eye.L),
+        metres. Least squares |p - c|^2 = r^2, i.e. 2 p.c + (r^2 - |c|^2) = |p|^2, so a model
+        whose eyeball is only its front cap still gets the right centre."""
+        import numpy as np
+
+        v = self.v_template.detach().cpu().double().numpy()
+        vpart = self.vertex_part.cpu().numpy()
+        out = []
+        for eye in ("eye.R", "eye.L"):
+            p = v[vpart == self.part_names.index(eye)]
+            A = np.c_[2 * p, np.ones(len(p))]
+            out.append(np.linalg.lstsq(A, (p * p).sum(1), rcond=None)[0][:3])
+        return np.stack(out)
+
+    def iris_embedding(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Where each eyeball's forward axis (+z through the centre of a sphere fitted to its
+        vertices, in the rest template) leaves the eyeball mesh: the centre of the visible iris.
+        -> face index (2,) and barycentric weights (2, 3), ordered (eye.R, eye.L): the image-left
+        then the image-right eye of a face seen from the front, as dlib's points 36-41 and 42-47.
+        A point on a triangle moves rigidly with it, so it follows the eye joint exactly."""
+        import numpy as np
+
+        v = self.v_template.detach().cpu().double().numpy()
+        f = self.faces.cpu().numpy()
+        fpart = self.face_part.cpu().numpy()
+        fids, bary = [], []
+        for eye, c in zip(("eye.R", "eye.L"), self.eyeball_centres()):
+            k = self.part_names.index(eye)
+            best = None
+            for fi in np.nonzero(fpart == k)[0]:
+                a, b, d = v[f[fi]]
+                # Moller-Trumbore, ray c + t * (0, 0, 1)
+                e1, e2 = b - a, d - a
+                h = np.cross((0.0, 0.0, 1.0), e2)
+                det = e1 @ h
+                if abs(det) < 1e-15:
+                    continue
+                s = c - a
+                u = (s @ h) / det
+                q = np.cross(s, e1)
+                w = q[2] / det
+                t = (e2 @ q) / det
+                if u >= -1e-9 and w >= -1e-9 and u + w <= 1 + 1e-9 and t > 0 and (best is None or t > best[0]):
+                    best = (t, fi, (1 - u - w, u, w))
+            if best is None:
+                raise ValueError(f"{self.name}: the forward axis of {eye} misses its eyeball mesh")
+            fids.append(best[1])
+            bary.append(best[2])
+        dev = self.v_template.device
+        return (torch.tensor(fids, dtype=torch.long, device=dev),
+                torch.tensor(bary, dtype=self.v_template.dtype, device=dev))
+
     def _apply(self, fn, recurse=True):
         """Keep the non-buffer tensors (UV layout, landmark embedding) with the buffers on
         .to(device) / .double()."""

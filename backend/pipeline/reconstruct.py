@@ -13,12 +13,14 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import numpy as np
 import torch
 
 from .. import __version__
 from ..bundle import AvatarBundle, write_bundle
 from ..bundle.rig import rig_arrays
 from ..detect import DetectorUnavailable, crop_face, make_detector
+from ..detect.iris import find_irises, iris_array
 from ..detail import StaticDetail, fit_static_detail
 from ..detail.deca_checkpoint import CheckpointError, load_deca_checkpoint
 from ..detail.person import deca_person_detail, fit_person_detail, load_openhead_decoder
@@ -147,7 +149,7 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
         raise ReconstructionError(str(e)) from e
     except ValueError as e:
         raise ReconstructionError(str(e)) from e
-    crops, detected, boxes = [], [], []
+    crops, detected, boxes, irises = [], [], [], []
     for k, img in enumerate(images):
         faces = detector.detect(img.rgb)
         boxes.append([f.box for f in faces])
@@ -163,12 +165,13 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
                 f"{img.path}: the face is too small ({face.interocular:.0f} px between the eye "
                 f"corners, at least {MIN_INTEROCULAR_PX} needed); use a closer or larger photo")
         crops.append(crop_face(img.rgb, face.points, s.crop_size))
+        irises.append(iris_array(find_irises(crops[-1].image, crops[-1].landmarks)))
         detected.append(face.points)
         prog("detect", (k + 1) / len(images))
     timings["detect"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    obs = [Observation(c.image, c.landmarks) for c in crops]
+    obs = [Observation(c.image, c.landmarks, irises[i]) for i, c in enumerate(crops)]
     fit = fit_coarse(model, obs, FitSettings(quality=s.quality, device=device),
                      progress=lambda stage, frac: prog("fit", frac))
     model = model.cpu()
@@ -220,7 +223,8 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
     fitted_crop = [fit.landmarks2d[i].numpy() for i in range(len(crops))]
     report = build_report(model, fit.shape, [c.image for c in crops], renders, alphas,
                           [c.landmarks for c in crops], fitted_crop, albedo_srgb, detail.displacement,
-                          detail.normal_map, texture_t, fit.light[:1])
+                          detail.normal_map, texture_t, fit.light[:1],
+                          irises=[(irises[i], fit.irises2d[i].numpy()) for i in range(len(crops))])
     lay = model.uv_layout
     mesh = dict(vertices=rest[0].numpy(), faces=model.faces.numpy(), uv=lay.uv.numpy(),
                 uv_faces=lay.faces.numpy(), face_part=model.face_part.numpy(), part_names=model.part_names)
@@ -235,6 +239,10 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
             "landmarks_detected": detected[i].tolist(),
             "landmarks_fitted": crops[i].to_photo(fitted_crop[i]).tolist(),
             "landmark_error_iod": float(fit.landmark_error[i]),
+            # image-left eye first; null where no iris was seen (that eye's pose is then not measured)
+            "irises_detected": [crops[i].to_photo(p[None])[0].tolist() if np.isfinite(p).all() else None
+                                for p in irises[i]],
+            "irises_fitted": crops[i].to_photo(fit.irises2d[i].numpy()).tolist(),
             "faces_found": [list(b) for b in boxes[i]],
         })
     meta = {

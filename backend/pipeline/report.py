@@ -22,24 +22,37 @@ def _tile(img: np.ndarray, label: str) -> np.ndarray:
     return t
 
 
-def landmarks_tile(image: np.ndarray, detected: np.ndarray, fitted: np.ndarray) -> np.ndarray:
+def landmarks_tile(image: np.ndarray, detected: np.ndarray, fitted: np.ndarray,
+                   irises: tuple[np.ndarray, np.ndarray] | None = None) -> np.ndarray:
+    """Dots for the 68 points; rings for the irises (detected, NaN rows skipped) and crosses for
+    the fitted iris centres. Same colours: detected green, fitted red."""
     out = image.copy()
     r = max(1, image.shape[0] // 180)
     for p in detected:
         cv2.circle(out, (int(round(p[0])), int(round(p[1]))), r, (0, 255, 0), -1, cv2.LINE_AA)
     for p in fitted:
         cv2.circle(out, (int(round(p[0])), int(round(p[1]))), r, (255, 40, 40), -1, cv2.LINE_AA)
+    if irises is not None:
+        seen, fit = irises
+        for p in seen:
+            if np.isfinite(p).all():
+                cv2.circle(out, (int(round(p[0])), int(round(p[1]))), 4 * r, (0, 255, 0), 1, cv2.LINE_AA)
+        for p in fit:
+            cv2.drawMarker(out, (int(round(p[0])), int(round(p[1]))), (255, 40, 40), cv2.MARKER_CROSS, 6 * r, 1)
     return out
 
 
 def build_report(model: HeadModel, shape: torch.Tensor, crops: list[np.ndarray], renders: list[np.ndarray],
                  alphas: list[np.ndarray], detected: list[np.ndarray], fitted: list[np.ndarray],
                  albedo_srgb: np.ndarray, displacement: np.ndarray, normal_map: np.ndarray,
-                 texture_linear: torch.Tensor, light: torch.Tensor) -> np.ndarray:
+                 texture_linear: torch.Tensor, light: torch.Tensor,
+                 irises: list[tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
+    """irises: per photo (detected (2, 2) with NaN rows, fitted (2, 2)), crop pixels."""
     rows = []
     for i, crop in enumerate(crops):
         over = (crop * (1 - 0.7 * alphas[i][..., None]) + renders[i] * 0.7 * alphas[i][..., None]).astype(np.uint8)
-        row = [_tile(landmarks_tile(crop, detected[i], fitted[i]), f"photo {i + 1}: detected (green) / fitted (red)"),
+        tile = landmarks_tile(crop, detected[i], fitted[i], irises[i] if irises else None)
+        row = [_tile(tile, f"photo {i + 1}: detected (green) / fitted (red)"),
                _tile(over, "render over photo"), _tile(renders[i], "render")]
         if i == 0:
             d = displacement

@@ -56,6 +56,31 @@ def test_complete_eyeballs_of_equal_size_and_real_radius(openhead):
     assert sizes[0] == sizes[1]
 
 
+def test_iris_point_is_on_the_eyeball_axis_and_turns_with_the_eye(openhead):
+    m = openhead
+    faces, bary = m.iris_embedding()
+    assert m.face_part[faces].tolist() == [m.part_names.index("eye.R"), m.part_names.index("eye.L")]
+
+    def iris(pose):
+        out = m(pose=pose)
+        return (out.vertices[0, m.faces[faces]] * bary[:, :, None]).sum(1), out.joints[0]
+
+    p0, j0 = iris(HeadPose.zeros(1))
+    for k, eye in enumerate(("eye.R", "eye.L")):
+        d = p0[k] - j0[m.joint_names.index(eye)]
+        assert abs(d[0]) < 2e-4 and abs(d[1]) < 2e-4      # straight ahead of the eye's centre
+        assert 0.011 < d[2] < 0.0125                       # on the ~12 mm sphere (a chord inside it)
+    # yaw the left eye by 0.3 rad: its iris point swings about the eye centre by that angle, the
+    # right one stays
+    pose = HeadPose.zeros(1)
+    pose.eye_left[0, 1] = 0.3
+    p1, j1 = iris(pose)
+    assert torch.allclose(p1[0], p0[0], atol=1e-7)
+    a, b = p0[1] - j0[m.joint_names.index("eye.L")], p1[1] - j1[m.joint_names.index("eye.L")]
+    angle = torch.atan2(torch.linalg.cross(a, b).norm(), a @ b)
+    assert abs(angle.item() - 0.3) < 1e-4 and b[0] > 0      # turned toward +x (the subject's left)
+
+
 def test_teeth_present_and_follow_the_jaw(openhead):
     m = openhead
     upper = m.vertex_part == m.part_names.index("teeth.upper")
