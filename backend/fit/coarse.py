@@ -22,6 +22,7 @@ import numpy as np
 import torch
 
 from ..headmodel import HeadModel, HeadPose
+from ..headmodel.albedo import AlbedoModel
 from ..imageio.color import srgb_to_linear
 from ..render import MeshRenderer, OrthographicCamera, default_light, interpolate
 from ..render.camera import pixels_to_ndc
@@ -78,6 +79,7 @@ class FitSettings:
     w_shape: float = 5e-4
     w_expression: float = 2e-3
     w_jaw: float = 1e-2
+    w_albedo_code: float = 1e-3   # Gaussian prior on an albedo model's coefficients
     # gaze, as a Gaussian posterior: iris centres detected to ~0.5% of the inter-ocular distance
     # (~1 px at 200 px), eye rotations within ~0.5 rad, the two eyes turned alike: the same
     # pitch within 0.02 rad (eyes hardly diverge vertically), the same yaw within 0.06 rad (the
@@ -108,6 +110,7 @@ class CoarseFit:
     landmarks2d: torch.Tensor    # (B, 68, 2) fitted landmarks, crop pixels
     landmark_error: torch.Tensor  # (B,) mean distance to the detected points / inter-ocular
     irises2d: torch.Tensor       # (B, 2, 2) fitted iris centres, crop pixels, image-left eye first
+    albedo_code: torch.Tensor | None = None  # (1, n) coefficients of the albedo model, when one was given
     history: dict = field(default_factory=dict)
     seconds: float = 0.0
 
@@ -132,8 +135,10 @@ def _similarity_init(model: HeadModel, lmk_ndc: torch.Tensor, yaw_deg: float):
 
 
 def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitSettings | None = None,
-               progress=None) -> CoarseFit:
-    """progress(stage: str, fraction: float) is called as the fit advances."""
+               progress=None, albedo_model: AlbedoModel | None = None) -> CoarseFit:
+    """progress(stage: str, fraction: float) is called as the fit advances. With an albedo model
+    (in the head model's UV layout) the photometric stage renders its texture and fits its
+    coefficients, shared by all photos, instead of one mean skin colour."""
     settings = settings or FitSettings()
     sched = settings.schedule()
     dev = torch.device(settings.device)
@@ -251,6 +256,7 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
     # --- stage 3: photometric (plus the landmark terms)
     light = default_light(B, device=dev).requires_grad_(True)
     albedo = torch.tensor([[0.45, 0.32, 0.26]], device=dev)
+    albedo_code = None if albedo_model is None else torch.zeros(1, albedo_model.n_components, device=dev)
     R = sched["size"]
     if sched["photo"] > 0:
         target = torch.stack([torch.as_tensor(
@@ -263,25 +269,44 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
             r = renderer.render(out.vertices, OrthographicCamera(camera), (R, R), light=light)
             m = interpolate(r.fragments, model.faces, skin[None, :, None].expand(B, -1, 1))[..., 0] > 0.5
             albedo = (target[m].median(0).values / r.shading[m].median(0).values.clamp(min=1e-3))[None]
+            if albedo_model is not None:
+                # the model's mean colour times the light should match the photo's skin: the
+                # light (per channel) takes the ratio, which also covers the camera's white balance
+                lay = model.uv_layout
+                rt = MeshRenderer(model.faces, lay.uv, lay.faces).render(
+                    out.vertices, OrthographicCamera(camera), (R, R), light=light,
+                    texture=albedo_model.to(dev)(albedo_code).expand(B, -1, -1, -1))
+                light.mul_((target[m].median(0).values / rt.image[m].median(0).values.clamp(min=1e-3))[None, None])
         albedo = albedo.clone().requires_grad_(True)
-        opt = torch.optim.Adam([{"params": [camera, global_rot], "lr": 0.002},
-                                {"params": [shape], "lr": 0.02},
-                                {"params": [expression], "lr": 0.01},
-                                {"params": [jaw], "lr": 0.005},
-                                {"params": [light], "lr": 0.02},
-                                {"params": [albedo], "lr": 0.01}])
+        params = [{"params": [camera, global_rot], "lr": 0.002}, {"params": [shape], "lr": 0.02},
+                  {"params": [expression], "lr": 0.01}, {"params": [jaw], "lr": 0.005},
+                  {"params": [light], "lr": 0.02}]
+        if albedo_model is None:
+            params.append({"params": [albedo], "lr": 0.01})
+        else:
+            albedo_code.requires_grad_(True)
+            params.append({"params": [albedo_code], "lr": 0.05})
+            lay = model.uv_layout
+            renderer = MeshRenderer(model.faces, lay.uv, lay.faces)
+        opt = torch.optim.Adam(params)
         decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, sched["photo"], eta_min=0.0)
         for _ in range(sched["photo"]):
             opt.zero_grad()
             out, _, ndc = forward()
             lmk, eye, lip, _ = landmark_terms(ndc)
-            r = renderer.render(out.vertices, OrthographicCamera(camera), (R, R), light=light,
-                                vertex_colors=albedo[:, None].expand(B, model.n_vertices, 3))
+            if albedo_model is None:
+                r = renderer.render(out.vertices, OrthographicCamera(camera), (R, R), light=light,
+                                    vertex_colors=albedo[:, None].expand(B, model.n_vertices, 3))
+                albedo_prior = 0.0
+            else:
+                r = renderer.render(out.vertices, OrthographicCamera(camera), (R, R), light=light,
+                                    texture=albedo_model(albedo_code).expand(B, -1, -1, -1))
+                albedo_prior = settings.w_albedo_code * (albedo_code ** 2).sum()
             mask = (interpolate(r.fragments, model.faces, skin[None, :, None].expand(B, -1, 1)) > 0.5).float()
             resid = (r.image - target).abs()
             photo = (torch.clamp(resid, max=settings.photo_clamp) * mask).sum() / mask.sum().clamp(min=1) / 3
             loss = (settings.w_photo * photo + settings.w_landmark_photo * lmk + settings.w_eye * eye
-                    + settings.w_lip * lip + priors())
+                    + settings.w_lip * lip + priors() + albedo_prior)
             loss.backward()
             opt.step()
             with torch.no_grad():
@@ -291,6 +316,9 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
             decay.step()
             history["photo"].append(float(photo.detach()))
             step_progress("photo")
+        if albedo_model is not None:   # the mean skin reflectance the rest of the pipeline reports
+            with torch.no_grad():
+                albedo = (r.image / r.shading.clamp(min=1e-3))[mask[..., 0] > 0].median(0).values[None]
 
     # --- stage 4: identity, light and albedo stay; expression, jaw, head pose and camera are
     # refitted to the detected landmarks (the photometric stage leaned on the image for the shape)
@@ -335,7 +363,8 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
         shape=det(shape), expression=det(expression * fitted_expr),
         pose=HeadPose(*(det(t) for t in (pose.global_rot, pose.neck, pose.jaw, pose.eye_left, pose.eye_right))),
         camera=det(camera), light=det(light), albedo=det(albedo), landmarks2d=det(px),
-        landmark_error=det(d.mean(1)), irises2d=det(iris_px), history=history, seconds=time.perf_counter() - t0)
+        landmark_error=det(d.mean(1)), irises2d=det(iris_px),
+        albedo_code=None if albedo_code is None else det(albedo_code), history=history, seconds=time.perf_counter() - t0)
 
 
 def _skin_vertex_mask(model: HeadModel) -> torch.Tensor:

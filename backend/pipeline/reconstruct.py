@@ -28,6 +28,7 @@ from ..detail.sources import FLAME_FILE_KEYS
 from ..detail.static import tangent_normal_map
 from ..fit import FitSettings, Observation, fit_coarse
 from ..headmodel import HeadModel, ModelFileError
+from ..headmodel.albedo import AlbedoModel
 from ..imageio import ImageLoadError, load_photo
 from ..imageio.color import linear_to_srgb, to_uint8
 from ..render import MeshRenderer, OrthographicCamera
@@ -35,6 +36,7 @@ from ..texture import unwrap_albedo
 from .report import build_report
 
 MIN_INTEROCULAR_PX = 24   # below this the landmarks are too coarse to fit a face
+ALBEDO_FIT_SIZE = 256     # texels of the albedo model in the photometric fit (DECA's size)
 
 
 class ReconstructionError(RuntimeError):
@@ -48,6 +50,7 @@ class ReconstructSettings:
     flame_landmarks: str | None = None
     flame_uv: str | None = None
     flame_masks: str | None = None
+    flame_albedo: str | None = None         # FLAME_albedo_from_BFM.npz / FLAME_texture.npz (optional)
     deca_path: str | None = None            # DECA's deca_model.tar: wrinkles for FLAME heads
     landmarks: str = "dlib"                 # "dlib" or "fan"
     face_detector: str = "hog"              # dlib's "hog" (fast) or "cnn" (finds harder faces)
@@ -97,6 +100,18 @@ def load_model(s: ReconstructSettings) -> HeadModel:
     raise ReconstructionError(f"unknown --model {s.model!r}: use openhead or flame")
 
 
+def load_albedo_model(s: ReconstructSettings) -> AlbedoModel | None:
+    """The user's FLAME albedo model (FLAME only), or None."""
+    if not s.flame_albedo:
+        return None
+    if s.model != "flame":
+        raise ReconstructionError("--flame-albedo is an albedo model in FLAME's UV layout; use it with --model flame")
+    try:
+        return AlbedoModel(s.flame_albedo, size=ALBEDO_FIT_SIZE)
+    except ModelFileError as e:
+        raise ReconstructionError(str(e)) from e
+
+
 def load_deca(s: ReconstructSettings):
     """DECA's networks from the user's deca_model.tar (FLAME only), or None."""
     if not s.deca_path:
@@ -139,6 +154,7 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
             raise ReconstructionError(str(e)) from e
     model = load_model(s)
     deca = load_deca(s)
+    albedo_model = load_albedo_model(s)
     timings["load"] = time.perf_counter() - t
     prog("load", 1.0)
 
@@ -173,7 +189,7 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
     t = time.perf_counter()
     obs = [Observation(c.image, c.landmarks, irises[i]) for i, c in enumerate(crops)]
     fit = fit_coarse(model, obs, FitSettings(quality=s.quality, device=device),
-                     progress=lambda stage, frac: prog("fit", frac))
+                     progress=lambda stage, frac: prog("fit", frac), albedo_model=albedo_model)
     model = model.cpu()
     timings["fit"] = time.perf_counter() - t
 
@@ -181,7 +197,13 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
     with torch.no_grad():
         posed = model(shape=fit.shape.expand(len(obs), -1), expression=fit.expression, pose=fit.pose).vertices
         rest = model(shape=fit.shape).vertices
-    tex = unwrap_albedo(model, posed, fit.camera, fit.light, [c.image for c in crops], s.texture_size)
+    prior = None
+    if albedo_model is not None:   # the fitted model albedo fills the skin the photos do not show
+        with torch.no_grad():
+            prior = torch.nn.functional.interpolate(albedo_model.cpu()(fit.albedo_code), size=(s.texture_size,) * 2,
+                                                    mode="bilinear", align_corners=False)[0].permute(1, 2, 0)
+    tex = unwrap_albedo(model, posed, fit.camera, fit.light, [c.image for c in crops], s.texture_size,
+                        skin_prior=prior)
     timings["texture"] = time.perf_counter() - t
     prog("texture", 1.0)
 
@@ -260,6 +282,9 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
     }
     if detail_meta:
         meta["detail"] = detail_meta
+    if albedo_model is not None:
+        meta["albedo_model"] = {"file": albedo_model.path, "kind": albedo_model.kind,
+                                "code": fit.albedo_code[0].tolist()}
     write_bundle(Path(out), AvatarBundle(meta, mesh, albedo_srgb, detail.displacement, detail.normal_map, report,
                                          extra_displacements=extra, rig=rig_arrays(model, fit.shape[:1])))
     timings["bundle"] = time.perf_counter() - t

@@ -79,9 +79,10 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                      landmarks: str = Form("dlib"), face_index: int = Form(0), model: str = Form("openhead"),
                      flame_path: str | None = Form(None), flame_landmarks: str | None = Form(None),
                      flame_uv: str | None = Form(None), flame_masks: str | None = Form(None),
-                     deca_path: str | None = Form(None)):
+                     flame_albedo: str | None = Form(None), deca_path: str | None = Form(None)):
         """FLAME: the paths are files on this machine (your licensed copies; never uploaded).
-        flame_masks (DECA's FLAME_masks.pkl) and deca_path (deca_model.tar, for wrinkles) are optional."""
+        flame_masks (DECA's FLAME_masks.pkl), flame_albedo (an albedo model .npz) and deca_path
+        (deca_model.tar, for wrinkles) are optional."""
         from ..imageio import ImageLoadError, load_photo
 
         if not 1 <= len(photos) <= MAX_PHOTOS:
@@ -101,6 +102,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                     ("flame_landmarks", flame_landmarks, "DECA's landmark_embedding.npy", True),
                     ("flame_uv", flame_uv, "DECA's head_template.obj", True),
                     ("flame_masks", flame_masks, "DECA's FLAME_masks.pkl", False),
+                    ("flame_albedo", flame_albedo, "a FLAME albedo model (.npz)", False),
                     ("deca_path", deca_path, "DECA's deca_model.tar", False)):
                 if not value and not required:
                     continue
@@ -110,6 +112,8 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
                 flame[key] = str(Path(value).expanduser())
         elif deca_path:
             raise HTTPException(422, "deca_path is DECA's checkpoint for FLAME heads; OpenHead has its own decoder")
+        elif flame_albedo:
+            raise HTTPException(422, "flame_albedo is an albedo model in FLAME's UV layout; use it with model flame")
         data = []
         for up in photos:
             blob = await up.read(s.max_upload_bytes + 1)

@@ -129,9 +129,11 @@ def _sample(img: torch.Tensor, uv_px: torch.Tensor, H: int, W: int) -> torch.Ten
 
 
 def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tensor,
-                  lights: torch.Tensor, images: list[np.ndarray], size: int = 1024) -> TextureResult:
+                  lights: torch.Tensor, images: list[np.ndarray], size: int = 1024,
+                  skin_prior: torch.Tensor | None = None) -> TextureResult:
     """vertices (B, V, 3) posed as fitted; cameras (B, 3) DECA cameras of each crop; lights
-    (B, 9, 3); images: B sRGB uint8 crops (square)."""
+    (B, 9, 3); images: B sRGB uint8 crops (square). skin_prior (size, size, 3) linear: what
+    unseen skin should look like (a fitted albedo model); without it, the median seen skin tone."""
     sup = uv_support(model, size)
     faces = model.faces.cpu()
     valid = sup.part >= 0
@@ -179,7 +181,7 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     # skin tone prior and priors for parts
     skin_sel = (sup.part == 0) & (observed > 0.5) & ~sup.mouth_interior
     skin_tone = merged[skin_sel].median(0).values if skin_sel.any() else torch.tensor([0.45, 0.3, 0.25])
-    prior = skin_tone.expand(size, size, 3).clone()
+    prior = skin_tone.expand(size, size, 3).clone() if skin_prior is None else skin_prior.float().clone()
     names = model.part_names
     for pname, key in (("eye.L", "eye"), ("eye.R", "eye"), ("teeth.upper", "teeth"),
                        ("teeth.lower", "teeth"), ("tongue", "tongue")):
@@ -191,7 +193,10 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     filled = push_pull_fill(merged, conf * valid)
     is_skin = (sup.part == 0) & ~sup.mouth_interior
     far = (1 - push_pull_fill(conf[..., None] * valid[..., None], valid.float())[..., 0].clamp(0, 1))
-    base = torch.where(is_skin[..., None], filled * (1 - 0.5 * far[..., None]) + prior * 0.5 * far[..., None], prior)
+    # how far from the observations the prior takes over: a fitted albedo model knows what unseen
+    # skin looks like (all the way); one median tone only half way (the fill keeps some variation)
+    lean = far[..., None] * (1.0 if skin_prior is not None else 0.5)
+    base = torch.where(is_skin[..., None], filled * (1 - lean) + prior * lean, prior)
     out = merged * conf[..., None] + base * (1 - conf[..., None])
     out = torch.where(valid[..., None], out, push_pull_fill(out, valid.float()))
     return TextureResult(out.clamp(0, 1).numpy().astype(np.float32), observed.numpy().astype(np.float32),

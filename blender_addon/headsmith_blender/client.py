@@ -73,7 +73,7 @@ class BackendClient:
     def submit(self, photos: list[Path], quality: str = "default", landmarks: str = "dlib",
                model: str = "openhead", flame: dict | None = None) -> dict:
         """Upload photos -> the job's public state (id, state, stage, progress). flame: the paths
-        flame_path, flame_landmarks, flame_uv (and optionally flame_masks, deca_path) of the user's files
+        flame_path, flame_landmarks, flame_uv (and optionally flame_masks, flame_albedo, deca_path) of the user's files
         (sent as paths, not uploaded)."""
         boundary = secrets.token_hex(16)
         buf = io.BytesIO()

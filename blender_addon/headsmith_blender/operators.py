@@ -132,7 +132,7 @@ class HEADSMITH_OT_reconstruct(bpy.types.Operator):
         landmarks = p.landmarks if p else "dlib"
         model = p.head_model if p else "openhead"
         flame = {k: bpy.path.abspath(getattr(p, k)) for k in ("flame_path", "flame_landmarks", "flame_uv",
-                                                              "flame_masks", "deca_path")} \
+                                                              "flame_masks", "flame_albedo", "deca_path")} \
             if p and model == "flame" else None
         quality = st.quality
         target = Path(bpy.utils.extension_path_user(__package__, path="bundles", create=True)) \

@@ -28,6 +28,7 @@ class HeadsmithPreferences(bpy.types.AddonPreferences):
     flame_landmarks: StringProperty(name=UI["flame_landmarks"], subtype="FILE_PATH")
     flame_uv: StringProperty(name=UI["flame_uv"], subtype="FILE_PATH")
     flame_masks: StringProperty(name=UI["flame_masks"], subtype="FILE_PATH")
+    flame_albedo: StringProperty(name=UI["flame_albedo"], subtype="FILE_PATH")
     deca_path: StringProperty(name=UI["deca_path"], subtype="FILE_PATH")
     live_size: EnumProperty(name="Live map size", items=[("512", "512", ""), ("1024", "1024", "")], default="1024")
 
@@ -37,8 +38,8 @@ class HeadsmithPreferences(bpy.types.AddonPreferences):
         for p in ("backend_url", "launch_command", "token_file"):
             col.prop(self, p)
         col.separator()
-        for p in ("head_model", "landmarks", "flame_path", "flame_landmarks", "flame_uv", "flame_masks", "deca_path",
-                  "live_size"):
+        for p in ("head_model", "landmarks", "flame_path", "flame_landmarks", "flame_uv", "flame_masks", "flame_albedo",
+                  "deca_path", "live_size"):
             col.prop(self, p)
 
 

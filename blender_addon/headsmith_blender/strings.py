@@ -34,6 +34,7 @@ UI = {
     "flame_landmarks": "FLAME landmarks (landmark_embedding.npy)",
     "flame_uv": "FLAME UVs (head_template.obj)",
     "flame_masks": "FLAME regions (FLAME_masks.pkl, optional)",
+    "flame_albedo": "FLAME albedo model (.npz, optional)",
     "deca_path": "DECA checkpoint (deca_model.tar), wrinkles for FLAME",
     "quality": "Quality",
     "status_idle": "Ready",

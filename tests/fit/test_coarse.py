@@ -115,3 +115,41 @@ def test_similarity_alignment_removes_scale_rotation_translation():
     a = rng.normal(size=(50, 3))
     b = 1.7 * a @ Rotation.from_rotvec([0.3, -0.2, 0.5]).as_matrix().T + np.array([1.0, 2.0, 3.0])
     assert np.allclose(similarity_align(a, b), b, atol=1e-9)
+
+
+def test_albedo_model_coefficients_are_fitted(openhead, tmp_path):
+    """A head textured by a known albedo-model code: the photometric stage recovers the texture
+    on the face far better than the model's mean does."""
+    from headsmith.headmodel.albedo import AlbedoModel
+    from headsmith.render.uv import rasterize_uv
+    from tests.headmodel.albedo_standin import write_albedo_standin
+
+    albedo_model = AlbedoModel(write_albedo_standin(tmp_path / "FLAME_texture.npz", "FLAME", size=256, n=10))
+    true_code = torch.tensor([[2.0, -1.5, 1.0, 0.0, -2.0, 1.5, 0.5, -1.0, 0.0, 1.0]])
+    g = torch.Generator().manual_seed(3)
+    shape = torch.randn(1, openhead.n_shape, generator=g) * 0.8
+    pose = HeadPose.zeros(1)
+    pose.global_rot[0] = torch.tensor([0.05, math.radians(15.0), 0.0])
+    cam = OrthographicCamera(torch.tensor([[6.5, 0.0, 0.025]]))
+    out = openhead(shape=shape, pose=pose)
+    lay = openhead.uv_layout
+    with torch.no_grad():
+        r = MeshRenderer(openhead.faces, lay.uv, lay.faces).render(
+            out.vertices, cam, (256, 256), light=default_light(), background=0.3, texture=albedo_model(true_code))
+    img = to_uint8(linear_to_srgb(r.image[0]))
+    lmk = cam.project(out.landmarks3d, 256, 256)[0, :, :2].numpy()
+    fit = fit_coarse(openhead, [Observation(img, lmk)], FitSettings(quality="default"), albedo_model=albedo_model)
+    assert fit.albedo_code is not None and fit.albedo_code.shape == (1, 10)
+    # compare on the face skin the photo shows (frontal-facing texels of the face region)
+    face = openhead.vertex_regions[openhead.region_names.index("face")].float()
+    raster = rasterize_uv(lay.uv.float(), lay.faces, openhead.faces, 256)
+    from headsmith.render.uv import world_to_uv
+    on_face = world_to_uv(raster, face[None, :, None])[0, ..., 0] > 0.99
+    with torch.no_grad():
+        truth, fitted, mean = (albedo_model(c)[0].permute(1, 2, 0)[on_face]
+                               for c in (true_code, fit.albedo_code, torch.zeros(1, 10)))
+    # light and albedo trade a per-channel scale: compare after the best one
+    fitted = fitted * (truth * fitted).sum(0) / (fitted * fitted).sum(0)
+    mean = mean * (truth * mean).sum(0) / (mean * mean).sum(0)
+    err_fit, err_mean = (fitted - truth).abs().mean().item(), (mean - truth).abs().mean().item()
+    assert err_fit < 0.4 * err_mean, (err_fit, err_mean)

@@ -7,12 +7,20 @@ import json
 import cv2
 import numpy as np
 import pytest
+import torch
 
 from headsmith.bundle import read_bundle
 from headsmith.bundle.write import decode_displacement
 from headsmith.cli import main
 from headsmith.detail.sources import wrinkle_parts
+from headsmith.headmodel.albedo import AlbedoModel
+from headsmith.headmodel.flame import FLAME
+from headsmith.imageio.color import linear_to_srgb
+from headsmith.render import vertex_normals
+from headsmith.render.uv import world_to_uv
+from headsmith.texture.unwrap import uv_support
 from tests.conftest import FLAME_OPTIONS
+from tests.headmodel.albedo_standin import write_albedo_standin
 
 
 def test_flame_bundle_records_files_and_fits(flame_bundle, flame_standin):
@@ -36,7 +44,6 @@ def test_static_map_is_deca_decoder_at_neutral(flame_bundle):
     want = decoder.decode(code, np.zeros((1, 50), np.float32), np.zeros((1, 3), np.float32))[0]
     png = cv2.imread(str(flame_bundle / "displacement.png"), cv2.IMREAD_UNCHANGED)
     got = decode_displacement(png, meta["textures"]["displacement"]["scale_m"])
-    from headsmith.texture.unwrap import uv_support
     charts = uv_support(model, got.shape[0]).raster.mask.numpy()
     assert np.abs(want).max() > 1e-4                       # the synthetic decoder is not silent
     q = 2 * meta["textures"]["displacement"]["scale_m"] / 65535
@@ -87,3 +94,47 @@ def test_deca_with_openhead_is_refused(tmp_path, capsys, astronaut_path, flame_s
     assert main(["reconstruct", str(astronaut_path), "-o", str(tmp_path / "out"), "--deca",
                  flame_standin["deca_path"]]) == 2
     assert "--model flame" in capsys.readouterr().err
+
+
+def test_flame_albedo_model_is_fitted_and_recorded(tmp_path, astronaut_path, flame_standin):
+    """--flame-albedo: the model's coefficients are fitted at default quality and recorded, and
+    the albedo texture is the photo where seen, the fitted model elsewhere (not one flat tone)."""
+    albedo = write_albedo_standin(tmp_path / "FLAME_albedo_from_BFM.npz", "BFM", size=256, n=20)
+    out = tmp_path / "out"
+    args = ["reconstruct", str(astronaut_path), "-o", str(out), "--model", "flame", "--flame-albedo", str(albedo)]
+    for key in ("flame_path", "flame_landmarks", "flame_uv", "flame_masks"):
+        args += [FLAME_OPTIONS[key], flame_standin[key]]
+    assert main(args) == 0
+    meta = read_bundle(out)
+    am = meta["albedo_model"]
+    assert am["kind"] == "BFM" and am["file"] == str(albedo.resolve()) and len(am["code"]) == 20
+    assert np.abs(am["code"]).max() > 0.05                      # fitted, not left at the mean
+    # skin far from anything the photo shows is the fitted model's colour field
+    flame = FLAME(flame_standin["flame_path"], flame_standin["flame_landmarks"], flame_standin["flame_uv"],
+                  flame_standin["flame_masks"])
+    tex = cv2.imread(str(out / "albedo.png"))[..., ::-1] / 255.0
+    S = tex.shape[0]
+    with torch.no_grad():
+        want = torch.nn.functional.interpolate(AlbedoModel(albedo)(torch.tensor([am["code"]], dtype=torch.float32)),
+                                               size=(S, S), mode="bilinear", align_corners=False)[0]
+    want = linear_to_srgb(want.permute(1, 2, 0)).numpy()
+    sup = uv_support(flame, S)
+    skin = ((sup.part == 0) & ~sup.mouth_interior).numpy()
+    # the back of the head: texels whose surface faces away from the camera (-z) in the rest pose
+    n = world_to_uv(sup.raster, vertex_normals(flame.v_template[None].float(), flame.faces))[0].numpy()
+    back = skin & (n[..., 2] < -0.5)
+    assert back.sum() > 1000
+    assert np.abs(tex[back] - want[back]).mean() < 0.03
+
+
+def test_flame_albedo_needs_flame_and_a_real_file(tmp_path, capsys, astronaut_path, flame_standin):
+    assert main(["reconstruct", str(astronaut_path), "-o", str(tmp_path / "out"),
+                 "--flame-albedo", str(tmp_path / "x.npz")]) == 2
+    assert "--model flame" in capsys.readouterr().err
+    args = ["reconstruct", str(astronaut_path), "-o", str(tmp_path / "out"), "--model", "flame",
+            "--flame-albedo", str(tmp_path / "nowhere.npz")]
+    for key in ("flame_path", "flame_landmarks", "flame_uv"):
+        args += [FLAME_OPTIONS[key], flame_standin[key]]
+    assert main(args) == 2
+    assert "nowhere.npz" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

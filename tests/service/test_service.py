@@ -193,6 +193,11 @@ def test_flame_job_with_deca_bakes_wrinkles(server, astronaut_png, flame_standin
     assert r.status_code == 422 and "deca_path" in r.json()["error"]
     r = client.post("/reconstruct", files=files, data={"quality": "fast", "deca_path": flame_standin["deca_path"]})
     assert r.status_code == 422 and "FLAME" in r.json()["error"]
+    bad = dict(flame_standin, flame_albedo=str(tmp_path / "no_albedo.npz"))
+    r = client.post("/reconstruct", files=files, data={"quality": "fast", "model": "flame", **bad})
+    assert r.status_code == 422 and "flame_albedo" in r.json()["error"]
+    r = client.post("/reconstruct", files=files, data={"quality": "fast", "flame_albedo": flame_standin["flame_uv"]})
+    assert r.status_code == 422 and "model flame" in r.json()["error"]
     r = client.post("/reconstruct", files=files, data={"quality": "fast", "model": "flame", **flame_standin})
     assert r.status_code == 202, r.text
     st = _wait(client, r.json()["id"])
