@@ -23,6 +23,7 @@ import torch
 
 from ..headmodel import HeadModel, HeadPose
 from ..headmodel.albedo import AlbedoModel
+from ..headmodel.lbs import axis_angle_to_matrix
 from ..imageio.color import srgb_to_linear
 from ..render import MeshRenderer, OrthographicCamera, default_light, interpolate
 from ..render.camera import pixels_to_ndc
@@ -181,9 +182,9 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
         out = model(shape=shape.expand(B, -1), expression=expression * fitted_expr, pose=pose)
         return out, pose, OrthographicCamera(camera).project_ndc(out.landmarks3d)
 
-    def iris_ndc(out):
+    def iris_points(out):
         tri = out.vertices[:, model.faces[iris_faces]]            # (B, 2, 3, 3)
-        return OrthographicCamera(camera).project_ndc((tri * iris_bary[None, :, :, None]).sum(2))
+        return (tri * iris_bary[None, :, :, None]).sum(2)
 
     def landmark_terms(ndc):
         d = (ndc - det_ndc).norm(dim=-1) / iod[:, None]           # (B, 68), in inter-ocular units
@@ -328,16 +329,29 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
 
     # --- stage 5: gaze. The eyelid landmarks do not move with the eyeballs, so only the eye
     # rotations are free; an eye whose iris was not seen follows the other through the
-    # vergence prior, and stays straight ahead when neither was.
+    # vergence prior, and stays straight ahead when neither was. An eyeball turns rigidly about
+    # its centre (where the eye joint sits), inside the head's frame, so the iris point is
+    # p(g) = p0 + R_head (R_eye(g) - I) d, with p0 the posed point looking ahead and d its
+    # offset from the eyeball centre in the rest template: no model evaluation per step (the
+    # final evaluation below gives the exact points).
     if sched["gaze"] > 0:
+        with torch.no_grad():
+            out0, pose0, _ = forward()                                     # gaze is zero here
+            p0 = iris_points(out0)                                          # (B, 2, 3)
+            Rh = model.head_rotation(pose0)                                 # (B, 3, 3)
+            tmpl = (model.v_template[model.faces[iris_faces]] * iris_bary[..., None]).sum(1)
+            d_rest = tmpl - torch.as_tensor(model.eyeball_centres(), dtype=tmpl.dtype, device=dev)
+            cam = OrthographicCamera(camera.detach())
+        eye3 = torch.eye(3, device=dev)
         opt = torch.optim.Adam([gaze], lr=0.03)
         decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, sched["gaze"], eta_min=0.0)
         w_seen = seen.float()
         vergence = torch.tensor(settings.vergence_sigma, device=dev)
         for _ in range(sched["gaze"]):
             opt.zero_grad()
-            out, _, _ = forward()
-            d = (iris_ndc(out) - iris_det).norm(dim=-1) / iod[:, None]      # (B, 2) inter-ocular units
+            Re = axis_angle_to_matrix(torch.nn.functional.pad(gaze, (0, 1)).reshape(-1, 3)).reshape(B, 2, 3, 3)
+            p = p0 + torch.einsum("bij,bejk,ek->bei", Rh, Re - eye3, d_rest)
+            d = (cam.project_ndc(p) - iris_det).norm(dim=-1) / iod[:, None]   # (B, 2) inter-ocular units
             loss = ((w_seen * d ** 2).sum() / settings.iris_sigma ** 2
                     + (gaze ** 2).sum() / settings.gaze_sigma ** 2
                     + (((gaze[:, 0] - gaze[:, 1]) / vergence) ** 2).sum()) / B
@@ -357,7 +371,7 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
     with torch.no_grad():
         out, pose, ndc = forward()
         _, _, _, d = landmark_terms(ndc)
-        px, iris_px = to_px(ndc), to_px(iris_ndc(out))
+        px, iris_px = to_px(ndc), to_px(OrthographicCamera(camera).project_ndc(iris_points(out)))
     det = lambda t: t.detach().cpu()  # noqa: E731
     return CoarseFit(
         shape=det(shape), expression=det(expression * fitted_expr),
