@@ -4,9 +4,10 @@ eyelids, so the eye pose needs a measurement of its own.
 Method: the iris is the dark disk inside the bright sclera. In each eye opening (the polygon of
 its six landmarks, resampled so the eye is EYE_WIDTH_PX wide) every candidate centre is scored
 by the mean darkness of the visible part of a disk of the expected iris radius minus the mean
-darkness of the rest of the opening; the best score, refined to sub-pixel by a parabola, is the
-centre. An eye counts as not seen when it is nearly closed, too small, or shows no iris/sclera
-contrast (then the fit leaves that eye's pose alone).
+darkness of the rest of the opening. Around the best one, a two-tone circle (iris grey on
+sclera grey) is fitted by least squares over centre and radius, to a quarter pixel. An eye
+counts as not seen when it is nearly closed, too small, or shows no iris/sclera contrast (then
+the fit leaves that eye's pose alone).
 
 Frames: pixels of the image given (x right, y down).
 """
@@ -32,7 +33,7 @@ MIN_CONTRAST = 0.06        # sclera minus iris darkness (0..1) below which no ir
 @dataclass
 class Iris:
     center: np.ndarray     # (2,) pixels
-    radius: float          # pixels, the radius searched with
+    radius: float          # pixels, of the fitted circle
     contrast: float        # mean darkness inside the iris disk minus outside it, 0..1
 
 
@@ -47,12 +48,6 @@ def _disk(radius: float) -> np.ndarray:
     n = int(np.ceil(radius))
     y, x = np.mgrid[-n:n + 1, -n:n + 1]
     return (x * x + y * y <= radius * radius).astype(np.float32)
-
-
-def _parabola_peak(a: float, b: float, c: float) -> float:
-    """Offset of the vertex of the parabola through (-1, a), (0, b), (1, c)."""
-    den = a - 2 * b + c
-    return 0.0 if abs(den) < 1e-12 else float(np.clip(0.5 * (a - c) / den, -0.5, 0.5))
 
 
 def find_iris(gray: np.ndarray, points: np.ndarray) -> Iris | None:
@@ -95,11 +90,7 @@ def find_iris(gray: np.ndarray, points: np.ndarray) -> Iris | None:
     best = float(score[y, x])
     if best < MIN_CONTRAST:
         return None
-    dx = _parabola_peak(score[y, x - 1], best, score[y, x + 1]) if 0 < x < score.shape[1] - 1 \
-        and np.isfinite(score[y, x - 1]) and np.isfinite(score[y, x + 1]) else 0.0
-    dy = _parabola_peak(score[y - 1, x], best, score[y + 1, x]) if 0 < y < score.shape[0] - 1 \
-        and np.isfinite(score[y - 1, x]) and np.isfinite(score[y + 1, x]) else 0.0
-    centre, r_fit = _two_tone_circle(patch, mask, np.array([x + dx, y + dy]), radius)
+    centre, r_fit = _two_tone_circle(patch, mask, np.array([x, y], np.float64), radius)
     return Iris(centre / scale + lo, r_fit / scale, best)
 
 

@@ -263,20 +263,30 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
         target = torch.stack([torch.as_tensor(
             _resize(o.image, R), dtype=torch.float32, device=dev) / 255.0 for o in observations])
         target = srgb_to_linear(target)
-        renderer = MeshRenderer(model.faces)
         skin = _skin_vertex_mask(model).to(dev)
+        if albedo_model is None:
+            renderer = MeshRenderer(model.faces)
+        else:
+            albedo_model = albedo_model.to(dev)
+            renderer = MeshRenderer(model.faces, model.uv_layout.uv, model.uv_layout.faces)
+
+        def render_albedo(out):
+            """The photometric render: the albedo model's texture, or one mean skin colour."""
+            if albedo_model is None:
+                return renderer.render(out.vertices, OrthographicCamera(camera), (R, R), light=light,
+                                       vertex_colors=albedo[:, None].expand(B, model.n_vertices, 3))
+            return renderer.render(out.vertices, OrthographicCamera(camera), (R, R), light=light,
+                                   texture=albedo_model(albedo_code).expand(B, -1, -1, -1))
+
         with torch.no_grad():
             out, _, _ = forward()
-            r = renderer.render(out.vertices, OrthographicCamera(camera), (R, R), light=light)
+            r = renderer.render(out.vertices, OrthographicCamera(camera), (R, R), light=light)   # grey
             m = interpolate(r.fragments, model.faces, skin[None, :, None].expand(B, -1, 1))[..., 0] > 0.5
             albedo = (target[m].median(0).values / r.shading[m].median(0).values.clamp(min=1e-3))[None]
             if albedo_model is not None:
                 # the model's mean colour times the light should match the photo's skin: the
                 # light (per channel) takes the ratio, which also covers the camera's white balance
-                lay = model.uv_layout
-                rt = MeshRenderer(model.faces, lay.uv, lay.faces).render(
-                    out.vertices, OrthographicCamera(camera), (R, R), light=light,
-                    texture=albedo_model.to(dev)(albedo_code).expand(B, -1, -1, -1))
+                rt = render_albedo(out)
                 light.mul_((target[m].median(0).values / rt.image[m].median(0).values.clamp(min=1e-3))[None, None])
         albedo = albedo.clone().requires_grad_(True)
         params = [{"params": [camera, global_rot], "lr": 0.002}, {"params": [shape], "lr": 0.02},
@@ -287,22 +297,14 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
         else:
             albedo_code.requires_grad_(True)
             params.append({"params": [albedo_code], "lr": 0.05})
-            lay = model.uv_layout
-            renderer = MeshRenderer(model.faces, lay.uv, lay.faces)
         opt = torch.optim.Adam(params)
         decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, sched["photo"], eta_min=0.0)
         for _ in range(sched["photo"]):
             opt.zero_grad()
             out, _, ndc = forward()
             lmk, eye, lip, _ = landmark_terms(ndc)
-            if albedo_model is None:
-                r = renderer.render(out.vertices, OrthographicCamera(camera), (R, R), light=light,
-                                    vertex_colors=albedo[:, None].expand(B, model.n_vertices, 3))
-                albedo_prior = 0.0
-            else:
-                r = renderer.render(out.vertices, OrthographicCamera(camera), (R, R), light=light,
-                                    texture=albedo_model(albedo_code).expand(B, -1, -1, -1))
-                albedo_prior = settings.w_albedo_code * (albedo_code ** 2).sum()
+            r = render_albedo(out)
+            albedo_prior = 0.0 if albedo_model is None else settings.w_albedo_code * (albedo_code ** 2).sum()
             mask = (interpolate(r.fragments, model.faces, skin[None, :, None].expand(B, -1, 1)) > 0.5).float()
             resid = (r.image - target).abs()
             photo = (torch.clamp(resid, max=settings.photo_clamp) * mask).sum() / mask.sum().clamp(min=1) / 3

@@ -134,27 +134,24 @@ class HeadModel(torch.nn.Module):
         fpart = self.face_part.cpu().numpy()
         fids, bary = [], []
         for eye, c in zip(("eye.R", "eye.L"), self.eyeball_centres()):
-            k = self.part_names.index(eye)
-            best = None
-            for fi in np.nonzero(fpart == k)[0]:
-                a, b, d = v[f[fi]]
-                # Moller-Trumbore, ray c + t * (0, 0, 1)
-                e1, e2 = b - a, d - a
-                h = np.cross((0.0, 0.0, 1.0), e2)
-                det = e1 @ h
-                if abs(det) < 1e-15:
-                    continue
-                s = c - a
-                u = (s @ h) / det
-                q = np.cross(s, e1)
-                w = q[2] / det
-                t = (e2 @ q) / det
-                if u >= -1e-9 and w >= -1e-9 and u + w <= 1 + 1e-9 and t > 0 and (best is None or t > best[0]):
-                    best = (t, fi, (1 - u - w, u, w))
-            if best is None:
+            fi = np.nonzero(fpart == self.part_names.index(eye))[0]
+            a, b, d = (v[f[fi, k]] for k in range(3))             # (n, 3) each
+            # Moller-Trumbore for the ray c + t (0, 0, 1), all of the eyeball's faces at once
+            e1, e2 = b - a, d - a
+            h = np.cross((0.0, 0.0, 1.0), e2)
+            det = (e1 * h).sum(1)
+            det = np.where(np.abs(det) < 1e-15, np.nan, det)       # parallel faces never hit
+            sa = c - a
+            u = (sa * h).sum(1) / det
+            q = np.cross(sa, e1)
+            w = q[:, 2] / det
+            t = (e2 * q).sum(1) / det
+            hit = (u >= -1e-9) & (w >= -1e-9) & (u + w <= 1 + 1e-9) & (t > 0)
+            if not hit.any():
                 raise ValueError(f"{self.name}: the forward axis of {eye} misses its eyeball mesh")
-            fids.append(best[1])
-            bary.append(best[2])
+            k = int(np.nanargmax(np.where(hit, t, -np.inf)))       # the front crossing
+            fids.append(int(fi[k]))
+            bary.append((1 - u[k] - w[k], u[k], w[k]))
         dev = self.v_template.device
         return (torch.tensor(fids, dtype=torch.long, device=dev),
                 torch.tensor(bary, dtype=self.v_template.dtype, device=dev))
