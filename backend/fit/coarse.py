@@ -280,14 +280,13 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
 
         with torch.no_grad():
             out, _, _ = forward()
-            r = renderer.render(out.vertices, OrthographicCamera(camera), (R, R), light=light)   # grey
+            r = render_albedo(out)          # its shading does not depend on the albedo
             m = interpolate(r.fragments, model.faces, skin[None, :, None].expand(B, -1, 1))[..., 0] > 0.5
             albedo = (target[m].median(0).values / r.shading[m].median(0).values.clamp(min=1e-3))[None]
             if albedo_model is not None:
                 # the model's mean colour times the light should match the photo's skin: the
                 # light (per channel) takes the ratio, which also covers the camera's white balance
-                rt = render_albedo(out)
-                light.mul_((target[m].median(0).values / rt.image[m].median(0).values.clamp(min=1e-3))[None, None])
+                light.mul_((target[m].median(0).values / r.image[m].median(0).values.clamp(min=1e-3))[None, None])
         albedo = albedo.clone().requires_grad_(True)
         # The shape step: larger steps leave dlib's identity faster and lower the synthetic median
         # face error (3.04 mm at 0.02, 2.56 at 0.05, 2.23 at 0.1), but the fit then drifts from
@@ -327,7 +326,7 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
             step_progress("photo")
         if albedo_model is not None:   # the mean skin reflectance the rest of the pipeline reports
             with torch.no_grad():
-                albedo = (r.image / r.shading.clamp(min=1e-3))[mask[..., 0] > 0].median(0).values[None]
+                albedo = r.albedo[mask[..., 0] > 0].median(0).values[None]
 
     # --- stage 4: identity, light and albedo stay; expression, jaw, head pose and camera are
     # refitted to the detected landmarks (the photometric stage leaned on the image for the shape)
