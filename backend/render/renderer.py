@@ -56,14 +56,18 @@ class MeshRenderer:
     def render(self, vertices: torch.Tensor, camera: OrthographicCamera | PerspectiveCamera,
                image_size: tuple[int, int], light: torch.Tensor | None = None,
                texture: torch.Tensor | None = None, vertex_colors: torch.Tensor | None = None,
-               background: torch.Tensor | float = 0.0, cull_backfaces: bool = True) -> RenderOutput:
+               background: torch.Tensor | float = 0.0, cull_backfaces: bool = True,
+               visibility: Fragments | None = None) -> RenderOutput:
         """vertices (B, V, 3) world metres; light (B, 9, 3) SH or None for unlit;
-        texture (B, 3, S, S) or vertex_colors (B, V, 3); neither gives uniform grey albedo."""
+        texture (B, 3, S, S) or vertex_colors (B, V, 3); neither gives uniform grey albedo.
+        visibility: an earlier render's fragments (same mesh and size) whose face per pixel is
+        kept, skipping the z-buffer pass (see rasterize)."""
         H, W = image_size
         B = vertices.shape[0]
         screen = camera.project(vertices, H, W)
         frags = rasterize(screen, self.faces, H, W, perspective_correct=camera.is_perspective,
-                          cull_backfaces=cull_backfaces)
+                          cull_backfaces=cull_backfaces,
+                          face_index=None if visibility is None else visibility.face_index)
         alpha = frags.mask[..., None].to(vertices.dtype)
         normals = vertex_normals(vertices, self.faces)
         pix_n = Fn.normalize(interpolate(frags, self.faces, normals), dim=-1, eps=1e-12)
