@@ -264,17 +264,17 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
         target = torch.stack([torch.as_tensor(
             _resize(o.image, R), dtype=torch.float32, device=dev) / 255.0 for o in observations])
         target = srgb_to_linear(target)
-        # Only the faces near the face skin are drawn (half of the head's), and the z-buffer
-        # pass is redone every VISIBILITY_STEPS steps, the faces per pixel being kept in between
-        # (the head moves a fraction of a pixel per step): together they halve a step's cost
-        # on CPU, which pays for the steps the shape needs to converge.
-        drawn, skin_face = _photometric_faces(model)
-        drawn, skin_face = drawn.to(dev), skin_face.to(dev)
+        # The z-buffer pass is redone every VISIBILITY_STEPS steps, the faces per pixel being
+        # kept in between (the head moves a fraction of a pixel per step): it halves a step's
+        # cost on CPU, which pays for the steps the shape needs to converge. (Drawing only the
+        # faces near the face skin would save little more, and at 45 degrees of yaw the ears,
+        # neck and scalp hide ~2% of the skin pixels.)
+        skin_face = (_skin_vertex_mask(model)[model.faces].sum(1) >= 2).to(dev)  # 2+ skin corners
         if albedo_model is None:
-            renderer = MeshRenderer(model.faces[drawn])
+            renderer = MeshRenderer(model.faces)
         else:
             albedo_model = albedo_model.to(dev)
-            renderer = MeshRenderer(model.faces[drawn], model.uv_layout.uv, model.uv_layout.faces[drawn])
+            renderer = MeshRenderer(model.faces, model.uv_layout.uv, model.uv_layout.faces)
 
         def render_albedo(out, visibility=None):
             """The photometric render and its (B, H, W) skin mask: the albedo model's texture, or
@@ -409,20 +409,6 @@ def _skin_vertex_mask(model: HeadModel) -> torch.Tensor:
         if other in names:
             face &= ~(model.vertex_regions[names.index(other)] > 0)
     return face.float()
-
-
-def _photometric_faces(model: HeadModel) -> tuple[torch.Tensor, torch.Tensor]:
-    """(drawn, skin) boolean masks over the model's faces, skin indexed among the drawn faces:
-    the photometric term compares face skin (faces with at least two skin corners), so only
-    the face region and the eyes and mouth parts that can cover it are drawn; a model without
-    a face region draws everything."""
-    skin = _skin_vertex_mask(model)[model.faces].sum(1) >= 2
-    names = model.region_names
-    if "face" not in names:
-        return torch.ones(model.faces.shape[0], dtype=torch.bool), skin
-    face = (model.vertex_regions[names.index("face")] > 0)[model.faces].any(1)
-    drawn = face | (model.face_part != 0) | skin
-    return drawn, skin[drawn]
 
 
 def _resize(img: np.ndarray, size: int) -> np.ndarray:

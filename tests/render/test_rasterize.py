@@ -116,6 +116,43 @@ def test_gradients_match_finite_differences():
     assert g.abs().sum() > 0
 
 
+def test_kept_visibility_reproduces_a_fresh_render_and_its_gradients():
+    """A render that keeps an earlier render's faces per pixel (the photometric fit's shortcut)
+    equals a fresh render of the same vertices, values and vertex gradients, wherever a moved
+    mesh still covers each pixel with the same face; and a wrongly sized buffer is refused."""
+    torch.manual_seed(1)
+    v, f = uv_sphere(16, radius=0.8)
+    colors = torch.rand(1, v.shape[0], 3, dtype=torch.float64)
+    cam = OrthographicCamera(torch.tensor([[1.0, 0.02, -0.01]], dtype=torch.float64))
+    light = torch.zeros(1, 9, 3, dtype=torch.float64)
+    light[:, 0], light[:, 3] = 2.0, 0.7
+    renderer = MeshRenderer(f)
+    before = renderer.render(v[None], cam, (64, 64), light=light, vertex_colors=colors)
+    # a sub-pixel move (0.3 px at this scale), as one optimizer step makes
+    moved = v + torch.tensor([0.01, -0.005, 0.0], dtype=torch.float64)
+    x_kept, x_fresh = moved.clone().requires_grad_(True), moved.clone().requires_grad_(True)
+    kept = renderer.render(x_kept[None], cam, (64, 64), light=light, vertex_colors=colors,
+                           visibility=before.fragments)
+    fresh = renderer.render(x_fresh[None], cam, (64, 64), light=light, vertex_colors=colors)
+    assert torch.equal(kept.fragments.face_index, before.fragments.face_index)
+    same = (fresh.fragments.face_index == before.fragments.face_index) & fresh.fragments.mask
+    changed = (fresh.fragments.face_index != before.fragments.face_index).sum().item()
+    assert changed > 0                                  # the move did change some pixels' faces
+    assert same.sum() > 0.6 * fresh.fragments.mask.sum()
+    assert torch.allclose(kept.image[same], fresh.image[same], atol=1e-12)
+    w = torch.rand(1, 64, 64, 3, dtype=torch.float64) * same[..., None]
+    (kept.image * w).sum().backward()
+    (fresh.image * w).sum().backward()
+    assert x_fresh.grad.abs().sum() > 0
+    assert torch.allclose(x_kept.grad, x_fresh.grad, atol=1e-10)
+    try:
+        renderer.render(moved[None], cam, (32, 32), light=light, visibility=before.fragments)
+    except ValueError as e:
+        assert "face_index" in str(e)
+    else:
+        raise AssertionError("a face buffer of the wrong size was accepted")
+
+
 def test_cuda_matches_cpu_when_available():
     if not torch.cuda.is_available():
         import pytest
