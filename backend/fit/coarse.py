@@ -299,10 +299,11 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
                 # light (per channel) takes the ratio, which also covers the camera's white balance
                 light.mul_((target[m].median(0).values / image[m].median(0).values.clamp(min=1e-3))[None, None])
         albedo = albedo.clone().requires_grad_(True)
-        # The shape step: larger steps leave dlib's identity faster and lower the synthetic median
-        # face error (3.04 mm at 0.02, 2.56 at 0.05, 2.23 at 0.1), but the fit then drifts from
-        # the detected landmarks (mean 2.69% -> 3.35% -> 4.10%) and the 45-degree profile and
-        # open-mouth cases get worse (benchmark, session-5 note of issue 3): kept at 0.02.
+        # The shape step: with 160 steps, larger steps left dlib's identity faster and lowered the
+        # synthetic median face error (3.04 mm at 0.02, 2.56 at 0.05, 2.23 at 0.1), but the fit
+        # then drifted from the detected landmarks (mean 2.69% -> 3.35% -> 4.10%) and the
+        # 45-degree profile and open-mouth cases got worse (session-5 note of issue 3). More
+        # steps at 0.02 instead: 280 give 2.53 mm with the landmarks at 2.77% (session 6).
         params = [{"params": [camera, global_rot], "lr": 0.002}, {"params": [shape], "lr": 0.02},
                   {"params": [expression], "lr": 0.01}, {"params": [jaw], "lr": 0.005},
                   {"params": [light], "lr": 0.02}]
