@@ -266,9 +266,10 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
         target = srgb_to_linear(target)
         # The z-buffer pass is redone every VISIBILITY_STEPS steps, the faces per pixel being
         # kept in between (the head moves a fraction of a pixel per step): a step costs about a
-        # third less on CPU (~41 -> 26 ms here), which pays for the steps the shape needs to
-        # converge. (Drawing only the faces near the face skin would save little more, and at
-        # 45 degrees of yaw the ears, neck and scalp hide ~2% of the skin pixels.)
+        # third less on CPU (52 -> 33 ms on this project's 2-core machine: one synthetic head,
+        # median of 3 fits with and without 160 steps), which pays for the steps the shape
+        # needs to converge. (Drawing only the faces near the face skin would save little more,
+        # and at 45 degrees of yaw the ears, neck and scalp hide ~2% of the skin pixels.)
         skin_face = (_skin_vertex_mask(model)[model.faces].sum(1) >= 2).to(dev)  # 2+ skin corners
         if albedo_model is None:
             renderer = MeshRenderer(model.faces)
