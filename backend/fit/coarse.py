@@ -177,11 +177,20 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
     gaze = torch.zeros(B, 2, 2, device=dev, requires_grad=True)
     iris_faces, iris_bary = model.iris_embedding()
 
-    def forward():
+    def current_pose():
         eyes = torch.nn.functional.pad(gaze, (0, 1))
-        pose = HeadPose(global_rot, zeros3, jaw, eyes[:, 1], eyes[:, 0])
+        return HeadPose(global_rot, zeros3, jaw, eyes[:, 1], eyes[:, 0])
+
+    def forward():
+        pose = current_pose()
         out = model(shape=shape.expand(B, -1), expression=expression * fitted_expr, pose=pose)
         return out, pose, OrthographicCamera(camera).project_ndc(out.landmarks3d)
+
+    def landmarks_ndc():
+        """The landmarks alone, in NDC: all that the rigid and landmark stages need, at a
+        fraction of a full model evaluation (HeadModel.forward_landmarks)."""
+        lmk = model.forward_landmarks(shape.expand(B, -1), expression * fitted_expr, current_pose())
+        return OrthographicCamera(camera).project_ndc(lmk)
 
     def iris_points(out):
         tri = out.vertices[:, model.faces[iris_faces]]            # (B, 2, 3, 3)
@@ -227,8 +236,7 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
     opt = torch.optim.Adam([camera, global_rot], lr=0.01)
     for _ in range(sched["rigid"]):
         opt.zero_grad()
-        _, _, ndc = forward()
-        lmk, _, _, _ = landmark_terms(ndc)
+        lmk, _, _, _ = landmark_terms(landmarks_ndc())
         lmk.backward()
         opt.step()
         history["rigid"].append(float(lmk.detach()))
@@ -238,8 +246,7 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
         """Landmarks, eye and lip closure and the priors, on the optimizer's parameters."""
         for _ in range(steps):
             opt.zero_grad()
-            _, _, ndc = forward()
-            lmk, eye, lip, _ = landmark_terms(ndc)
+            lmk, eye, lip, _ = landmark_terms(landmarks_ndc())
             loss = settings.w_landmark * lmk + settings.w_eye * eye + settings.w_lip * lip + priors()
             loss.backward()
             opt.step()

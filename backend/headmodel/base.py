@@ -89,16 +89,18 @@ class HeadModel(torch.nn.Module):
         return self.region_masks[self.region_names.index(name)]
 
     # -- to implement ---------------------------------------------------------------------
-    def rest_shape(self, shape: torch.Tensor, expression: torch.Tensor):
-        """-> (rest vertices (B, V, 3), rest joints (B, J, 3))."""
+    def rest_shape(self, shape: torch.Tensor, expression: torch.Tensor, vertices: torch.Tensor | None = None):
+        """-> (rest vertices (B, V, 3), rest joints (B, J, 3)). vertices: an index (K,) of the
+        vertices wanted (then (B, K, 3)); the joints are always all of them."""
         raise NotImplementedError
 
     def joint_rotations(self, pose: HeadPose) -> torch.Tensor:
         """-> (B, J, 3, 3) local rotation per joint of this model's skeleton."""
         raise NotImplementedError
 
-    def pose_corrective(self, rot: torch.Tensor) -> torch.Tensor | None:
-        """Optional pose-dependent offsets (B, V, 3) in rest space (FLAME's posedirs)."""
+    def pose_corrective(self, rot: torch.Tensor, vertices: torch.Tensor | None = None) -> torch.Tensor | None:
+        """Optional pose-dependent offsets (B, V, 3) in rest space (FLAME's posedirs); (B, K, 3)
+        for a vertex index (K,)."""
         return None
 
     def head_rotation(self, pose: HeadPose) -> torch.Tensor:
@@ -193,6 +195,39 @@ class HeadModel(torch.nn.Module):
         """shape (B, <= n_shape) and expression (B, <= n_expression) coefficients (missing trailing
         ones are zero), pose, translation (B, 3) metres. With a camera and image_size (H, W) the
         output also carries the landmarks projected to pixels."""
+        verts, posed_joints, lmk, rest, yaw = self._evaluate(shape, expression, pose, translation, None)
+        lmk2d = None
+        if camera is not None:
+            if image_size is None:
+                raise ValueError("image_size (H, W) is needed to project landmarks")
+            lmk2d = camera.project(lmk, *image_size)[..., :2]
+        return HeadOutput(verts, posed_joints, lmk, rest, yaw, lmk2d)
+
+    def forward_landmarks(self, shape: torch.Tensor | None = None, expression: torch.Tensor | None = None,
+                          pose: HeadPose | None = None, translation: torch.Tensor | None = None) -> torch.Tensor:
+        """(B, 68, 3) the same landmarks as forward(...).landmarks3d, from only the vertices the
+        landmark embedding uses (~600 of OpenHead's 4,706): a landmark-fitting step costs a
+        fraction of a full evaluation."""
+        index, faces = self._landmark_vertices()
+        return self._evaluate(shape, expression, pose, translation, (index, faces))[2]
+
+    def _landmark_vertices(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The vertices of every face the embedding (all contour rows) uses, and the mesh faces
+        renumbered into that subset (faces outside it point at its first vertex, never read)."""
+        emb, faces = self.landmarks, self.faces
+        cached = self.__dict__.get("_landmark_subset")    # (embedding, faces, index, local faces)
+        if cached is None or cached[0] is not emb or cached[1] is not faces:
+            used = torch.cat([emb.static_faces.reshape(-1), emb.contour_faces.reshape(-1)])
+            index = torch.unique(faces[used].reshape(-1))
+            local = torch.zeros(self.n_vertices, dtype=torch.long, device=faces.device)
+            local[index] = torch.arange(index.numel(), device=faces.device)
+            cached = (emb, faces, index, local[faces])
+            self.__dict__["_landmark_subset"] = cached
+        return cached[2], cached[3]
+
+    def _evaluate(self, shape, expression, pose, translation, subset):
+        """Posed vertices, joints, landmarks, rest vertices and the contour yaw; with subset
+        (vertex index (K,), faces renumbered into it) the vertices are only those K."""
         from .lbs import skin, world_transforms
 
         B = self._check_inputs(shape, expression, pose, translation)
@@ -207,23 +242,19 @@ class HeadModel(torch.nn.Module):
             expression = torch.cat([expression, expression.new_zeros(B, self.n_expression - expression.shape[1])], 1)
         if pose is None:
             pose = HeadPose.zeros(B, ref.dtype, ref.device)
-        rest, joints = self.rest_shape(shape, expression)
+        index, faces = (None, self.faces) if subset is None else subset
+        rest, joints = self.rest_shape(shape, expression, index)
         rot = self.joint_rotations(pose)
-        corr = self.pose_corrective(rot)
+        corr = self.pose_corrective(rot, index)
         if corr is not None:
             rest = rest + corr
         posed_joints, A, _ = world_transforms(rot, joints, self.parents)
-        verts = skin(rest, self.skin_weights, A)
+        verts = skin(rest, self.skin_weights if index is None else self.skin_weights[index], A)
         Rh = self.head_rotation(pose)
         fwd = Rh[..., :, 2]
         yaw = torch.rad2deg(torch.atan2(fwd[..., 0], fwd[..., 2]))
-        lmk = self.landmarks.points(verts, self.faces, yaw)
+        lmk = self.landmarks.points(verts, faces, yaw)
         if translation is not None:
             t = translation[:, None]
             verts, posed_joints, lmk = verts + t, posed_joints + t, lmk + t
-        lmk2d = None
-        if camera is not None:
-            if image_size is None:
-                raise ValueError("image_size (H, W) is needed to project landmarks")
-            lmk2d = camera.project(lmk, *image_size)[..., :2]
-        return HeadOutput(verts, posed_joints, lmk, rest, yaw, lmk2d)
+        return verts, posed_joints, lmk, rest, yaw

@@ -113,6 +113,12 @@ class FLAME(HeadModel):
         pd = raw["posedirs"]
         self.register_buffer("posedirs", t(pd.reshape(-1, pd.shape[-1]).T))  # (36, V*3)
         self.register_buffer("J_regressor", t(raw["J_regressor"]))
+        # the joints are linear in the coefficients: regressed once from the bases, so that a
+        # landmark-only evaluation (a vertex subset) still gets them
+        Jr = self.J_regressor.double()
+        self.register_buffer("J_template", (Jr @ self.v_template.double()).to(dtype))
+        self.register_buffer("J_shapedirs", torch.einsum("jv,vck->jck", Jr, self.shapedirs.double()).to(dtype))
+        self.register_buffer("J_exprdirs", torch.einsum("jv,vck->jck", Jr, self.exprdirs.double()).to(dtype))
         self.register_buffer("skin_weights", t(raw["weights"]))
         self.register_buffer("faces", torch.as_tensor(raw["f"].astype(np.int64)))
         # Which eye joint is the subject's left (+x)?
@@ -175,10 +181,13 @@ class FLAME(HeadModel):
         self.region_names = names
         self.vertex_regions = torch.as_tensor(np.stack(rows), dtype=dtype)
 
-    def rest_shape(self, shape: torch.Tensor, expression: torch.Tensor):
-        v = (self.v_template + torch.einsum("vck,bk->bvc", self.shapedirs, shape[:, : self.n_shape])
-             + torch.einsum("vck,bk->bvc", self.exprdirs, expression[:, : self.n_expression]))
-        j = torch.einsum("jv,bvc->bjc", self.J_regressor, v)
+    def rest_shape(self, shape: torch.Tensor, expression: torch.Tensor, vertices: torch.Tensor | None = None):
+        shape, expression = shape[:, : self.n_shape], expression[:, : self.n_expression]
+        sel = slice(None) if vertices is None else vertices
+        v = (self.v_template[sel] + torch.einsum("vck,bk->bvc", self.shapedirs[sel], shape)
+             + torch.einsum("vck,bk->bvc", self.exprdirs[sel], expression))
+        j = (self.J_template + torch.einsum("jck,bk->bjc", self.J_shapedirs, shape)
+             + torch.einsum("jck,bk->bjc", self.J_exprdirs, expression))
         return v, j
 
     def joint_rotations(self, pose: HeadPose) -> torch.Tensor:
@@ -188,11 +197,12 @@ class FLAME(HeadModel):
         aa = torch.stack([pose.global_rot, pose.neck, pose.jaw, eyes[0], eyes[1]], 1)
         return axis_angle_to_matrix(aa)
 
-    def pose_corrective(self, rot: torch.Tensor) -> torch.Tensor:
+    def pose_corrective(self, rot: torch.Tensor, vertices: torch.Tensor | None = None) -> torch.Tensor:
         B = rot.shape[0]
         eye = torch.eye(3, dtype=rot.dtype, device=rot.device)
         feat = (rot[:, 1:] - eye).reshape(B, -1)
-        return (feat @ self.posedirs).view(B, -1, 3)
+        dirs = self.posedirs if vertices is None else self.posedirs.view(feat.shape[1], -1, 3)[:, vertices].flatten(1)
+        return (feat @ dirs).view(B, -1, 3)
 
     def head_rotation(self, pose: HeadPose) -> torch.Tensor:
         return axis_angle_to_matrix(pose.global_rot) @ axis_angle_to_matrix(pose.neck)

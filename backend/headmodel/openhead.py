@@ -75,10 +75,11 @@ class OpenHead(HeadModel):
         self.register_buffer("vertex_regions", t(a["vertex_regions"]) if "vertex_regions" in a
                              else torch.zeros(0, self.v_template.shape[0]))
 
-    def rest_shape(self, shape: torch.Tensor, expression: torch.Tensor):
+    def rest_shape(self, shape: torch.Tensor, expression: torch.Tensor, vertices: torch.Tensor | None = None):
         shape = shape[:, : self.n_shape]
-        v = (self.v_template + torch.einsum("vck,bk->bvc", self.shapedirs, shape)
-             + torch.einsum("vck,bk->bvc", self.exprdirs, expression))
+        sel = slice(None) if vertices is None else vertices
+        v = (self.v_template[sel] + torch.einsum("vck,bk->bvc", self.shapedirs[sel], shape)
+             + torch.einsum("vck,bk->bvc", self.exprdirs[sel], expression))
         j = self.J_template + torch.einsum("jck,bk->bjc", self.J_shapedirs, shape)
         return v, j
 

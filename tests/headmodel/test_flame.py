@@ -187,6 +187,12 @@ def test_deca_landmark_embedding_with_torch_tensors(tmp_path, flame_files):
     f = m.faces[emb["static_lmk_faces_idx"][0]]
     b = emb["static_lmk_bary_coords"][0].float()
     assert torch.allclose(out.landmarks3d[0, 17], (out.vertices[0, f] * b[:, None]).sum(0), atol=1e-6)
+    # the landmark-only evaluation (a vertex subset, pose correctives included) gives the same points
+    torch.manual_seed(0)
+    shape, expr = torch.randn(2, 100), torch.randn(2, 50)
+    pose = HeadPose(*(0.3 * torch.randn(2, 3) for _ in range(5)))
+    assert torch.allclose(m.forward_landmarks(shape, expr, pose),
+                          m(shape=shape, expression=expr, pose=pose).landmarks3d, atol=1e-6)
 
 
 def test_head_template_obj_uvs(tmp_path, flame_files):

@@ -4,7 +4,7 @@ import math
 import numpy as np
 import torch
 
-from headsmith.headmodel import HeadPose
+from headsmith.headmodel import HeadPose, OpenHead
 from headsmith.headmodel.lbs import axis_angle_to_matrix, matrix_to_axis_angle
 
 ARKIT_52 = {
@@ -154,6 +154,35 @@ def test_batched_forward_and_gradients(openhead):
     assert shape.grad.abs().sum() > 0 and expr.grad.abs().sum() > 0 and pose.neck.grad.abs().sum() > 0
 
 
+def test_landmark_only_evaluation_equals_the_full_one(openhead):
+    """forward_landmarks evaluates only the vertices the embedding uses: the same landmarks and
+    the same gradients as the full evaluation, every contour row included."""
+    m = openhead
+    index, _ = m._landmark_vertices()
+    assert 68 * 3 <= index.numel() < m.n_vertices / 5
+    torch.manual_seed(1)
+    B = 4
+    shape = torch.randn(B, m.n_shape, requires_grad=True)
+    expr = (0.5 * torch.rand(B, m.n_expression)).requires_grad_(True)
+    rot = torch.zeros(B, 3)
+    rot[:, 1] = torch.tensor([-0.8, -0.3, 0.2, 0.7])      # yaws across the contour table
+    rot.requires_grad_(True)
+    pose = HeadPose(rot, 0.1 * torch.randn(B, 3), 0.2 * torch.rand(B, 3), torch.zeros(B, 3), torch.zeros(B, 3))
+    full = m(shape=shape, expression=expr, pose=pose).landmarks3d
+    part = m.forward_landmarks(shape, expr, pose)
+    assert torch.allclose(part, full, atol=1e-7)
+    w = torch.randn(B, 68, 3)
+    g_full = torch.autograd.grad((full * w).sum(), (shape, expr, rot))
+    g_part = torch.autograd.grad((part * w).sum(), (shape, expr, rot))
+    for a, b in zip(g_full, g_part):
+        assert torch.allclose(a, b, atol=1e-5, rtol=1e-5)
+    other = OpenHead()
+    other.forward_landmarks(shape, expr, pose)   # fills its subset, which .double() must renew
+    other = other.double()
+    pose64 = HeadPose(*(t.double() for t in (rot, pose.neck, pose.jaw, pose.eye_left, pose.eye_right)))
+    assert torch.allclose(other.forward_landmarks(shape.double(), expr.double(), pose64), full.double(), atol=1e-5)
+
+
 def test_axis_angle_round_trip():
     torch.manual_seed(1)
     aa = torch.randn(20, 3, dtype=torch.float64)
@@ -176,7 +205,7 @@ def test_region_masks_cover_the_face(openhead):
 def test_missing_asset_gives_a_clear_error(tmp_path):
     import pytest
 
-    from headsmith.headmodel import ModelFileError, OpenHead
+    from headsmith.headmodel import ModelFileError
 
     with pytest.raises(ModelFileError, match="build-openhead"):
         OpenHead(tmp_path / "nope.npz")
