@@ -69,23 +69,27 @@ class TextureResult:
 
 
 def _mirror_corner_uv(model: HeadModel) -> tuple[torch.Tensor, torch.Tensor]:
+    """For each face, the uv of its mirror face's corners in its own corner order: (F, 3, 2),
+    and (F,) whether the face has a mirror face (whose vertices are the mirrors of its own)."""
     faces = model.faces.cpu().numpy()
     uvf = model.uv_layout.faces.cpu().numpy()
     uv = model.uv_layout.uv.cpu().numpy()
     sym = model.symmetry.cpu().numpy()
-    index = {tuple(sorted(f)): i for i, f in enumerate(faces)}
-    out = uv[uvf].copy()                      # (F, 3, 2)
-    ok = np.zeros(len(faces), bool)
-    for i, f in enumerate(faces):
-        j = index.get(tuple(sorted(sym[f])))
-        if j is None:
-            continue
-        pos = {v: k for k, v in enumerate(faces[j])}
-        try:
-            out[i] = uv[uvf[j, [pos[sym[v]] for v in f]]]
-            ok[i] = True
-        except KeyError:
-            pass
+    V = np.int64(sym.shape[0])
+
+    def key(f):  # one int64 per face, independent of its corner order
+        s = np.sort(f.astype(np.int64), axis=1)
+        return (s[:, 0] * V + s[:, 1]) * V + s[:, 2]
+
+    own = key(faces)
+    order = np.argsort(own)
+    mirrored = sym[faces]                                            # (F, 3) the mirror vertices
+    pos = np.clip(np.searchsorted(own[order], key(mirrored)), 0, len(faces) - 1)
+    j = order[pos]
+    ok = own[j] == key(mirrored)
+    # corner k of face i maps to the corner of face j that holds sym[faces[i, k]]
+    corner = (faces[j][:, None, :] == mirrored[:, :, None]).argmax(-1)   # (F, 3)
+    out = np.where(ok[:, None, None], uv[uvf[j[:, None], corner]], uv[uvf])
     return torch.as_tensor(out, dtype=torch.float32), torch.as_tensor(ok)
 
 
