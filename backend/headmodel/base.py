@@ -206,7 +206,7 @@ class HeadModel(torch.nn.Module):
     def forward_landmarks(self, shape: torch.Tensor | None = None, expression: torch.Tensor | None = None,
                           pose: HeadPose | None = None, translation: torch.Tensor | None = None) -> torch.Tensor:
         """(B, 68, 3) the same landmarks as forward(...).landmarks3d, from only the vertices the
-        landmark embedding uses (~600 of OpenHead's 4,706): a landmark-fitting step costs a
+        landmark embedding uses (403 of OpenHead's 4,706): a landmark-fitting step costs a
         fraction of a full evaluation."""
         index, faces = self._landmark_vertices()
         return self._evaluate(shape, expression, pose, translation, (index, faces))[2]
