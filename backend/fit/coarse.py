@@ -4,9 +4,8 @@ one or more photos of one person (shared shape and albedo, per-photo everything 
 Analysis by synthesis after DECA's coarse stage: 68-landmark reprojection with the dynamic
 contour, eye and lip closure, a robust photometric term on the face skin (rendered by the
 project's renderer), and Gaussian / sparsity priors. Schedule: rigid (camera + head rotation,
-initialised by a yaw search), then landmarks with shape/expression/jaw, then photometric, coarse
-to fine (a half-size render, then the full size), with the landmarks at half the weight (the
-image leads the identity), then a landmark polish of
+initialised by a yaw search), then landmarks with shape/expression/jaw, then photometric with
+the landmarks at a low weight (the image leads the identity), then a landmark polish of
 expression, jaw, pose and camera with the identity fixed, then the gaze: each eye's rotation
 (pitch, yaw) from the iris centres found in the photo, where they were seen.
 
@@ -36,13 +35,10 @@ EYELID_PAIRS = [(37, 41), (38, 40), (43, 47), (44, 46)]
 LIP_PAIRS = [(61, 67), (62, 66), (63, 65)]
 VISIBILITY_STEPS = 4   # photometric steps between z-buffer passes (see MeshRenderer.render)
 
-# Steps per stage. The photometric stage runs coarse to fine: levels of (render size in pixels,
-# steps, step-size factor); the half-size level moves the shape at twice the step for about
-# half the cost of a full-size step (see the photometric stage).
 QUALITY = {
-    "fast": dict(rigid=40, landmark=90, photo=(), polish=0, gaze=30),
-    "default": dict(rigid=60, landmark=160, photo=((112, 200, 2.0), (224, 200, 1.0)), polish=150, gaze=60),
-    "high": dict(rigid=80, landmark=300, photo=((160, 250, 2.0), (320, 400, 1.0)), polish=200, gaze=100),
+    "fast": dict(rigid=40, landmark=90, photo=0, polish=0, gaze=30, size=160),
+    "default": dict(rigid=60, landmark=160, photo=280, polish=150, gaze=60, size=224),
+    "high": dict(rigid=80, landmark=300, photo=500, polish=200, gaze=100, size=320),
 }
 
 
@@ -76,11 +72,8 @@ class FitSettings:
     w_landmark: float = 2.0
     # The photometric stage leans on the image: detected landmarks disagree with the model's by
     # several % of the inter-ocular distance on turned or expressive faces (measured on synthetic
-    # renders), and a full-weight landmark term keeps that error in the identity shape. With the
-    # coarse-to-fine stage, on the benchmark's 8 synthetic heads (median of the per-head median
-    # face errors; mean landmark error): 0.5 -> 2.07 mm, 3.07%; 0.7 -> 2.13 mm, 3.00%;
-    # 1.0 -> 2.20 mm, 2.93% (the landmark target is 3%).
-    w_landmark_photo: float = 1.0
+    # renders), and a full-weight landmark term keeps that error in the identity shape.
+    w_landmark_photo: float = 0.3
     w_eye: float = 1.0
     w_lip: float = 0.5
     w_photo: float = 30.0
@@ -230,8 +223,7 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
         sched = dict(sched, gaze=0)
 
     history: dict[str, list[float]] = {"rigid": [], "landmark": [], "photo": [], "polish": [], "gaze": []}
-    photo_steps = sum(steps for _, steps, _ in sched["photo"])
-    total = sched["rigid"] + sched["landmark"] + photo_steps + sched["polish"] + sched["gaze"]
+    total = sched["rigid"] + sched["landmark"] + sched["photo"] + sched["polish"] + sched["gaze"]
     done = 0
 
     def step_progress(stage):
@@ -274,12 +266,11 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
     light = default_light(B, device=dev).requires_grad_(True)
     albedo = torch.tensor([[0.45, 0.32, 0.26]], device=dev)
     albedo_code = None if albedo_model is None else torch.zeros(1, albedo_model.n_components, device=dev)
-    if photo_steps > 0:
-        def photo_target(size):
-            """(B, size, size, 3) the photos in linear light at a level's render size."""
-            return srgb_to_linear(torch.stack([torch.as_tensor(
-                _resize(o.image, size), dtype=torch.float32, device=dev) / 255.0 for o in observations]))
-
+    R = sched["size"]
+    if sched["photo"] > 0:
+        target = torch.stack([torch.as_tensor(
+            _resize(o.image, R), dtype=torch.float32, device=dev) / 255.0 for o in observations])
+        target = srgb_to_linear(target)
         # The z-buffer pass is redone every VISIBILITY_STEPS steps, the faces per pixel being
         # kept in between (the head moves a fraction of a pixel per step): a step costs about a
         # third less on CPU (52 -> 33 ms on this project's 2-core machine: one synthetic head,
@@ -293,10 +284,9 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
             albedo_model = albedo_model.to(dev)
             renderer = MeshRenderer(model.faces, model.uv_layout.uv, model.uv_layout.faces)
 
-        def render_albedo(out, R, visibility=None):
-            """The photometric render at R x R pixels and its (B, R, R) skin mask: the albedo
-            model's texture, or one mean skin colour (image = shading x colour: nothing to
-            interpolate)."""
+        def render_albedo(out, visibility=None):
+            """The photometric render and its (B, H, W) skin mask: the albedo model's texture, or
+            one mean skin colour (image = shading x colour: nothing to interpolate)."""
             cam = OrthographicCamera(camera)
             if albedo_model is None:
                 r = renderer.render(out.vertices, cam, (R, R), light=light, visibility=visibility)
@@ -310,22 +300,18 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
 
         with torch.no_grad():
             out, _, _ = forward()
-            size0 = sched["photo"][0][0]
-            target = photo_target(size0)
-            r, image, m = render_albedo(out, size0)   # its shading does not depend on the albedo
+            r, image, m = render_albedo(out)          # its shading does not depend on the albedo
             albedo = (target[m].median(0).values / r.shading[m].median(0).values.clamp(min=1e-3))[None]
             if albedo_model is not None:
                 # the model's mean colour times the light should match the photo's skin: the
                 # light (per channel) takes the ratio, which also covers the camera's white balance
                 light.mul_((target[m].median(0).values / image[m].median(0).values.clamp(min=1e-3))[None, None])
         albedo = albedo.clone().requires_grad_(True)
-        # The shape step: with 160 steps at full size, larger steps left dlib's identity faster
-        # and lowered the synthetic median face error (3.04 mm at 0.02, 2.56 at 0.05, 2.23 at
-        # 0.1), but the fit then drifted from the detected landmarks (mean 2.69% -> 3.35% ->
-        # 4.10%) and the 45-degree profile and open-mouth cases got worse (session-5 note of
-        # issue 3). More steps at 0.02 instead: 280 gave 2.53 mm with the landmarks at 2.77%
-        # (session 6). Coarse to fine did better for the same time: a half-size level at twice
-        # the step, then the full size (session 7; figures in the issue's note).
+        # The shape step: with 160 steps, larger steps left dlib's identity faster and lowered the
+        # synthetic median face error (3.04 mm at 0.02, 2.56 at 0.05, 2.23 at 0.1), but the fit
+        # then drifted from the detected landmarks (mean 2.69% -> 3.35% -> 4.10%) and the
+        # 45-degree profile and open-mouth cases got worse (session-5 note of issue 3). More
+        # steps at 0.02 instead: 280 give 2.53 mm with the landmarks at 2.77% (session 6).
         params = [{"params": [camera, global_rot], "lr": 0.002}, {"params": [shape], "lr": 0.02},
                   {"params": [expression], "lr": 0.01}, {"params": [jaw], "lr": 0.005},
                   {"params": [light], "lr": 0.02}]
@@ -336,30 +322,28 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
             # a large step: at 0.05 the code lagged and the shape took up the texture's shading
             # (test_coarse's head: texture error 0.063 at 0.05, 0.010 at 0.5)
             params.append({"params": [albedo_code], "lr": 0.5})
-        for size, steps, factor in sched["photo"]:
-            target = photo_target(size)
-            opt = torch.optim.Adam([dict(g, lr=g["lr"] * factor) for g in params])
-            decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1), eta_min=0.0)
-            for step in range(steps):
-                opt.zero_grad()
-                out, _, ndc = forward()
-                lmk, eye, lip, _ = landmark_terms(ndc)
-                r, image, mask = render_albedo(out, size, None if step % VISIBILITY_STEPS == 0 else r.fragments)
-                albedo_prior = 0.0 if albedo_model is None else settings.w_albedo_code * (albedo_code ** 2).sum()
-                mask = mask[..., None].float()
-                resid = (image - target).abs()
-                photo = (torch.clamp(resid, max=settings.photo_clamp) * mask).sum() / mask.sum().clamp(min=1) / 3
-                loss = (settings.w_photo * photo + settings.w_landmark_photo * lmk + settings.w_eye * eye
-                        + settings.w_lip * lip + priors() + albedo_prior)
-                loss.backward()
-                opt.step()
-                with torch.no_grad():
-                    expression.clamp_(0, 1)
-                    jaw[:, 0].clamp_(-0.05, 0.6)
-                    albedo.clamp_(0.02, 1.0)
-                decay.step()
-                history["photo"].append(float(photo.detach()))
-                step_progress("photo")
+        opt = torch.optim.Adam(params)
+        decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, sched["photo"], eta_min=0.0)
+        for step in range(sched["photo"]):
+            opt.zero_grad()
+            out, _, ndc = forward()
+            lmk, eye, lip, _ = landmark_terms(ndc)
+            r, image, mask = render_albedo(out, None if step % VISIBILITY_STEPS == 0 else r.fragments)
+            albedo_prior = 0.0 if albedo_model is None else settings.w_albedo_code * (albedo_code ** 2).sum()
+            mask = mask[..., None].float()
+            resid = (image - target).abs()
+            photo = (torch.clamp(resid, max=settings.photo_clamp) * mask).sum() / mask.sum().clamp(min=1) / 3
+            loss = (settings.w_photo * photo + settings.w_landmark_photo * lmk + settings.w_eye * eye
+                    + settings.w_lip * lip + priors() + albedo_prior)
+            loss.backward()
+            opt.step()
+            with torch.no_grad():
+                expression.clamp_(0, 1)
+                jaw[:, 0].clamp_(-0.05, 0.6)
+                albedo.clamp_(0.02, 1.0)
+            decay.step()
+            history["photo"].append(float(photo.detach()))
+            step_progress("photo")
         if albedo_model is not None:   # the mean skin reflectance the rest of the pipeline reports
             with torch.no_grad():
                 albedo = r.albedo[mask[..., 0] > 0].median(0).values[None]
