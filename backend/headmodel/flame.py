@@ -112,17 +112,17 @@ class FLAME(HeadModel):
         self.register_buffer("exprdirs", t(sd[..., N_IDENTITY_TOTAL:N_IDENTITY_TOTAL + n_expression]))
         pd = raw["posedirs"]
         self.register_buffer("posedirs", t(pd.reshape(-1, pd.shape[-1]).T))  # (36, V*3)
-        self.register_buffer("J_regressor", t(raw["J_regressor"]))
-        # the joints are linear in the coefficients: regressed once from the bases, so that a
-        # landmark-only evaluation (a vertex subset) still gets them
-        Jr = self.J_regressor.double()
-        self.register_buffer("J_template", (Jr @ self.v_template.double()).to(dtype))
-        self.register_buffer("J_shapedirs", torch.einsum("jv,vck->jck", Jr, self.shapedirs.double()).to(dtype))
-        self.register_buffer("J_exprdirs", torch.einsum("jv,vck->jck", Jr, self.exprdirs.double()).to(dtype))
+        # the joints are linear in the coefficients: regressed once (float64) from the template
+        # and the bases, so that a landmark-only evaluation (a vertex subset) still gets them
+        Jr = np.asarray(raw["J_regressor"], dtype=np.float64)
+        J0 = Jr @ np.asarray(raw["v_template"], dtype=np.float64)
+        self.register_buffer("J_template", t(J0))
+        self.register_buffer("J_shapedirs", t(np.einsum("jv,vck->jck", Jr, sd[..., :n_shape])))
+        self.register_buffer("J_exprdirs", t(np.einsum(
+            "jv,vck->jck", Jr, sd[..., N_IDENTITY_TOTAL:N_IDENTITY_TOTAL + n_expression])))
         self.register_buffer("skin_weights", t(raw["weights"]))
         self.register_buffer("faces", torch.as_tensor(raw["f"].astype(np.int64)))
         # Which eye joint is the subject's left (+x)?
-        J0 = raw["J_regressor"] @ raw["v_template"]
         self._eye_order = (3, 4) if J0[3, 0] >= J0[4, 0] else (4, 3)
         # Parts: eyeball vertices are those bound entirely to an eye joint.
         w = raw["weights"]

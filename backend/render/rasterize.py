@@ -122,27 +122,33 @@ def _zbuffer(screen: torch.Tensor, faces: torch.Tensor, height: int, width: int,
 
 def rasterize(screen: torch.Tensor, faces: torch.Tensor, height: int, width: int,
               perspective_correct: bool = False, cull_backfaces: bool = False,
-              face_index: torch.Tensor | None = None) -> Fragments:
+              visibility: Fragments | None = None) -> Fragments:
     """Rasterize triangles given in screen space.
 
     screen: (B, V, 3) = (u px, v px, depth), e.g. from a camera's `project`; with
     `perspective_correct` depth must be positive (faces behind the camera are dropped).
     faces: (F, 3) int64 vertex indices, shared by the batch.
-    face_index: (B, H, W) a previous result's choice of face per pixel, kept instead of a new
-    z-buffer pass (most of the cost on CPU): for an optimizer whose mesh moves a fraction of a
-    pixel per step. The barycentrics are recomputed for the new vertices, so values and
-    gradients are exact for that visibility; a pixel whose face has moved off it extrapolates.
+    visibility: a previous result whose face per pixel (and list of covered pixels) is kept
+    instead of a new z-buffer pass (most of the cost on CPU): for an optimizer whose mesh moves a
+    fraction of a pixel per step. The barycentrics are recomputed for the new vertices, so values
+    and gradients are exact for that visibility; a pixel whose face has moved off it extrapolates.
     """
     if faces.shape[0] >= 1 << _FACE_BITS:
         raise ValueError(f"too many faces for the rasterizer ({faces.shape[0]})")
     B, V = screen.shape[:2]
-    if face_index is None:
+    if visibility is None:
         face_index = _zbuffer(screen, faces, height, width, cull_backfaces, perspective_correct)
-    elif face_index.shape != (B, height, width):
-        raise ValueError(f"face_index is {tuple(face_index.shape)}, the render is {(B, height, width)}")
+    elif visibility.face_index.shape != (B, height, width):
+        raise ValueError(f"the kept face_index is {tuple(visibility.face_index.shape)}, "
+                         f"the render is {(B, height, width)}")
+    else:
+        face_index = visibility.face_index
     flat = face_index.view(-1)
-    pix = torch.nonzero(flat >= 0).squeeze(1)
-    pb = torch.div(pix, height * width, rounding_mode="floor")
+    if visibility is not None and visibility.pixels is not None:
+        pix, pb = visibility.pixels, visibility.pixel_batch
+    else:
+        pix = torch.nonzero(flat >= 0).squeeze(1)
+        pb = torch.div(pix, height * width, rounding_mode="floor")
     rem = pix - pb * height * width
     cy = torch.div(rem, width, rounding_mode="floor").to(screen.dtype) + 0.5
     cx = (rem % width).to(screen.dtype) + 0.5

@@ -66,8 +66,7 @@ class MeshRenderer:
         B = vertices.shape[0]
         screen = camera.project(vertices, H, W)
         frags = rasterize(screen, self.faces, H, W, perspective_correct=camera.is_perspective,
-                          cull_backfaces=cull_backfaces,
-                          face_index=None if visibility is None else visibility.face_index)
+                          cull_backfaces=cull_backfaces, visibility=visibility)
         alpha = frags.mask[..., None].to(vertices.dtype)
         normals = vertex_normals(vertices, self.faces)
         pix_n = Fn.normalize(interpolate(frags, self.faces, normals), dim=-1, eps=1e-12)
