@@ -25,7 +25,7 @@ from ..headmodel import HeadModel, HeadPose
 from ..headmodel.albedo import AlbedoModel
 from ..headmodel.lbs import axis_angle_to_matrix
 from ..imageio.color import srgb_to_linear
-from ..render import MeshRenderer, OrthographicCamera, default_light
+from ..render import Fragments, MeshRenderer, OrthographicCamera, default_light
 from ..render.camera import pixels_to_ndc
 
 # Expressions not fitted: gaze (fitted as the eye joints instead, from the irises), the jaw
@@ -284,28 +284,37 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
             albedo_model = albedo_model.to(dev)
             renderer = MeshRenderer(model.faces, model.uv_layout.uv, model.uv_layout.faces)
 
-        def render_albedo(out, visibility=None):
-            """The photometric render and its (B, H, W) skin mask: the albedo model's texture, or
+        target_flat = target.reshape(-1, 3)
+
+        def skin_visibility(out):
+            """The z-buffer pass, cut to the pixels whose face is skin, and the photo at them:
+            the photometric term compares only those, so only those are shaded."""
+            frags = renderer.visibility(out.vertices, OrthographicCamera(camera), (R, R))
+            face = frags.face_index.reshape(-1)[frags.pixels]
+            keep = torch.nonzero(skin_face[face]).squeeze(1)
+            pixels = frags.pixels[keep]
+            return Fragments(frags.face_index, None, None, pixels, frags.pixel_batch[keep]), target_flat[pixels]
+
+        def render_albedo(out, visibility):
+            """The photometric render at the skin pixels, (N, 3): the albedo model's texture, or
             one mean skin colour (image = shading x colour: nothing to interpolate)."""
             cam = OrthographicCamera(camera)
             if albedo_model is None:
-                r = renderer.render(out.vertices, cam, (R, R), light=light, visibility=visibility)
-                image = r.shading * albedo[:, None, None, :]
-            else:
-                r = renderer.render(out.vertices, cam, (R, R), light=light, visibility=visibility,
-                                    texture=albedo_model(albedo_code).expand(B, -1, -1, -1))
-                image = r.image
-            fi = r.fragments.face_index
-            return r, image, skin_face[fi.clamp(min=0)] & (fi >= 0)
+                r = renderer.shade_pixels(out.vertices, cam, (R, R), light=light, visibility=visibility)
+                return r, r.shading * albedo[0]
+            r = renderer.shade_pixels(out.vertices, cam, (R, R), light=light, visibility=visibility,
+                                      texture=albedo_model(albedo_code))
+            return r, r.image
 
         with torch.no_grad():
             out, _, _ = forward()
-            r, image, m = render_albedo(out)          # its shading does not depend on the albedo
-            albedo = (target[m].median(0).values / r.shading[m].median(0).values.clamp(min=1e-3))[None]
+            skin, skin_target = skin_visibility(out)
+            r, image = render_albedo(out, skin)          # its shading does not depend on the albedo
+            albedo = (skin_target.median(0).values / r.shading.median(0).values.clamp(min=1e-3))[None]
             if albedo_model is not None:
                 # the model's mean colour times the light should match the photo's skin: the
                 # light (per channel) takes the ratio, which also covers the camera's white balance
-                light.mul_((target[m].median(0).values / image[m].median(0).values.clamp(min=1e-3))[None, None])
+                light.mul_((skin_target.median(0).values / image.median(0).values.clamp(min=1e-3))[None, None])
         albedo = albedo.clone().requires_grad_(True)
         # The shape step: with 160 steps, larger steps left dlib's identity faster and lowered the
         # synthetic median face error (3.04 mm at 0.02, 2.56 at 0.05, 2.23 at 0.1), but the fit
@@ -328,11 +337,13 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
             opt.zero_grad()
             out, _, ndc = forward()
             lmk, eye, lip, _ = landmark_terms(ndc)
-            r, image, mask = render_albedo(out, None if step % VISIBILITY_STEPS == 0 else r.fragments)
+            if step % VISIBILITY_STEPS == 0 and step > 0:
+                with torch.no_grad():
+                    skin, skin_target = skin_visibility(out)
+            r, image = render_albedo(out, skin)
             albedo_prior = 0.0 if albedo_model is None else settings.w_albedo_code * (albedo_code ** 2).sum()
-            mask = mask[..., None].float()
-            resid = (image - target).abs()
-            photo = (torch.clamp(resid, max=settings.photo_clamp) * mask).sum() / mask.sum().clamp(min=1) / 3
+            resid = (image - skin_target).abs()
+            photo = torch.clamp(resid, max=settings.photo_clamp).sum() / max(resid.shape[0], 1) / 3
             loss = (settings.w_photo * photo + settings.w_landmark_photo * lmk + settings.w_eye * eye
                     + settings.w_lip * lip + priors() + albedo_prior)
             loss.backward()
@@ -346,7 +357,7 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
             step_progress("photo")
         if albedo_model is not None:   # the mean skin reflectance the rest of the pipeline reports
             with torch.no_grad():
-                albedo = r.albedo[mask[..., 0] > 0].median(0).values[None]
+                albedo = r.albedo.median(0).values[None]
 
     # --- stage 4: identity, light and albedo stay; expression, jaw, head pose and camera are
     # refitted to the detected landmarks (the photometric stage leaned on the image for the shape)

@@ -25,13 +25,15 @@ class Fragments:
     bary: (B, H, W, 3) barycentric weights of the pixel centre (perspective-correct when the
           camera is), zero where empty; differentiable w.r.t. the screen vertices.
     depth: (B, H, W) depth (same units as the screen z), +inf where empty; differentiable.
+          bary and depth are None from `rasterize(..., dense=False)`.
     pixels, pixel_batch, pixel_bary: the covered pixels only (flat index into B*H*W, batch
-          index, (N, 3) barycentrics), so that interpolation skips the background.
+          index, (N, 3) barycentrics), so that interpolation skips the background. A caller may
+          keep a subset of them (e.g. the skin) for later `rasterize(visibility=...)` calls.
     """
 
     face_index: torch.Tensor
-    bary: torch.Tensor
-    depth: torch.Tensor
+    bary: torch.Tensor | None
+    depth: torch.Tensor | None
     pixels: torch.Tensor | None = None
     pixel_batch: torch.Tensor | None = None
     pixel_bary: torch.Tensor | None = None
@@ -122,7 +124,7 @@ def _zbuffer(screen: torch.Tensor, faces: torch.Tensor, height: int, width: int,
 
 def rasterize(screen: torch.Tensor, faces: torch.Tensor, height: int, width: int,
               perspective_correct: bool = False, cull_backfaces: bool = False,
-              visibility: Fragments | None = None) -> Fragments:
+              visibility: Fragments | None = None, dense: bool = True) -> Fragments:
     """Rasterize triangles given in screen space.
 
     screen: (B, V, 3) = (u px, v px, depth), e.g. from a camera's `project`; with
@@ -132,6 +134,9 @@ def rasterize(screen: torch.Tensor, faces: torch.Tensor, height: int, width: int
     instead of a new z-buffer pass (most of the cost on CPU): for an optimizer whose mesh moves a
     fraction of a pixel per step. The barycentrics are recomputed for the new vertices, so values
     and gradients are exact for that visibility; a pixel whose face has moved off it extrapolates.
+    Only the pixels in its list are computed, so a list cut down to a subset stays that subset.
+    dense: also fill the (B, H, W) bary and depth images; an optimizer that reads only the pixel
+    lists saves their allocation and scatter (about a tenth of a photometric step on CPU).
     """
     if faces.shape[0] >= 1 << _FACE_BITS:
         raise ValueError(f"too many faces for the rasterizer ({faces.shape[0]})")
@@ -166,6 +171,8 @@ def rasterize(screen: torch.Tensor, faces: torch.Tensor, height: int, width: int
         depth = 1.0 / (w0 / z[:, 0] + w1 / z[:, 1] + w2 / z[:, 2])
     else:
         depth = (bary * z).sum(-1)
+    if not dense:
+        return Fragments(face_index, None, None, pix, pb, bary)
     P = B * height * width
     bary_full = screen.new_zeros(P, 3).index_copy(0, pix, bary)
     depth_full = screen.new_full((P,), float("inf")).index_copy(0, pix, depth)
@@ -173,8 +180,8 @@ def rasterize(screen: torch.Tensor, faces: torch.Tensor, height: int, width: int
                      depth_full.view(B, height, width), pix, pb, bary)
 
 
-def interpolate(fragments: Fragments, faces: torch.Tensor, attributes: torch.Tensor) -> torch.Tensor:
-    """Interpolate vertex attributes (B or 1, V, C) at the pixels: (B, H, W, C), zero where empty.
+def interpolate_pixels(fragments: Fragments, faces: torch.Tensor, attributes: torch.Tensor) -> torch.Tensor:
+    """Interpolate vertex attributes (B or 1, V, C) at the fragments' pixel list: (N, C).
 
     Per-corner attributes (e.g. UVs across seams) pass `faces` indexing into their own array.
     """
@@ -192,6 +199,26 @@ def interpolate(fragments: Fragments, faces: torch.Tensor, attributes: torch.Ten
         vals = attributes[0][faces[f]]                                  # (N, 3, C)
     else:
         vals = attributes.reshape(-1, C)[faces[f] + (pb * Va)[:, None]]
-    out = (pbary[..., None] * vals).sum(1)
-    full = attributes.new_zeros(B * H * W, C).index_copy(0, pix, out.to(attributes.dtype))
-    return full.view(B, H, W, C)
+    return (pbary[..., None] * vals).sum(1)
+
+
+def covered_pixels(fragments: Fragments) -> torch.Tensor:
+    """Flat indices into B*H*W of the pixels `interpolate_pixels` returns values for."""
+    if fragments.pixels is not None:
+        return fragments.pixels
+    return torch.nonzero(fragments.face_index.reshape(-1) >= 0).squeeze(1)
+
+
+def scatter_pixels(fragments: Fragments, values: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
+    """Per-pixel values (N, C) at the fragments' pixel list -> images (B, H, W, C), `fill` elsewhere."""
+    B, H, W = fragments.face_index.shape
+    full = values.new_full((B * H * W, values.shape[1]), fill)
+    return full.index_copy(0, covered_pixels(fragments), values).view(B, H, W, -1)
+
+
+def interpolate(fragments: Fragments, faces: torch.Tensor, attributes: torch.Tensor) -> torch.Tensor:
+    """Interpolate vertex attributes (B or 1, V, C) at the pixels: (B, H, W, C), zero where empty.
+
+    Per-corner attributes (e.g. UVs across seams) pass `faces` indexing into their own array.
+    """
+    return scatter_pixels(fragments, interpolate_pixels(fragments, faces, attributes).to(attributes.dtype))

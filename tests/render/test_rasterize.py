@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from headsmith.render import (MeshRenderer, OrthographicCamera, interpolate, look_at_perspective,
-                              rasterize)
+from headsmith.render import (Fragments, MeshRenderer, OrthographicCamera, interpolate,
+                              look_at_perspective, rasterize, sample_texture, sh_shading)
 from tests.conftest import uv_sphere
 
 
@@ -148,6 +148,49 @@ def test_kept_visibility_reproduces_a_fresh_render_and_its_gradients():
     assert torch.allclose(x_kept.grad, x_fresh.grad, atol=1e-10)
     with pytest.raises(ValueError, match="face_index"):
         renderer.render(moved[None], cam, (32, 32), light=light, visibility=before.fragments)
+
+
+def test_shading_a_kept_subset_of_pixels_matches_the_render_there():
+    """The photometric fit shades only the skin pixels of a z-buffer pass: `shade_pixels` on a
+    cut-down pixel list gives the full render's values at exactly those pixels, for a batch of
+    two photos with their own lights (a texture each, a shared one, vertex colours), and the same vertex
+    gradients as the render restricted to them."""
+    torch.manual_seed(2)
+    v, f = uv_sphere(16, radius=0.8)
+    B = 2
+    uv = torch.rand(v.shape[0], 2, dtype=torch.float64)
+    renderer = MeshRenderer(f, uv, f)
+    texture = torch.rand(1, 3, 16, 16, dtype=torch.float64)
+    colors = torch.rand(B, v.shape[0], 3, dtype=torch.float64)
+    cam = OrthographicCamera(torch.tensor([[1.0, 0.02, -0.01], [0.9, -0.05, 0.03]], dtype=torch.float64))
+    light = torch.zeros(B, 9, 3, dtype=torch.float64)
+    light[:, 0] = torch.tensor([[2.0], [1.5]], dtype=torch.float64)
+    light[0, 3], light[1, 1] = 0.7, -0.6
+    verts = torch.stack([v, v * 1.05]).requires_grad_(True)
+    vis = renderer.visibility(verts, cam, (48, 48))
+    assert vis.bary is None and vis.depth is None         # no dense images from the z-buffer pass
+    keep = torch.arange(0, vis.pixels.numel(), 3)          # every third covered pixel
+    subset = Fragments(vis.face_index, None, None, vis.pixels[keep], vis.pixel_batch[keep])
+    assert (subset.pixel_batch == 1).any() and (subset.pixel_batch == 0).any()
+    per_photo = torch.rand(B, 3, 16, 16, dtype=torch.float64)
+    for kw in (dict(texture=per_photo), dict(texture=texture), dict(vertex_colors=colors)):
+        px = renderer.shade_pixels(verts, cam, (48, 48), light=light, visibility=subset, **kw)
+        full = renderer.render(verts, cam, (48, 48), light=light, **kw)
+        assert px.image.shape == (keep.numel(), 3)
+        assert torch.allclose(px.image, full.image.reshape(-1, 3)[subset.pixels], atol=1e-12)
+        # against the dense reference: each photo's own light, the texture sampled over the image
+        at = lambda img: img.reshape(-1, img.shape[-1])[subset.pixels]  # noqa: E731
+        assert torch.allclose(px.shading, at(sh_shading(full.normals, light)), atol=1e-12)
+        if "texture" in kw:
+            dense_uv = interpolate(full.fragments, f, uv[None])
+            assert torch.allclose(px.albedo, at(sample_texture(kw["texture"].expand(B, -1, -1, -1), dense_uv)),
+                                  atol=1e-12)
+    w = torch.rand(keep.numel(), 3, dtype=torch.float64)
+    g_px, = torch.autograd.grad((px.image * w).sum(), verts)
+    full_w = torch.zeros(B * 48 * 48, 3, dtype=torch.float64).index_copy(0, subset.pixels, w)
+    g_full, = torch.autograd.grad((full.image.reshape(-1, 3) * full_w).sum(), verts)
+    assert g_full.abs().sum() > 0
+    assert torch.allclose(g_px, g_full, atol=1e-10)
 
 
 def test_cuda_matches_cpu_when_available():
