@@ -14,6 +14,7 @@ import numpy as np
 import torch
 
 from ..headmodel import HeadModel
+from ..optim import Adam
 from ..headmodel.openhead import ASSETS, ModelFileError
 from .deca_checkpoint import load_strict
 from .texture_decoder import GatedTextureDecoder
@@ -75,7 +76,7 @@ def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: tor
     prior = torch.logit(torch.tensor([PERSON_PRIOR]))
     z = prior.clone().requires_grad_(True)                    # code dims = sigmoid(z)
     X = torch.zeros(1, size, size, requires_grad=True)
-    opt = torch.optim.Adam([{"params": [z], "lr": 0.05}, {"params": [X], "lr": 0.05}])
+    opt = Adam([{"params": [z], "lr": 0.05}, {"params": [X], "lr": 0.05}])
     losses = []
 
     def code_of(zz):

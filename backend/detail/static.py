@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as Fn
 
 from ..headmodel import HeadModel
+from ..optim import Adam
 from ..render import (displacement_to_normal, displacement_to_tangent_normal, sh_shading,
                       vertex_normals, world_to_uv)
 from ..texture.unwrap import uv_support
@@ -127,7 +128,7 @@ def fit_static_detail(model: HeadModel, rest_vertices: torch.Tensor, posed_verti
     the (first) photo; light (1, 9, 3); albedo (T, T, 3) linear and observed (T, T) from the unwrap."""
     prob = prepare_sfs(model, posed_vertices, light, albedo, observed, size)
     X = torch.zeros(1, size, size, requires_grad=True)
-    opt = torch.optim.Adam([X], lr=0.05)
+    opt = Adam([X], lr=0.05)
     losses = []
     for _ in range(iterations):
         opt.zero_grad()

@@ -25,6 +25,7 @@ from ..headmodel import HeadModel, HeadPose
 from ..headmodel.albedo import AlbedoModel
 from ..headmodel.lbs import axis_angle_to_matrix
 from ..imageio.color import srgb_to_linear
+from ..optim import Adam
 from ..render import Fragments, MeshRenderer, OrthographicCamera, default_light
 from ..render.camera import pixels_to_ndc
 
@@ -233,7 +234,7 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
             progress(stage, done / total)
 
     # --- stage 1: rigid
-    opt = torch.optim.Adam([camera, global_rot], lr=0.01)
+    opt = Adam([camera, global_rot], lr=0.01)
     for _ in range(sched["rigid"]):
         opt.zero_grad()
         lmk, _, _, _ = landmark_terms(landmarks_ndc())
@@ -257,7 +258,7 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
             step_progress(stage)
 
     # --- stage 2: landmarks with shape, expression, jaw
-    landmark_stage(torch.optim.Adam([{"params": [camera, global_rot], "lr": 0.005},
+    landmark_stage(Adam([{"params": [camera, global_rot], "lr": 0.005},
                                      {"params": [shape], "lr": 0.05},
                                      {"params": [expression], "lr": 0.02},
                                      {"params": [jaw], "lr": 0.01}]), sched["landmark"], "landmark")
@@ -331,8 +332,7 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
             # a large step: at 0.05 the code lagged and the shape took up the texture's shading
             # (test_coarse's head: texture error 0.063 at 0.05, 0.010 at 0.5)
             params.append({"params": [albedo_code], "lr": 0.5})
-        opt = torch.optim.Adam(params)
-        decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, sched["photo"], eta_min=0.0)
+        opt = Adam(params, total_steps=sched["photo"])
         for step in range(sched["photo"]):
             opt.zero_grad()
             out, _, ndc = forward()
@@ -352,7 +352,6 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
                 expression.clamp_(0, 1)
                 jaw[:, 0].clamp_(-0.05, 0.6)
                 albedo.clamp_(0.02, 1.0)
-            decay.step()
             history["photo"].append(float(photo.detach()))
             step_progress("photo")
         if albedo_model is not None:   # the mean skin reflectance the rest of the pipeline reports
@@ -361,7 +360,7 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
 
     # --- stage 4: identity, light and albedo stay; expression, jaw, head pose and camera are
     # refitted to the detected landmarks (the photometric stage leaned on the image for the shape)
-    landmark_stage(torch.optim.Adam([{"params": [camera, global_rot], "lr": 0.004},
+    landmark_stage(Adam([{"params": [camera, global_rot], "lr": 0.004},
                                      {"params": [expression], "lr": 0.02},
                                      {"params": [jaw], "lr": 0.01}]), sched["polish"], "polish")
 
@@ -381,8 +380,7 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
             d_rest = tmpl - torch.as_tensor(model.eyeball_centres(), dtype=tmpl.dtype, device=dev)
             cam = OrthographicCamera(camera.detach())
         eye3 = torch.eye(3, device=dev)
-        opt = torch.optim.Adam([gaze], lr=0.03)
-        decay = torch.optim.lr_scheduler.CosineAnnealingLR(opt, sched["gaze"], eta_min=0.0)
+        opt = Adam([gaze], lr=0.03, total_steps=sched["gaze"])
         w_seen = seen.float()
         vergence = torch.tensor(settings.vergence_sigma, device=dev)
         for _ in range(sched["gaze"]):
@@ -395,7 +393,6 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
                     + (((gaze[:, 0] - gaze[:, 1]) / vergence) ** 2).sum()) / B
             loss.backward()
             opt.step()
-            decay.step()
             with torch.no_grad():
                 gaze[..., 0].clamp_(-0.5, 0.5)
                 gaze[..., 1].clamp_(-0.7, 0.7)
