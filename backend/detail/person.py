@@ -14,8 +14,8 @@ import numpy as np
 import torch
 
 from ..headmodel import HeadModel
-from ..optim import Adam
 from ..headmodel.openhead import ASSETS, ModelFileError
+from ..optim import Adam
 from .deca_checkpoint import load_strict
 from .texture_decoder import GatedTextureDecoder
 from .static import prepare_sfs, tangent_normal_map
