@@ -341,8 +341,7 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
             out, _, ndc = forward()
             lmk, eye, lip, _ = landmark_terms(ndc)
             if step % VISIBILITY_STEPS == 0 and step > 0:
-                with torch.no_grad():
-                    skin, skin_target = skin_visibility(out)
+                skin, skin_target = skin_visibility(out)
             r, image = render_albedo(out, skin)
             albedo_prior = 0.0 if albedo_model is None else settings.w_albedo_code * (albedo_code ** 2).sum()
             resid = (image - skin_target).abs()

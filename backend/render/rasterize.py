@@ -187,13 +187,12 @@ def interpolate_pixels(fragments: Fragments, faces: torch.Tensor, attributes: to
     """
     B, H, W = fragments.face_index.shape
     Va, C = attributes.shape[1:]
+    pix = covered_pixels(fragments)
     if fragments.pixels is None:  # fragments built by hand: derive the covered-pixel view
-        flat = fragments.face_index.reshape(-1)
-        pix = torch.nonzero(flat >= 0).squeeze(1)
         pb = torch.div(pix, H * W, rounding_mode="floor")
         pbary = fragments.bary.reshape(-1, 3)[pix]
     else:
-        pix, pb, pbary = fragments.pixels, fragments.pixel_batch, fragments.pixel_bary
+        pb, pbary = fragments.pixel_batch, fragments.pixel_bary
     f = fragments.face_index.reshape(-1)[pix]
     if attributes.shape[0] == 1:
         vals = attributes[0][faces[f]]                                  # (N, 3, C)

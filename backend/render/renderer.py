@@ -121,7 +121,8 @@ class MeshRenderer:
                                vertex_colors=vertex_colors, cull_backfaces=cull_backfaces,
                                visibility=visibility, dense=True)
         frags = px.fragments
-        alpha = frags.mask[..., None].to(vertices.dtype)
+        # coverage = the pixels shaded (all covered ones, or a kept visibility's list)
+        alpha = scatter_pixels(frags, px.image.new_ones(px.image.shape[0], 1))
         image = scatter_pixels(frags, px.image)
         bg = torch.as_tensor(background, dtype=image.dtype, device=image.device)
         image = image + bg * (1 - alpha)

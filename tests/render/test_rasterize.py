@@ -185,6 +185,13 @@ def test_shading_a_kept_subset_of_pixels_matches_the_render_there():
             dense_uv = interpolate(full.fragments, f, uv[None])
             assert torch.allclose(px.albedo, at(sample_texture(kw["texture"].expand(B, -1, -1, -1), dense_uv)),
                                   atol=1e-12)
+    # a render kept to the subset covers exactly those pixels (background elsewhere)
+    cut = renderer.render(verts.detach(), cam, (48, 48), light=light, vertex_colors=colors,
+                          visibility=subset, background=0.25)
+    listed = torch.zeros(B * 48 * 48, dtype=torch.bool)
+    listed[subset.pixels] = True
+    assert torch.equal(cut.alpha.reshape(-1) > 0, listed)
+    assert torch.all(cut.image.reshape(-1, 3)[~listed] == 0.25)
     w = torch.rand(keep.numel(), 3, dtype=torch.float64)
     g_px, = torch.autograd.grad((px.image * w).sum(), verts)
     full_w = torch.zeros(B * 48 * 48, 3, dtype=torch.float64).index_copy(0, subset.pixels, w)
