@@ -280,7 +280,8 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
         # and at 45 degrees of yaw the ears, neck and scalp hide ~2% of the skin pixels.) Only the
         # skin pixels of each pass are shaded (MeshRenderer.shade_pixels), no dense images:
         # 29.7 -> 22.6 ms per step. Every 8 steps instead of 4 saved ~2 ms more per step but
-        # raised every synthetic head's error (median 2.25 -> 2.35 mm, session 8 of issue 3).
+        # raised seven of the eight synthetic heads' error and lowered none (median of the
+        # per-head medians 2.25 -> 2.35 mm, session 8 of issue 3).
         skin_face = (_skin_vertex_mask(model)[model.faces].sum(1) >= 2).to(dev)  # 2+ skin corners
         if albedo_model is None:
             renderer = MeshRenderer(model.faces)

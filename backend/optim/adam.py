@@ -30,9 +30,10 @@ class Adam:
             g.setdefault("lr", lr)
         self.param_groups = groups
         self.betas, self.eps, self.total_steps = betas, eps, total_steps
-        self.t = 0
+        self.t = 0                # updates made: the schedule's clock
         self._m = {id(p): torch.zeros_like(p) for g in groups for p in g["params"]}
         self._v = {id(p): torch.zeros_like(p) for g in groups for p in g["params"]}
+        self._n = {id(p): 0 for g in groups for p in g["params"]}   # updates each parameter got
 
     def zero_grad(self) -> None:
         for g in self.param_groups:
@@ -50,12 +51,16 @@ class Adam:
         b1, b2 = self.betas
         scale = self.decay()
         self.t += 1
-        c1, c2 = 1.0 - b1 ** self.t, math.sqrt(1.0 - b2 ** self.t)
         for g in self.param_groups:
-            step = g["lr"] * scale / c1
             for p in g["params"]:
                 if p.grad is None:
                     continue
+                # bias correction by the parameter's own update count, as torch.optim.Adam does
+                # (a parameter without a gradient in some steps is not corrected for them)
+                self._n[id(p)] += 1
+                n = self._n[id(p)]
+                c1, c2 = 1.0 - b1 ** n, math.sqrt(1.0 - b2 ** n)
+                step = g["lr"] * scale / c1
                 m, v = self._m[id(p)], self._v[id(p)]
                 m.lerp_(p.grad, 1.0 - b1)
                 v.mul_(b2).addcmul_(p.grad, p.grad, value=1.0 - b2)

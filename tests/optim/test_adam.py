@@ -60,3 +60,21 @@ def test_cosine_decay_reaches_zero_and_a_missing_gradient_is_skipped():
     (y ** 2).sum().backward()
     o.step()
     assert torch.allclose(y.detach(), torch.tensor([2.9, -4.9]), atol=1e-6)
+
+
+def test_a_parameter_that_joins_late_is_corrected_by_its_own_update_count():
+    """torch.optim.Adam counts updates per parameter: one that has no gradient for the first
+    steps starts its bias correction when it first gets one. Same iterates as torch's."""
+    x0, y0, loss = _problem(1)
+    xa, ya = x0.clone().requires_grad_(True), y0.clone().requires_grad_(True)
+    xb, yb = x0.clone().requires_grad_(True), y0.clone().requires_grad_(True)
+    ours = Adam([xa, ya], lr=0.05)
+    ref = torch.optim.Adam([xb, yb], lr=0.05)
+    for k in range(12):
+        for opt, (x, y) in ((ours, (xa, ya)), (ref, (xb, yb))):
+            opt.zero_grad()
+            # y gets no gradient in the first 5 steps (held fixed, as a detached input)
+            loss(x, y if k >= 5 else y.detach()).backward()
+            opt.step()
+        assert torch.allclose(xa, xb, atol=1e-12, rtol=0) and torch.allclose(ya, yb, atol=1e-12, rtol=0)
+    assert (ya - y0).abs().max() > 0.1       # y moved once it joined
