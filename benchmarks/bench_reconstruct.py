@@ -8,7 +8,9 @@ ground-truth set (identities outside the fitting prior: shape coefficients at 1.
 spread plus smooth offsets outside the identity basis, random expression, yaw up to 40 degrees,
 random SH light and skin albedo texture) with face-region vertex error after similarity alignment
 (mm), albedo error and the detected landmarks' error against the true head's; robustness cases
-(profile +/-45 degrees, glasses, a full beard, an open mouth); dlib 128-d embedding distances
+(profile +/-45 degrees, glasses, a full beard, an open mouth, a hair fringe over the forehead),
+with the albedo error each leaves (glasses and fringe are drawn on the photo only, so the true
+albedo has neither; the beard is painted into the true albedo); dlib 128-d embedding distances
 (photo vs reconstruction rendered with the fitted camera, and turned 20 degrees).
 """
 from __future__ import annotations
@@ -106,11 +108,31 @@ def _draw_glasses(photo: np.ndarray, lmk: np.ndarray) -> np.ndarray:
     return img
 
 
+def _draw_fringe(photo: np.ndarray, lmk: np.ndarray) -> np.ndarray:
+    """Dark-brown hair over the forehead, down to a wavy edge just above the brows, across the
+    face's width (true landmarks, pixels); strands give it some texture."""
+    img = photo.astype(np.float32)
+    H, W = img.shape[:2]
+    iod = np.linalg.norm(lmk[36] - lmk[45])
+    rng = np.random.default_rng(7)
+    x0, x1 = lmk[0, 0] - 0.15 * iod, lmk[16, 0] + 0.15 * iod
+    brow = lmk[17:27, 1].min() - 0.12 * iod
+    xs = np.arange(W)
+    edge = brow + 0.08 * iod * np.sin(xs / iod * 9 + 1.0)
+    yy = np.arange(H)[:, None]
+    hair = (yy < edge[None]) & (xs[None] >= x0) & (xs[None] <= x1)
+    strands = cv2.resize(rng.normal(0, 1, (8, W // 4)), (W, H), interpolation=cv2.INTER_CUBIC)
+    colour = np.array([62, 42, 28], np.float32)[None, None] * (1 + 0.25 * strands[..., None])
+    img[hair] = colour[hair]
+    return np.clip(img, 0, 255).astype(np.uint8)
+
+
 def synthetic_case(model: OpenHead, rng: np.random.Generator, size: int = 512, yaw_deg: float | None = None,
                    jaw: float | None = None, occluder: str | None = None, gaze: tuple[float, float] | None = None):
     """Ground-truth head outside the prior, rendered textured and lit; returns photo, truth.
     yaw_deg / jaw fix the head turn (degrees) and jaw opening (radians) instead of drawing them;
-    occluder "glasses" draws dark frames over the eyes, "beard" paints a dark full beard;
+    occluder "glasses" draws dark frames over the eyes, "fringe" dark hair over the forehead
+    (both on the photo only), "beard" paints a dark full beard into the albedo;
     gaze (pitch, yaw) radians turns both eyes and paints irises (the other cases have none)."""
     shape = torch.tensor(rng.normal(0, 1.3, model.n_shape), dtype=torch.float32)[None]
     rest = model(shape=shape).rest_vertices
@@ -163,6 +185,8 @@ def synthetic_case(model: OpenHead, rng: np.random.Generator, size: int = 512, y
     lmk = torch.stack([(ndc[:, 0] + 1) * 0.5 * size, (1 - ndc[:, 1]) * 0.5 * size], -1).numpy()
     if occluder == "glasses":
         photo = _draw_glasses(photo, lmk)
+    if occluder == "fringe":
+        photo = _draw_fringe(photo, lmk)
     rest_truth = rest + extra
     return photo, dict(rest=rest_truth[0].numpy(), albedo=albedo, yaw=math.degrees(float(pose.global_rot[0, 1])),
                        landmarks=lmk, pose=pose)
@@ -179,6 +203,15 @@ def reconstruct_case(img: np.ndarray, tmp: Path, name: str, device: str) -> bool
     except Exception as e:  # report, keep going
         print(f"case {name}: failed ({e})")
         return False
+
+
+def albedo_error(bundle: Path, truth: dict, skin: np.ndarray) -> float:
+    """Mean absolute error (linear) of the bundle's albedo on the skin texels against the true
+    albedo, after one scale per channel (albedo and light trade it)."""
+    rec = srgb_to_linear(cv2.cvtColor(cv2.imread(str(bundle / "albedo.png")), cv2.COLOR_BGR2RGB) / 255.0)
+    gt = truth["albedo"]
+    scale = np.median(gt[skin], 0) / np.maximum(np.median(rec[skin], 0), 1e-6)
+    return float(np.abs(rec[skin] * scale - gt[skin]).mean())
 
 
 def gaze_directions(model: OpenHead, pose: HeadPose) -> np.ndarray:
@@ -270,12 +303,7 @@ def main():
         det_err.append(np.linalg.norm(np.asarray(ph_k["landmarks_detected"]) - true_lmk, axis=1).mean()
                        / np.linalg.norm(true_lmk[36] - true_lmk[45]))
         yaws.append(truth["yaw"])
-        rec = srgb_to_linear(cv2.cvtColor(cv2.imread(str(tmp / f"s{k}" / "albedo.png")), cv2.COLOR_BGR2RGB) / 255.0)
-        obs = skin_tex
-        gt = truth["albedo"]
-        # albedo and light trade a global scale per channel: remove it before comparing
-        scale = np.median(gt[obs], 0) / np.maximum(np.median(rec[obs], 0), 1e-6)
-        alb_err.append(np.abs(rec[obs] * scale - gt[obs]).mean())
+        alb_err.append(albedo_error(tmp / f"s{k}", truth, skin_tex))
         print(f"case {k}: yaw {truth['yaw']:+5.1f}  vertex error mean {e.mean():.2f} mm, median "
               f"{np.median(e):.2f} mm  landmarks {ph_k['landmark_error_iod'] * 100:.1f}% (detected off the true "
               f"{det_err[-1] * 100:.1f}%)  albedo {alb_err[-1]:.3f}")
@@ -286,10 +314,11 @@ def main():
               f"mean {np.mean(lmk) * 100:.2f}%; detected landmarks off the true head's mean "
               f"{np.mean(det_err) * 100:.2f}%; albedo mean abs error {np.mean(alb_err):.3f} (linear)")
     print("\n## robustness (synthetic heads as above, one condition each; default quality)")
-    print(f"{'condition':<22} {'detector':>8} {'landmarks':>9} {'vertex median':>13} {'vertex mean':>11}")
+    print(f"{'condition':<22} {'detector':>8} {'landmarks':>9} {'vertex median':>13} {'vertex mean':>11} "
+          f"{'albedo':>6}")
     conditions = {"profile, yaw 45 deg": dict(yaw_deg=45.0), "profile, yaw -45 deg": dict(yaw_deg=-45.0),
                   "glasses": dict(occluder="glasses"), "full beard": dict(occluder="beard"),
-                  "open mouth (jaw 0.35)": dict(jaw=0.35)}
+                  "open mouth (jaw 0.35)": dict(jaw=0.35), "hair fringe": dict(occluder="fringe")}
     for i, (label, kw) in enumerate(conditions.items()):
         img, truth = synthetic_case(model, np.random.default_rng(100 + i), **kw)
         p = tmp / f"robust{i}.png"
@@ -306,7 +335,8 @@ def main():
         _, ph_k, shape_k, *_ = load_params(tmp / f"r{i}")
         e = aligned_vertex_error(model(shape=shape_k).vertices[0].detach().numpy()[face], truth["rest"][face]) * 1000
         print(f"{label:<22} {detector:>8} {ph_k['landmark_error_iod'] * 100:>8.1f}% {np.median(e):>10.2f} mm "
-              f"{e.mean():>8.2f} mm   ({tmp / f'r{i}' / 'report.png'})")
+              f"{e.mean():>8.2f} mm {albedo_error(tmp / f'r{i}', truth, skin_tex):>6.3f}   "
+              f"({tmp / f'r{i}' / 'report.png'})")
     print("\n## gaze (synthetic heads with painted irises, both eyes turned; default quality)")
     print("error: angle between fitted and true gaze directions in the camera frame, both eyes")
     rng = np.random.default_rng(200)

@@ -1,7 +1,9 @@
 """Unwrap photos into OpenHead/FLAME UV space: sample each photo where the fitted surface is
-visible and faces the camera, divide by the fitted SH shading (de-light, linear light), merge the
-photos by how squarely they see each texel, complete unseen texels from the mirrored side, then
-from the surroundings (push-pull), and give eyes/teeth/mouth plausible colours where unseen.
+visible and faces the camera, divide by the fitted SH shading (de-light, linear light), keep the
+texels that show the person's skin and features (not hair, background or clothes: occlusion.py),
+merge the photos by how squarely they see each texel, complete unseen texels from the mirrored
+side, then from the surroundings (push-pull), and give eyes/teeth/mouth plausible colours where
+unseen.
 
 UV maps are (S, S, C), row 0 at v = 1 (see render/uv.py). Colours are linear light in [0, 1].
 """
@@ -20,6 +22,7 @@ from ..render import (MeshRenderer, OrthographicCamera, interpolate, rasterize_u
                       vertex_normals, world_to_uv)
 from ..render.rasterize import Fragments
 from .fill import push_pull_fill
+from .occlusion import SILHOUETTE_MARGIN, silhouette_margin, skin_colour_weight, skin_zones
 
 # Linear-light priors for parts the photo may not show.
 PRIORS = {"eye": (0.75, 0.72, 0.68), "teeth": (0.70, 0.64, 0.52), "tongue": (0.45, 0.13, 0.12),
@@ -139,10 +142,12 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     (B, 9, 3); images: B sRGB uint8 crops (square). skin_prior (size, size, 3) linear: what
     unseen skin should look like (a fitted albedo model); without it, the median seen skin tone."""
     sup = uv_support(model, size)
+    zones = skin_zones(model, size)
     faces = model.faces.cpu()
     valid = sup.part >= 0
     acc = torch.zeros(size, size, 3)
     wsum = torch.zeros(size, size)
+    seen = torch.zeros(size, size)     # as wsum, before the skin-colour test
     for i, img in enumerate(images):
         v = vertices[i:i + 1].detach().float().cpu()
         n = vertex_normals(v, faces)
@@ -159,11 +164,15 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
         visible = px[..., 2] <= d_at + VISIBLE_DEPTH_TOLERANCE
         inside = (px[..., 0] >= 0) & (px[..., 0] < H) & (px[..., 1] >= 0) & (px[..., 1] < H)
         facing = ((N[..., 2] - FACING_START) / (FACING_FULL - FACING_START)).clamp(0, 1)
-        w = facing * visible * inside * valid
+        # not the band inside the fitted outline, where a misfit shows background (occlusion.py)
+        margin = silhouette_margin(r.fragments.face_index[0] >= 0, SILHOUETTE_MARGIN * H)
+        w = facing * visible * inside * valid * _sample(margin[None], px[..., :2], H, H)[..., 0]
         photo = srgb_to_linear(torch.as_tensor(img, dtype=torch.float32).permute(2, 0, 1) / 255.0)
         col = _sample(photo, px[..., :2], H, H)
         shade = sh_shading(N.reshape(1, -1, 3), lights[i:i + 1].float().cpu()).reshape(size, size, 3)
         alb = (col / shade.clamp(min=0.05)).clamp(0, 1)
+        seen += w ** 2
+        w = w * skin_colour_weight(alb, w, zones)     # hair, background, clothes: not skin
         acc += alb * w[..., None] ** 2
         wsum += w ** 2
     observed = (wsum.sqrt()).clamp(0, 1)
@@ -174,7 +183,9 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
                        torch.stack([sup.mirror_uv[..., 0] * size, (1 - sup.mirror_uv[..., 1]) * size], -1), size, size)
     m_alb, m_w = mirrored[..., :3], mirrored[..., 3]
     m_w = m_w * sup.has_mirror
-    take = (m_w > observed) & valid
+    # only where this side was not seen: what the colour test dropped is filled from around it,
+    # as the other side's light misfit differs and would leave a patch
+    take = (m_w > seen.sqrt().clamp(0, 1)) & valid
     tot = observed + m_w * take
     merged = (albedo * observed[..., None] + m_alb * (m_w * take)[..., None]) / tot.clamp(min=1e-8)[..., None]
     conf = tot.clamp(0, 1)

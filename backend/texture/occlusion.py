@@ -1,0 +1,151 @@
+"""What an unwrapped photo shows that is not the person's skin: hair over the forehead and
+temples, background beside the cheeks, a collar over the neck. The fitted outline never matches
+the photo's exactly, and a photo shows whatever is in front of the skin, so unwrapping every
+visible texel bakes these into the albedo, and the head turned in Blender shows them. Two
+weights in [0, 1] keep them out; the texture's completion then fills the texels they drop
+from the skin around them and the skin prior (unwrap.py):
+
+- a silhouette margin, in photo pixels: the band just inside the fitted head's outline, where a
+  small misfit puts background on the surface;
+- a skin-colour test, in UV texels: the de-lit colour against the skin the face centre shows
+  (the nose and the cheeks beside it, between the eyes and the mouth, which hair and background
+  rarely cover), away from the brows, eyes, lips and nostrils, whose colours are not skin.
+  Above the nose's bottom, where no beard grows, a colour too far either way is dropped: hair,
+  glasses, background. Below it, on the front of the face, only one brighter, greyer or bluer
+  than skin is (background, highlights, shading the light fit missed): a beard or stubble is
+  darker and more saturated, part of the person's look, and stays. On the sides, along and
+  under the jaw line and on the neck, where hair, collars and their shadows reach, darker is
+  dropped too, unless the chin shows a beard.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import torch
+import torch.nn.functional as Fn
+
+from ..headmodel import HeadModel
+from ..render import vertex_normals, world_to_uv
+
+SILHOUETTE_MARGIN = 0.025        # of the crop's side: ~13 px at 512, ~0.9 cm on a face
+# A texel's colour as log brightness and two log chromaticities (R/G, B/G), each in robust
+# standard deviations of the reference skin (floored): distance up to COLOUR_KEEP keeps the
+# texel, from COLOUR_DROP drops it. Shading misfit moves de-lit skin brightness by tens of percent
+# but hardly its chromaticity; dark hair is 3-5x darker, a wall or sky greyer or bluer.
+COLOUR_KEEP, COLOUR_DROP = 3.0, 5.0
+FLOOR_BRIGHTNESS, FLOOR_CHROMA = 0.15, 0.05     # log units
+FEATURE_MARGIN = {"brows": 0.010, "eyes": 0.007, "lips": 0.005, "nostrils": 0.004}   # metres
+BEARD = -3.0                     # the chin's median brightness, in reference deviations, below
+                                 # which the chin shows a beard
+JAW_BAND = 0.012                 # metres either side of the jaw line (landmarks 2..14)
+EDGE_TEXELS = 1 / 256            # of the texture's side: dropped texels also drop this far around
+
+
+@dataclass
+class SkinZones:
+    """Per model and texture size, from the neutral head (UV maps, row 0 at v = 1). Texels of
+    the brows, eyes, lips and nostrils are in none of the tested zones."""
+
+    reference: torch.Tensor   # (S, S) bool: skin that shows the person's tone
+    tested: torch.Tensor      # (S, S) bool: above the nose's bottom, where hair, glasses or
+                              # background intrude: any colour far from the reference is dropped
+    beardable: torch.Tensor   # (S, S) bool: below it, where hair, background or a collar
+                              # intrude (the sides, the jaw line, under it, the neck): tested as
+                              # above unless the chin shows a beard, then as `brighter`
+    brighter: torch.Tensor    # (S, S) bool: the rest of the lower face, where only brighter,
+                              # greyer or bluer colours are dropped
+    chin: torch.Tensor        # (S, S) bool: the chin's front, where a beard shows
+
+
+def _segment_distance(p: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """p (N, 3); a, b (K, 3) segment ends -> (N,) distance to the nearest segment."""
+    ab = b - a
+    t = (((p[:, None] - a[None]) * ab[None]).sum(-1) / (ab * ab).sum(-1).clamp(min=1e-12)).clamp(0, 1)
+    return (p[:, None] - (a[None] + t[..., None] * ab[None])).norm(dim=-1).min(1).values
+
+
+def _outline(lm: torch.Tensor, idx: list[int], closed: bool) -> tuple[torch.Tensor, torch.Tensor]:
+    ends = idx[1:] + idx[:1] if closed else idx[1:]
+    return lm[idx[:len(ends)]], lm[ends]
+
+
+@lru_cache(maxsize=4)
+def skin_zones(model: HeadModel, size: int) -> SkinZones:
+    """The zones from the neutral head's surface point and normal at each texel and its 68
+    landmarks (metres, y up, +x the person's left, +z forward). Heights and widths come from the
+    landmarks, so the zones follow any model with an iBUG embedding."""
+    from .unwrap import uv_support
+
+    sup = uv_support(model, size)
+    v0 = model.v_template.detach().cpu().float()[None]
+    skin = (sup.part == 0) & ~sup.mouth_interior
+    p = world_to_uv(sup.raster, v0)[0][skin]                                   # (N, 3) metres
+    ny = world_to_uv(sup.raster, vertex_normals(v0, model.faces.cpu()))[0][skin][:, 1]
+    lm = model.landmarks.points(v0, model.faces.cpu(), torch.zeros(1))[0]      # (68, 3)
+    feature = torch.zeros(p.shape[0], dtype=torch.bool)
+    for idx, closed, margin in (([17, 18, 19, 20, 21], False, FEATURE_MARGIN["brows"]),
+                                ([22, 23, 24, 25, 26], False, FEATURE_MARGIN["brows"]),
+                                (list(range(36, 42)), True, FEATURE_MARGIN["eyes"]),
+                                (list(range(42, 48)), True, FEATURE_MARGIN["eyes"]),
+                                (list(range(48, 60)), True, FEATURE_MARGIN["lips"]),
+                                (list(range(60, 68)), True, FEATURE_MARGIN["lips"]),
+                                (list(range(31, 36)), False, FEATURE_MARGIN["nostrils"])):
+        feature |= _segment_distance(p, *_outline(lm, idx, closed)) < margin
+    x, y, z = p.unbind(-1)
+    eye_bottom = lm[[40, 41, 46, 47], 1].min()
+    outer = (lm[45, 0] - lm[36, 0]).abs() / 2                 # the outer eye corners' half width
+    nose_bottom, mouth_top, lip_bottom, chin = lm[33, 1], lm[51, 1], lm[57, 1], lm[8, 1]
+    front = z > lm[[36, 45], 2].mean() - 0.02                  # not the sides
+    reference = (y < eye_bottom - 0.008) & (y > nose_bottom + 0.004) & (x.abs() < outer * 0.85) & front
+    tested = y > nose_bottom                                   # no beard grows there
+    # below it: the cheeks' sides down to the mouth, behind the jaw's back (the ears' line: neck,
+    # nape), below the chin, the jaw line (a collar's shadow) and the jaw's underside (facing down)
+    beardable = (((x.abs() > outer) & (y > mouth_top)) | (z < lm[[0, 16], 2].mean()) | (y < chin - 0.01)
+                 | (_segment_distance(p, *_outline(lm, list(range(2, 15)), False)) < JAW_BAND)
+                 | ((ny < -0.5) & (y < mouth_top))) & ~tested
+    # the chin's lower half, in front: bearded in a full beard or a goatee, not by a moustache
+    chin_front = (y < (lip_bottom + chin) / 2) & (y > chin + 0.004) & (x.abs() < outer * 0.5) & front
+    maps = []
+    for sel in (reference, tested, beardable, ~(tested | beardable), chin_front):
+        maps.append(torch.zeros_like(skin))
+        maps[-1][skin] = sel & ~feature
+    return SkinZones(*maps)
+
+
+def silhouette_margin(covered: torch.Tensor, width_px: float) -> torch.Tensor:
+    """covered (H, W) bool, the fitted head's pixels -> (H, W) float: 0 on and outside the
+    outline, rising to 1 at width_px pixels inside it."""
+    import cv2
+
+    inside = np.pad(covered.cpu().numpy().astype(np.uint8), 1)   # the image border is outside
+    dist = cv2.distanceTransform(inside, cv2.DIST_L2, 5)[1:-1, 1:-1]
+    return torch.as_tensor(np.clip(dist / max(width_px, 1e-6), 0, 1), dtype=torch.float32)
+
+
+def skin_colour_weight(albedo: torch.Tensor, weight: torch.Tensor, zones: SkinZones) -> torch.Tensor:
+    """albedo (S, S, 3) linear de-lit colours of one photo; weight (S, S) how well it sees each
+    texel -> (S, S) in [0, 1]: 0 on texels whose colour is not the person's skin (in the zones'
+    sense, and a thin band around them, where colours mix), 1 on the others. Without enough seen
+    reference skin, everything is kept."""
+    ref = zones.reference & (weight > 0.5)
+    if int(ref.sum()) < 50:
+        return torch.ones_like(weight)
+    log = albedo.clamp(min=1e-3).log()
+    feat = torch.stack([log.mean(-1), log[..., 0] - log[..., 1], log[..., 2] - log[..., 1]], -1)
+    centre = feat[ref].median(0).values
+    floor = torch.tensor([FLOOR_BRIGHTNESS, FLOOR_CHROMA, FLOOR_CHROMA])
+    scale = torch.maximum((feat[ref] - centre).abs().median(0).values * 1.4826, floor)
+    z = (feat - centre) / scale
+    # brighter, less red, bluer: the deviations a beard does not make
+    one_sided = (z * torch.tensor([1.0, -1.0, 1.0])).clamp(min=0).norm(dim=-1)
+    chin = zones.chin & (weight > 0.5)
+    beard = bool(chin.sum() >= 50) and float(z[chin][:, 0].median()) < BEARD
+    both_ways = zones.tested | (zones.beardable & (not beard))
+    d = torch.where(both_ways, z.norm(dim=-1),
+                    torch.where(zones.brighter | zones.beardable, one_sided, torch.zeros_like(one_sided)))
+    keep = ((COLOUR_DROP - d) / (COLOUR_DROP - COLOUR_KEEP)).clamp(0, 1)
+    r = max(1, round(EDGE_TEXELS * keep.shape[0]))
+    keep = -Fn.max_pool2d(-keep[None, None], 2 * r + 1, 1, r)
+    return Fn.avg_pool2d(keep, 2 * r + 1, 1, r, count_include_pad=False)[0, 0]   # soft edges
