@@ -62,7 +62,7 @@ class SkinZones:
 def _near_polyline(p: torch.Tensor, points: torch.Tensor, closed: bool, margin: float) -> torch.Tensor:
     """p (N, 3), points (K, 3) metres -> (N,) bool: within margin of the polyline through the
     points (closed: back to the first). Only the points in the polyline's box, grown by the
-    margin, are measured (the zones at 1024 texels would otherwise take a second)."""
+    margin, are measured."""
     ends = torch.cat([points[1:], points[:1]]) if closed else points[1:]
     a, ab = points[:len(ends)], ends - points[:len(ends)]
     out = torch.zeros(p.shape[0], dtype=torch.bool)
@@ -75,16 +75,16 @@ def _near_polyline(p: torch.Tensor, points: torch.Tensor, closed: bool, margin: 
 
 @lru_cache(maxsize=4)
 def skin_zones(model: HeadModel, size: int) -> SkinZones:
-    """The zones from the neutral head's surface point and normal at each texel and its 68
-    landmarks (metres, y up, +x the person's left, +z forward). Heights and widths come from the
-    landmarks, so the zones follow any model with an iBUG embedding."""
+    """The zones from the neutral head's vertices, their normals and its 68 landmarks (metres,
+    y up, +x the person's left, +z forward), labelled per vertex and carried to the texels by the
+    UV raster (a texel is in a zone when most of its face's weight is). Heights and widths come
+    from the landmarks, so the zones follow any model with an iBUG embedding."""
     from .unwrap import uv_support
 
     sup = uv_support(model, size)
     v0 = model.v_template.detach().cpu().float()[None]
-    skin = (sup.part == 0) & ~sup.mouth_interior
-    p = world_to_uv(sup.raster, v0)[0][skin]                                   # (N, 3) metres
-    ny = world_to_uv(sup.raster, vertex_normals(v0, model.faces.cpu()))[0][skin][:, 1]
+    p = v0[0]                                                                  # (V, 3) metres
+    ny = vertex_normals(v0, model.faces.cpu())[0, :, 1]
     lm = model.landmarks.points(v0, model.faces.cpu(), torch.zeros(1))[0]      # (68, 3)
     feature = torch.zeros(p.shape[0], dtype=torch.bool)
     for first, last, closed, margin in ((17, 22, False, FEATURE_MARGIN["brows"]),
@@ -109,11 +109,10 @@ def skin_zones(model: HeadModel, size: int) -> SkinZones:
                  | ((ny < -0.5) & (y < mouth_top))) & ~tested
     # the chin's lower half, in front: bearded in a full beard or a goatee, not by a moustache
     chin_front = (y < (lip_bottom + chin) / 2) & (y > chin + 0.004) & (x.abs() < outer * 0.5) & front
-    maps = []
-    for sel in (reference, tested, beardable, ~(tested | beardable), chin_front):
-        maps.append(torch.zeros_like(skin))
-        maps[-1][skin] = sel & ~feature
-    return SkinZones(*maps)
+    labels = torch.stack([reference, tested, beardable, ~(tested | beardable), chin_front], -1) & ~feature[:, None]
+    skin = (sup.part == 0) & ~sup.mouth_interior
+    maps = (world_to_uv(sup.raster, labels.float()[None])[0] > 0.5) & skin[..., None]
+    return SkinZones(*maps.unbind(-1))
 
 
 def silhouette_margin(covered: torch.Tensor, width_px: float) -> torch.Tensor:
