@@ -12,7 +12,7 @@ import torch.nn.functional as Fn
 
 from .camera import OrthographicCamera, PerspectiveCamera
 from .rasterize import Fragments, interpolate_pixels, rasterize, scatter_pixels
-from .shading import sh_basis, vertex_normals
+from .shading import sh_shading, vertex_normals
 
 
 @dataclass
@@ -100,10 +100,9 @@ class MeshRenderer:
             albedo = interpolate_pixels(frags, self.faces, vertex_colors)
         else:
             albedo = torch.full((N, 3), 0.7, dtype=vertices.dtype, device=vertices.device)
-        if light is not None:
-            basis = sh_basis(pix_n)          # each pixel lit by its own photo's light (B, 9, 3)
-            shading = torch.einsum("nk,nkc->nc", basis, light[frags.pixel_batch]) if B > 1 \
-                else basis @ light[0]
+        if light is not None:                # each pixel lit by its own photo's light (B, 9, 3)
+            shading = sh_shading(pix_n[None], light)[0] if B == 1 else \
+                sh_shading(pix_n[:, None], light[frags.pixel_batch])[:, 0]
         else:
             shading = torch.ones_like(albedo)
         return PixelShading(albedo * shading, albedo, shading, pix_n, screen, frags)

@@ -81,8 +81,8 @@ def test_silhouette_margin_ramps_with_the_distance_inside_a_disc():
 
 @pytest.fixture(scope="module")
 def scene(openhead):
-    """The neutral head turned 15 degrees, a skin albedo with a beard below the mouth, lit and
-    rendered over a white background; and which texels are beard."""
+    """The neutral head turned 15 degrees, a skin albedo with a beard on the chin, lit and
+    rendered over a white background (`_render` gives others); and which texels are beard."""
     model = openhead
     pose = HeadPose.zeros(1)
     pose.global_rot[0, 1] = math.radians(15)
@@ -90,20 +90,26 @@ def scene(openhead):
     sup = uv_support(model, SIZE)
     p0 = world_to_uv(sup.raster, model.v_template[None].float())[0]
     lm0 = model.landmarks.points(model.v_template[None].float(), model.faces, torch.zeros(1))[0]
-    beard = ((p0[..., 1] < lm0[57, 1] - 0.006) & (p0[..., 1] > lm0[8, 1] + 0.01)
-             & (p0[..., 0].abs() < 0.02) & (sup.part == 0))
+    beard = ((p0[..., 1] < lm0[57, 1] - 0.006) & (p0[..., 1] > lm0[8, 1] + 0.002)
+             & (p0[..., 0].abs() < 0.03) & (sup.part == 0))
     albedo = torch.tensor(SKIN).expand(SIZE, SIZE, 3).clone()
     albedo[beard] = torch.tensor(HAIR)
     cam = OrthographicCamera(torch.tensor([[4.5, 0.0, 0.03]]))
-    light = default_light()
-    img = MeshRenderer(model.faces, model.uv_layout.uv, model.uv_layout.faces).render(
-        out.vertices, cam, (PHOTO, PHOTO), light=light, texture=albedo.permute(2, 0, 1)[None],
-        background=1.0).image[0]
     ndc = cam.project_ndc(out.landmarks3d)[0]
     lmk = torch.stack([(ndc[:, 0] + 1) * 0.5 * PHOTO, (1 - ndc[:, 1]) * 0.5 * PHOTO], -1)
-    srgb = linear_to_srgb(img.clamp(0, 1))                   # (H, W, 3)
-    return dict(model=model, vertices=out.vertices, camera=cam.cam, light=light, photo=srgb,
-                landmarks=lmk, beard=beard, sup=sup)
+    scene = dict(model=model, vertices=out.vertices, camera=cam.cam, light=default_light(),
+                 albedo=albedo, landmarks=lmk, beard=beard, sup=sup)
+    scene["photo"] = _render(scene, 1.0)
+    return scene
+
+
+def _render(scene, background: float) -> torch.Tensor:
+    """The scene's head over a uniform background (linear), as an sRGB photo (H, W, 3)."""
+    model = scene["model"]
+    img = MeshRenderer(model.faces, model.uv_layout.uv, model.uv_layout.faces).render(
+        scene["vertices"], OrthographicCamera(scene["camera"]), (PHOTO, PHOTO), light=scene["light"],
+        texture=scene["albedo"].permute(2, 0, 1)[None], background=background).image[0]
+    return linear_to_srgb(img.clamp(0, 1))
 
 
 def _unwrap(scene, photo: torch.Tensor, vertices=None):
@@ -140,13 +146,16 @@ def test_hair_over_the_forehead_is_not_baked_into_the_albedo(scene):
     assert float((beard - torch.tensor(HAIR)).abs().mean(-1).median()) < 0.05
 
 
-def test_background_inside_a_too_large_fit_stays_out_of_the_albedo(scene):
-    """The fitted head 4% larger than the photographed one: its outline band sees the white
-    background. The margin inside the outline and the colour test keep it out."""
+def _grown(scene):
+    """The fitted head 4% larger than the photographed one: its outline band sees background."""
     v = scene["vertices"]
     centre = v[0].mean(0)
-    grown = centre + (v - centre) * 1.04
-    res = _unwrap(scene, scene["photo"], grown)
+    return centre + (v - centre) * 1.04
+
+
+def test_white_background_inside_a_too_large_fit_stays_out_of_the_albedo(scene):
+    """White is far from skin: the colour test drops it wherever the fit shows it."""
+    res = _unwrap(scene, scene["photo"], _grown(scene))
     sup = scene["sup"]
     skin = (sup.part == 0) & ~sup.mouth_interior & torch.as_tensor(res.observed > 0.05)
     alb = torch.as_tensor(res.albedo)
@@ -154,3 +163,21 @@ def test_background_inside_a_too_large_fit_stays_out_of_the_albedo(scene):
     whitish = skin & (alb[..., 2] > 0.6)
     # measured: none; without the margin and the colour test, 0.9% of the seen skin
     assert float(whitish.sum()) / float(skin.sum()) < 0.001, float(whitish.sum()) / float(skin.sum())
+
+
+def test_the_margin_keeps_the_outline_band_off_a_dark_background(scene):
+    """A bearded chin lets dark colours stay on the jaw line and neck, so the colour test does
+    not catch a black background there: the margin inside the fitted outline is what keeps the
+    texels of a too large fit that land on the background from being taken from the photo."""
+    grown = _grown(scene)
+    res = _unwrap(scene, _render(scene, 0.0), grown)
+    sup, model = scene["sup"], scene["model"]
+    cam = OrthographicCamera(scene["camera"])
+    px = cam.project(world_to_uv(sup.raster, grown.float())[0].reshape(1, -1, 3), PHOTO, PHOTO)[0]
+    covered = MeshRenderer(model.faces).render(scene["vertices"], cam, (PHOTO, PHOTO)).alpha[0, ..., 0] > 0
+    col = px[:, 0].long().clamp(0, PHOTO - 1)
+    row = px[:, 1].long().clamp(0, PHOTO - 1)
+    on_background = ~covered[row, col].reshape(SIZE, SIZE)
+    taken = (sup.part == 0) & ~sup.mouth_interior & on_background & torch.as_tensor(res.observed > 0.05)
+    # measured: 25 texels; without the margin 130
+    assert int(taken.sum()) < 60, int(taken.sum())
