@@ -11,8 +11,9 @@ def _demo(args) -> int:
     sample photo (scikit-image's public-domain astronaut portrait)."""
     from tqdm import tqdm
 
-    from .demo.contact_sheet import contact_sheet, write_png_atomic
+    from .atomic import write_png_atomic
     from .headmodel import ModelFileError, OpenHead
+    from .pictures.contact_sheet import contact_sheet
 
     if not 64 <= args.size <= 2048:
         print(f"error: --size must be between 64 and 2048 pixels, got {args.size}", file=sys.stderr)
@@ -128,8 +129,9 @@ def _reconstruct(args) -> int:
 
 
 def _wrinkles(args) -> int:
-    from .detail.sources import DecoderUnavailable
-    from .detail.wrinkle_maps import bake_bundle
+    from .pipeline import rebake_bundle
+    from .wrinkles.maps import describe_blend_error
+    from .wrinkles.sources import DecoderUnavailable
 
     bundle = Path(args.bundle)
     if not (bundle / "bundle.json").is_file():
@@ -137,12 +139,14 @@ def _wrinkles(args) -> int:
               file=sys.stderr)
         return 2
     try:
-        if bake_bundle(bundle) is None:
+        err = rebake_bundle(bundle)
+        if err is None:
             raise ValueError(f"{bundle} has no detail code (reconstructed without a detail decoder; for "
                              "FLAME heads give DECA's deca_model.tar with --deca)")
     except (DecoderUnavailable, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    print(f"wrinkle maps in {bundle / 'wrinkles'}; {describe_blend_error(err)}")
     print(f"look at {(bundle / 'wrinkles.png').resolve()}")
     return 0
 

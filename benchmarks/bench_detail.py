@@ -19,10 +19,10 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_render import machine  # noqa: E402
 
-from headsmith.detail.decoder import (OnnxWrinkleDecoder, TorchWrinkleDecoder, UVGeometry, export_onnx,
+from headsmith.wrinkles.decoder import (OnnxWrinkleDecoder, TorchWrinkleDecoder, UVGeometry, export_onnx,
                                       normal_map, onnx_providers, sharpen_upsample)
-from headsmith.detail.networks import DetailDecoder
-from headsmith.detail.person import OPENHEAD_DECODER_ONNX, load_openhead_decoder
+from headsmith.wrinkles.networks import DetailDecoder
+from headsmith.wrinkles.texture_decoder import OPENHEAD_DECODER_ONNX, load_openhead_decoder
 from headsmith.headmodel import OpenHead
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from headsmith.demo.contact_sheet import Tile, render_tile
+from headsmith.pictures.contact_sheet import Tile, render_tile
 from headsmith.detect import Dlib68
 from headsmith.headmodel import OpenHead
 from headsmith.render import MeshRenderer

@@ -81,7 +81,7 @@ def render_reconstruction(model, bundle: Path, photo: np.ndarray, extra_yaw_deg:
 def _beard_mask(model: OpenHead, size: int) -> np.ndarray:
     """(size, size) UV mask of a full beard: face and neck skin below the nose, lips left bare."""
     from headsmith.render import interpolate
-    from headsmith.texture import uv_support
+    from headsmith.uvspace import uv_support
 
     v = model.v_template
     reg = lambda n: model.vertex_regions[model.region_names.index(n)] > 0  # noqa: E731
@@ -285,7 +285,7 @@ def main():
     rng = np.random.default_rng(0)
     face = (model.vertex_regions[model.region_names.index("face")] > 0).numpy()
     errs, lmk, det_err, alb_err, yaws = [], [], [], [], []
-    from headsmith.texture import uv_support
+    from headsmith.uvspace import uv_support
     sup = uv_support(model, 1024)
     skin_tex = ((sup.part == 0) & ~sup.mouth_interior).numpy()
     for k in range(a.synthetic):

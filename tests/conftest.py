@@ -107,7 +107,7 @@ def avatar_bundle(tmp_path_factory, fast_bundle):
 def flame_standin(tmp_path_factory):
     """FLAME and DECA files in their real formats (see tests/headmodel/flame_standin.py), with a
     synthetic DECA checkpoint (random weights: its wrinkles are noise, its wiring is real)."""
-    from tests.detail.test_deca_checkpoint import make_checkpoint
+    from tests.wrinkles.test_deca_checkpoint import make_checkpoint
     from tests.headmodel.flame_standin import write_flame_standin
 
     d = tmp_path_factory.mktemp("flame-standin")

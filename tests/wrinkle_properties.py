@@ -8,7 +8,7 @@ from typing import Callable
 import torch
 import torch.nn.functional as Fn
 
-from headsmith.render import interpolate, surface_gradient, vertex_normals, world_to_uv
+from headsmith.render import interpolate, surface_gradient
 
 BROWS_UP = {"browInnerUp": 1.0, "browOuterUpLeft": 1.0, "browOuterUpRight": 1.0}
 SQUINT = {"eyeSquintLeft": 1.0, "eyeSquintRight": 1.0}
@@ -29,12 +29,11 @@ class UVFace:
 
     @staticmethod
     def of(model, size: int) -> "UVFace":
-        from headsmith.texture.unwrap import uv_support
+        from headsmith.uvspace import surface_maps, uv_support
 
         sup = uv_support(model, size)
         v = model.v_template[None]
-        P = world_to_uv(sup.raster, v)
-        N = Fn.normalize(world_to_uv(sup.raster, vertex_normals(v, model.faces)), dim=-1, eps=1e-8)
+        P, N = surface_maps(sup.raster, v, model.faces)
         return UVFace(model, size, sup.raster, P, N, sup)
 
     def region(self, name: str) -> torch.Tensor:

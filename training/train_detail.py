@@ -21,9 +21,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from headsmith.detail.decoder import export_onnx
-from headsmith.detail.networks import DetailDecoder
-from headsmith.detail.texture_decoder import GatedTextureDecoder, latent_mirror, symmetry_tables
+from headsmith.wrinkles.decoder import export_onnx
+from headsmith.wrinkles.networks import DetailDecoder
+from headsmith.wrinkles.texture_decoder import GatedTextureDecoder, latent_mirror, symmetry_tables
 from headsmith.headmodel import OpenHead
 
 from .wrinkle_generator import CODE_DIM, N_ORIENT, N_PATTERNS, basis_textures, build_tables, generate, person_code, sample_expressions
@@ -81,7 +81,7 @@ def loss_fn(pred_mm: torch.Tensor, target_mm: torch.Tensor, grad_weight: float, 
 
 def make_network(model, cfg: dict) -> torch.nn.Module:
     """The config's architecture: "gated_texture" (the OpenHead default, see
-    headsmith.detail.texture_decoder) or "deca" (DECA's D_detail layout)."""
+    headsmith.wrinkles.texture_decoder) or "deca" (DECA's D_detail layout)."""
     latent = 3 + model.n_expression + CODE_DIM
     arch = cfg.get("architecture", "deca")
     if arch == "gated_texture":

@@ -208,7 +208,7 @@ def _territories(model: HeadModel):
 
 
 def build_tables(model: HeadModel, size: int = 256, seed: int = 0) -> GeneratorTables:
-    from headsmith.texture.unwrap import uv_support
+    from headsmith.uvspace import uv_support
 
     lay = model.uv_layout
     uv, uvf, faces = lay.uv.float(), lay.faces, model.faces

@@ -1,5 +1,7 @@
 """The avatar bundle: a versioned folder the Blender add-on and game exports read."""
+from .io import (BUNDLE_SCHEMA_VERSION, AvatarBundle, WrinkleFiles, read_bundle, read_detail_residual,
+                 write_bundle, write_wrinkles)
 from .obj import write_obj
-from .write import BUNDLE_SCHEMA_VERSION, AvatarBundle, read_bundle, write_bundle
 
-__all__ = ["BUNDLE_SCHEMA_VERSION", "AvatarBundle", "read_bundle", "write_bundle", "write_obj"]
+__all__ = ["BUNDLE_SCHEMA_VERSION", "AvatarBundle", "WrinkleFiles", "read_bundle", "read_detail_residual",
+           "write_bundle", "write_wrinkles", "write_obj"]

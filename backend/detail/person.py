@@ -8,43 +8,21 @@ first 8 for the OpenHead decoder: depth, age, density, pores, 4 pattern weights)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
 
 from ..headmodel import HeadModel
-from ..headmodel.openhead import ASSETS, ModelFileError
 from ..optim import Adam
-from .deca_checkpoint import load_strict
-from .texture_decoder import GatedTextureDecoder
+from ..wrinkles.texture_decoder import CODE_DIM
 from .static import prepare_sfs, tangent_normal_map
 
-OPENHEAD_DECODER = ASSETS / "detail" / "openhead_detail.pt"
-OPENHEAD_DECODER_ONNX = ASSETS / "detail" / "openhead_detail.onnx"
 PERSON_DIMS = 8
-CODE_DIM = 128
 RESIDUAL_MAX = 0.0005  # metres: what the code cannot explain stays small (SfS also reads albedo
                        # edges and hair as relief; a larger bound shows them as cracks)
 # the code's starting point and prior: a typical adult (mid depth and age), one dominant line
 # pattern at one density (an even mix of the generator's patterns averages their furrows away)
 PERSON_PRIOR = (0.5, 0.5, 0.1, 0.5, 0.85, 0.05, 0.05, 0.05)
-
-
-def load_openhead_decoder(path: Path = OPENHEAD_DECODER, n_expression: int = 52) -> GatedTextureDecoder | None:
-    """The trained OpenHead decoder (torch), or None when the weights are not there."""
-    path = Path(path)
-    if not path.is_file():
-        return None
-    state = torch.load(path, map_location="cpu", weights_only=True)
-    tex, layout, basis = state.get("textures"), state.get("layout"), state.get("basis")
-    if tex is None or tex.ndim != 3 or layout is None or basis is None:
-        raise ModelFileError(f"{path}: not an OpenHead detail decoder (no textures/layout/basis); "
-                             "rebuild it with headsmith-train detail --export assets/detail")
-    net = GatedTextureDecoder(3 + n_expression + CODE_DIM, size=tex.shape[1], n_mix=int(layout[0]),
-                              n_orient=int(layout[1]), n_basis=basis.shape[0])
-    load_strict(net, state, "OpenHead detail decoder", path)
-    return net.eval()
 
 
 @dataclass
@@ -112,7 +90,7 @@ def deca_person_detail(model: HeadModel, nets, crop_rgb8: np.ndarray) -> tuple[n
     model's UV charts. Returns code (128,) and static (256, 256) metres."""
     import cv2
 
-    from ..texture.unwrap import uv_support
+    from ..uvspace import uv_support
 
     img = cv2.resize(crop_rgb8, (DECA_IMAGE_SIZE, DECA_IMAGE_SIZE), interpolation=cv2.INTER_AREA)
     x = torch.as_tensor(img, dtype=torch.float32).permute(2, 0, 1)[None] / 255.0

@@ -16,9 +16,8 @@ import torch.nn.functional as Fn
 
 from ..headmodel import HeadModel
 from ..optim import Adam
-from ..render import (displacement_to_normal, displacement_to_tangent_normal, sh_shading,
-                      vertex_normals, world_to_uv)
-from ..texture.unwrap import uv_support
+from ..render import displacement_to_normal, displacement_to_tangent_normal, sh_shading
+from ..uvspace import surface_maps, uv_support
 
 D_MAX = 0.01  # metres
 
@@ -87,8 +86,7 @@ def prepare_sfs(model: HeadModel, posed_vertices: torch.Tensor, light: torch.Ten
     raster = sup.raster
     mask = raster.mask
     v = posed_vertices.detach().float().cpu()
-    P = world_to_uv(raster, v)
-    N = Fn.normalize(world_to_uv(raster, vertex_normals(v, faces)), dim=-1, eps=1e-8)
+    P, N = surface_maps(raster, v, faces)
     A = _resize_map(albedo, size).clamp(0, 1)   # reflectance
     W = _resize_map(observed, size)[..., 0] * mask
     skin = (sup.part == 0) & mask
@@ -114,8 +112,7 @@ def tangent_normal_map(model: HeadModel, rest_vertices: torch.Tensor, D: torch.T
     faces = model.faces.cpu()
     raster_t = uv_support(model, texture_size).raster
     vr = rest_vertices.detach().float().cpu()
-    Pt = world_to_uv(raster_t, vr)
-    Nt = Fn.normalize(world_to_uv(raster_t, vertex_normals(vr, faces)), dim=-1, eps=1e-8)
+    Pt, Nt = surface_maps(raster_t, vr, faces)
     Dt = Fn.interpolate(D[None], size=(texture_size, texture_size), mode="bilinear", align_corners=False)[0]
     return displacement_to_tangent_normal(Pt, Nt, Dt, raster_t.mask)[0].numpy().astype(np.float32)
 

@@ -50,7 +50,7 @@ class JobManager:
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="headsmith-job")
-        self.parts: dict = {}   # (model, wrinkle decoder) per bundle kind, shared with live decoding
+        self.parts: dict = {}   # (model, wrinkle decoder) per bundle kind, for live decoding and re-bakes
 
     def submit(self, photos: list[tuple[str, bytes]], settings: dict) -> Job:
         with self._lock:
@@ -82,9 +82,8 @@ class JobManager:
         return job
 
     def _run(self, job: Job) -> None:
-        from ..detail.sources import DecoderUnavailable
-        from ..detail.wrinkle_maps import bake_bundle
         from ..pipeline import ReconstructionError, ReconstructSettings, reconstruct
+        from ..wrinkles.sources import DecoderUnavailable
 
         if job.cancel.is_set():
             job.state = "cancelled"
@@ -98,9 +97,7 @@ class JobManager:
 
         try:
             settings = ReconstructSettings(**job.settings)
-            reconstruct(job.photos, job.bundle, settings, progress=progress)
-            job.stage, job.progress = "wrinkles", 0.0
-            bake_bundle(job.bundle, self.parts, log=lambda m: None)
+            reconstruct(job.photos, job.bundle, settings, progress=progress, wrinkles=True)
             job.state, job.stage, job.progress = "done", "bundle", 1.0
         except Cancelled:
             job.state = "cancelled"

@@ -81,7 +81,7 @@ def skin_zones(model: HeadModel, size: int) -> SkinZones:
     y up, +x the person's left, +z forward), labelled per vertex and carried to the texels by the
     UV raster (a texel is in a zone when most of its face's weight is). Heights and widths come
     from the landmarks, so the zones follow any model with an iBUG embedding."""
-    from .unwrap import uv_support
+    from ..uvspace import uv_support
 
     sup = uv_support(model, size)
     v0 = model.v_template.detach().cpu().float()[None]

@@ -10,7 +10,6 @@ UV maps are (S, S, C), row 0 at v = 1 (see render/uv.py). Colours are linear lig
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import torch
@@ -18,9 +17,8 @@ import torch.nn.functional as Fn
 
 from ..headmodel import HeadModel
 from ..imageio.color import srgb_to_linear
-from ..render import (MeshRenderer, OrthographicCamera, interpolate, rasterize_uv, sh_shading,
-                      vertex_normals, world_to_uv)
-from ..render.rasterize import Fragments
+from ..render import MeshRenderer, OrthographicCamera, sh_shading
+from ..uvspace import surface_maps, uv_support
 from .fill import push_pull_fill
 from .occlusion import SILHOUETTE_MARGIN, silhouette_margin, skin_colour_weight, skin_zones
 
@@ -32,99 +30,11 @@ FACING_START, FACING_FULL = 0.15, 0.55   # n . view: weight ramps from 0 to 1 be
 
 
 @dataclass
-class UVSupport:
-    """Per-topology UV data at one resolution (compute once)."""
-
-    size: int
-    raster: object                 # UVRaster
-    mirror_uv: torch.Tensor        # (S, S, 2) uv of the mirrored surface point, own uv if none
-    has_mirror: torch.Tensor       # (S, S) bool
-    part: torch.Tensor             # (S, S) int part id of the texel's face, -1 outside charts
-    mouth_interior: torch.Tensor   # (S, S) bool: skin texels of the mouth cavity
-    right_side: torch.Tensor       # (S, S) bool: texels whose neutral surface point has x < 0
-
-    @property
-    def mirror_grid(self) -> torch.Tensor:
-        """(1, S, S, 2) grid_sample coordinates of each texel's mirror point."""
-        return _grid(self.mirror_uv)
-
-    @property
-    def left_grid(self) -> torch.Tensor:
-        """(1, S, S, 2) grid_sample coordinates that make a map left/right symmetric: texels on
-        the right side (x < 0) read their mirror point on the left, the others themselves."""
-        px = (torch.arange(self.size) + 0.5) / self.size
-        own = torch.stack([px[None].expand(self.size, -1), 1 - px[:, None].expand(-1, self.size)], -1)
-        use = (self.right_side & self.has_mirror)[..., None]
-        return _grid(torch.where(use, self.mirror_uv, own))
-
-
-def _grid(uv: torch.Tensor) -> torch.Tensor:
-    """(S, S, 2) uv in [0, 1] (v up) -> (1, S, S, 2) grid_sample coordinates (y down)."""
-    return torch.stack([uv[..., 0] * 2 - 1, 1 - uv[..., 1] * 2], -1)[None]
-
-
-@dataclass
 class TextureResult:
     albedo: np.ndarray             # (S, S, 3) float32 linear light
     observed: np.ndarray           # (S, S) float32 in [0, 1]: how directly the photos saw a texel
     source: np.ndarray             # (S, S) uint8: 0 photo, 1 mirrored photo, 2 filled / prior
     skin_tone: np.ndarray          # (3,) linear median face albedo
-
-
-def _mirror_corner_uv(model: HeadModel) -> tuple[torch.Tensor, torch.Tensor]:
-    """For each face, the uv of its mirror face's corners in its own corner order: (F, 3, 2),
-    and (F,) whether the face has a mirror face (whose vertices are the mirrors of its own)."""
-    faces = model.faces.cpu().numpy()
-    uvf = model.uv_layout.faces.cpu().numpy()
-    uv = model.uv_layout.uv.cpu().numpy()
-    sym = model.symmetry.cpu().numpy()
-    V = np.int64(sym.shape[0])
-
-    def key(f):  # one int64 per face, independent of its corner order
-        s = np.sort(f.astype(np.int64), axis=1)
-        return (s[:, 0] * V + s[:, 1]) * V + s[:, 2]
-
-    own = key(faces)
-    order = np.argsort(own)
-    mirrored = sym[faces]                                            # (F, 3) the mirror vertices
-    pos = np.clip(np.searchsorted(own[order], key(mirrored)), 0, len(faces) - 1)
-    j = order[pos]
-    ok = own[j] == key(mirrored)
-    # corner k of face i maps to the corner of face j that holds sym[faces[i, k]]
-    corner = (faces[j][:, None, :] == mirrored[:, :, None]).argmax(-1)   # (F, 3)
-    out = np.where(ok[:, None, None], uv[uvf[j[:, None], corner]], uv[uvf])
-    return torch.as_tensor(out, dtype=torch.float32), torch.as_tensor(ok)
-
-
-@lru_cache(maxsize=4)
-def uv_support(model: HeadModel, size: int) -> UVSupport:
-    """Cached per (model object, size): the UV raster and the maps derived from it. Every module
-    that needs a model's UV raster takes it from here instead of rasterizing again."""
-    lay = model.uv_layout
-    uv = lay.uv.float().cpu()
-    raster = rasterize_uv(uv, lay.faces.cpu(), model.faces.cpu(), size)
-    fr = raster.fragments
-    corner_uv, ok = _mirror_corner_uv(model)
-    fidx = fr.face_index[0]
-    valid = fidx >= 0
-    f = fidx.clamp(min=0)
-    b = fr.bary[0]
-    m_uv = (b[..., None] * corner_uv[f]).sum(-2)
-    own = (b[..., None] * uv[lay.faces.cpu()[f]]).sum(-2)
-    has = valid & ok[f]
-    mirror = torch.where(has[..., None], m_uv, own)
-    part = torch.where(valid, model.face_part.cpu()[f], torch.full_like(f, -1))
-    names = model.region_names
-    mouth = torch.zeros_like(valid)
-    if "mouth" in names:
-        mouth_v = model.vertex_regions[names.index("mouth")].cpu() > 0
-        front = model.v_template.cpu()[:, 2] > model.v_template.cpu()[:, 2].max() - 0.03
-        interior = mouth_v & ~front & (model.vertex_part.cpu() == 0)
-        mi = interpolate(Fragments(fr.face_index, fr.bary, fr.depth), model.faces.cpu(),
-                         interior[None, :, None].float())[0, ..., 0] > 0.5
-        mouth = mi & valid
-    right = world_to_uv(raster, model.v_template.cpu().float()[None])[0, ..., 0] < 0
-    return UVSupport(size, raster, mirror, has, part, mouth, right & valid)
 
 
 def _sample(img: torch.Tensor, uv_px: torch.Tensor, H: int, W: int) -> torch.Tensor:
@@ -150,9 +60,7 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     seen = torch.zeros(size, size)     # as wsum, before the skin-colour test
     for i, img in enumerate(images):
         v = vertices[i:i + 1].detach().float().cpu()
-        n = vertex_normals(v, faces)
-        P = world_to_uv(sup.raster, v)[0]                  # (S, S, 3)
-        N = Fn.normalize(world_to_uv(sup.raster, n)[0], dim=-1, eps=1e-8)
+        P, N = (m[0] for m in surface_maps(sup.raster, v, faces))     # (S, S, 3) each
         H = img.shape[0]
         cam = OrthographicCamera(cameras[i:i + 1].float().cpu())
         px = cam.project(P.reshape(1, -1, 3), H, H)[0].reshape(size, size, 3)

@@ -1,11 +1,11 @@
 """The bpy half of `headsmith avatar`, run as its own process (no torch here; numpy and bpy only):
 
-    python -m headsmith_blender.headless BUNDLE OUT [--samples N] [--size PX] [--no-render]
+    python -m headsmith_blender.headless BUNDLE OUT [--samples N] [--size PX] [--renders NPZ | --no-render]
 
 Builds the head with the extension's builder and writes OUT/avatar.blend, OUT/avatar.glb (with
 OUT/avatar_wrinkles/ and OUT/avatar.wrinkles.json) and OUT/avatar.fbx, each atomically, and the
-pose renders as OUT/.avatar_renders.npz (labels, (N, size, size, 3) uint8 sRGB) for the caller to
-lay out as avatar.png. The last stdout line is a JSON summary (timings in seconds, counts).
+pose renders as NPZ (labels, (N, size, size, 3) uint8 sRGB; default OUT/.avatar_renders.npz) for the
+caller to lay out as avatar.png. The last stdout line is a JSON summary (timings in seconds, counts).
 """
 import argparse
 import json
@@ -25,6 +25,7 @@ def main(argv=None) -> int:
     ap.add_argument("out", type=Path)
     ap.add_argument("--samples", type=int, default=16)
     ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--renders", type=Path, help="where the pose renders go (default OUT/" + RENDERS + ")")
     ap.add_argument("--no-render", action="store_true")
     a = ap.parse_args(argv)
     import bpy
@@ -54,9 +55,10 @@ def main(argv=None) -> int:
 
         t = time.perf_counter()
         renders = render_poses(rig, size=a.size, samples=a.samples)
-        tmp = a.out / (RENDERS + ".tmp.npz")
+        dest = a.renders or a.out / RENDERS
+        tmp = dest.with_name(dest.name + ".tmp.npz")
         np.savez(tmp, labels=np.array(list(renders)), images=np.stack(list(renders.values())))
-        os.replace(tmp, a.out / RENDERS)
+        os.replace(tmp, dest)
         timings["render"] = time.perf_counter() - t
     tmp = a.out / ".avatar.tmp.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp), compress=True)

@@ -5,7 +5,7 @@ import pytest
 
 from headsmith.bundle import AvatarBundle, read_bundle, write_bundle
 from headsmith.bundle.obj import read_obj_vertices
-from headsmith.bundle.write import decode_displacement
+from headsmith.bundle.io import decode_displacement
 
 
 def _bundle(report=None):

@@ -3,7 +3,7 @@ landmarks (mean over the 68 points, normalised by the inter-ocular distance)."""
 import numpy as np
 import pytest
 
-from headsmith.demo.contact_sheet import Tile, render_tile
+from headsmith.pictures.contact_sheet import Tile, render_tile
 from headsmith.render import MeshRenderer
 
 

@@ -34,7 +34,7 @@ def test_bundle_contents(fast_bundle, openhead):
 
 
 def test_albedo_has_no_holes_and_skin_tone_from_the_photo(fast_bundle, openhead):
-    from headsmith.texture import uv_support
+    from headsmith.uvspace import uv_support
 
     alb = cv2.cvtColor(cv2.imread(str(fast_bundle / "albedo.png")), cv2.COLOR_BGR2RGB).astype(int)
     sup = uv_support(openhead, 1024)

@@ -10,15 +10,15 @@ import pytest
 import torch
 
 from headsmith.bundle import read_bundle
-from headsmith.bundle.write import decode_displacement
+from headsmith.bundle.io import decode_displacement
 from headsmith.cli import main
-from headsmith.detail.sources import wrinkle_parts
+from headsmith.wrinkles.sources import wrinkle_parts
 from headsmith.headmodel.albedo import AlbedoModel
 from headsmith.headmodel.flame import FLAME
 from headsmith.imageio.color import linear_to_srgb
 from headsmith.render import vertex_normals
 from headsmith.render.uv import world_to_uv
-from headsmith.texture.unwrap import uv_support
+from headsmith.uvspace import uv_support
 from tests.conftest import FLAME_OPTIONS
 from tests.headmodel.albedo_standin import write_albedo_standin
 

@@ -156,9 +156,9 @@ def test_live_wrinkle_decoding_and_baking(server, avatar_bundle, tmp_path):
     assert n0.shape == (256, 256, 3) and n0.dtype == np.uint8
     assert (np.abs(n1.astype(int) - n0).max(-1) > 3).mean() > 0.002          # furrows appear
     # the displacement output is the decoder plus the bundle's residual, exactly
-    from headsmith.bundle.write import decode_displacement
-    from headsmith.detail.decoder import OnnxWrinkleDecoder
-    from headsmith.detail.person import OPENHEAD_DECODER_ONNX
+    from headsmith.bundle.io import decode_displacement
+    from headsmith.wrinkles.decoder import OnnxWrinkleDecoder
+    from headsmith.wrinkles.texture_decoder import OPENHEAD_DECODER_ONNX
     from headsmith.headmodel import OpenHead
     import json
     import cv2
@@ -210,7 +210,7 @@ def test_flame_live_decoding_uses_deca(server, flame_bundle, tmp_path):
     import json
     import shutil
 
-    from headsmith.detail.sources import wrinkle_parts
+    from headsmith.wrinkles.sources import wrinkle_parts
 
     client, _ = server
     r = client.post("/avatars", json={"bundle": str(flame_bundle)})

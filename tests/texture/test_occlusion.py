@@ -9,7 +9,8 @@ import torch.nn.functional as Fn
 from headsmith.headmodel import HeadPose
 from headsmith.imageio.color import linear_to_srgb
 from headsmith.render import MeshRenderer, OrthographicCamera, default_light, interpolate, world_to_uv
-from headsmith.texture import unwrap_albedo, uv_support
+from headsmith.texture import unwrap_albedo
+from headsmith.uvspace import uv_support
 from headsmith.texture.occlusion import silhouette_margin, skin_colour_weight, skin_zones
 
 SIZE = 512          # texture side

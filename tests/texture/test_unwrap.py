@@ -3,7 +3,7 @@ import torch
 import torch.nn.functional as Fn
 
 from headsmith.render import world_to_uv
-from headsmith.texture import uv_support
+from headsmith.uvspace import uv_support
 
 
 def test_mirror_uv_lands_on_the_mirrored_surface_point(openhead):

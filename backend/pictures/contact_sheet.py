@@ -2,10 +2,7 @@
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import cv2
 import numpy as np
@@ -80,15 +77,3 @@ def contact_sheet(model: HeadModel, size: int = 384, columns: int = 5) -> np.nda
         tiles.append(np.zeros_like(tiles[0]))
     rows = [np.concatenate(tiles[i:i + columns], 1) for i in range(0, len(tiles), columns)]
     return np.concatenate(rows, 0)
-
-
-def write_png_atomic(path: Path, rgb: np.ndarray) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR))
-    if not ok:
-        raise RuntimeError(f"could not encode {path}")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        f.write(buf.tobytes())
-    os.replace(tmp, path)

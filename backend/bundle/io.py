@@ -26,6 +26,11 @@ Layout (schema version 1), all paths relative to the bundle folder:
     normal.png         8-bit RGB tangent-space normal map
     rig.npz            skinning, joints and one shape key per expression (see bundle/rig.py)
     report.png         the picture to look at first
+    wrinkles/          (when the head has a detail decoder) the baked wrinkle maps: wrinkles.json
+                       (the shape-key -> map-weight formula, coefficients, keys, regions, files
+                       and the measured blend error), wrinkle_<key>_normal.png (8-bit RGB tangent
+                       space, 1024) and mask_<region>.png (8-bit grey, 1024)
+    wrinkles.png       the wrinkle maps decoded live and blended from the bakes, side by side
 
 A bundle is written into a temporary sibling folder and swapped in by renames, so an existing
 bundle at the same path survives any failure before the swap.
@@ -33,16 +38,28 @@ bundle at the same path survives any failure before the swap.
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import cv2
 import numpy as np
 
+from ..atomic import atomic_folder, encode_png, write_png_atomic
+
 BUNDLE_SCHEMA_VERSION = 1
+WRINKLES_FOLDER = "wrinkles"
+WRINKLES_PICTURE = "wrinkles.png"
+WRINKLES_SIDECAR = "wrinkles.json"
+
+
+@dataclass
+class WrinkleFiles:
+    """The baked wrinkle maps as they are written into BUNDLE/wrinkles/."""
+
+    normal_maps: dict[str, np.ndarray]   # key -> (T, T, 3) uint8 RGB tangent-space normal map
+    masks: dict[str, np.ndarray]         # region -> (T, T) uint8
+    sidecar: dict                        # wrinkles.json (formula, coefficients, files, blend error)
+    picture: np.ndarray                  # wrinkles.png, (H, W) uint8 grey
 
 
 @dataclass
@@ -56,22 +73,43 @@ class AvatarBundle:
     displacement_scale: float = 0.01
     extra_displacements: dict = field(default_factory=dict)   # name -> (S, S) metres, same encoding
     rig: dict | None = None                     # bundle/rig.py arrays
+    wrinkles: WrinkleFiles | None = None        # baked in the same run, or None
 
 
 def _png(path: Path, img: np.ndarray) -> None:
-    if img.ndim == 3:
-        img = cv2.cvtColor(img, cv2.COLOR_RGB2BGR)
-    if not cv2.imwrite(str(path), img):
-        raise OSError(f"could not write {path}")
+    Path(path).write_bytes(encode_png(img))
+
+
+def encode_displacement(metres: np.ndarray, scale_m: float) -> np.ndarray:
+    """(S, S) metres -> uint16, see the layout above."""
+    return np.clip((metres / (2 * scale_m) + 0.5) * 65535 + 0.5, 0, 65535).astype(np.uint16)
+
+
+def _write_wrinkle_folder(folder: Path, w: WrinkleFiles) -> None:
+    folder.mkdir()
+    for name, rgb in w.normal_maps.items():
+        _png(folder / f"wrinkle_{name}_normal.png", rgb)
+    for name, m in w.masks.items():
+        _png(folder / f"mask_{name}.png", m)
+    (folder / WRINKLES_SIDECAR).write_text(json.dumps(w.sidecar, indent=1))
+
+
+def write_wrinkles(bundle: Path, w: WrinkleFiles) -> None:
+    """(Re)place BUNDLE/wrinkles/ and BUNDLE/wrinkles.png of an existing bundle, each swapped in
+    whole: a failed bake leaves the old ones."""
+    bundle = Path(bundle)
+    with atomic_folder(bundle / WRINKLES_FOLDER) as tmp:
+        tmp.rmdir()
+        _write_wrinkle_folder(tmp, w)
+    write_png_atomic(bundle / WRINKLES_PICTURE, w.picture)
 
 
 def write_bundle(out: Path, b: AvatarBundle) -> Path:
+    """The whole bundle into a temporary sibling folder, swapped in for `out` at the end."""
     from .obj import write_obj
 
     out = Path(out).resolve()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
-    try:
+    with atomic_folder(out) as tmp:
         files = {"mesh": "mesh.obj", "material": "mesh.mtl", "albedo": "albedo.png",
                  "displacement": "displacement.png", "normal": "normal.png"}
         write_obj(tmp / "mesh.obj", b.mesh["vertices"], b.mesh["faces"], b.mesh["uv"], b.mesh["uv_faces"],
@@ -79,11 +117,10 @@ def write_bundle(out: Path, b: AvatarBundle) -> Path:
                   {"albedo": "albedo.png", "normal": "normal.png", "displacement": "displacement.png"})
         _png(tmp / "albedo.png", b.albedo)
         s = b.displacement_scale
-        d16 = np.clip((b.displacement / (2 * s) + 0.5) * 65535 + 0.5, 0, 65535).astype(np.uint16)
-        _png(tmp / "displacement.png", d16)
+        _png(tmp / "displacement.png", encode_displacement(b.displacement, s))
         _png(tmp / "normal.png", np.clip((b.normal_map + 1) * 0.5 * 255 + 0.5, 0, 255).astype(np.uint8))
         for name, m in b.extra_displacements.items():
-            _png(tmp / f"{name}.png", np.clip((m / (2 * s) + 0.5) * 65535 + 0.5, 0, 65535).astype(np.uint16))
+            _png(tmp / f"{name}.png", encode_displacement(m, s))
             files[name] = f"{name}.png"
         if b.rig is not None:
             from .rig import RIG_FILE, write_rig
@@ -92,6 +129,9 @@ def write_bundle(out: Path, b: AvatarBundle) -> Path:
         if b.report is not None:
             _png(tmp / "report.png", b.report)
             files["report"] = "report.png"
+        if b.wrinkles is not None:
+            _write_wrinkle_folder(tmp / WRINKLES_FOLDER, b.wrinkles)
+            _png(tmp / WRINKLES_PICTURE, b.wrinkles.picture)
         meta = dict(b.meta)
         meta["schema_version"] = BUNDLE_SCHEMA_VERSION
         meta["files"] = files
@@ -99,24 +139,7 @@ def write_bundle(out: Path, b: AvatarBundle) -> Path:
             "file": "displacement.png", "encoding": "uint16", "scale_m": s,
             "decode": "metres = (value / 65535 - 0.5) * 2 * scale_m"}
         (tmp / "bundle.json").write_text(json.dumps(meta, indent=1))
-        # swap: old -> backup, tmp -> out, drop backup
-        backup = None
-        if out.exists():
-            backup = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
-            os.rmdir(backup)
-            os.replace(out, backup)
-        try:
-            os.replace(tmp, out)
-        except Exception:
-            if backup is not None:
-                os.replace(backup, out)
-            raise
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
-        return out
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    return out
 
 
 def read_bundle(path: Path) -> dict:

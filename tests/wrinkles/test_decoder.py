@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from headsmith.detail.decoder import (OnnxWrinkleDecoder, TorchWrinkleDecoder, UVGeometry, export_onnx,
+from headsmith.wrinkles.decoder import (OnnxWrinkleDecoder, TorchWrinkleDecoder, UVGeometry, export_onnx,
                                       normal_map, onnx_providers, sharpen_upsample)
-from headsmith.detail.networks import DetailDecoder
+from headsmith.wrinkles.networks import DetailDecoder
 
 
 @pytest.fixture(scope="module")

@@ -25,9 +25,18 @@ Same input layout and output shape (B, 1, S, S) as `DetailDecoder`, so both serv
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 import torch.nn as nn
 import torch.nn.functional as Fn
+
+from ..headmodel.openhead import ASSETS, ModelFileError
+from .deca_checkpoint import load_strict
+
+OPENHEAD_DECODER = ASSETS / "detail" / "openhead_detail.pt"       # torch weights (fitting, training)
+OPENHEAD_DECODER_ONNX = ASSETS / "detail" / "openhead_detail.onnx"  # the same network for onnxruntime
+CODE_DIM = 128   # person detail code, as DECA's
 
 
 class GatedTextureDecoder(nn.Module):
@@ -107,10 +116,26 @@ def latent_mirror(model, code_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
 def symmetry_tables(model, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(mirror_index (S*S,), support (S, S)) for a head model: nearest texel of each texel's left
     source (see texture.unwrap.UVSupport.left_grid) and the skin chart."""
-    from ..texture.unwrap import uv_support
+    from ..uvspace import uv_support
 
     sup = uv_support(model, size)
     g = sup.left_grid[0]
     col = ((g[..., 0] + 1) * 0.5 * size - 0.5).round().long().clamp(0, size - 1)
     row = ((g[..., 1] + 1) * 0.5 * size - 0.5).round().long().clamp(0, size - 1)
     return (row * size + col).reshape(-1), (sup.part == 0).float()
+
+
+def load_openhead_decoder(path: Path = OPENHEAD_DECODER, n_expression: int = 52) -> GatedTextureDecoder | None:
+    """The trained OpenHead decoder (torch), or None when the weights are not there."""
+    path = Path(path)
+    if not path.is_file():
+        return None
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    tex, layout, basis = state.get("textures"), state.get("layout"), state.get("basis")
+    if tex is None or tex.ndim != 3 or layout is None or basis is None:
+        raise ModelFileError(f"{path}: not an OpenHead detail decoder (no textures/layout/basis); "
+                             "rebuild it with headsmith-train detail --export assets/detail")
+    net = GatedTextureDecoder(3 + n_expression + CODE_DIM, size=tex.shape[1], n_mix=int(layout[0]),
+                              n_orient=int(layout[1]), n_basis=basis.shape[0])
+    load_strict(net, state, "OpenHead detail decoder", path)
+    return net.eval()

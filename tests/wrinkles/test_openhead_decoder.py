@@ -5,8 +5,9 @@ import numpy as np
 import pytest
 import torch
 
-from headsmith.detail.decoder import OnnxWrinkleDecoder, TorchWrinkleDecoder
-from headsmith.detail.person import OPENHEAD_DECODER_ONNX, PERSON_PRIOR, load_openhead_decoder
+from headsmith.wrinkles.decoder import OnnxWrinkleDecoder, TorchWrinkleDecoder
+from headsmith.detail.person import PERSON_PRIOR
+from headsmith.wrinkles.texture_decoder import OPENHEAD_DECODER_ONNX, load_openhead_decoder
 from headsmith_training.wrinkle_generator import person_code
 from tests.wrinkle_properties import BROWS_UP, UVFace, check_brows_up, check_squint, check_symmetric
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..bundle.write import read_bundle, read_detail_residual
+from ..bundle.io import read_bundle, read_detail_residual
 from .decoder import UVGeometry, WrinkleDecoder, normal_map_rgb8
 
 

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..headmodel import HeadModel, ModelFileError
+from ..headmodel import HeadModel, ModelFileError, load_head_model
 from .decoder import OnnxWrinkleDecoder, TorchWrinkleDecoder, WrinkleDecoder
-
-FLAME_FILE_KEYS = ("flame_path", "flame_landmarks", "flame_uv", "flame_masks")
 
 
 class DecoderUnavailable(RuntimeError):
@@ -25,21 +23,16 @@ def model_files(meta: dict) -> dict:
 
 
 def bundle_model(meta: dict) -> HeadModel:
+    """The head model a bundle was made with (headmodel.load_head_model, with the recorded files)."""
     name = meta.get("model", {}).get("name")
-    if name == "openhead":
-        from ..headmodel import OpenHead
-        return OpenHead()
-    if name == "flame":
-        from ..headmodel.flame import FLAME
-        files = model_files(meta)
-        if not files.get("flame_path"):
-            raise DecoderUnavailable("this FLAME bundle does not record where its generic_model.pkl is")
-        try:
-            return FLAME(files["flame_path"], files.get("flame_landmarks"), files.get("flame_uv"),
-                         files.get("flame_masks"))
-        except (ModelFileError, FileNotFoundError) as e:
+    if name == "flame" and not model_files(meta).get("flame_path"):
+        raise DecoderUnavailable("this FLAME bundle does not record where its generic_model.pkl is")
+    try:
+        return load_head_model(name, model_files(meta))
+    except ModelFileError as e:
+        if name == "flame":
             raise DecoderUnavailable(f"the bundle's FLAME files cannot be loaded: {e}") from e
-    raise DecoderUnavailable(f"unknown head model {name!r} in the bundle")
+        raise DecoderUnavailable(str(e)) from e
 
 
 def load_deca_decoder(path: str | Path, n_expression: int) -> TorchWrinkleDecoder:
@@ -60,11 +53,16 @@ def bundle_decoder(meta: dict, model: HeadModel) -> WrinkleDecoder:
                                  "decoder; for FLAME give DECA's deca_model.tar)")
     if detail.get("decoder") == "deca":
         return load_deca_decoder(detail["decoder_path"], model.n_expression)
-    from .person import OPENHEAD_DECODER_ONNX
+    return openhead_decoder(model.n_expression)
+
+
+def openhead_decoder(n_expression: int) -> OnnxWrinkleDecoder:
+    """OpenHead's shipped decoder through onnxruntime: what bakes and live decoding run."""
+    from .texture_decoder import OPENHEAD_DECODER_ONNX
     if not OPENHEAD_DECODER_ONNX.is_file():
         raise DecoderUnavailable("the OpenHead detail decoder is missing from assets/detail/; train it with "
                                  "headsmith-train detail --export assets/detail")
-    return OnnxWrinkleDecoder(OPENHEAD_DECODER_ONNX, model.n_expression)
+    return OnnxWrinkleDecoder(OPENHEAD_DECODER_ONNX, n_expression)
 
 
 def wrinkle_parts(meta: dict, cache: dict | None = None) -> tuple[HeadModel, WrinkleDecoder]:

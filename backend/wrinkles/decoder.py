@@ -124,13 +124,10 @@ class UVGeometry:
 
     @staticmethod
     def of(model, vertices: torch.Tensor, size: int = 1024) -> "UVGeometry":
-        from ..render import vertex_normals, world_to_uv
-        from ..texture.unwrap import uv_support
+        from ..uvspace import surface_maps, uv_support
 
         raster = uv_support(model, size).raster
-        v = vertices.detach().float().cpu()
-        P = world_to_uv(raster, v)
-        N = Fn.normalize(world_to_uv(raster, vertex_normals(v, model.faces.cpu())), dim=-1, eps=1e-8)
+        P, N = surface_maps(raster, vertices.detach().float().cpu(), model.faces.cpu())
         return UVGeometry(P, N, raster.mask, tangent_normal_basis(P, N, raster.mask))
 
 

@@ -6,7 +6,7 @@ from fractions import Fraction
 import pytest
 import torch
 
-from headsmith.detail.deca_checkpoint import CheckpointError, load_deca_checkpoint
+from headsmith.wrinkles.deca_checkpoint import CheckpointError, load_deca_checkpoint
 
 
 def _bn(prefix, c, out):

@@ -123,7 +123,7 @@ def region_masks(model, size: int) -> tuple[list[str], np.ndarray]:
     import torch.nn.functional as Fn
 
     from ..render import interpolate
-    from ..texture.unwrap import uv_support
+    from ..uvspace import uv_support
 
     raster = uv_support(model, size).raster
     x = model.v_template[:, 0]

@@ -1,0 +1,80 @@
+"""Atomic writes: every output is written beside its final path under a unique temporary name
+and renamed into place, so a failed or interrupted run leaves the earlier file or folder as it was.
+The one implementation the bundle, pictures, weights and the service's token file use."""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+
+@contextmanager
+def atomic_file(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
+    """Yields a fresh temporary path in path's folder (created with O_EXCL, mode 0600, never a
+    link); on a clean exit it replaces `path`, on an error it is removed. `suffix` keeps an
+    extension that a writer looks at (cv2, numpy)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
+    with atomic_file(path) as tmp:
+        tmp.write_bytes(data)
+    return Path(path)
+
+
+def encode_png(img: np.ndarray) -> bytes:
+    """(H, W, 3) RGB or (H, W) grey, uint8 or uint16 -> PNG bytes."""
+    import cv2
+
+    ok, buf = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR) if img.ndim == 3 else img)
+    if not ok:
+        raise OSError(f"could not encode a {img.shape} {img.dtype} image as PNG")
+    return buf.tobytes()
+
+
+def write_png_atomic(path: str | Path, img: np.ndarray) -> Path:
+    """(H, W, 3) RGB or (H, W) grey -> PNG at path, atomically."""
+    return write_bytes_atomic(path, encode_png(img))
+
+
+@contextmanager
+def atomic_folder(out: str | Path) -> Iterator[Path]:
+    """Yields a fresh temporary folder beside `out`; on a clean exit it is swapped in for `out`
+    (an existing `out` is moved aside first and restored if the swap fails), on an error it is
+    removed and `out` is untouched."""
+    out = Path(out).resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
+    try:
+        yield tmp
+        backup = None
+        if out.exists():
+            backup = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+            os.rmdir(backup)
+            os.replace(out, backup)
+        try:
+            os.replace(tmp, out)
+        except BaseException:
+            if backup is not None:
+                os.replace(backup, out)
+            raise
+        if backup is not None:
+            shutil.rmtree(backup, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -1,1 +1,0 @@
-"""The README's main job for now: OpenHead rendered by the project's renderer to a contact sheet."""

@@ -1,0 +1,107 @@
+"""wrinkles.png: the wrinkle maps decoded live and blended from the bakes at a few expressions,
+as height and shaded tiles of the face region of the UV layout, side by side."""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import torch
+
+from ..render import displacement_to_normal, sh_shading
+from ..wrinkles.bake import KEY_EXPRESSIONS, WrinkleBake, keys_for
+
+PICTURE_EXPRESSIONS = {
+    "neutral": ({}, 0.0),
+    "brows up": (KEY_EXPRESSIONS["brows_up"], 0.0),
+    "frown": (KEY_EXPRESSIONS["frown"], 0.0),
+    "squint": (KEY_EXPRESSIONS["squint"], 0.0),
+    "smile": ({"mouthSmileLeft": 1.0, "mouthSmileRight": 1.0, "cheekSquintLeft": 0.5, "cheekSquintRight": 0.5}, 0.0),
+    "jaw open": ({}, 0.3),
+    "pucker": (KEY_EXPRESSIONS["pucker"], 0.0),
+    "sneer": (KEY_EXPRESSIONS["sneer"], 0.0),
+    "mix": ({"browInnerUp": 0.6, "mouthSmileLeft": 0.7, "eyeSquintLeft": 0.5, "noseSneerRight": 0.4}, 0.1),
+}
+
+
+def picture_expressions(model) -> dict:
+    """name -> (expression weights, jaw) for wrinkles.png: named ARKit ones, or each bake key."""
+    keys = keys_for(model)
+    if keys.expressions is KEY_EXPRESSIONS:
+        return PICTURE_EXPRESSIONS
+    return {"neutral": ({}, 0.0), **{k: (w, keys.jaw.get(k, 0.0)) for k, w in keys.expressions.items()}}
+
+
+class FacePicture:
+    """Upright crops of the face region of UV maps, for pictures (the OpenHead face chart lies on
+    its side)."""
+
+    def __init__(self, model, size: int):
+        from ..uvspace import surface_maps, uv_support
+
+        self.raster = uv_support(model, size).raster
+        v = model.v_template[None].cpu()
+        self.P, self.N = surface_maps(self.raster, v, model.faces.cpu())
+        from scipy.ndimage import label
+
+        from ..render import interpolate
+
+        def uv_mask(name):
+            r = model.vertex_regions[model.region_names.index(name)].cpu()
+            return (interpolate(self.raster.fragments, model.faces.cpu(), r[None, :, None])[0, ..., 0] > 0.5).numpy()
+
+        fm = uv_mask("face")
+        lab, n = label(fm)
+        if n > 1:   # the face chart only (eyeball and cavity charts elsewhere carry bits of 'face')
+            fm = lab == (np.bincount(lab.ravel())[1:].argmax() + 1)
+        ys, xs = np.nonzero(fm)
+        pad = size // 40
+        self.box = (max(ys.min() - pad, 0), min(ys.max() + pad, size), max(xs.min() - pad, 0), min(xs.max() + pad, size))
+        self.light = torch.zeros(1, 9, 3)
+        self.light[0, 0], self.light[0, 2], self.light[0, 3] = 2.0, 0.9, 0.7
+        # turn the crop so the forehead is on top
+        up = np.array(np.nonzero(uv_mask("forehead") & fm)).mean(1) - np.array(np.nonzero(uv_mask("mouth") & fm)).mean(1)
+        dr, dc = up
+        if abs(dc) > abs(dr):
+            self.rotate = cv2.ROTATE_90_CLOCKWISE if dc < 0 else cv2.ROTATE_90_COUNTERCLOCKWISE
+        else:
+            self.rotate = None if dr < 0 else cv2.ROTATE_180
+
+    def crop(self, img: np.ndarray) -> np.ndarray:
+        y0, y1, x0, x1 = self.box
+        c = img[y0:y1, x0:x1]
+        return cv2.rotate(c, self.rotate) if self.rotate is not None else c
+
+    def shaded(self, D: np.ndarray) -> np.ndarray:
+        n = displacement_to_normal(self.P, self.N, torch.as_tensor(D, dtype=torch.float32)[None], self.raster.mask)
+        s = sh_shading(n, self.light)[0, ..., 0].clamp(0, 2.2) / 2.2
+        return self.crop((s.numpy() * 255).astype(np.uint8))
+
+    def height(self, D: np.ndarray, scale: float = 0.001) -> np.ndarray:
+        return self.crop((np.clip(D / scale * 0.5 + 0.5, 0, 1) * 255).astype(np.uint8))
+
+
+def _label(img, text):
+    img = np.ascontiguousarray(img)
+    cv2.putText(img, text, (3, 12), cv2.FONT_HERSHEY_SIMPLEX, 0.38, 255, 1, cv2.LINE_AA)
+    return img
+
+
+def wrinkles_picture(model, decoder, baked: WrinkleBake, code: np.ndarray, residual: np.ndarray | None,
+                     pic: FacePicture) -> np.ndarray:
+    """Rows: expressions; columns: D live, shaded live, D blended, shaded blended (grey images)."""
+    rows = []
+    res = 0 if residual is None else residual
+    for name, (expr, jaw) in picture_expressions(model).items():
+        e = np.zeros((1, model.n_expression), np.float32)
+        for k, w in expr.items():
+            e[0, model.expression_names.index(k)] = w
+        j = np.array([[jaw, 0, 0]], np.float32)
+        live = decoder.decode(code[None], e, j)[0] + res
+        blended = baked.blend(e, j[:, 0])[0] + res
+        tiles = [pic.height(live), pic.shaded(live), pic.height(blended), pic.shaded(blended)]
+        tiles = [cv2.resize(t, (t.shape[1] * 2, t.shape[0] * 2), interpolation=cv2.INTER_LINEAR) for t in tiles]
+        tiles[0] = _label(tiles[0], f"{name}: D live")
+        tiles[1] = _label(tiles[1], "shaded, live")
+        tiles[2] = _label(tiles[2], "D from bakes")
+        tiles[3] = _label(tiles[3], "shaded, bakes")
+        rows.append(np.concatenate(tiles, 1))
+    return np.concatenate(rows, 0)

@@ -1,0 +1,1 @@
+"""The service's routes, one module per resource: jobs (reconstruction) and avatars (live wrinkles)."""

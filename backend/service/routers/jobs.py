@@ -1,0 +1,113 @@
+"""Reconstruction jobs: upload photos -> a job id -> its stage and progress -> the bundle as a zip;
+cancel. The photos and settings are checked before a job is queued, so bad input is a 4xx."""
+from __future__ import annotations
+
+import io
+import tempfile
+import zipfile
+from pathlib import Path
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import StreamingResponse
+
+from ..jobs import Job, JobManager, QueueFull
+
+MAX_PHOTOS = 8
+
+router = APIRouter()
+
+
+def job_manager(request: Request) -> JobManager:
+    return request.app.state.jobs
+
+
+def find_job(jid: str, jobs: JobManager) -> Job:
+    job = jobs.get(jid)
+    if job is None:
+        raise HTTPException(404, f"no job {jid}")
+    return job
+
+
+def _check_settings(form: dict) -> dict:
+    """The form's settings through the pipeline's one check -> the job's settings dict."""
+    from ...pipeline import ReconstructionError, ReconstructSettings, check_settings
+
+    s = ReconstructSettings(**form)
+    try:
+        check_settings(s, files_must_exist=True)
+    except ReconstructionError as e:
+        raise HTTPException(422, str(e))
+    out = {k: form[k] for k in ("quality", "landmarks", "face_index", "model")}
+    if s.model == "flame":
+        out.update({k: str(Path(v).expanduser()) for k, v in form.items() if k not in out and v})
+    return out
+
+
+async def _read_photos(photos: list[UploadFile], limit: int) -> list[tuple[str, bytes]]:
+    """Each upload (at most `limit` bytes), checked to load as a photo now."""
+    from ...imageio import ImageLoadError, load_photo
+
+    data = []
+    for up in photos:
+        blob = await up.read(limit + 1)
+        if len(blob) > limit:
+            raise HTTPException(413, f"{up.filename}: over the {limit // (1024 * 1024)} MB upload limit")
+        data.append((up.filename or "photo", blob))
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, blob in data:
+            p = Path(tmp) / ("check" + (Path(name).suffix.lower()[:8] or ".img"))
+            p.write_bytes(blob)
+            try:
+                load_photo(p)
+            except ImageLoadError as e:
+                raise HTTPException(422, f"{name}: {str(e).split(': ', 1)[-1]}")
+    return data
+
+
+@router.post("/reconstruct", status_code=202)
+async def submit(request: Request, photos: list[UploadFile] = File(...), quality: str = Form("default"),
+                 landmarks: str = Form("dlib"), face_index: int = Form(0), model: str = Form("openhead"),
+                 flame_path: str | None = Form(None), flame_landmarks: str | None = Form(None),
+                 flame_uv: str | None = Form(None), flame_masks: str | None = Form(None),
+                 flame_albedo: str | None = Form(None), deca_path: str | None = Form(None)):
+    """FLAME: the paths are files on this machine (your licensed copies; never uploaded).
+    flame_masks (DECA's FLAME_masks.pkl), flame_albedo (an albedo model .npz) and deca_path
+    (deca_model.tar, for wrinkles) are optional."""
+    if not 1 <= len(photos) <= MAX_PHOTOS:
+        raise HTTPException(422, f"send 1 to {MAX_PHOTOS} photos")
+    settings = _check_settings(dict(
+        quality=quality, landmarks=landmarks, face_index=face_index, model=model, flame_path=flame_path,
+        flame_landmarks=flame_landmarks, flame_uv=flame_uv, flame_masks=flame_masks, flame_albedo=flame_albedo,
+        deca_path=deca_path))
+    data = await _read_photos(photos, request.app.state.settings.max_upload_bytes)
+    try:
+        job = job_manager(request).submit(data, settings)
+    except QueueFull as e:
+        raise HTTPException(503, f"busy: {e}; retry later", headers={"Retry-After": "10"})
+    return job.public()
+
+
+@router.get("/jobs/{jid}")
+def status(jid: str, jobs: JobManager = Depends(job_manager)):
+    return find_job(jid, jobs).public()
+
+
+@router.delete("/jobs/{jid}")
+def cancel(jid: str, jobs: JobManager = Depends(job_manager)):
+    find_job(jid, jobs)
+    return jobs.cancel(jid).public()
+
+
+@router.get("/jobs/{jid}/bundle")
+def bundle(jid: str, jobs: JobManager = Depends(job_manager)):
+    job = find_job(jid, jobs)
+    if job.state != "done":
+        raise HTTPException(409, f"job {jid} is {job.state}" + (f": {job.error}" if job.error else ""))
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        for f in sorted(job.bundle.rglob("*")):
+            if f.is_file():
+                z.write(f, f.relative_to(job.bundle))
+    buf.seek(0)
+    return StreamingResponse(buf, media_type="application/zip",
+                             headers={"Content-Disposition": f'attachment; filename="{jid}.zip"'})
