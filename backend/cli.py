@@ -5,6 +5,9 @@ import argparse
 import sys
 from pathlib import Path
 
+SERVE_PORT = 8765                           # `headsmith serve`'s default port on 127.0.0.1
+TOKEN_FILE = "~/.headsmith/service.json"    # where it writes {url, token} for the add-on
+
 
 def _demo(args) -> int:
     """The README's main job: OpenHead's contact sheet, then a reconstruction of the bundled
@@ -176,9 +179,11 @@ def _build_openhead(args) -> int:
 
 
 def _reconstruct_options(r: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    from .pipeline.settings import DEVICES, FACE_DETECTORS, LANDMARKS, MODELS, QUALITIES
+
     r.add_argument("photos", nargs="+", help="one or more photos of the same person")
     r.add_argument("-o", "--out", required=True, help="output folder (replaced atomically)")
-    r.add_argument("--model", default="openhead", choices=["openhead", "flame"])
+    r.add_argument("--model", default="openhead", choices=MODELS)
     r.add_argument("--flame", help="your licensed FLAME generic_model.pkl")
     r.add_argument("--flame-landmarks", help="DECA's landmark_embedding.npy")
     r.add_argument("--flame-uv", help="DECA's head_template.obj (UVs)")
@@ -186,22 +191,24 @@ def _reconstruct_options(r: argparse.ArgumentParser) -> argparse.ArgumentParser:
     r.add_argument("--flame-albedo", help="a FLAME albedo model, FLAME_albedo_from_BFM.npz or FLAME_texture.npz "
                    "(optional): its coefficients are fitted, and it fills what the photo does not show")
     r.add_argument("--deca", help="DECA's deca_model.tar: dynamic wrinkles for FLAME heads (optional)")
-    r.add_argument("--landmarks", default="dlib", choices=["dlib", "fan"])
-    r.add_argument("--face-detector", default="hog", choices=["hog", "cnn"],
+    r.add_argument("--landmarks", default="dlib", choices=LANDMARKS)
+    r.add_argument("--face-detector", default="hog", choices=FACE_DETECTORS,
                    help="dlib face finder: hog (fast) or cnn (slower, finds turned or small faces)")
-    r.add_argument("--quality", default="default", choices=["fast", "default", "high"])
-    r.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    r.add_argument("--quality", default="default", choices=QUALITIES)
+    r.add_argument("--device", default="auto", choices=DEVICES)
     r.add_argument("--face-index", type=int, default=0, help="which face when several (0 = largest)")
     return r
 
 
 def main(argv=None) -> int:
+    from .pipeline.settings import QUALITIES
+
     p = argparse.ArgumentParser(prog="headsmith", description="Photo to animatable head.")
     sub = p.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("demo", help="OpenHead contact sheet, then the sample photo to a rigged avatar")
     d.add_argument("-o", "--out", default="out/demo/openhead.png")
     d.add_argument("--size", type=int, default=384, help="tile size in pixels")
-    d.add_argument("--quality", default="default", choices=["fast", "default", "high"])
+    d.add_argument("--quality", default="default", choices=QUALITIES)
     d.add_argument("--no-reconstruct", action="store_true", help="only the contact sheet")
     d.set_defaults(func=_demo)
     r = _reconstruct_options(sub.add_parser("reconstruct", help="photo(s) of one person -> avatar bundle"))
@@ -213,8 +220,8 @@ def main(argv=None) -> int:
     av.set_defaults(func=_avatar)
     sv = sub.add_parser("serve", help="run the local reconstruction service (loopback, token)")
     sv.add_argument("--host", default="127.0.0.1")
-    sv.add_argument("--port", type=int, default=8765)
-    sv.add_argument("--token-file", default="~/.headsmith/service.json")
+    sv.add_argument("--port", type=int, default=SERVE_PORT)
+    sv.add_argument("--token-file", default=TOKEN_FILE)
     sv.add_argument("--allow-remote", action="store_true")
     sv.set_defaults(func=_serve)
     w = sub.add_parser("wrinkles", help="bake wrinkle maps for a bundle and draw wrinkles.png")

@@ -21,10 +21,11 @@ def main():
     import bpy
 
     import headsmith_blender
-    from headsmith_blender import background, live
-    from headsmith_blender.bundle_data import read_avatar
-    from headsmith_blender.materials import LIVE_PROP
-    from headsmith_blender.rig_builder import build_head
+    from headsmith_blender.core import background
+    from headsmith_blender.ops import live
+    from headsmith_blender.core.bundle import read_avatar
+    from headsmith_blender.scene.materials import LIVE_PROP
+    from headsmith_blender.scene.rig_builder import build_head
 
     rows = {}
     avatar = read_avatar(a.bundle)

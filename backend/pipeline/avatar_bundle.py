@@ -19,7 +19,7 @@ from ..pictures.wrinkles import FacePicture, wrinkles_picture
 from ..wrinkles.decoder import TorchWrinkleDecoder, WrinkleDecoder
 from ..wrinkles.maps import bake_wrinkle_maps
 from ..wrinkles.sources import openhead_decoder, wrinkle_parts
-from .reconstruct import Progress, Reconstruction, bundle_contents, run_reconstruction
+from .stages import Progress, Reconstruction, bundle_contents, run_reconstruction
 from .settings import ReconstructSettings
 
 

@@ -106,6 +106,7 @@ class WrinkleBake:
         """The JSON mapping shipped with exports: shape-key weights -> wrinkle-map weights."""
         return {
             "formula": "w[region][key] = clamp(sum_j coef[j] * shapekey[j] + coef_jaw * jaw_open_rad + bias, 0, %.1f)" % WEIGHT_MAX,
+            "weight_max": WEIGHT_MAX,
             "keys": self.key_names, "regions": self.region_names,
             "coefficients": {r: {k: {**{n: float(c) for n, c in zip(self.expression_names, self.weights[ri, ki, :-2])
                                         if c != 0.0},

@@ -30,9 +30,9 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     import bpy
 
-    from .bundle_data import BundleError, read_avatar
-    from .export import export_fbx, export_glb
-    from .rig_builder import build_head
+    from .core.bundle import BundleError, read_avatar
+    from .scene.export import export_fbx, export_glb
+    from .scene.rig_builder import build_head
 
     timings = {}
     bpy.ops.wm.read_factory_settings(use_empty=True)
@@ -51,7 +51,7 @@ def main(argv=None) -> int:
     export_fbx(rig, a.out / "avatar.fbx")
     timings["export"] = time.perf_counter() - t
     if not a.no_render:
-        from .preview import render_poses
+        from .scene.preview import render_poses
 
         t = time.perf_counter()
         renders = render_poses(rig, size=a.size, samples=a.samples)

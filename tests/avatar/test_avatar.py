@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from headsmith_blender.preview import POSES
+from headsmith_blender.scene.preview import POSES
 
 PICTURE_LABELS = list(POSES)
 

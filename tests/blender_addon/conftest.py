@@ -20,6 +20,6 @@ def empty_scene():
 
 @pytest.fixture(scope="module")
 def avatar(avatar_bundle):
-    from headsmith_blender.bundle_data import read_avatar
+    from headsmith_blender.core.bundle import read_avatar
 
     return read_avatar(avatar_bundle)

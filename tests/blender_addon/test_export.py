@@ -14,8 +14,8 @@ VALIDATOR = Path(__file__).resolve().parents[2] / "tools" / "gltf_validator"
 def exported(tmp_path_factory, avatar):
     import bpy
 
-    from headsmith_blender.export import export_fbx, export_glb
-    from headsmith_blender.rig_builder import build_head
+    from headsmith_blender.scene.export import export_fbx, export_glb
+    from headsmith_blender.scene.rig_builder import build_head
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     rig = build_head(avatar, pack=False)
@@ -81,9 +81,9 @@ def test_flame_head_exports_valid_glb(tmp_path, flame_bundle):
     FLAME's joints, and the wrinkle sidecar keyed by component names."""
     import bpy
 
-    from headsmith_blender.bundle_data import read_avatar
-    from headsmith_blender.export import export_glb
-    from headsmith_blender.rig_builder import build_head
+    from headsmith_blender.core.bundle import read_avatar
+    from headsmith_blender.scene.export import export_glb
+    from headsmith_blender.scene.rig_builder import build_head
 
     bpy.ops.wm.read_factory_settings(use_empty=True)
     rig = build_head(read_avatar(flame_bundle), pack=False)

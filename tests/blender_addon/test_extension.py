@@ -37,7 +37,7 @@ def _pump(mod, until, timeout):
     """Stand in for Blender's event loop: run the extension's timer until `until()` or timeout."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
-        mod.live.tick()
+        mod.ops.live.tick()
         if until():
             return time.monotonic() - t0
         time.sleep(0.02)
@@ -57,7 +57,7 @@ def test_registers_panel_operators_and_preferences(ext):
     p = _prefs(bpy)
     assert p.backend_url.startswith("http://127.0.0.1") and p.head_model == "openhead"
     assert bpy.context.scene.headsmith.status == "Ready"
-    assert bpy.app.timers.is_registered(ext.live.tick)
+    assert bpy.app.timers.is_registered(ext.ops.live.tick)
 
 
 def _token_file(tmp_path, url, token):
@@ -125,14 +125,14 @@ def test_round_trip_photo_to_rig_and_live_wrinkles(ext, tmp_path, astronaut_path
         st.quality = "fast"
         st = _reconstruct_and_wait_for_message(ext, astronaut_path, timeout=600)
         assert not st.is_error, st.status
-        heads = ext.rig_builder.find_heads()
+        heads = ext.scene.rig_builder.find_heads()
         assert len(heads) == 1
         head = heads[0]
-        assert len(head.data.shape_keys.key_blocks) == 53 and head.get(ext.operators.AVATAR_ID_PROP)
+        assert len(head.data.shape_keys.key_blocks) == 53 and head.get(ext.ops.operators.AVATAR_ID_PROP)
         # live wrinkles: switch on, raise the brows, the live image is re-decoded in place
-        img = ext.live.live_image_of(head)
+        img = ext.ops.live.live_image_of(head)
         before = np.array(img.pixels[:], np.float32).reshape(img.size[1], img.size[0], 4)
-        head[ext.materials.LIVE_PROP] = 1
+        head[ext.scene.materials.LIVE_PROP] = 1
         n0 = st.live_updates
         _pump(ext, lambda: st.live_updates > n0, 30)
         neutral = np.array(img.pixels[:], np.float32).reshape(img.size[1], img.size[0], 4)
@@ -154,9 +154,9 @@ def test_launches_the_backend_when_none_answers(ext, tmp_path):
     token_file = tmp_path / "launched.json"
     cmd = f"{sys.executable} -m headsmith.cli serve --port {port}"
     try:
-        client = ext.operators.ensure_backend(cmd, str(token_file), f"http://127.0.0.1:{port}", wait_s=120)
+        client = ext.core.backend_process.ensure_backend(cmd, str(token_file), f"http://127.0.0.1:{port}", wait_s=120)
         assert client.health()["status"] == "ok" and client.url.endswith(str(port))
-        assert len(ext.operators.LAUNCHED) == 1
+        assert len(ext.core.backend_process.LAUNCHED) == 1
     finally:
-        ext.operators.stop_launched()
-    assert not ext.operators.LAUNCHED
+        ext.core.backend_process.stop_launched()
+    assert not ext.core.backend_process.LAUNCHED

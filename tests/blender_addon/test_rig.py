@@ -4,12 +4,12 @@ blend weights with keyframed expressions."""
 import numpy as np
 import pytest
 
-from headsmith_blender.bundle_data import MATERIAL_SLOTS, driver_specs, to_blender
+from headsmith_blender.core.bundle import MATERIAL_SLOTS, driver_specs, to_blender
 
 
 @pytest.fixture
 def rig(empty_scene, avatar):
-    from headsmith_blender.rig_builder import build_head
+    from headsmith_blender.scene.rig_builder import build_head
 
     return build_head(avatar, pack=False)
 
@@ -86,7 +86,7 @@ def test_material_slots_follow_the_parts(rig, avatar):
 def test_keyframed_expression_moves_the_wrinkle_weights(rig, avatar):
     import bpy
 
-    from headsmith_blender.materials import wrinkle_weight_nodes
+    from headsmith_blender.scene.materials import wrinkle_weight_nodes
 
     nodes = wrinkle_weight_nodes(rig.materials["Skin"])
     specs = {(s.region, s.key): s for s in driver_specs(avatar.wrinkles)}
@@ -117,8 +117,8 @@ def test_keyframed_expression_moves_the_wrinkle_weights(rig, avatar):
 
 
 def test_true_displacement_option(empty_scene, avatar):
-    from headsmith_blender.materials import DISPLACEMENT_NODE
-    from headsmith_blender.rig_builder import build_head
+    from headsmith_blender.scene.materials import DISPLACEMENT_NODE
+    from headsmith_blender.scene.rig_builder import build_head
 
     rig = build_head(avatar, pack=False, true_displacement=True)
     mat = rig.materials["Skin"]
@@ -130,7 +130,7 @@ def test_true_displacement_option(empty_scene, avatar):
 
 @pytest.fixture(scope="module")
 def flame_avatar(flame_bundle):
-    from headsmith_blender.bundle_data import read_avatar
+    from headsmith_blender.core.bundle import read_avatar
 
     return read_avatar(flame_bundle)
 
@@ -140,8 +140,8 @@ def test_flame_rig_has_component_sliders_and_wrinkle_drivers(empty_scene, flame_
     expression component, and wrinkle weights driven by the components."""
     import bpy
 
-    from headsmith_blender.materials import wrinkle_weight_nodes
-    from headsmith_blender.rig_builder import build_head
+    from headsmith_blender.scene.materials import wrinkle_weight_nodes
+    from headsmith_blender.scene.rig_builder import build_head
 
     rig = build_head(flame_avatar, pack=False)
     assert [b.name for b in rig.armature.data.bones] == ["root", "neck", "jaw", "eye.L", "eye.R"]

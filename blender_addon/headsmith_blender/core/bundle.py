@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 
-WEIGHT_MAX = 1.5          # the bake's clamp of region weights (backend/detail/bake.py)
 MATERIAL_SLOTS = {        # material slot name -> head model part names it holds
     "Skin": ("skin",),
     "Eyes": ("eye.L", "eye.R"),
@@ -44,6 +43,7 @@ class Wrinkles:
     masks: dict                  # region -> file name
     coefficients: dict           # region -> key -> {shape key: coef, "jaw_open_rad": c, "bias": b}
     sidecar: dict
+    weight_max: float            # the bake's clamp of every region weight (the sidecar's weight_max)
 
 
 @dataclass
@@ -86,8 +86,11 @@ def read_avatar(folder: Path | str) -> AvatarData:
     side_path = folder / "wrinkles" / "wrinkles.json"
     if side_path.is_file():
         side = json.loads(side_path.read_text())
+        if "weight_max" not in side:
+            raise BundleError(f"{side_path} comes from an older Headsmith (no weight_max); bake it again with "
+                              "headsmith wrinkles")
         wr = Wrinkles(side_path.parent, side["keys"], side["regions"], side["normal_maps"], side["masks"],
-                      side["coefficients"], side)
+                      side["coefficients"], side, float(side["weight_max"]))
     disp = meta.get("textures", {}).get("displacement", {})
     return AvatarData(folder, folder.name, meta, rig, folder / files["albedo"], folder / files["normal"],
                       folder / files["displacement"], float(disp.get("scale_m", 0.01)), wr,
@@ -96,7 +99,7 @@ def read_avatar(folder: Path | str) -> AvatarData:
 
 @dataclass
 class DriverSpec:
-    """One wrinkle-weight driver: clamp(sum coef_i * var_i + bias, 0, WEIGHT_MAX) as a simple
+    """One wrinkle-weight driver: clamp(sum coef_i * var_i + bias, 0, weight_max) as a simple
     expression (Blender evaluates it without Python, so it works in `blender -b` renders)."""
 
     region: str
@@ -105,6 +108,7 @@ class DriverSpec:
     shape_coefs: list[float]
     jaw_coef: float              # variable jaw reads the jaw bone's local X rotation (radians)
     bias: float
+    weight_max: float            # the bake's clamp (Wrinkles.weight_max)
 
     @property
     def expression(self) -> str:
@@ -113,12 +117,12 @@ class DriverSpec:
             terms.append(f"{self.jaw_coef:.6g}*jaw")
         terms.append(f"{self.bias:.6g}")
         body = "+".join(terms).replace("+-", "-")
-        return f"clamp({body},0,{WEIGHT_MAX})"
+        return f"clamp({body},0,{self.weight_max:g})"
 
     def evaluate(self, shape_values: dict, jaw: float) -> float:
         """The same formula in Python (tests, and the glTF sidecar's consumers)."""
         x = sum(c * shape_values.get(n, 0.0) for n, c in zip(self.shape_keys, self.shape_coefs))
-        return float(min(max(x + self.jaw_coef * jaw + self.bias, 0.0), WEIGHT_MAX))
+        return float(min(max(x + self.jaw_coef * jaw + self.bias, 0.0), self.weight_max))
 
 
 def driver_specs(wrinkles: Wrinkles) -> list[DriverSpec]:
@@ -127,7 +131,8 @@ def driver_specs(wrinkles: Wrinkles) -> list[DriverSpec]:
         for key, coefs in per_key.items():
             names = [n for n in coefs if n not in ("jaw_open_rad", "bias")]
             spec = DriverSpec(region, key, names, [float(coefs[n]) for n in names],
-                              float(coefs.get("jaw_open_rad", 0.0)), float(coefs.get("bias", 0.0)))
+                              float(coefs.get("jaw_open_rad", 0.0)), float(coefs.get("bias", 0.0)),
+                              wrinkles.weight_max)
             if len(spec.expression) > 250:
                 raise BundleError(f"wrinkle driver {region}/{key} is too long for a Blender driver")
             out.append(spec)

@@ -11,13 +11,13 @@ import time
 import bpy
 import numpy as np
 
-from . import background
-from .client import BackendError
-from .materials import LIVE_NODE, LIVE_PROP
+from ..core import background
+from ..core.client import BackendError
+from ..scene.materials import LIVE_NODE, LIVE_PROP
 from .operators import AVATAR_ID_PROP, make_client, set_status
-from .preferences import prefs
-from .rig_builder import BUNDLE_PROP, armature_of, find_heads, rig_of
-from .strings import MESSAGES
+from ..ui.preferences import prefs
+from ..scene.rig_builder import BUNDLE_PROP, armature_of, find_heads, rig_of
+from ..core.strings import MESSAGES
 
 TICK_S = 0.05
 DEBOUNCE_S = 0.08      # a slider must rest this long (or MAX_WAIT_S pass) before a request

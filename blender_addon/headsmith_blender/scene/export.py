@@ -18,7 +18,7 @@ from pathlib import Path
 
 import bpy
 
-from .bundle_data import read_avatar
+from ..core.bundle import read_avatar
 from .materials import NORMAL_MAP_NODE, STATIC_NORMAL_NODE
 from .rig_builder import BUNDLE_PROP, HeadRig
 

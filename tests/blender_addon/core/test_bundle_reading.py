@@ -1,10 +1,10 @@
-"""The extension's pure-data side: frames, driver formulas, bundle errors (no bpy)."""
+"""The extension's bpy-free side (headsmith_blender.core.bundle): frames, driver formulas, bundle errors."""
 import json
 
 import numpy as np
 import pytest
 
-from headsmith_blender.bundle_data import BundleError, DriverSpec, driver_specs, read_avatar, to_blender
+from headsmith_blender.core.bundle import BundleError, DriverSpec, driver_specs, read_avatar, to_blender
 
 
 def test_frame_conversion_is_a_rotation_to_z_up():
@@ -19,7 +19,7 @@ def test_frame_conversion_is_a_rotation_to_z_up():
 
 
 def test_driver_expression_matches_its_formula():
-    spec = DriverSpec("forehead.L", "brows_up", ["browInnerUp", "browOuterUpLeft"], [0.8, -0.25], 0.5, -0.05)
+    spec = DriverSpec("forehead.L", "brows_up", ["browInnerUp", "browOuterUpLeft"], [0.8, -0.25], 0.5, -0.05, 1.5)
     e = spec.expression
     assert e.startswith("clamp(") and len(e) < 256 and "-0.25*s1" in e
     vals = {"browInnerUp": 0.7, "browOuterUpLeft": 0.4}
@@ -31,10 +31,10 @@ def test_driver_expression_matches_its_formula():
 
 
 def test_driver_specs_from_sidecar(tmp_path):
-    from headsmith_blender.bundle_data import Wrinkles
+    from headsmith_blender.core.bundle import Wrinkles
 
     coefs = {"forehead.L": {"brows_up": {"browInnerUp": 0.9, "jaw_open_rad": 0.0, "bias": 0.01}}}
-    wr = Wrinkles(tmp_path, ["brows_up"], ["forehead.L"], {}, {}, coefs, {})
+    wr = Wrinkles(tmp_path, ["brows_up"], ["forehead.L"], {}, {}, coefs, {}, 1.5)
     (spec,) = driver_specs(wr)
     assert spec.shape_keys == ["browInnerUp"] and spec.jaw_coef == 0.0 and "jaw" not in spec.expression
 

@@ -12,10 +12,12 @@ property is 1. Eyes, teeth and tongue use the albedo atlas with their own surfac
 """
 from __future__ import annotations
 
+import dataclasses
+
 import bpy
 import numpy as np
 
-from .bundle_data import AvatarData, DriverSpec, driver_specs
+from ..core.bundle import AvatarData, DriverSpec, driver_specs
 
 LIVE_PROP = "headsmith_live"
 STATIC_NORMAL_NODE = "Static Normal"
@@ -92,7 +94,7 @@ def _add_driver(socket, spec: DriverSpec, shape_keys: bpy.types.Key, armature: b
         v.targets[0].bone_target = "jaw"
         v.targets[0].transform_type = "ROT_X"
         v.targets[0].transform_space = "LOCAL_SPACE"
-    spec = DriverSpec(spec.region, spec.key, spec.shape_keys, spec.shape_coefs, jaw, spec.bias)
+    spec = dataclasses.replace(spec, jaw_coef=jaw)
     drv.expression = spec.expression
     return fc
 

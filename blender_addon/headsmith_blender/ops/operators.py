@@ -1,9 +1,6 @@
 """Operators (bpy). Reconstruct never blocks: the backend conversation runs in a worker thread
 (background.run) and the rig is built on the main thread when the bundle has arrived."""
 
-import os
-import shlex
-import subprocess
 import threading
 import time
 from pathlib import Path
@@ -12,27 +9,16 @@ import bpy
 from bpy.props import CollectionProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
-from . import background
-from .bundle_data import BundleError, read_avatar
-from .client import BackendClient, BackendError, read_token_file
-from .preferences import prefs
-from .rig_builder import build_head, find_heads, rig_of
-from .strings import MESSAGES, UI
+from ..core import background
+from ..core.backend_process import client_for, default_token_file, ensure_backend
+from ..core.bundle import BundleError, read_avatar
+from ..core.client import DEFAULT_URL, BackendClient, BackendError
+from ..core.strings import MESSAGES, UI
+from ..scene.rig_builder import active_head, build_head, rig_of
+from ..ui.preferences import prefs
 
 AVATAR_ID_PROP = "headsmith_avatar_id"
 _cancel = threading.Event()
-LAUNCHED: list = []     # backends this extension started; stopped when it is disabled
-
-
-def stop_launched() -> None:
-    while LAUNCHED:
-        proc = LAUNCHED.pop()
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
 
 
 def set_status(scene, text: str, error: bool = False) -> None:
@@ -48,42 +34,10 @@ def set_status(scene, text: str, error: bool = False) -> None:
 
 
 def make_client(context=None, timeout: float = 2.0) -> BackendClient:
-    """The backend client from the preferences: URL, and the token from the token file (whose URL
-    wins when present, since `headsmith serve` wrote it)."""
+    """The backend client from the preferences (headless scripts, with no enabled extension and so
+    no preferences, name the token file in the environment: core.backend_process)."""
     p = prefs(context)
-    url_pref = p.backend_url if p else "http://127.0.0.1:8765"
-    # headless scripts (no enabled extension, so no preferences) name the file in the environment
-    token_file = p.token_file if p else os.environ.get("HEADSMITH_TOKEN_FILE", "~/.headsmith/service.json")
-    url, token = read_token_file(token_file)
-    return BackendClient(url or url_pref, token, timeout)
-
-
-def ensure_backend(launch_command: str, token_file: str, url: str, wait_s: float = 60.0) -> BackendClient:
-    """Worker thread: attach to a running backend, or launch it with `launch_command` and wait for
-    its health check."""
-    try:
-        u, tok = read_token_file(token_file)
-        c = BackendClient(u or url, tok)
-        c.health()
-        return c
-    except BackendError as first:
-        if not launch_command.strip() or first.status == 401:
-            raise
-    proc = subprocess.Popen(shlex.split(launch_command) + ["--token-file", str(Path(token_file).expanduser())],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    LAUNCHED.append(proc)
-    t0 = time.time()
-    last = None
-    while time.time() - t0 < wait_s:
-        time.sleep(0.5)
-        try:
-            u, tok = read_token_file(token_file)
-            c = BackendClient(u or url, tok)
-            c.health()
-            return c
-        except BackendError as e:
-            last = e
-    raise last or BackendError(MESSAGES["backend_down"].format(url=url))
+    return client_for(p.backend_url if p else DEFAULT_URL, p.token_file if p else default_token_file(), timeout)
 
 
 class HEADSMITH_OT_add_photo(bpy.types.Operator, ImportHelper):
@@ -127,8 +81,8 @@ class HEADSMITH_OT_reconstruct(bpy.types.Operator):
             return {"CANCELLED"}
         p = prefs(context)
         launch = p.launch_command if p else ""
-        token_file = p.token_file if p else "~/.headsmith/service.json"
-        url = p.backend_url if p else "http://127.0.0.1:8765"
+        token_file = p.token_file if p else default_token_file()
+        url = p.backend_url if p else DEFAULT_URL
         landmarks = p.landmarks if p else "dlib"
         model = p.head_model if p else "openhead"
         flame = {k: bpy.path.abspath(getattr(p, k)) for k in ("flame_path", "flame_landmarks", "flame_uv",
@@ -221,22 +175,15 @@ class HEADSMITH_OT_import_bundle(bpy.types.Operator):
         return {"FINISHED"}
 
 
-def _active_head(context):
-    obj = context.active_object
-    if obj is not None and obj.type == "ARMATURE":
-        obj = next((c for c in obj.children if c in find_heads()), None)
-    return obj if obj is not None and obj in find_heads() else None
-
-
 class _ExportBase(ExportHelper):
     @classmethod
     def poll(cls, context):
-        return _active_head(context) is not None
+        return active_head(context) is not None
 
     def execute(self, context):
-        from . import export
+        from ..scene import export
 
-        head = _active_head(context)
+        head = active_head(context)
         if head is None:
             self.report({"ERROR"}, MESSAGES["no_head"])
             return {"CANCELLED"}

@@ -4,8 +4,8 @@ import bpy
 from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProperty, IntProperty, PointerProperty,
                        StringProperty)
 
-from .client import DEFAULT_TOKEN_FILE, DEFAULT_URL
-from .strings import UI
+from ..core.client import DEFAULT_TOKEN_FILE, DEFAULT_URL
+from ..core.strings import UI
 
 
 def addon_key() -> str:

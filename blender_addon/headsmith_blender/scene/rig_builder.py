@@ -15,7 +15,7 @@ import bpy
 import numpy as np
 from mathutils import Vector
 
-from .bundle_data import AvatarData, to_blender
+from ..core.bundle import AvatarData, to_blender
 from .materials import LIVE_PROP, build_materials
 
 BUNDLE_PROP = "headsmith_bundle"
@@ -163,3 +163,11 @@ def rig_of(head: bpy.types.Object) -> HeadRig:
     """The HeadRig of a head built earlier (materials by slot name: '<name> Skin', ...)."""
     mats = {m.name.rsplit(" ", 1)[-1]: m for m in head.data.materials if m is not None}
     return HeadRig(head, armature_of(head), mats)
+
+
+def active_head(context):
+    """The head mesh the user means: the active object, or the head of the active armature."""
+    obj = context.active_object
+    if obj is not None and obj.type == "ARMATURE":
+        obj = next((c for c in obj.children if c in find_heads()), None)
+    return obj if obj is not None and obj in find_heads() else None

@@ -4,10 +4,9 @@ controls and the exports."""
 
 import bpy
 
-from .materials import LIVE_PROP
-from .operators import _active_head
-from .rig_builder import armature_of
-from .strings import UI
+from ..scene.materials import LIVE_PROP
+from ..scene.rig_builder import active_head, armature_of
+from ..core.strings import UI
 
 SLIDER_GROUPS = {  # panel box -> shape key name prefixes
     "Brows": ("brow",),
@@ -54,10 +53,10 @@ class HEADSMITH_PT_head(bpy.types.Panel):
 
     @classmethod
     def poll(cls, context):
-        return _active_head(context) is not None
+        return active_head(context) is not None
 
     def draw(self, context):
-        head = _active_head(context)
+        head = active_head(context)
         col = self.layout.column()
         box = col.box()
         box.label(text=UI["wrinkles"])

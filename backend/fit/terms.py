@@ -1,0 +1,156 @@
+"""The coarse fit's unknowns and the terms of its objective: the parameters being fitted (shared
+identity, per-photo expression, jaw, head rotation, gaze, DECA camera), the model evaluated at
+them, the 68-landmark reprojection with eye and lip closure, and the priors.
+
+Frames: landmarks in NDC of each observation's square crop (render.camera.pixels_to_ndc);
+distances in inter-ocular units of the detected points.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+import torch
+
+from ..headmodel import HeadModel, HeadPose
+from ..render import OrthographicCamera
+from ..render.camera import pixels_to_ndc
+
+# Expressions not fitted: gaze (fitted as the eye joints instead, from the irises), the jaw
+# (fitted as the jaw bone, like FLAME), and the tongue.
+NOT_FITTED = ("eyeLook", "jawOpen", "jawLeft", "jawRight", "jawForward", "tongueOut")
+EYELID_PAIRS = [(37, 41), (38, 40), (43, 47), (44, 46)]
+LIP_PAIRS = [(61, 67), (62, 66), (63, 65)]
+
+
+def landmark_weights() -> torch.Tensor:
+    w = torch.ones(68)
+    w[:17] = 0.5      # the contour is the least reliable
+    w[36:48] = 1.5    # eyes
+    w[48:68] = 1.5    # mouth
+    return w
+
+
+@dataclass
+class StepCounter:
+    """Reports progress(stage, fraction of all steps) every 10 steps and at the last."""
+
+    progress: Callable[[str, float], None] | None
+    total: int
+    done: int = 0
+
+    def step(self, stage: str) -> None:
+        self.done += 1
+        if self.progress is not None and (self.done % 10 == 0 or self.done == self.total):
+            self.progress(stage, self.done / self.total)
+
+
+@dataclass
+class FitState:
+    """The parameters (leaf tensors on the fit's device) and what the objective compares them to.
+    B = number of photos."""
+
+    model: HeadModel
+    settings: object                  # coarse.FitSettings
+    det_ndc: torch.Tensor             # (B, 68, 2) detected landmarks
+    iod: torch.Tensor                 # (B,) their inter-ocular distance
+    sizes: torch.Tensor               # (B,) crop sizes in pixels
+    w_lmk: torch.Tensor               # (68,) landmark_weights
+    fitted_expr: torch.Tensor         # (E,) bool: expressions the fit moves
+    camera: torch.Tensor              # (B, 3)
+    global_rot: torch.Tensor          # (B, 3) axis-angle
+    shape: torch.Tensor               # (1, n_shape)
+    expression: torch.Tensor          # (B, E)
+    jaw: torch.Tensor                 # (B, 3)
+    gaze: torch.Tensor                # (B, eye, [pitch, yaw]), eyes in image order (eye.R, eye.L)
+    iris_det: torch.Tensor            # (B, 2, 2) detected iris centres, NDC (0 where unseen)
+    iris_seen: torch.Tensor           # (B, 2) bool
+    light: torch.Tensor | None = None             # (B, 9, 3) SH, set by the photometric stage
+    albedo: torch.Tensor | None = None            # (1, 3) mean skin reflectance
+    albedo_code: torch.Tensor | None = None       # (1, n) albedo-model coefficients
+    history: dict = field(default_factory=lambda: {k: [] for k in ("rigid", "landmark", "photo", "polish", "gaze")})
+    steps: StepCounter | None = None
+
+    @staticmethod
+    def start(model: HeadModel, observations: list, settings, dev, initial_cameras) -> "FitState":
+        """The detected points in NDC and the starting parameters: cameras and yaws from
+        `initial_cameras(model, det_ndc)`, everything else at zero."""
+        B = len(observations)
+        fitted_expr = torch.tensor([not n.startswith(NOT_FITTED) for n in model.expression_names], device=dev)
+        det_px = torch.tensor(np.stack([o.landmarks for o in observations]), dtype=torch.float32, device=dev)
+        sizes = torch.tensor([o.size for o in observations], dtype=torch.float32, device=dev)
+        det_ndc = torch.stack([pixels_to_ndc(det_px[i], o.size, o.size) for i, o in enumerate(observations)])
+        iod = (det_ndc[:, 36] - det_ndc[:, 45]).norm(dim=-1)
+        w_lmk = landmark_weights().to(dev)
+        cams, yaws = initial_cameras(model, det_ndc)
+        camera = cams.float().to(dev).requires_grad_(True)
+        global_rot = torch.zeros(B, 3, device=dev)
+        global_rot[:, 1] = torch.tensor([math.radians(y) for y in yaws], device=dev)
+        global_rot.requires_grad_(True)
+        iris_det = torch.full((B, 2, 2), float("nan"), device=dev)
+        for i, o in enumerate(observations):
+            if o.irises is not None:
+                iris_det[i] = pixels_to_ndc(torch.as_tensor(o.irises, dtype=torch.float32, device=dev), o.size, o.size)
+        seen = torch.isfinite(iris_det).all(-1)
+        return FitState(model, settings, det_ndc, iod, sizes, w_lmk, fitted_expr, camera, global_rot,
+                        shape=torch.zeros(1, model.n_shape, device=dev, requires_grad=True),
+                        expression=torch.zeros(B, model.n_expression, device=dev, requires_grad=True),
+                        jaw=torch.zeros(B, 3, device=dev, requires_grad=True),
+                        gaze=torch.zeros(B, 2, 2, device=dev, requires_grad=True),
+                        iris_det=torch.nan_to_num(iris_det), iris_seen=seen)
+
+    @property
+    def n_photos(self) -> int:
+        return self.camera.shape[0]
+
+    def pose(self) -> HeadPose:
+        eyes = torch.nn.functional.pad(self.gaze, (0, 1))
+        return HeadPose(self.global_rot, torch.zeros(self.n_photos, 3, device=self.camera.device), self.jaw,
+                        eyes[:, 1], eyes[:, 0])
+
+    def forward(self):
+        """-> (model output, pose, landmarks in NDC) at the current parameters."""
+        pose = self.pose()
+        out = self.model(shape=self.shape.expand(self.n_photos, -1), expression=self.expression * self.fitted_expr,
+                         pose=pose)
+        return out, pose, OrthographicCamera(self.camera).project_ndc(out.landmarks3d)
+
+    def landmarks_ndc(self) -> torch.Tensor:
+        """The landmarks alone, in NDC: all that the rigid and landmark stages need, at a
+        fraction of a full model evaluation (HeadModel.forward_landmarks)."""
+        lmk = self.model.forward_landmarks(self.shape.expand(self.n_photos, -1), self.expression * self.fitted_expr,
+                                           self.pose())
+        return OrthographicCamera(self.camera).project_ndc(lmk)
+
+    def iris_points(self, out) -> torch.Tensor:
+        """(B, 2, 3) the iris centres on the posed eyeballs (image order)."""
+        iris_faces, iris_bary = self.model.iris_embedding()
+        tri = out.vertices[:, self.model.faces[iris_faces]]            # (B, 2, 3, 3)
+        return (tri * iris_bary[None, :, :, None]).sum(2)
+
+    def landmark_terms(self, ndc: torch.Tensor):
+        """-> (landmark loss, eyelid closure, lip closure, per-point distances (B, 68))."""
+        d = (ndc - self.det_ndc).norm(dim=-1) / self.iod[:, None]     # (B, 68), in inter-ocular units
+        # Charbonnier (smooth L1) in inter-ocular units: robust to a few bad detections
+        lmk = (self.w_lmk * torch.sqrt(d * d + 1e-4)).mean()
+        dev = ndc.device
+
+        def pair_loss(pairs):
+            a = torch.tensor([p[0] for p in pairs], device=dev)
+            b = torch.tensor([p[1] for p in pairs], device=dev)
+            return (((ndc[:, a] - ndc[:, b]) - (self.det_ndc[:, a] - self.det_ndc[:, b])).norm(dim=-1)
+                    / self.iod[:, None]).mean()
+
+        return lmk, pair_loss(EYELID_PAIRS), pair_loss(LIP_PAIRS), d
+
+    def priors(self) -> torch.Tensor:
+        s, B = self.settings, self.n_photos
+        return (s.w_shape * (self.shape ** 2).sum() + s.w_expression * self.expression.abs().sum() / B
+                + s.w_jaw * (self.jaw ** 2).sum() / B)
+
+    def to_px(self, ndc: torch.Tensor) -> torch.Tensor:
+        """NDC -> crop pixels (x right, y down), per photo's crop size."""
+        sz = self.sizes[:, None]
+        return torch.stack([(ndc[..., 0] + 1) * 0.5 * sz, (1 - ndc[..., 1]) * 0.5 * sz], -1)

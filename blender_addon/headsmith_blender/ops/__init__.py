@@ -1,0 +1,1 @@
+"""Operators (bpy): reconstruct, import, export, and the live-wrinkle timer."""
