@@ -1,4 +1,5 @@
-"""Headsmith backend: head models, renderer and (later) reconstruction, as a plain library.
+"""Headsmith backend: photo -> animatable head with dynamic wrinkles, as a plain library, the
+`headsmith` command line and the local service.
 
 The source folder is `backend/`; it is installed under the import name `headsmith`.
 """

@@ -115,7 +115,7 @@ def latent_mirror(model, code_dim: int) -> tuple[torch.Tensor, torch.Tensor]:
 
 def symmetry_tables(model, size: int) -> tuple[torch.Tensor, torch.Tensor]:
     """(mirror_index (S*S,), support (S, S)) for a head model: nearest texel of each texel's left
-    source (see texture.unwrap.UVSupport.left_grid) and the skin chart."""
+    source (see uvspace.atlas.UVSupport.left_grid) and the skin chart."""
     from ..uvspace import uv_support
 
     sup = uv_support(model, size)

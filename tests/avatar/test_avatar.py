@@ -38,10 +38,11 @@ def test_avatar_command(tmp_path, astronaut_path, capsys):
         assert (out / f).is_file(), f
     side = json.loads((out / "avatar.wrinkles.json").read_text())
     assert (out / side["folder"] / side["masks"]["forehead.L"]).is_file()
-    if shutil.which("node"):
-        p = subprocess.run(["node", str(VALIDATOR), str(out / "avatar.glb")], capture_output=True, text=True)
-        assert json.loads(p.stdout)["issues"]["numErrors"] == 0
     pic = cv2.cvtColor(cv2.imread(str(out / "avatar.png")), cv2.COLOR_BGR2RGB)
     assert pic.shape[1] == 4 * 512 and pic.shape[0] == 512 + 256
     assert not (out / ".avatar_renders.npz").exists()
     assert forehead_detail(pic, "brows up") > 1.15 * forehead_detail(pic, "neutral")
+    if not shutil.which("node"):
+        pytest.skip("Node.js not found: everything but the Khronos validation of avatar.glb was checked")
+    p = subprocess.run(["node", str(VALIDATOR), str(out / "avatar.glb")], capture_output=True, text=True)
+    assert json.loads(p.stdout)["issues"]["numErrors"] == 0
