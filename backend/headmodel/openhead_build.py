@@ -602,10 +602,10 @@ def build_landmarks(model, n_identities: int = 12, seed: int = 0, log=print) -> 
 
 
 def _save_atomic(path: Path, arrays: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
-    tmp.replace(path)
+    from ..atomic import atomic_file
+
+    with atomic_file(path, suffix=".npz") as tmp:
+        np.savez_compressed(tmp, **arrays)
 
 
 def build(out: Path, n_samples: int = 1500, seed: int = 0, log=print) -> dict:

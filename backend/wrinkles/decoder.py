@@ -78,15 +78,15 @@ def onnx_providers() -> list[str]:
 
 def export_onnx(net: torch.nn.Module, path: Path) -> Path:
     """Write the decoder as ONNX (dynamic batch), atomically."""
+    from ..atomic import atomic_file
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
     net = net.cpu().eval()
     dummy = torch.zeros(1, net.latent_dim)
-    torch.onnx.export(net, (dummy,), str(tmp), input_names=["latent"], output_names=["displacement"],
-                      dynamic_axes={"latent": {0: "batch"}, "displacement": {0: "batch"}},
-                      opset_version=17, dynamo=False)
-    tmp.replace(path)
+    with atomic_file(path, suffix=".onnx") as tmp:
+        torch.onnx.export(net, (dummy,), str(tmp), input_names=["latent"], output_names=["displacement"],
+                          dynamic_axes={"latent": {0: "batch"}, "displacement": {0: "batch"}},
+                          opset_version=17, dynamo=False)
     return path
 
 
