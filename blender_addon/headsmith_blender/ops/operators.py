@@ -13,6 +13,7 @@ from ..core import background
 from ..core.backend_process import client_for, default_token_file, ensure_backend
 from ..core.bundle import BundleError, read_avatar
 from ..core.client import DEFAULT_URL, BackendClient, BackendError
+from ..core.ids import ADDON_PACKAGE
 from ..core.strings import MESSAGES, UI
 from ..scene.rig_builder import active_head, build_head, rig_of
 from ..ui.preferences import prefs
@@ -89,8 +90,8 @@ class HEADSMITH_OT_reconstruct(bpy.types.Operator):
                                                               "flame_masks", "flame_albedo", "deca_path")} \
             if p and model == "flame" else None
         quality = st.quality
-        target = Path(bpy.utils.extension_path_user(__package__, path="bundles", create=True)) \
-            if hasattr(bpy.utils, "extension_path_user") and __package__.startswith("bl_ext.") \
+        target = Path(bpy.utils.extension_path_user(ADDON_PACKAGE, path="bundles", create=True)) \
+            if hasattr(bpy.utils, "extension_path_user") and ADDON_PACKAGE.startswith("bl_ext.") \
             else Path(bpy.app.tempdir or "/tmp") / "headsmith_bundles"
         _cancel.clear()
         st.busy, st.progress, st.stage, st.job_id = True, 0.0, "", ""

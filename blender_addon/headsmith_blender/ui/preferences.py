@@ -5,15 +5,16 @@ from bpy.props import (BoolProperty, CollectionProperty, EnumProperty, FloatProp
                        StringProperty)
 
 from ..core.client import DEFAULT_TOKEN_FILE, DEFAULT_URL
+from ..core.ids import ADDON_PACKAGE
 from ..core.strings import UI
 
 
 def addon_key() -> str:
-    return __package__
+    return ADDON_PACKAGE
 
 
 class HeadsmithPreferences(bpy.types.AddonPreferences):
-    bl_idname = __package__
+    bl_idname = ADDON_PACKAGE
 
     backend_url: StringProperty(name=UI["backend_url"], description=UI["backend_url_tip"], default=DEFAULT_URL)
     launch_command: StringProperty(name=UI["launch_command"], description=UI["launch_command_tip"],
@@ -45,7 +46,7 @@ class HeadsmithPreferences(bpy.types.AddonPreferences):
 
 def prefs(context=None) -> HeadsmithPreferences | None:
     context = context or bpy.context
-    addon = context.preferences.addons.get(__package__)
+    addon = context.preferences.addons.get(ADDON_PACKAGE)
     return addon.preferences if addon else None
 
 
