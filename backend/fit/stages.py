@@ -166,12 +166,11 @@ def gaze_stage(st: FitState, steps: int) -> None:
     posed point looking ahead and d its offset from the eyeball centre in the rest template: no
     model evaluation per step."""
     model, dev, s, B = st.model, st.camera.device, st.settings, st.n_photos
-    iris_faces, iris_bary = model.iris_embedding()
     with torch.no_grad():
         out0, pose0, _ = st.forward()                                     # gaze is zero here
         p0 = st.iris_points(out0)                                          # (B, 2, 3)
         Rh = model.head_rotation(pose0)                                    # (B, 3, 3)
-        tmpl = (model.v_template[model.faces[iris_faces]] * iris_bary[..., None]).sum(1)
+        tmpl = (model.v_template[model.faces[st.iris_faces]] * st.iris_bary[..., None]).sum(1)
         d_rest = tmpl - torch.as_tensor(model.eyeball_centres(), dtype=tmpl.dtype, device=dev)
         cam = OrthographicCamera(st.camera.detach())
     eye3 = torch.eye(3, device=dev)

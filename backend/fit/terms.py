@@ -67,6 +67,8 @@ class FitState:
     gaze: torch.Tensor                # (B, eye, [pitch, yaw]), eyes in image order (eye.R, eye.L)
     iris_det: torch.Tensor            # (B, 2, 2) detected iris centres, NDC (0 where unseen)
     iris_seen: torch.Tensor           # (B, 2) bool
+    iris_faces: torch.Tensor          # (2,) the model's iris points (HeadModel.iris_embedding),
+    iris_bary: torch.Tensor           # (2, 3) barycentric on those faces
     light: torch.Tensor | None = None             # (B, 9, 3) SH, set by the photometric stage
     albedo: torch.Tensor | None = None            # (1, 3) mean skin reflectance
     albedo_code: torch.Tensor | None = None       # (1, n) albedo-model coefficients
@@ -94,12 +96,14 @@ class FitState:
             if o.irises is not None:
                 iris_det[i] = pixels_to_ndc(torch.as_tensor(o.irises, dtype=torch.float32, device=dev), o.size, o.size)
         seen = torch.isfinite(iris_det).all(-1)
+        iris_faces, iris_bary = model.iris_embedding()
         return FitState(model, settings, det_ndc, iod, sizes, w_lmk, fitted_expr, camera, global_rot,
                         shape=torch.zeros(1, model.n_shape, device=dev, requires_grad=True),
                         expression=torch.zeros(B, model.n_expression, device=dev, requires_grad=True),
                         jaw=torch.zeros(B, 3, device=dev, requires_grad=True),
                         gaze=torch.zeros(B, 2, 2, device=dev, requires_grad=True),
-                        iris_det=torch.nan_to_num(iris_det), iris_seen=seen)
+                        iris_det=torch.nan_to_num(iris_det), iris_seen=seen,
+                        iris_faces=iris_faces, iris_bary=iris_bary)
 
     @property
     def n_photos(self) -> int:
@@ -126,9 +130,8 @@ class FitState:
 
     def iris_points(self, out) -> torch.Tensor:
         """(B, 2, 3) the iris centres on the posed eyeballs (image order)."""
-        iris_faces, iris_bary = self.model.iris_embedding()
-        tri = out.vertices[:, self.model.faces[iris_faces]]            # (B, 2, 3, 3)
-        return (tri * iris_bary[None, :, :, None]).sum(2)
+        tri = out.vertices[:, self.model.faces[self.iris_faces]]       # (B, 2, 3, 3)
+        return (tri * self.iris_bary[None, :, :, None]).sum(2)
 
     def landmark_terms(self, ndc: torch.Tensor):
         """-> (landmark loss, eyelid closure, lip closure, per-point distances (B, 68))."""

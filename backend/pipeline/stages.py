@@ -94,7 +94,7 @@ def load_inputs(photos: list, s: ReconstructSettings) -> Inputs:
         except ImageLoadError as e:
             raise ReconstructionError(str(e)) from e
     try:
-        model = load_head_model(s.model, model_files(s) if s.model == "flame" else {})
+        model = load_head_model(s.model, model_files(s))
     except ModelFileError as e:
         raise ReconstructionError(str(e)) from e
     return Inputs(images, model, _load_deca(s), _load_albedo_model(s))

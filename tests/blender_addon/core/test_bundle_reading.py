@@ -48,3 +48,21 @@ def test_not_a_bundle_is_a_clear_error(tmp_path):
     (tmp_path / "bundle.json").write_text(json.dumps({"schema_version": 7}))
     with pytest.raises(BundleError, match="schema"):
         read_avatar(tmp_path)
+
+
+def test_a_sidecar_without_its_clamp_is_refused(tmp_path):
+    """The drivers' clamp comes from the sidecar's weight_max; a sidecar baked before it existed
+    is refused with what to do, not read with a guessed clamp."""
+    files = {"rig": "rig.npz", "albedo": "albedo.png", "normal": "normal.png", "displacement": "displacement.png"}
+    (tmp_path / "bundle.json").write_text(json.dumps({"schema_version": 1, "files": files}))
+    np.savez(tmp_path / "rig.npz", part_names=np.array(["skin"]))
+    (tmp_path / "wrinkles").mkdir()
+    side = {"weight_max": 1.5, "keys": ["brows_up"], "regions": ["forehead.L"], "normal_maps": {}, "masks": {},
+            "coefficients": {"forehead.L": {"brows_up": {"browInnerUp": 0.9, "jaw_open_rad": 0.0, "bias": 0.0}}}}
+    (tmp_path / "wrinkles" / "wrinkles.json").write_text(json.dumps(side))
+    (spec,) = driver_specs(read_avatar(tmp_path).wrinkles)
+    assert spec.evaluate({"browInnerUp": 5.0}, 0.0) == 1.5 and spec.expression.endswith(",0,1.5)")
+    del side["weight_max"]
+    (tmp_path / "wrinkles" / "wrinkles.json").write_text(json.dumps(side))
+    with pytest.raises(BundleError, match="headsmith wrinkles"):
+        read_avatar(tmp_path)
