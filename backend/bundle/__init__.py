@@ -1,7 +1,9 @@
 """The avatar bundle: a versioned folder the Blender add-on and game exports read."""
 from .io import (BUNDLE_SCHEMA_VERSION, AvatarBundle, WrinkleFiles, read_bundle, read_detail_residual,
                  write_bundle, write_wrinkles)
+from .schema import BundleError, check_bundle_meta
 from .obj import write_obj
 
-__all__ = ["BUNDLE_SCHEMA_VERSION", "AvatarBundle", "WrinkleFiles", "read_bundle", "read_detail_residual",
+__all__ = ["BUNDLE_SCHEMA_VERSION", "AvatarBundle", "BundleError", "WrinkleFiles", "check_bundle_meta",
+           "read_bundle", "read_detail_residual",
            "write_bundle", "write_wrinkles", "write_obj"]

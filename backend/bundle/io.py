@@ -2,7 +2,8 @@
 
 Layout (schema version 1), all paths relative to the bundle folder:
 
-    bundle.json        schema_version, model {name, n_shape, n_expression, expression_names,
+    bundle.json        (its one definition: bundle.schema.json, checked by schema.py on every
+                       write and read) schema_version, model {name, n_shape, n_expression, expression_names,
                        files: for FLAME the absolute paths of the user's FLAME/DECA files},
                        parameters {shape [n_shape], per photo: expression, pose (axis-angle
                        radians: global, neck, jaw, eye_left, eye_right), camera (s, tx, ty),
@@ -45,6 +46,7 @@ import cv2
 import numpy as np
 
 from ..atomic import atomic_folder, encode_png, write_png_atomic
+from .schema import BundleError, check_bundle_meta
 
 BUNDLE_SCHEMA_VERSION = 1
 WRINKLES_FOLDER = "wrinkles"
@@ -138,16 +140,22 @@ def write_bundle(out: Path, b: AvatarBundle) -> Path:
         meta.setdefault("textures", {})["displacement"] = {
             "file": "displacement.png", "encoding": "uint16", "scale_m": s,
             "decode": "metres = (value / 65535 - 0.5) * 2 * scale_m"}
+        check_bundle_meta(meta)   # a writer bug fails here, before any bundle is swapped in
         (tmp / "bundle.json").write_text(json.dumps(meta, indent=1))
     return out
 
 
 def read_bundle(path: Path) -> dict:
-    """bundle.json as a dict, with the schema version checked."""
-    meta = json.loads((Path(path) / "bundle.json").read_text())
-    if meta.get("schema_version") != BUNDLE_SCHEMA_VERSION:
-        raise ValueError(f"{path}: bundle schema {meta.get('schema_version')} is not "
-                         f"{BUNDLE_SCHEMA_VERSION}; re-run headsmith reconstruct")
+    """bundle.json as a dict, checked against bundle.schema.json (BundleError, a ValueError,
+    names the field that is wrong; a file it names is a name inside the bundle, never a path)."""
+    try:
+        meta = json.loads((Path(path) / "bundle.json").read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise BundleError(f"{path}: no readable bundle.json ({e}); run headsmith reconstruct") from e
+    if isinstance(meta, dict) and meta.get("schema_version") != BUNDLE_SCHEMA_VERSION:
+        raise BundleError(f"{path}: bundle schema {meta.get('schema_version')} is not "
+                          f"{BUNDLE_SCHEMA_VERSION}; re-run headsmith reconstruct")
+    check_bundle_meta(meta, f"{path}/bundle.json")
     return meta
 
 

@@ -1,5 +1,6 @@
 """The service on a real loopback port (uvicorn in a thread), driven over HTTP."""
 import io
+import json
 import threading
 import time
 import zipfile
@@ -125,7 +126,6 @@ def test_cancel_a_queued_job(server, astronaut_png):
 
 
 def test_token_file_is_private(tmp_path):
-    import json
     import stat
 
     from headsmith.service.app import write_token_file
@@ -134,6 +134,23 @@ def test_token_file_is_private(tmp_path):
     write_token_file(p, "http://127.0.0.1:8765", "secret")
     assert json.loads(p.read_text()) == {"url": "http://127.0.0.1:8765", "token": "secret"}
     assert stat.S_IMODE(p.stat().st_mode) == 0o600
+
+
+def test_damaged_bundles_are_a_422_naming_the_field(server, avatar_bundle, tmp_path):
+    """bundle.json is checked against the bundle schema: no server error, and no file outside
+    the bundle is read because a bundle names it."""
+    import shutil
+
+    client, _ = server
+    b = tmp_path / "b"
+    shutil.copytree(avatar_bundle, b)
+    good = json.loads((b / "bundle.json").read_text())
+    for meta, field in (([good], "whole file"), ({**good, "detail": "abc"}, "detail"),
+                        ({**good, "detail": {**good["detail"], "residual": "../../../../etc/passwd"}},
+                         "detail.residual")):
+        (b / "bundle.json").write_text(json.dumps(meta))
+        r = client.post("/avatars", json={"bundle": str(b)})
+        assert r.status_code == 422 and field in r.json()["error"], r.text
 
 
 def test_live_wrinkle_decoding_and_baking(server, avatar_bundle, tmp_path):
@@ -160,7 +177,6 @@ def test_live_wrinkle_decoding_and_baking(server, avatar_bundle, tmp_path):
     from headsmith.wrinkles.decoder import OnnxWrinkleDecoder
     from headsmith.wrinkles.texture_decoder import OPENHEAD_DECODER_ONNX
     from headsmith.headmodel import OpenHead
-    import json
     import cv2
 
     meta = json.loads((avatar_bundle / "bundle.json").read_text())
@@ -207,7 +223,6 @@ def test_flame_job_with_deca_bakes_wrinkles(server, astronaut_png, flame_standin
 
 
 def test_flame_live_decoding_uses_deca(server, flame_bundle, tmp_path):
-    import json
     import shutil
 
     from headsmith.wrinkles.sources import wrinkle_parts
