@@ -46,7 +46,7 @@ import cv2
 import numpy as np
 
 from ..atomic import atomic_folder, encode_png, write_png_atomic
-from .schema import BundleError, check_bundle_meta
+from .schema import BundleError, check_bundle_meta, check_wrinkles_sidecar
 
 BUNDLE_SCHEMA_VERSION = 1
 WRINKLES_FOLDER = "wrinkles"
@@ -88,6 +88,7 @@ def encode_displacement(metres: np.ndarray, scale_m: float) -> np.ndarray:
 
 
 def _write_wrinkle_folder(folder: Path, w: WrinkleFiles) -> None:
+    check_wrinkles_sidecar(w.sidecar)
     folder.mkdir()
     for name, rgb in w.normal_maps.items():
         _png(folder / f"wrinkle_{name}_normal.png", rgb)

@@ -1,5 +1,7 @@
-"""bundle.json's one definition is bundle.schema.json (JSON Schema, beside this file); this module
-checks a bundle.json against it, naming the field that is wrong.
+"""The bundle's JSON files have one definition each, a JSON Schema beside this module:
+bundle.schema.json (bundle.json) and wrinkles.schema.json (wrinkles/wrinkles.json, the sidecar
+engines and the add-on read). This module checks a document against them, naming the field that
+is wrong.
 
 It interprets the subset of JSON Schema the file uses (type, const, enum, required, properties,
 additionalProperties, items, min/maxItems, minimum, exclusiveMinimum, pattern, maxLength, anyOf,
@@ -14,6 +16,7 @@ from functools import lru_cache
 from pathlib import Path
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "bundle.schema.json"
+WRINKLES_SCHEMA_FILE = Path(__file__).resolve().parent / "wrinkles.schema.json"
 _ANNOTATIONS = {"$schema", "$id", "title", "description", "$defs"}
 _CHECKED = {"type", "const", "enum", "required", "properties", "additionalProperties", "items", "minItems",
             "maxItems", "minimum", "exclusiveMinimum", "pattern", "maxLength", "anyOf", "$ref"}
@@ -25,24 +28,33 @@ class BundleError(ValueError):
 
 @lru_cache(maxsize=1)
 def bundle_schema() -> dict:
-    schema = json.loads(SCHEMA_FILE.read_text())
-    _check_keywords(schema)
+    return _load(SCHEMA_FILE)
+
+
+@lru_cache(maxsize=1)
+def wrinkles_schema() -> dict:
+    return _load(WRINKLES_SCHEMA_FILE)
+
+
+def _load(path: Path) -> dict:
+    schema = json.loads(path.read_text())
+    _check_keywords(schema, path.name)
     return schema
 
 
-def _check_keywords(node) -> None:
+def _check_keywords(node, file: str) -> None:
     if isinstance(node, dict):
         for key, value in node.items():
             if key in ("properties", "$defs"):
                 for sub in value.values():
-                    _check_keywords(sub)
+                    _check_keywords(sub, file)
             elif key in ("items", "additionalProperties") and isinstance(value, dict):
-                _check_keywords(value)
+                _check_keywords(value, file)
             elif key == "anyOf":
                 for sub in value:
-                    _check_keywords(sub)
+                    _check_keywords(sub, file)
             elif key not in _CHECKED and key not in _ANNOTATIONS:
-                raise RuntimeError(f"{SCHEMA_FILE.name}: keyword {key!r} is not checked by headsmith.bundle.schema")
+                raise RuntimeError(f"{file}: keyword {key!r} is not checked by headsmith.bundle.schema")
 
 
 def _is(kind: str, value) -> bool:
@@ -119,15 +131,22 @@ def _object_errors(value: dict, schema: dict, where: str, root: dict):
             yield from _errors(item, extra, prefix + key, root)
 
 
-def check_bundle_meta(meta, name: str = "bundle.json") -> None:
-    """Raises BundleError naming the first few fields of `meta` that break the schema."""
-    schema = bundle_schema()
+def _check(doc, schema: dict, name: str) -> None:
     found = []
-    for err in _errors(meta, schema, "", schema):
-        found.append(err)
+    for err in _errors(doc, schema, "", schema):
+        found.append(err if not err.startswith(":") else "(the whole file)" + err)
         if len(found) == 3:
             break
     if found:
-        where = [e if not e.startswith(":") else "(the whole file)" + e for e in found]
-        raise BundleError(f"{name} does not match the bundle schema: " + "; ".join(where)
+        raise BundleError(f"{name} does not match its schema: " + "; ".join(found)
                           + " (re-run headsmith reconstruct to write it again)")
+
+
+def check_bundle_meta(meta, name: str = "bundle.json") -> None:
+    """Raises BundleError naming the first few fields of `meta` that break bundle.schema.json."""
+    _check(meta, bundle_schema(), name)
+
+
+def check_wrinkles_sidecar(sidecar, name: str = "wrinkles.json") -> None:
+    """Raises BundleError naming the first few fields that break wrinkles.schema.json."""
+    _check(sidecar, wrinkles_schema(), name)

@@ -6,7 +6,7 @@ import json
 import jsonschema
 import pytest
 
-from headsmith.bundle import BundleError, check_bundle_meta, read_bundle, read_detail_residual
+from headsmith.bundle import BundleError, check_bundle_meta, check_wrinkles_sidecar, read_bundle, read_detail_residual
 from headsmith.bundle import schema as schema_mod
 
 DAMAGE = {   # what is done to a good bundle.json -> the field the error must name
@@ -51,7 +51,7 @@ def test_damaged_bundles_are_refused_naming_the_field(validator, avatar_bundle, 
     damage, field = DAMAGE[case]
     meta = damage(json.loads((avatar_bundle / "bundle.json").read_text()))
     assert list(validator.iter_errors(meta)), case
-    with pytest.raises(BundleError, match="bundle schema") as e:
+    with pytest.raises(BundleError, match="does not match its schema") as e:
         check_bundle_meta(meta)
     assert field in str(e.value), str(e.value)
 
@@ -95,3 +95,31 @@ def test_the_add_ons_reader_needs_only_what_the_schema_requires():
     assert {"schema_version", "files", "textures"} <= set(s["required"])
     assert {"albedo", "normal", "displacement"} <= set(s["properties"]["files"]["required"])
     assert "scale_m" in s["properties"]["textures"]["properties"]["displacement"]["required"]
+
+
+def _standard(schema_file):
+    schema = json.loads(schema_file.read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_the_wrinkle_sidecar_meets_its_schema(avatar_bundle, flame_bundle):
+    std = _standard(schema_mod.WRINKLES_SCHEMA_FILE)
+    for folder in (flame_bundle, avatar_bundle):
+        side = json.loads((folder / "wrinkles" / "wrinkles.json").read_text())
+        assert list(std.iter_errors(side)) == []
+        check_wrinkles_sidecar(side)
+    # damaged copies of the OpenHead sidecar
+    for damage, field in ((lambda s: {k: v for k, v in s.items() if k != "weight_max"}, "weight_max"),
+                          (lambda s: _at(s, ["masks", "forehead.L"], "../x.png"), "masks.forehead.L"),
+                          (lambda s: _at(s, ["coefficients", "forehead.L", "brows_up", "bias"], "0"), "bias")):
+        bad = damage(side)
+        assert list(std.iter_errors(bad))
+        with pytest.raises(BundleError, match="does not match its schema") as e:
+            check_wrinkles_sidecar(bad)
+        assert field in str(e.value), str(e.value)
+
+
+def test_the_add_ons_sidecar_reader_needs_only_what_the_schema_requires():
+    required = set(schema_mod.wrinkles_schema()["required"])
+    assert {"keys", "regions", "normal_maps", "masks", "coefficients", "weight_max"} <= required
