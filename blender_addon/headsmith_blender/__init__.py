@@ -7,17 +7,19 @@ importable and tested without Blender), scene (rig, materials, export, preview r
 the extension, so `import headsmith_blender.core` works in any Python."""
 
 
-def _modules():
+def _parts():
+    """-> (the live-wrinkle module, whose timer runs while the extension is on; the bpy classes
+    in registration order). Imported here, not at the top, so core stays importable without bpy."""
     from .ops import live, operators
     from .ui import panel, preferences
-    return live, operators, panel, preferences
+    return live, preferences, preferences.CLASSES + operators.CLASSES + panel.CLASSES
 
 
 def register():
     import bpy
 
-    live, operators, panel, preferences = _modules()
-    for c in preferences.CLASSES + operators.CLASSES + panel.CLASSES:
+    live, preferences, classes = _parts()
+    for c in classes:
         bpy.utils.register_class(c)
     preferences.register_props()
     if not bpy.app.timers.is_registered(live.tick):
@@ -29,10 +31,10 @@ def unregister():
 
     from .core.backend_process import stop_launched
 
-    live, operators, panel, preferences = _modules()
+    live, preferences, classes = _parts()
     stop_launched()
     if bpy.app.timers.is_registered(live.tick):
         bpy.app.timers.unregister(live.tick)
     preferences.unregister_props()
-    for c in reversed(preferences.CLASSES + operators.CLASSES + panel.CLASSES):
+    for c in reversed(classes):
         bpy.utils.unregister_class(c)
