@@ -88,7 +88,7 @@ def _avatar(args) -> int:
     out = Path(args.out)
     try:
         summary = make_avatar(args.photos, out, _settings(args), progress=bars, samples=args.samples,
-                              render=not args.no_render, log=lambda m: print(m))
+                              render=not args.no_render, log=lambda m: print(m), force=args.force)
     except (ReconstructionError, AvatarError) as e:
         bars.close()
         print(f"error: {e}", file=sys.stderr)
@@ -113,12 +113,14 @@ def _reconstruct(args) -> int:
     settings = _settings(args)
     bars = _StageBars()
     try:
-        res = reconstruct(args.photos, args.out, settings, progress=bars)
+        res = reconstruct(args.photos, args.out, settings, progress=bars, force=args.force)
     except ReconstructionError as e:
         bars.close()
         print(f"error: {e}", file=sys.stderr)
         return 2
     bars.close()
+    if res.moved_aside is not None:
+        print(f"the folder that was at {Path(args.out).resolve()} is now {res.moved_aside}")
     for path, boxes in zip(args.photos, res.faces_found):
         if len(boxes) > 1:
             print(f"{path}: {len(boxes)} faces found, used #{args.face_index} (0 = largest); "
@@ -182,7 +184,10 @@ def _reconstruct_options(r: argparse.ArgumentParser) -> argparse.ArgumentParser:
     from .pipeline.settings import DEVICES, FACE_DETECTORS, LANDMARKS, MODELS, QUALITIES
 
     r.add_argument("photos", nargs="+", help="one or more photos of the same person")
-    r.add_argument("-o", "--out", required=True, help="output folder (replaced atomically)")
+    r.add_argument("-o", "--out", required=True, help="output folder (replaced atomically; only an earlier "
+                   "bundle or an empty folder is replaced)")
+    r.add_argument("--force", action="store_true", help="-o names a folder that holds other files: move it "
+                   "aside to OUT.replaced-<time> (never deleted) and write the bundle there")
     r.add_argument("--model", default="openhead", choices=MODELS)
     r.add_argument("--flame", help="your licensed FLAME generic_model.pkl")
     r.add_argument("--flame-landmarks", help="DECA's landmark_embedding.npy")

@@ -42,7 +42,7 @@ def run_blender_job(bundle: Path, out: Path, samples: int = 16, size: int = 512,
 
 
 def make_avatar(photos: list[str], out: Path, settings, progress=None, samples: int = 16,
-                render: bool = True, log=print) -> dict:
+                render: bool = True, log=print, force: bool = False) -> dict:
     from ..pipeline import reconstruct
     from ..wrinkles.maps import describe_blend_error
     from ..wrinkles.sources import DecoderUnavailable
@@ -50,9 +50,11 @@ def make_avatar(photos: list[str], out: Path, settings, progress=None, samples: 
     out = Path(out)
     bundle = out / "bundle"
     try:
-        res = reconstruct(photos, bundle, settings, progress=progress, wrinkles=True)
+        res = reconstruct(photos, bundle, settings, progress=progress, wrinkles=True, force=force)
     except DecoderUnavailable as e:
         raise AvatarError(str(e)) from e
+    if res.moved_aside is not None:
+        log(f"the folder that was at {bundle} is now {res.moved_aside}")
     summary = {"reconstruct_s": sum(v for k, v in res.timings.items() if k != "wrinkles"),
                "landmark_error": res.landmark_error, "wrinkle_blend_error": res.wrinkle_blend_error}
     if res.wrinkle_blend_error is None:

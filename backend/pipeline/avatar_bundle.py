@@ -13,14 +13,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..bundle import WrinkleFiles, read_bundle, read_detail_residual, write_bundle, write_wrinkles
+from ..bundle import BundleError, WrinkleFiles, read_bundle, read_detail_residual, write_bundle, write_wrinkles
+from ..bundle.target import check_bundle_target
 from ..bundle.io import decode_displacement, encode_displacement
 from ..pictures.wrinkles import FacePicture, wrinkles_picture
 from ..wrinkles.decoder import TorchWrinkleDecoder, WrinkleDecoder
 from ..wrinkles.maps import bake_wrinkle_maps
 from ..wrinkles.sources import openhead_decoder, wrinkle_parts
 from .stages import Progress, Reconstruction, bundle_contents, run_reconstruction
-from .settings import ReconstructSettings
+from .settings import ReconstructionError, ReconstructSettings
 
 
 @dataclass
@@ -30,6 +31,7 @@ class ReconstructResult:
     landmark_error: list[float]                          # per photo, / inter-ocular distance
     timings: dict[str, float] = field(default_factory=dict)
     wrinkle_blend_error: dict | None = None              # when wrinkle maps were baked
+    moved_aside: Path | None = None                      # where --force moved a non-bundle folder at `out`
 
 
 def wrinkle_files(model, decoder: WrinkleDecoder, code: np.ndarray, residual: np.ndarray | None,
@@ -60,11 +62,16 @@ def stored_residual(residual: np.ndarray | None, scale_m: float) -> np.ndarray |
 
 
 def reconstruct(photos: list[str | Path], out: str | Path, settings: ReconstructSettings | None = None,
-                progress: Progress | None = None, wrinkles: bool = False) -> ReconstructResult:
-    """Photos of one person -> the bundle at `out` (replaced atomically). With `wrinkles`, the
-    wrinkle maps are baked in the same run and written with it."""
+                progress: Progress | None = None, wrinkles: bool = False, force: bool = False) -> ReconstructResult:
+    """Photos of one person -> the bundle at `out` (replaced atomically; `out` is checked first:
+    see bundle.target). With `wrinkles`, the wrinkle maps are baked in the same run and written
+    with it."""
     s = settings or ReconstructSettings()
     prog = progress or (lambda stage, frac: None)
+    try:
+        aside = check_bundle_target(out, force)
+    except BundleError as e:
+        raise ReconstructionError(str(e)) from e
     r = run_reconstruction(photos, s, prog)
     blend_error = None
     t = time.perf_counter()
@@ -81,7 +88,7 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
     r.timings["bundle"] = time.perf_counter() - t - r.timings.get("wrinkles", 0.0)
     prog("bundle", 1.0)
     return ReconstructResult(Path(out), r.faces.boxes, [float(e) for e in r.fit.landmark_error], r.timings,
-                             blend_error)
+                             blend_error, aside)
 
 
 def rebake_bundle(folder: Path, cache: dict | None = None, meta: dict | None = None) -> dict | None:
