@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .base import HeadModel
 from .openhead import ModelFileError
+from .safe_pickle import UnsafePickleError
 
 MODELS = ("openhead", "flame")
 # The user's FLAME files, by the settings' names: generic_model.pkl and DECA's landmark, UV and
@@ -28,6 +29,7 @@ def load_head_model(name: str, files: dict | None = None) -> HeadModel:
         try:
             return FLAME(files["flame_path"], files.get("flame_landmarks"), files.get("flame_uv"),
                          files.get("flame_masks"))
-        except FileNotFoundError as e:
-            raise ModelFileError(str(e)) from e
+        except (FileNotFoundError, UnsafePickleError) as e:   # a refused pickle: no code ran
+            raise ModelFileError(f"{e} (the file was refused; nothing in it was run)"
+                                 if isinstance(e, UnsafePickleError) else str(e)) from e
     raise ModelFileError(f"unknown head model {name!r}: use one of {', '.join(MODELS)}")

@@ -100,6 +100,20 @@ def load_inputs(photos: list, s: ReconstructSettings) -> Inputs:
     return Inputs(images, model, _load_deca(s), _load_albedo_model(s))
 
 
+def check_user_files(s: ReconstructSettings) -> None:
+    """Load the user's FLAME, DECA and albedo files once, as the run will: a missing, broken or
+    refused file is the caller's error now, not a failed job later (the service checks before it
+    queues)."""
+    if s.model != "flame":
+        return
+    try:
+        load_head_model(s.model, model_files(s))
+    except ModelFileError as e:
+        raise ReconstructionError(str(e)) from e
+    _load_deca(s)
+    _load_albedo_model(s)
+
+
 def _load_albedo_model(s: ReconstructSettings) -> AlbedoModel | None:
     if not s.flame_albedo:
         return None

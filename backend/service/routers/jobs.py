@@ -8,6 +8,7 @@ import zipfile
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
 from ..jobs import Job, JobManager, QueueFull
@@ -29,12 +30,15 @@ def find_job(jid: str, jobs: JobManager) -> Job:
 
 
 def _check_settings(form: dict) -> dict:
-    """The form's settings through the pipeline's one check -> the job's settings dict."""
+    """The form's settings through the pipeline's one check, and the user's FLAME/DECA files
+    loaded once (a refused pickle is a 422 now, not a failed job) -> the job's settings dict."""
     from ...pipeline import ReconstructionError, ReconstructSettings, check_settings
+    from ...pipeline.stages import check_user_files
 
     s = ReconstructSettings(**form)
     try:
         check_settings(s, files_must_exist=True)
+        check_user_files(s)
     except ReconstructionError as e:
         raise HTTPException(422, str(e))
     out = {k: form[k] for k in ("quality", "landmarks", "face_index", "model")}
@@ -75,7 +79,7 @@ async def submit(request: Request, photos: list[UploadFile] = File(...), quality
     (deca_model.tar, for wrinkles) are optional."""
     if not 1 <= len(photos) <= MAX_PHOTOS:
         raise HTTPException(422, f"send 1 to {MAX_PHOTOS} photos")
-    settings = _check_settings(dict(
+    settings = await run_in_threadpool(_check_settings, dict(
         quality=quality, landmarks=landmarks, face_index=face_index, model=model, flame_path=flame_path,
         flame_landmarks=flame_landmarks, flame_uv=flame_uv, flame_masks=flame_masks, flame_albedo=flame_albedo,
         deca_path=deca_path))
