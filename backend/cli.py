@@ -161,6 +161,7 @@ def _serve(args) -> int:
 
     from .service import ServiceSettings, create_app
     from .service.app import write_token_file
+    from .service.local import bind_socket
 
     if args.host not in ("127.0.0.1", "localhost", "::1") and not args.allow_remote:
         print("error: the service binds to loopback only; pass --allow-remote to bind elsewhere",
@@ -168,9 +169,17 @@ def _serve(args) -> int:
         return 2
     settings = ServiceSettings()
     token_file = Path(args.token_file).expanduser()
+    try:   # bind first: a second `serve` on a taken port must not replace the running one's token
+        sock = bind_socket(args.host, args.port)
+    except OSError as e:
+        print(f"error: cannot listen on {args.host}:{args.port} ({e.strerror}); is a Headsmith service already "
+              "running there? Use it, or pick another --port", file=sys.stderr)
+        return 2
     write_token_file(token_file, f"http://{args.host}:{args.port}", settings.token)
     print(f"Headsmith service on http://{args.host}:{args.port} (token in {token_file})")
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), host=args.host, port=args.port,
+                                           log_level="warning"))
+    server.run(sockets=[sock])
     return 0
 
 

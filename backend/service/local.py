@@ -8,6 +8,20 @@ import time
 from contextlib import contextmanager
 
 
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (OSError when it is taken), for uvicorn to serve on."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)   # not a live listener's port (Linux)
+    try:
+        sock.bind((host, port))
+        sock.listen(128)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
