@@ -20,18 +20,20 @@ def default_token_file() -> str:
     return os.environ.get(TOKEN_FILE_ENV, DEFAULT_TOKEN_FILE)
 
 
-def client_for(url: str | None = None, token_file: str | None = None, timeout: float = 2.0) -> BackendClient:
+def client_for(url: str | None = None, token_file: str | None = None, timeout: float = 2.0,
+               allow_remote: bool = False) -> BackendClient:
     """A client from the preferences' URL and token file (the file's URL wins when present, since
-    `headsmith serve` wrote it)."""
+    `headsmith serve` wrote it). A URL off this machine is refused unless `allow_remote`."""
     file_url, token = read_token_file(token_file or default_token_file())
-    return BackendClient(file_url or url or DEFAULT_URL, token, timeout)
+    return BackendClient(file_url or url or DEFAULT_URL, token, timeout, allow_remote)
 
 
-def ensure_backend(launch_command: str, token_file: str, url: str, wait_s: float = 60.0) -> BackendClient:
+def ensure_backend(launch_command: str, token_file: str, url: str, wait_s: float = 60.0,
+                   allow_remote: bool = False) -> BackendClient:
     """Worker thread: attach to a running backend, or launch it with `launch_command` and wait for
     its health check."""
     try:
-        c = client_for(url, token_file)
+        c = client_for(url, token_file, allow_remote=allow_remote)
         c.health()
         return c
     except BackendError as first:
@@ -45,7 +47,7 @@ def ensure_backend(launch_command: str, token_file: str, url: str, wait_s: float
     while time.time() - t0 < wait_s:
         time.sleep(0.5)
         try:
-            c = client_for(url, token_file)
+            c = client_for(url, token_file, allow_remote=allow_remote)
             c.health()
             return c
         except BackendError as e:

@@ -3,9 +3,11 @@ turns network and HTTP failures into `BackendError` with a message an artist can
 from __future__ import annotations
 
 import io
+import ipaddress
 import json
 import secrets
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from dataclasses import dataclass
@@ -15,6 +17,23 @@ from .strings import MESSAGES
 
 DEFAULT_URL = "http://127.0.0.1:8765"
 DEFAULT_TOKEN_FILE = "~/.headsmith/service.json"
+# Never through a proxy: urllib would send the token, the photos and the bundles to whatever
+# http_proxy names, even for 127.0.0.1, unless no_proxy covers it.
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def is_loopback(url: str) -> bool:
+    """True for http(s) URLs whose host is localhost or a loopback address (127.0.0.0/8, ::1)."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if parts.scheme not in ("http", "https") or not host:
+        return False
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 class BackendError(RuntimeError):
@@ -39,9 +58,17 @@ def read_token_file(path: str | Path) -> tuple[str | None, str]:
 
 @dataclass
 class BackendClient:
+    """Talks to the backend at `url`: on this machine only, unless `allow_remote` (a preference
+    the user turns on, shown in the panel) lets photos and the token leave it."""
+
     url: str
     token: str
     timeout: float = 2.0
+    allow_remote: bool = False
+
+    def __post_init__(self):
+        if not self.allow_remote and not is_loopback(self.url):
+            raise BackendError(MESSAGES["remote_refused"].format(url=self.url))
 
     def _request(self, method: str, path: str, body: bytes | None = None, content_type: str | None = None,
                  timeout: float | None = None):
@@ -50,7 +77,7 @@ class BackendClient:
         if content_type:
             req.add_header("Content-Type", content_type)
         try:
-            return urllib.request.urlopen(req, timeout=timeout or self.timeout)
+            return _OPENER.open(req, timeout=timeout or self.timeout)
         except urllib.error.HTTPError as e:
             try:
                 msg = json.loads(e.read().decode() or "{}").get("error", e.reason)

@@ -24,6 +24,9 @@ UI = {
     "backend": "Backend",
     "backend_url": "Backend URL",
     "backend_url_tip": "Address of a running `headsmith serve` (loopback)",
+    "allow_remote": "Allow a remote backend",
+    "allow_remote_tip": "Send photos and the token to a backend URL that is not on this machine",
+    "remote_on": "Remote backend allowed: photos and the token may leave this machine",
     "launch_command": "Launch command",
     "launch_command_tip": "Command that starts the backend when none answers (empty: attach only)",
     "token_file": "Token file",
@@ -58,4 +61,6 @@ MESSAGES = {
     "no_head": "Select a Headsmith head first.",
     "exported": "Exported {path}",
     "live_failed": "Live wrinkles: {message}",
+    "remote_refused": "{url} is not on this machine. Photos and the token go only to a backend on "
+                      "loopback (127.0.0.1); turn on 'Allow a remote backend' in the preferences to send them there.",
 }

@@ -38,7 +38,8 @@ def make_client(context=None, timeout: float = 2.0) -> BackendClient:
     """The backend client from the preferences (headless scripts, with no enabled extension and so
     no preferences, name the token file in the environment: core.backend_process)."""
     p = prefs(context)
-    return client_for(p.backend_url if p else DEFAULT_URL, p.token_file if p else default_token_file(), timeout)
+    return client_for(p.backend_url if p else DEFAULT_URL, p.token_file if p else default_token_file(), timeout,
+                      allow_remote=bool(p and p.allow_remote_backend))
 
 
 class HEADSMITH_OT_add_photo(bpy.types.Operator, ImportHelper):
@@ -84,6 +85,7 @@ class HEADSMITH_OT_reconstruct(bpy.types.Operator):
         launch = p.launch_command if p else ""
         token_file = p.token_file if p else default_token_file()
         url = p.backend_url if p else DEFAULT_URL
+        allow_remote = bool(p and p.allow_remote_backend)
         landmarks = p.landmarks if p else "dlib"
         model = p.head_model if p else "openhead"
         flame = {k: bpy.path.abspath(getattr(p, k)) for k in ("flame_path", "flame_landmarks", "flame_uv",
@@ -105,7 +107,7 @@ class HEADSMITH_OT_reconstruct(bpy.types.Operator):
                 set_status(s, f"Headsmith: {stage} {frac * 100:.0f}%")
 
         def task():
-            client = ensure_backend(launch, token_file, url)
+            client = ensure_backend(launch, token_file, url, allow_remote=allow_remote)
             job = client.submit(photos, quality=quality, landmarks=landmarks, model=model, flame=flame)
             jid = job["id"]
             while job["state"] in ("queued", "running"):

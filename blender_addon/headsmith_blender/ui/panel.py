@@ -7,6 +7,7 @@ import bpy
 from ..scene.materials import LIVE_PROP
 from ..scene.rig_builder import active_head, armature_of
 from ..core.strings import UI
+from .preferences import prefs
 
 SLIDER_GROUPS = {  # panel box -> shape key name prefixes
     "Brows": ("brow",),
@@ -41,6 +42,9 @@ class HEADSMITH_PT_main(bpy.types.Panel):
             col.prop(st, "progress", text=st.stage or UI["status_busy"], slider=True)
             col.operator("headsmith.cancel", icon="CANCEL")
         col.label(text=st.status, icon="ERROR" if st.is_error else "INFO")
+        p = prefs(context)
+        if p is not None and p.allow_remote_backend:
+            col.label(text=UI["remote_on"], icon="ERROR")
         col.operator("headsmith.import_bundle", icon="FILE_FOLDER")
 
 

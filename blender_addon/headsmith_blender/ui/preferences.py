@@ -17,6 +17,7 @@ class HeadsmithPreferences(bpy.types.AddonPreferences):
     bl_idname = ADDON_PACKAGE
 
     backend_url: StringProperty(name=UI["backend_url"], description=UI["backend_url_tip"], default=DEFAULT_URL)
+    allow_remote_backend: BoolProperty(name=UI["allow_remote"], description=UI["allow_remote_tip"], default=False)
     launch_command: StringProperty(name=UI["launch_command"], description=UI["launch_command_tip"],
                                    default="headsmith serve")
     token_file: StringProperty(name=UI["token_file"], description=UI["token_file_tip"], default=DEFAULT_TOKEN_FILE,
@@ -36,7 +37,7 @@ class HeadsmithPreferences(bpy.types.AddonPreferences):
     def draw(self, context):
         col = self.layout.column()
         col.label(text=UI["backend"])
-        for p in ("backend_url", "launch_command", "token_file"):
+        for p in ("backend_url", "allow_remote_backend", "launch_command", "token_file"):
             col.prop(self, p)
         col.separator()
         for p in ("head_model", "landmarks", "flame_path", "flame_landmarks", "flame_uv", "flame_masks", "flame_albedo",
