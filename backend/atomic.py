@@ -73,8 +73,8 @@ def atomic_folder(out: str | Path) -> Iterator[Path]:
             if backup is not None:
                 os.replace(backup, out)
             raise
-        if backup is not None:
-            shutil.rmtree(backup, ignore_errors=True)
+        if backup is not None:   # what `out` was: a folder, or (damage) a file in its place
+            shutil.rmtree(backup, ignore_errors=True) if backup.is_dir() else backup.unlink(missing_ok=True)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -172,5 +172,5 @@ def read_detail_residual(folder: Path, meta: dict) -> np.ndarray | None:
         return None
     png = cv2.imread(str(Path(folder) / name), cv2.IMREAD_UNCHANGED)
     if png is None:
-        raise ValueError(f"{folder}: {name} is missing or unreadable; re-run headsmith reconstruct")
+        raise BundleError(f"{folder}: {name} is missing or unreadable; re-run headsmith reconstruct")
     return decode_displacement(png, meta["textures"]["displacement"]["scale_m"]).astype(np.float32)

@@ -252,3 +252,38 @@ def test_flame_live_decoding_uses_deca(server, flame_bundle, tmp_path):
     (moved / "bundle.json").write_text(json.dumps(meta))
     r = client.post("/avatars", json={"bundle": str(moved)})
     assert r.status_code == 422 and "gone" in r.json()["error"], r.text
+
+
+def test_a_bundle_whose_files_are_wrong_is_a_422(server, avatar_bundle, tmp_path):
+    """Issue 18, finding 8: a missing residual PNG, `wrinkles` as a file, a FLAME bundle whose
+    recorded model file is a hostile pickle: each a 4xx with a message, never a 500."""
+    import os
+    import pickle
+    import shutil
+
+    client, _ = server
+    b = tmp_path / "b"
+    shutil.copytree(avatar_bundle, b)
+    aid = client.post("/avatars", json={"bundle": str(b)}).json()["id"]
+    (b / "detail_residual.png").unlink()
+    r = client.post(f"/avatars/{aid}/decode", json={"size": 256})
+    assert r.status_code == 422 and "detail_residual.png" in r.json()["error"], r.text
+    shutil.rmtree(b / "wrinkles")
+    (b / "wrinkles").write_text("a file where the wrinkle maps go")
+    shutil.copy(avatar_bundle / "detail_residual.png", b / "detail_residual.png")
+    r = client.post(f"/avatars/{aid}/bake")
+    assert r.status_code in (200, 409, 422), r.text
+    assert not [p.name for p in b.iterdir() if p.name.startswith(".")]          # no temporaries left
+
+    class RunsCode:
+        def __reduce__(self):
+            return (os.system, (f"touch {tmp_path / 'code-ran'}",))
+
+    evil = tmp_path / "generic_model.pkl"
+    evil.write_bytes(pickle.dumps(RunsCode()))
+    meta = json.loads((b / "bundle.json").read_text())
+    meta["model"] = {**meta["model"], "name": "flame", "files": {"flame_path": str(evil)}}
+    (b / "bundle.json").write_text(json.dumps(meta))
+    r = client.post("/avatars", json={"bundle": str(b)})
+    assert r.status_code == 422 and "generic_model.pkl" in r.json()["error"], r.text
+    assert not (tmp_path / "code-ran").exists()

@@ -113,7 +113,10 @@ def decode(request: Request, aid: str, req: DecodeRequest):
     if req.size not in live:
         from ...wrinkles.live import LiveWrinkles
         model, decoder = live_parts(request, entry["meta"])
-        live[req.size] = LiveWrinkles(entry["folder"], model, decoder, req.size)
+        try:
+            live[req.size] = LiveWrinkles(entry["folder"], model, decoder, req.size)
+        except (OSError, ValueError) as e:   # the bundle changed or lost a file since it was opened
+            raise HTTPException(422, f"{entry['folder']}: {e}")
     lw = live[req.size]
     try:
         e = lw.expression_vector(req.expression)
@@ -135,5 +138,8 @@ def bake(request: Request, aid: str):
 
     entry = find_avatar(request, aid)
     live_parts(request, entry["meta"])
-    rebake_bundle(entry["folder"], job_manager(request).parts, entry["meta"])
+    try:
+        rebake_bundle(entry["folder"], job_manager(request).parts, entry["meta"])
+    except (OSError, ValueError) as e:
+        raise HTTPException(422, f"{entry['folder']}: {e}")
     return json.loads((entry["folder"] / "wrinkles" / "wrinkles.json").read_text())
