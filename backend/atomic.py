@@ -13,11 +13,32 @@ from typing import Iterator
 import numpy as np
 
 
+def umask() -> int:
+    """The process's umask, read without changing it where the system tells (Linux), since
+    os.umask() can only be read by setting it, which races with other threads."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    old = os.umask(0o022)
+    os.umask(old)
+    return old
+
+
+def user_mode(folder: bool = False) -> int:
+    """The mode a new file (0666) or folder (0777) gets from the umask, as `open` and `mkdir` give
+    it: temporaries are made private (0600 / 0700) and are given this mode before they are
+    renamed into place, unless they are meant to stay private."""
+    return (0o777 if folder else 0o666) & ~umask()
+
+
 @contextmanager
-def atomic_file(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
-    """Yields a fresh temporary path in path's folder (created with O_EXCL, mode 0600, never a
-    link); on a clean exit it replaces `path`, on an error it is removed. `suffix` keeps an
-    extension that a writer looks at (cv2, numpy)."""
+def atomic_file(path: str | Path, suffix: str = ".tmp", private: bool = False) -> Iterator[Path]:
+    """Yields a fresh temporary path in path's folder (created with O_EXCL, never a link); on a
+    clean exit it replaces `path` with the user's normal file mode (0600 when `private`), on an
+    error it is removed. `suffix` keeps an extension that a writer looks at (cv2, numpy)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
@@ -25,14 +46,15 @@ def atomic_file(path: str | Path, suffix: str = ".tmp") -> Iterator[Path]:
     tmp = Path(name)
     try:
         yield tmp
+        os.chmod(tmp, 0o600 if private else user_mode())
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
 
 
-def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
-    with atomic_file(path) as tmp:
+def write_bytes_atomic(path: str | Path, data: bytes, private: bool = False) -> Path:
+    with atomic_file(path, private=private) as tmp:
         tmp.write_bytes(data)
     return Path(path)
 
@@ -54,14 +76,15 @@ def write_png_atomic(path: str | Path, img: np.ndarray) -> Path:
 
 @contextmanager
 def atomic_folder(out: str | Path) -> Iterator[Path]:
-    """Yields a fresh temporary folder beside `out`; on a clean exit it is swapped in for `out`
-    (an existing `out` is moved aside first and restored if the swap fails), on an error it is
-    removed and `out` is untouched."""
+    """Yields a fresh temporary folder beside `out`; on a clean exit it gets the user's normal
+    folder mode and is swapped in for `out` (an existing `out` is moved aside first and restored
+    if the swap fails), on an error it is removed and `out` is untouched."""
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=out.parent))
     try:
         yield tmp
+        os.chmod(tmp, user_mode(folder=True))
         backup = None
         if out.exists():
             backup = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))

@@ -121,6 +121,8 @@ def _reconstruct(args) -> int:
     bars.close()
     if res.moved_aside is not None:
         print(f"the folder that was at {Path(args.out).resolve()} is now {res.moved_aside}")
+    for note in res.notes:
+        print(f"note: {note}")
     for path, boxes in zip(args.photos, res.faces_found):
         if len(boxes) > 1:
             print(f"{path}: {len(boxes)} faces found, used #{args.face_index} (0 = largest); "

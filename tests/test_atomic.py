@@ -39,3 +39,22 @@ def test_a_failed_folder_write_keeps_the_old_folder(tmp_path):
         (tmp / "b.txt").write_text("new")
     assert sorted(x.name for x in out.iterdir()) == ["b.txt"]
     assert sorted(x.name for x in tmp_path.iterdir()) == ["bundle"]
+
+
+def test_outputs_get_the_users_mode_and_private_ones_stay_private(tmp_path):
+    import os
+
+    from headsmith.atomic import umask
+
+    old = os.umask(0o027)
+    try:
+        assert umask() == 0o027
+        write_bytes_atomic(tmp_path / "shared.bin", b"x")
+        write_bytes_atomic(tmp_path / "token.json", b"x", private=True)
+        with atomic_folder(tmp_path / "bundle") as tmp:
+            (tmp / "a.txt").write_text("x")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "shared.bin").stat().st_mode & 0o777 == 0o640
+    assert (tmp_path / "token.json").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "bundle").stat().st_mode & 0o777 == 0o750

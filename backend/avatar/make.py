@@ -55,6 +55,8 @@ def make_avatar(photos: list[str], out: Path, settings, progress=None, samples: 
         raise AvatarError(str(e)) from e
     if res.moved_aside is not None:
         log(f"the folder that was at {bundle} is now {res.moved_aside}")
+    for note in res.notes:
+        log(f"note: {note}")
     summary = {"reconstruct_s": sum(v for k, v in res.timings.items() if k != "wrinkles"),
                "landmark_error": res.landmark_error, "wrinkle_blend_error": res.wrinkle_blend_error}
     if res.wrinkle_blend_error is None:

@@ -102,7 +102,7 @@ def write_wrinkles(bundle: Path, w: WrinkleFiles) -> None:
     whole: a failed bake leaves the old ones."""
     bundle = Path(bundle)
     with atomic_folder(bundle / WRINKLES_FOLDER) as tmp:
-        tmp.rmdir()   # made again by the writer: the umask's mode, as in write_bundle (mkdtemp's is 0700)
+        tmp.rmdir()   # the writer makes the folder itself, as inside write_bundle
         _write_wrinkle_folder(tmp, w)
     write_png_atomic(bundle / WRINKLES_PICTURE, w.picture)
 

@@ -26,6 +26,14 @@ class LoadedImage:
     path: str
     original_mode: str       # PIL mode before conversion, e.g. "RGB", "L", "CMYK", "I;16"
     exif_transposed: bool
+    frames: int = 1          # an animated image's frame count (its first frame is the photo)
+
+    @property
+    def note(self) -> str | None:
+        """What the user should know about how the file was read, or None."""
+        if self.frames > 1:
+            return f"{self.path}: an animated image of {self.frames} frames; its first frame was used"
+        return None
 
 
 def _to_rgb8(img) -> np.ndarray:
@@ -53,6 +61,8 @@ def load_photo(path: str | Path, max_pixels: int = MAX_PIXELS,
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     p = Path(path)
+    if p.is_dir():
+        raise ImageLoadError(f"{p}: is a folder; give the photo files in it (for example {p}/*.jpg)")
     if not p.is_file():
         raise ImageLoadError(f"{p}: no such file")
     size = p.stat().st_size
@@ -72,7 +82,8 @@ def load_photo(path: str | Path, max_pixels: int = MAX_PIXELS,
                 raise ImageLoadError(f"{p}: {w}x{h} is too small; use a photo at least "
                                      f"{MIN_SIDE} px on each side")
             mode = img.mode
-            img.load()  # full decode: truncated files fail here
+            frames = int(getattr(img, "n_frames", 1))
+            img.load()  # full decode (of the first frame): truncated files fail here
             upright = ImageOps.exif_transpose(img)
             transposed = upright.size != img.size or upright is not img and _has_orientation(img)
             rgb = _to_rgb8(upright)
@@ -85,7 +96,7 @@ def load_photo(path: str | Path, max_pixels: int = MAX_PIXELS,
         raise ImageLoadError(f"{p}: refused as a decompression bomb ({e})") from e
     except (OSError, SyntaxError, ValueError) as e:
         raise ImageLoadError(f"{p}: the image is damaged or truncated ({e})") from e
-    return LoadedImage(np.ascontiguousarray(rgb), str(p), mode, bool(transposed))
+    return LoadedImage(np.ascontiguousarray(rgb), str(p), mode, bool(transposed), frames)
 
 
 def _has_orientation(img) -> bool:

@@ -32,6 +32,7 @@ class ReconstructResult:
     timings: dict[str, float] = field(default_factory=dict)
     wrinkle_blend_error: dict | None = None              # when wrinkle maps were baked
     moved_aside: Path | None = None                      # where --force moved a non-bundle folder at `out`
+    notes: list[str] = field(default_factory=list)       # how inputs were read (e.g. an animated photo)
 
 
 def wrinkle_files(model, decoder: WrinkleDecoder, code: np.ndarray, residual: np.ndarray | None,
@@ -88,7 +89,7 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
     r.timings["bundle"] = time.perf_counter() - t - r.timings.get("wrinkles", 0.0)
     prog("bundle", 1.0)
     return ReconstructResult(Path(out), r.faces.boxes, [float(e) for e in r.fit.landmark_error], r.timings,
-                             blend_error, aside)
+                             blend_error, aside, [img.note for img in r.inputs.images if img.note])
 
 
 def rebake_bundle(folder: Path, cache: dict | None = None, meta: dict | None = None) -> dict | None:

@@ -285,6 +285,9 @@ def _bundle_meta(r: Reconstruction, fitted_crop: list) -> dict:
                        "timings_s": dict(r.timings)},   # stages before writing the bundle
         "frame": "metres, right-handed, y up, face toward +z (FLAME)",
     }
+    notes = [img.note for img in r.inputs.images if img.note]
+    if notes:
+        meta["provenance"]["notes"] = notes
     if r.detail.meta:
         meta["detail"] = r.detail.meta
     if r.inputs.albedo_model is not None:

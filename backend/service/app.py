@@ -68,4 +68,4 @@ def write_token_file(path: Path, url: str, token: str) -> None:
 
     from ..atomic import write_bytes_atomic
 
-    write_bytes_atomic(path, json.dumps({"url": url, "token": token}).encode())
+    write_bytes_atomic(path, json.dumps({"url": url, "token": token}).encode(), private=True)

@@ -96,3 +96,16 @@ def test_flame_head_exports_valid_glb(tmp_path, flame_bundle):
     assert {j["nodes"][i]["name"] for i in j["skins"][0]["joints"]} == {"root", "neck", "jaw", "eye.L", "eye.R"}
     side = json.loads(glb.with_suffix(".wrinkles.json").read_text())
     assert "exp000+" in side["normal_maps"] and side["morph_targets"][0] == "exp000"
+
+
+def test_exports_get_the_users_normal_file_mode(exported):
+    """Issue 18, finding 11: the exports were 0600 / 0700 (private temporaries renamed into
+    place); they get what the umask gives, like the .blend."""
+    from headsmith_blender.core.files import umask
+
+    _, glb, fbx = exported
+    um = umask()
+    for f in (glb, fbx, glb.with_suffix(".wrinkles.json")):
+        assert f.stat().st_mode & 0o777 == 0o666 & ~um, f
+    folder = glb.with_name(f"{glb.stem}_wrinkles")
+    assert folder.stat().st_mode & 0o777 == 0o777 & ~um

@@ -84,3 +84,19 @@ def test_too_small(tmp_path):
     p = _save(tmp_path, Image.new("RGB", (40, 30)), "tiny.png")
     with pytest.raises(ImageLoadError, match="too small"):
         load_photo(p)
+
+
+def test_a_folder_given_as_the_photo_says_so(tmp_path):
+    with pytest.raises(ImageLoadError, match="is a folder"):
+        load_photo(tmp_path)
+
+
+def test_an_animated_image_uses_its_first_frame_and_says_so(tmp_path, rgb):
+    second = Image.fromarray(255 - np.asarray(rgb))
+    p = tmp_path / "a.gif"
+    rgb.save(p, save_all=True, append_images=[second, rgb], duration=100)
+    out = load_photo(p)
+    assert out.frames == 3 and "first frame" in out.note and "3 frames" in out.note
+    first = np.asarray(Image.open(p).convert("RGB"))
+    assert np.array_equal(out.rgb, first)
+    assert load_photo(_save(tmp_path, rgb, "still.png")).note is None

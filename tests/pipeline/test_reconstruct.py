@@ -100,3 +100,13 @@ def test_two_photos_of_one_person(tmp_path, astronaut_path, capsys):
     meta = read_bundle(out)
     photos = meta["parameters"]["photos"]
     assert len(photos) == 2 and all(p["landmark_error_iod"] < 0.035 for p in photos)
+
+
+def test_an_animated_photo_is_reported(tmp_path, astronaut_path, capsys):
+    """Issue 18, finding 11: the first frame of an animated image is used, and the user is told."""
+    img = Image.open(astronaut_path).convert("RGB")
+    gif = tmp_path / "astronaut.gif"
+    img.save(gif, save_all=True, append_images=[img.transpose(Image.FLIP_LEFT_RIGHT)], duration=100)
+    assert main(["reconstruct", str(gif), "-o", str(tmp_path / "o"), "--quality", "fast"]) == 0
+    assert "first frame was used" in capsys.readouterr().out
+    assert "first frame" in read_bundle(tmp_path / "o")["provenance"]["notes"][0]

@@ -13,6 +13,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from .files import publish
 from .strings import MESSAGES
 
 DEFAULT_URL = "http://127.0.0.1:8765"
@@ -143,7 +144,7 @@ class BackendClient:
                 z.extractall(tmp)
             if folder.exists():
                 shutil.rmtree(folder)
-            tmp.replace(folder)
+            publish(tmp, folder)
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return folder

@@ -19,6 +19,7 @@ from pathlib import Path
 import bpy
 
 from ..core.bundle import read_avatar
+from ..core.files import publish
 from .materials import NORMAL_MAP_NODE, STATIC_NORMAL_NODE
 from .rig_builder import BUNDLE_PROP, HeadRig
 
@@ -77,7 +78,7 @@ def export_glb(rig: HeadRig, path: Path | str) -> Path:
             bpy.ops.export_scene.gltf(filepath=str(tmp), export_format="GLB", use_selection=True,
                                       export_skins=True, export_morph=True, export_morph_normal=False, export_tangents=True,
                                       export_apply=False, export_yup=True, export_animations=True)
-        os.replace(tmp, path)
+        publish(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     _write_wrinkle_sidecar(rig, path)
@@ -97,7 +98,7 @@ def _write_wrinkle_sidecar(rig: HeadRig, path: Path) -> None:
         shutil.copy2(avatar.normal, stage / "normal_static.png")
         if folder.exists():
             shutil.rmtree(folder)
-        os.replace(stage, folder)
+        publish(stage, folder)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
     side = dict(wr.sidecar)
@@ -108,7 +109,7 @@ def _write_wrinkle_sidecar(rig: HeadRig, path: Path) -> None:
     side["jaw"] = {"bone": "jaw", "axis": "local X", "unit": "radians"}
     tmp = _atomic_file(path.with_suffix(".wrinkles.json"))
     tmp.write_text(json.dumps(side, indent=1))
-    os.replace(tmp, path.with_suffix(".wrinkles.json"))
+    publish(tmp, path.with_suffix(".wrinkles.json"))
 
 
 def export_fbx(rig: HeadRig, path: Path | str) -> Path:
@@ -121,7 +122,7 @@ def export_fbx(rig: HeadRig, path: Path | str) -> Path:
             bpy.ops.export_scene.fbx(filepath=str(tmp), use_selection=True, object_types={"ARMATURE", "MESH"},
                                      use_mesh_modifiers=False, add_leaf_bones=False, path_mode="COPY",
                                      embed_textures=True, bake_anim=False)
-        os.replace(tmp, path)
+        publish(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
     return path
