@@ -14,10 +14,12 @@ from fastapi import Depends, FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 
 from .. import __version__
+from .body_limit import BodyLimit
 from .jobs import JobManager
 from .routers import avatars, jobs
 
-MAX_UPLOAD_BYTES = 32 * 1024 * 1024
+MAX_UPLOAD_BYTES = 32 * 1024 * 1024        # one photo
+MAX_REQUEST_BYTES = 64 * 1024 * 1024       # one request, all its photos: refused before it is read
 
 
 @dataclass
@@ -26,6 +28,7 @@ class ServiceSettings:
     max_pending: int = 4
     jobs_root: Path | None = None
     max_upload_bytes: int = MAX_UPLOAD_BYTES
+    max_request_bytes: int = MAX_REQUEST_BYTES
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
@@ -58,6 +61,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     app.include_router(jobs.router, dependencies=[Depends(auth)])
     app.include_router(avatars.router, dependencies=[Depends(auth)])
+    app.add_middleware(BodyLimit, limit=s.max_request_bytes)
     return app
 
 

@@ -48,15 +48,21 @@ def _check_settings(form: dict) -> dict:
 
 
 async def _read_photos(photos: list[UploadFile], limit: int) -> list[tuple[str, bytes]]:
-    """Each upload (at most `limit` bytes), checked to load as a photo now."""
-    from ...imageio import ImageLoadError, load_photo
-
+    """Each upload (at most `limit` bytes), checked to load as a photo now, off the event loop
+    (decoding a large photo must not hold /health or the live wrinkle decodes)."""
     data = []
     for up in photos:
         blob = await up.read(limit + 1)
         if len(blob) > limit:
             raise HTTPException(413, f"{up.filename}: over the {limit // (1024 * 1024)} MB upload limit")
         data.append((up.filename or "photo", blob))
+    await run_in_threadpool(_check_photos, data)
+    return data
+
+
+def _check_photos(data: list[tuple[str, bytes]]) -> None:
+    from ...imageio import ImageLoadError, load_photo
+
     with tempfile.TemporaryDirectory() as tmp:
         for name, blob in data:
             p = Path(tmp) / ("check" + (Path(name).suffix.lower()[:8] or ".img"))
@@ -65,7 +71,6 @@ async def _read_photos(photos: list[UploadFile], limit: int) -> list[tuple[str, 
                 load_photo(p)
             except ImageLoadError as e:
                 raise HTTPException(422, f"{name}: {str(e).split(': ', 1)[-1]}")
-    return data
 
 
 @router.post("/reconstruct", status_code=202)
