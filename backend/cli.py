@@ -77,7 +77,8 @@ def _settings(args):
         flame_uv=args.flame_uv, flame_masks=args.flame_masks, flame_albedo=args.flame_albedo, deca_path=args.deca,
         landmarks=args.landmarks,
         face_detector=args.face_detector,
-        quality=args.quality, device=args.device, face_index=args.face_index)
+        quality=args.quality, device=args.device, face_index=args.face_index,
+        allow_different_people=args.allow_different_people)
 
 
 def _avatar(args) -> int:
@@ -213,6 +214,8 @@ def _reconstruct_options(r: argparse.ArgumentParser) -> argparse.ArgumentParser:
     r.add_argument("--quality", default="default", choices=QUALITIES)
     r.add_argument("--device", default="auto", choices=DEVICES)
     r.add_argument("--face-index", type=int, default=0, help="which face when several (0 = largest)")
+    r.add_argument("--allow-different-people", action="store_true",
+                   help="fit photos whose faces look like different people as one identity anyway")
     return r
 
 

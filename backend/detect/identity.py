@@ -6,6 +6,8 @@ import numpy as np
 
 from .dlib68 import DetectorUnavailable
 
+SAME_PERSON = 0.6   # dlib's threshold: embeddings of one person are closer than this
+
 
 class FaceEmbedder:
     def __init__(self):
@@ -24,7 +26,16 @@ class FaceEmbedder:
         dets = sorted(self._det(img, 1), key=lambda r: -r.area())
         if not dets:
             return None
-        shape = self._sp(img, dets[0])
+        return self._descriptor(img, dets[0])
+
+    def embed_box(self, image: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
+        """(128,) embedding of the face in `box` (left, top, right, bottom pixels) of an RGB image."""
+        import dlib
+
+        return self._descriptor(np.ascontiguousarray(image), dlib.rectangle(*(int(v) for v in box)))
+
+    def _descriptor(self, img: np.ndarray, rect) -> np.ndarray:
+        shape = self._sp(img, rect)
         return np.asarray(self._rec.compute_face_descriptor(img, shape, 1), dtype=np.float64)
 
     @staticmethod

@@ -48,6 +48,7 @@ class ReconstructSettings:
     quality: str = "default"                # one of QUALITIES
     device: str = "auto"                    # one of DEVICES
     face_index: int = 0
+    allow_different_people: bool = False    # fit photos whose faces dlib tells apart as one identity
     crop_size: int = 512
     texture_size: int = 1024
     detail_size: int = 256

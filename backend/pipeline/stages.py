@@ -60,6 +60,7 @@ class Faces:
     detected: list[np.ndarray]
     boxes: list[list[tuple[int, int, int, int]]]
     irises: list[np.ndarray]
+    chosen: list[tuple[int, int, int, int]] = field(default_factory=list)   # the chosen face's box
 
 
 @dataclass
@@ -156,8 +157,28 @@ def detect_faces(images: list, s: ReconstructSettings, device: str, progress: Pr
         found.crops.append(crop_face(img.rgb, face.points, s.crop_size))
         found.irises.append(iris_array(find_irises(found.crops[-1].image, found.crops[-1].landmarks)))
         found.detected.append(face.points)
+        found.chosen.append(face.box)
         progress("detect", (k + 1) / len(images))
+    if len(images) > 1 and not s.allow_different_people:
+        check_one_person(images, found.chosen)
     return found
+
+
+def check_one_person(images: list, boxes: list) -> None:
+    """Photos fitted as one identity must show one person: every pair of the chosen faces within
+    dlib's same-person distance, else ReconstructionError naming the photos."""
+    from ..detect.identity import SAME_PERSON, FaceEmbedder
+
+    emb = FaceEmbedder()
+    vecs = [emb.embed_box(img.rgb, box) for img, box in zip(images, boxes)]
+    for i in range(len(vecs)):
+        for j in range(i + 1, len(vecs)):
+            d = FaceEmbedder.distance(vecs[i], vecs[j])
+            if d >= SAME_PERSON:
+                raise ReconstructionError(
+                    f"{images[i].path} and {images[j].path} look like different people (face distance {d:.2f}, "
+                    f"the same person is under {SAME_PERSON}); give photos of one person, or "
+                    "--allow-different-people to fit them as one anyway")
 
 
 def fitted_heads(model: HeadModel, fit: CoarseFit, n_photos: int) -> tuple[torch.Tensor, torch.Tensor]:

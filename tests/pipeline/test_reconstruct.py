@@ -110,3 +110,22 @@ def test_an_animated_photo_is_reported(tmp_path, astronaut_path, capsys):
     assert main(["reconstruct", str(gif), "-o", str(tmp_path / "o"), "--quality", "fast"]) == 0
     assert "first frame was used" in capsys.readouterr().out
     assert "first frame" in read_bundle(tmp_path / "o")["provenance"]["notes"][0]
+
+
+def test_photos_of_different_people_are_refused(tmp_path, astronaut_path, capsys, openhead):
+    """Issue 18, finding 9: a second photo of someone else (a rendered OpenHead head, 0.72 from
+    the astronaut in dlib's embedding; the mirrored astronaut is 0.20) is not fused into one
+    identity unless asked."""
+    from headsmith.pictures.contact_sheet import Tile, render_tile
+    from headsmith.render import MeshRenderer
+
+    img, _ = render_tile(openhead, MeshRenderer(openhead.faces), Tile("neutral"), 512)
+    other = tmp_path / "someone_else.png"
+    Image.fromarray(img).save(other)
+    out = tmp_path / "o"
+    assert main(["reconstruct", str(astronaut_path), str(other), "-o", str(out), "--quality", "fast"]) == 2
+    err = capsys.readouterr().err
+    assert "different people" in err and "someone_else.png" in err and "astronaut" in err, err
+    assert not out.exists()
+    assert main(["reconstruct", str(astronaut_path), str(other), "-o", str(out), "--quality", "fast",
+                 "--allow-different-people"]) == 0
