@@ -26,7 +26,7 @@ MAX_REQUEST_BYTES = 64 * 1024 * 1024       # one request, all its photos: refuse
 class ServiceSettings:
     token: str = field(default_factory=lambda: secrets.token_urlsafe(32))
     max_pending: int = 4
-    jobs_root: Path | None = None
+    jobs_root: Path | None = None   # the user's jobs folder (default TMPDIR/headsmith-jobs-<user>; see jobs.py)
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     max_request_bytes: int = MAX_REQUEST_BYTES
 

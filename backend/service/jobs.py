@@ -1,7 +1,15 @@
 """Reconstruction jobs: a bounded queue worked by one background thread, with progress by stage
-and cancellation. A failing job records its error; it never takes the service down."""
+and cancellation. A failing job records its error; it never takes the service down.
+
+Where they live: one folder per user (TMPDIR/headsmith-jobs-<user>, 0700), and in it one folder per
+running server (<pid>-<random>). A starting server removes the folders of servers that are no
+longer running (killed ones included); a job's photos are removed as soon as it ends; finished
+jobs are pruned after KEEP_FINISHED_S or beyond KEEP_FINISHED_MAX; a clean stop removes the
+server's folder."""
 from __future__ import annotations
 
+import getpass
+import os
 import shutil
 import tempfile
 import threading
@@ -10,6 +18,10 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+
+KEEP_FINISHED_S = 3600     # a finished job's bundle stays downloadable this long (seconds)
+KEEP_FINISHED_MAX = 16     # and at most this many finished jobs are kept
 
 
 class QueueFull(RuntimeError):
@@ -43,9 +55,50 @@ class Job:
                 "error": self.error, "created": self.created, "finished": self.finished}
 
 
+def user_jobs_base() -> Path:
+    user = os.getuid() if hasattr(os, "getuid") else getpass.getuser()
+    return Path(tempfile.gettempdir()) / f"headsmith-jobs-{user}"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True
+    return True
+
+
+def _own_private_folder(base: Path) -> Path:
+    """base, created 0700; refused when it is a link or another user's (a shared temp folder)."""
+    base.mkdir(mode=0o700, parents=True, exist_ok=True)
+    st = os.lstat(base)
+    if os.path.islink(base) or (hasattr(os, "getuid") and st.st_uid != os.getuid()):
+        raise RuntimeError(f"{base} is a link or belongs to another user; remove it or set TMPDIR")
+    os.chmod(base, 0o700)
+    return base
+
+
+def remove_stale_servers(base: Path) -> list[Path]:
+    """Remove the folders of servers (named <pid>-...) that are no longer running. -> removed."""
+    removed = []
+    for d in base.iterdir():
+        pid = d.name.split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
+
+
 class JobManager:
-    def __init__(self, root: Path | None = None, max_pending: int = 4, workers: int = 1):
-        self.root = Path(root or tempfile.mkdtemp(prefix="headsmith-jobs-"))
+    def __init__(self, base: Path | None = None, max_pending: int = 4, workers: int = 1,
+                 keep_finished_s: float = KEEP_FINISHED_S, keep_finished_max: int = KEEP_FINISHED_MAX):
+        base = _own_private_folder(Path(base or user_jobs_base()))
+        remove_stale_servers(base)
+        self.root = base / f"{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        self.root.mkdir(mode=0o700)
+        self.keep_finished_s, self.keep_finished_max = keep_finished_s, keep_finished_max
         self.max_pending = max_pending
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
@@ -53,6 +106,7 @@ class JobManager:
         self.parts: dict = {}   # (model, wrinkle decoder) per bundle kind, for live decoding and re-bakes
 
     def submit(self, photos: list[tuple[str, bytes]], settings: dict) -> Job:
+        self.prune()
         with self._lock:
             pending = sum(j.state in ("queued", "running") for j in self._jobs.values())
             if pending >= self.max_pending:
@@ -85,17 +139,15 @@ class JobManager:
         from ..pipeline import ReconstructionError, ReconstructSettings, reconstruct
         from ..wrinkles.sources import DecoderUnavailable
 
-        if job.cancel.is_set():
-            job.state = "cancelled"
-            return
-        job.state = "running"
-
         def progress(stage, frac):
             if job.cancel.is_set():
                 raise Cancelled("cancelled")
             job.stage, job.progress = stage, float(frac)
 
         try:
+            if job.cancel.is_set():
+                raise Cancelled("cancelled before it started")
+            job.state = "running"
             settings = ReconstructSettings(**job.settings)
             reconstruct(job.photos, job.bundle, settings, progress=progress, wrinkles=True)
             job.state, job.stage, job.progress = "done", "bundle", 1.0
@@ -106,7 +158,21 @@ class JobManager:
         except Exception as e:  # a bug must not take the service down; it is reported on the job
             job.state, job.error = "failed", f"internal error: {type(e).__name__}: {e}"
         finally:
-            job.finished = time.time()
+            job.finished = job.finished or time.time()
+            shutil.rmtree(job.workdir / "photos", ignore_errors=True)   # face photos: not kept a moment longer
+            self.prune()
+
+    def prune(self, now: float | None = None) -> None:
+        """Forget finished jobs older than keep_finished_s, and the oldest beyond keep_finished_max,
+        removing their folders."""
+        now = time.time() if now is None else now
+        with self._lock:
+            done = sorted((j for j in self._jobs.values() if j.finished is not None), key=lambda j: j.finished)
+            old = [j for j in done if now - j.finished > self.keep_finished_s]
+            old += [j for j in done[:max(len(done) - self.keep_finished_max, 0)] if j not in old]
+            for j in old:
+                del self._jobs[j.id]
+                shutil.rmtree(j.workdir, ignore_errors=True)
 
     def shutdown(self) -> None:
         for j in self._jobs.values():

@@ -65,4 +65,4 @@ def test_the_service_refuses_a_hostile_file_before_queueing(tmp_path, astronaut_
         r = client.post("/reconstruct", files={"photos": ("a.png", astronaut_path.read_bytes(), "image/png")},
                         data={"model": "flame", "quality": "fast", **form})
     assert r.status_code == 422 and "generic_model.pkl" in r.json()["error"], r.text
-    assert not marker.exists() and not any((tmp_path / "jobs").glob("*/photos"))
+    assert not marker.exists() and not any((tmp_path / "jobs").rglob("photos"))

@@ -1,0 +1,100 @@
+"""Issue 18, finding 4: face photos and half bundles do not outlive a job or a server. A real
+`headsmith serve` is killed (-9) in the middle of a reconstruction and in the middle of its bake
+and bundle write, then started again: nothing of the killed one remains. A clean stop (SIGTERM)
+removes everything. Finished jobs are pruned."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+
+from headsmith.service.jobs import JobManager
+from headsmith.service.local import free_port
+
+
+def _start(tmpdir, port, token_file):
+    env = {**os.environ, "TMPDIR": str(tmpdir)}
+    proc = subprocess.Popen([sys.executable, "-m", "headsmith.cli", "serve", "--port", str(port),
+                             "--token-file", str(token_file)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 120:
+        try:
+            token = json.loads(token_file.read_text())["token"]
+            c = httpx.Client(base_url=f"http://127.0.0.1:{port}", headers={"Authorization": f"Bearer {token}"},
+                             timeout=30, trust_env=False)
+            if c.get("/health").status_code == 200:
+                return proc, c
+        except (OSError, ValueError, KeyError, httpx.HTTPError):
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("headsmith serve did not start")
+
+
+def _leftovers(base):
+    """Face photos, job folders and half-written bundles under the jobs folder."""
+    return sorted(str(p.relative_to(base)) for p in base.rglob("*")
+                  if p.name == "photos" or p.name.startswith(".bundle") or p.parent.parent == base)
+
+
+def _kill_when(proc, client, jid, reached):
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < 300:
+        st = client.get(f"/jobs/{jid}").json()
+        if reached(st):
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait(30)
+            return st
+        assert st["state"] in ("queued", "running"), st
+        time.sleep(0.02)
+    raise AssertionError("the job never reached the stage to kill in")
+
+
+def test_kill_9_mid_job_leaves_no_photo_and_no_half_bundle(tmp_path, astronaut_path):
+    tmpdir, port, token_file = tmp_path / "tmp", free_port(), tmp_path / "service.json"
+    tmpdir.mkdir()
+    base = tmpdir / f"headsmith-jobs-{os.getuid()}"
+    photo = {"photos": ("a.png", astronaut_path.read_bytes(), "image/png")}
+    moments = (lambda st: st["stage"] == "fit",                                     # mid reconstruction
+               lambda st: st["stage"] == "detail" and st["progress"] >= 1.0)       # baking and writing
+    for reached in moments:
+        proc, client = _start(tmpdir, port, token_file)
+        jid = client.post("/reconstruct", files=photo, data={"quality": "fast"}).json()["id"]
+        _kill_when(proc, client, jid, reached)
+        assert any(p.name == "photos" for p in base.rglob("*"))       # the killed server left them
+        proc, client = _start(tmpdir, port, token_file)
+        left = _leftovers(base)
+        assert left == [], left                                        # gone at the restart
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+        assert list(base.iterdir()) == []                               # a clean stop leaves nothing
+
+
+def test_photos_go_when_a_job_ends_and_finished_jobs_are_pruned(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    buf = tmp_path / "noise.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 200, 3), dtype=np.uint8)).save(buf)
+    jobs = JobManager(tmp_path / "jobs", keep_finished_max=1)
+    try:
+        first = jobs.submit([("a.png", buf.read_bytes())], {"quality": "fast"})
+        t0 = time.monotonic()
+        while first.finished is None and time.monotonic() - t0 < 120:
+            time.sleep(0.05)
+        assert first.state == "failed" and "no face" in first.error
+        assert not (first.workdir / "photos").exists()                  # removed when the job ended
+        second = jobs.submit([("b.png", buf.read_bytes())], {"quality": "fast"})
+        while second.finished is None and time.monotonic() - t0 < 240:
+            time.sleep(0.05)
+        assert jobs.get(first.id) is None and not first.workdir.exists()   # pruned: only one is kept
+        assert jobs.get(second.id) is second
+        jobs.prune(now=time.time() + 2 * jobs.keep_finished_s)
+        assert jobs.get(second.id) is None and not second.workdir.exists()  # pruned by age
+    finally:
+        jobs.shutdown()
+    assert not jobs.root.exists()
