@@ -171,6 +171,8 @@ def _serve(args) -> int:
               file=sys.stderr)
         return 2
     settings = ServiceSettings()
+    if args.allow_remote:   # the Host header of requests to a non-loopback address names it
+        settings.allowed_hosts.append(args.host)
     token_file = Path(args.token_file).expanduser()
     try:   # bind first: a second `serve` on a taken port must not replace the running one's token
         sock = bind_socket(args.host, args.port)

@@ -36,7 +36,10 @@ def check_bundle_target(out: str | Path, force: bool = False) -> Path | None:
     """Raises BundleError when `out` holds something that is not an earlier bundle (unless
     `force`), or cannot be written. With `force`, a non-bundle folder is renamed to
     OUT.replaced-<time> beside it; -> that path, else None."""
-    out = Path(out).expanduser().absolute()
+    try:
+        out = Path(out).expanduser().absolute()
+    except RuntimeError as e:   # '~someone' for a user that does not exist
+        raise BundleError(f"-o {out}: {e}") from e
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise BundleError(f"{out} is a file or a link, not a bundle folder; choose another -o (nothing was changed)")
     _writable_parent(out)

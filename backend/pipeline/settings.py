@@ -81,6 +81,10 @@ def check_settings(s: ReconstructSettings, files_must_exist: bool = False) -> No
         value = getattr(s, key)
         if not value and not required:
             continue
+        try:
+            Path(value or ".").expanduser()
+        except RuntimeError as e:   # '~someone' for a user that does not exist
+            raise ReconstructionError(f"{key} ({flag}): {value!r}: {e}") from e
         if not value or (files_must_exist and not Path(value).expanduser().is_file()):
             raise ReconstructionError(
                 f"model flame {'needs' if required else 'was given'} {key} ({flag}): the path of {what} on "

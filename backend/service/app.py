@@ -10,11 +10,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from fastapi import Depends, FastAPI, Header, HTTPException, Request
-from fastapi.responses import JSONResponse
+from fastapi import Depends, FastAPI, Header, HTTPException
 
 from .. import __version__
 from .body_limit import BodyLimit
+from .contract import LOOPBACK_HOSTS, add_contract, errors
 from .jobs import JobManager
 from .routers import avatars, jobs
 
@@ -29,13 +29,15 @@ class ServiceSettings:
     jobs_root: Path | None = None   # the user's jobs folder (default TMPDIR/headsmith-jobs-<user>; see jobs.py)
     max_upload_bytes: int = MAX_UPLOAD_BYTES
     max_request_bytes: int = MAX_REQUEST_BYTES
+    allowed_hosts: list[str] = field(default_factory=lambda: list(LOOPBACK_HOSTS))   # Host headers served
 
 
 def create_app(settings: ServiceSettings | None = None) -> FastAPI:
     s = settings or ServiceSettings()
     manager = JobManager(s.jobs_root, max_pending=s.max_pending)
-    app = FastAPI(title="Headsmith", version=__version__,
-                  description="Local photo-to-avatar reconstruction service (loopback, token required).")
+    app = FastAPI(title="Headsmith", version=__version__, openapi_url=None, docs_url=None, redoc_url=None,
+                  description="Local photo-to-avatar reconstruction service (loopback, token required). "
+                              "Every error answers {\"error\": message}.")
     app.state.jobs = manager
     app.state.settings = s
     app.state.avatars = {}
@@ -46,21 +48,18 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
             raise HTTPException(status_code=401, detail="missing or wrong token: send 'Authorization: Bearer "
                                                         "<token>' with the token from the service's token file")
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException):
-        return JSONResponse({"error": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-
     @app.on_event("shutdown")
     def _shutdown():
         manager.shutdown()
 
-    @app.get("/health", dependencies=[Depends(auth)])
+    @app.get("/health", dependencies=[Depends(auth)], responses=errors(401))
     def health():
         return {"status": "ok", "version": __version__,
                 "device": "cuda" if torch.cuda.is_available() else "cpu"}
 
-    app.include_router(jobs.router, dependencies=[Depends(auth)])
-    app.include_router(avatars.router, dependencies=[Depends(auth)])
+    app.include_router(jobs.router, dependencies=[Depends(auth)], responses=errors(400, 401, 422))
+    app.include_router(avatars.router, dependencies=[Depends(auth)], responses=errors(400, 401, 422))
+    add_contract(app, auth, s.allowed_hosts)
     app.add_middleware(BodyLimit, limit=s.max_request_bytes)
     return app
 

@@ -6,12 +6,15 @@ from __future__ import annotations
 import json
 import secrets
 from pathlib import Path
+from typing import Annotated, Literal
 
 import numpy as np
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
+from pydantic.json_schema import SkipJsonSchema
 
+from ..contract import errors
 from .jobs import find_job, job_manager
 
 LIVE_SIZES = (256, 512, 1024)
@@ -21,16 +24,24 @@ router = APIRouter()
 
 
 class OpenAvatar(BaseModel):
-    """Either a finished job's id or a bundle folder on this machine."""
-    job: str | None = None
-    bundle: str | None = None
+    """Exactly one of: a finished job's id, or a bundle folder on this machine."""
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"minProperties": 1, "maxProperties": 1})
+    job: str | SkipJsonSchema[None] = None
+    bundle: str | SkipJsonSchema[None] = None
+
+
+Weight = Annotated[float, Field(ge=-4.0, le=4.0)]      # ARKit weights 0..1; FLAME components in std devs
+Angle = Annotated[float, Field(gt=-3.2, lt=3.2)]       # radians
 
 
 class DecodeRequest(BaseModel):
-    expression: dict[str, float] = Field(default_factory=dict, description="shape key name -> weight")
-    jaw: list[float] = Field(default_factory=lambda: [0.0, 0.0, 0.0], description="jaw axis-angle, radians")
-    size: int = Field(1024, description="normal map size: 256, 512 or 1024")
-    output: str = Field("normal", description="normal (uint8 RGB) or displacement (float32 metres)")
+    model_config = ConfigDict(extra="forbid")
+    expression: dict[str, Weight] = Field(default_factory=dict, description="shape key name -> weight")
+    jaw: list[Angle] = Field(default_factory=lambda: [0.0, 0.0, 0.0], min_length=3, max_length=3,
+                             description="jaw axis-angle, radians")
+    size: Literal[LIVE_SIZES] = Field(1024, description="normal map size")
+    output: Literal["normal", "displacement"] = Field(
+        "normal", description="normal (uint8 RGB) or displacement (float32 metres)")
 
 
 def open_avatars(request: Request) -> dict:
@@ -62,14 +73,17 @@ def _bundle_folder(request: Request, req: OpenAvatar) -> Path:
     if (req.job is None) == (req.bundle is None):
         raise HTTPException(422, "give either 'job' (a finished job id) or 'bundle' (a bundle folder)")
     if req.job is None:
-        return Path(req.bundle).expanduser()
+        try:
+            return Path(req.bundle).expanduser()
+        except RuntimeError as e:   # '~someone' for a user that does not exist
+            raise HTTPException(422, f"bundle {req.bundle!r}: {e}")
     job = find_job(req.job, job_manager(request))
     if job.state != "done":
         raise HTTPException(409, f"job {req.job} is {job.state}")
     return job.bundle
 
 
-@router.post("/avatars", status_code=201)
+@router.post("/avatars", status_code=201, responses=errors(404, 409, 503))
 def open_avatar(request: Request, req: OpenAvatar):
     from ...bundle import read_bundle
 
@@ -91,24 +105,12 @@ def open_avatar(request: Request, req: OpenAvatar):
             "sizes": list(LIVE_SIZES)}
 
 
-def _check_decode(req: DecodeRequest) -> None:
-    if req.size not in LIVE_SIZES:
-        raise HTTPException(422, f"size must be one of {LIVE_SIZES}")
-    if req.output not in ("normal", "displacement"):
-        raise HTTPException(422, "output must be normal or displacement")
-    if len(req.jaw) != 3 or not all(abs(x) < 3.2 for x in req.jaw):
-        raise HTTPException(422, "jaw must be 3 axis-angle numbers in radians (|x| < 3.2)")
-    if not all(-4.0 <= w <= 4.0 for w in req.expression.values()):
-        raise HTTPException(422, "expression weights must lie in [-4, 4] (ARKit weights 0..1, FLAME "
-                                 "components in standard deviations)")
-
-
 @router.post("/avatars/{aid}/decode",
-             responses={200: {"content": {"application/octet-stream": {}},
+             responses={**errors(404, 503),
+                        200: {"content": {"application/octet-stream": {}},
                               "description": "raw pixels, row 0 at v = 1; see the X-Shape and X-Dtype headers"}})
 def decode(request: Request, aid: str, req: DecodeRequest):
     entry = find_avatar(request, aid)
-    _check_decode(req)
     live = entry["live"]
     if req.size not in live:
         from ...wrinkles.live import LiveWrinkles
@@ -131,7 +133,7 @@ def decode(request: Request, aid: str, req: DecodeRequest):
                     headers={"X-Shape": ",".join(map(str, arr.shape)), "X-Dtype": dtype})
 
 
-@router.post("/avatars/{aid}/bake")
+@router.post("/avatars/{aid}/bake", responses=errors(404, 503))
 def bake(request: Request, aid: str):
     """Bake (or re-bake) the avatar's wrinkle maps into its bundle; returns the sidecar JSON."""
     from ...pipeline import rebake_bundle

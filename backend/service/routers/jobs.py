@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, Uplo
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
 
+from ..contract import errors
 from ..jobs import Job, JobManager, QueueFull
 
 MAX_PHOTOS = 8
@@ -73,8 +74,8 @@ def _check_photos(data: list[tuple[str, bytes]]) -> None:
                 raise HTTPException(422, f"{name}: {str(e).split(': ', 1)[-1]}")
 
 
-@router.post("/reconstruct", status_code=202)
-async def submit(request: Request, photos: list[UploadFile] = File(...), quality: str = Form("default"),
+@router.post("/reconstruct", status_code=202, responses=errors(413, 503))
+async def submit(request: Request, photos: list[UploadFile] = File(..., min_length=1, max_length=MAX_PHOTOS), quality: str = Form("default"),
                  landmarks: str = Form("dlib"), face_index: int = Form(0), model: str = Form("openhead"),
                  flame_path: str | None = Form(None), flame_landmarks: str | None = Form(None),
                  flame_uv: str | None = Form(None), flame_masks: str | None = Form(None),
@@ -96,18 +97,19 @@ async def submit(request: Request, photos: list[UploadFile] = File(...), quality
     return job.public()
 
 
-@router.get("/jobs/{jid}")
+@router.get("/jobs/{jid}", responses=errors(404))
 def status(jid: str, jobs: JobManager = Depends(job_manager)):
     return find_job(jid, jobs).public()
 
 
-@router.delete("/jobs/{jid}")
+@router.delete("/jobs/{jid}", responses=errors(404))
 def cancel(jid: str, jobs: JobManager = Depends(job_manager)):
     find_job(jid, jobs)
     return jobs.cancel(jid).public()
 
 
-@router.get("/jobs/{jid}/bundle")
+@router.get("/jobs/{jid}/bundle", responses={**errors(404, 409), 200: {"content": {"application/zip": {}},
+                                                                        "description": "the bundle as a zip"}})
 def bundle(jid: str, jobs: JobManager = Depends(job_manager)):
     job = find_job(jid, jobs)
     if job.state != "done":
