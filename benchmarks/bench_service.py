@@ -1,0 +1,82 @@
+"""Service responsiveness while uploads are checked (issue 18, finding 6): the median and worst
+/health latency on loopback while POST /reconstruct uploads of large photos are being decoded and
+checked, against the same with the service idle.
+
+    .venv/bin/python benchmarks/bench_service.py [--uploads 4] [--megapixels 30]
+
+The uploads are real JPEGs of noise (hard to compress, so large); they have no face, so each job
+fails fast after its photo check and the queue never fills.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_render import machine  # noqa: E402
+
+from headsmith.service import ServiceSettings  # noqa: E402
+from headsmith.service.local import serve_in_thread  # noqa: E402
+
+
+def health_latencies(url: str, auth: dict, stop: threading.Event, out: list) -> None:
+    with httpx.Client(trust_env=False, timeout=30) as c:
+        while not stop.is_set():
+            t = time.perf_counter()
+            c.get(f"{url}/health", headers=auth)
+            out.append((time.perf_counter() - t) * 1000)
+            time.sleep(0.01)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--uploads", type=int, default=4)
+    ap.add_argument("--megapixels", type=float, default=30)
+    a = ap.parse_args()
+    side = int((a.megapixels * 1e6) ** 0.5)
+    buf = io.BytesIO()
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (side, side, 3), dtype=np.uint8)).save(
+        buf, "JPEG", quality=70)
+    photo = buf.getvalue()
+    s = ServiceSettings(jobs_root=Path(tempfile.mkdtemp()) / "jobs", max_upload_bytes=60 * 1024 * 1024,
+                        max_request_bytes=64 * 1024 * 1024)
+    auth = {"Authorization": f"Bearer {s.token}"}
+    with serve_in_thread(s) as port:
+        url = f"http://127.0.0.1:{port}"
+        rows = []
+        for label, busy in (("idle", False), (f"{a.uploads} uploads of {side}x{side} JPEG "
+                                              f"({len(photo) / 1e6:.1f} MB) being checked", True)):
+            lat, stop = [], threading.Event()
+            th = threading.Thread(target=health_latencies, args=(url, auth, stop, lat))
+            th.start()
+            t0 = time.perf_counter()
+            if busy:
+                with httpx.Client(trust_env=False, timeout=300) as c:
+                    for _ in range(a.uploads):
+                        r = c.post(f"{url}/reconstruct", headers=auth,
+                                   files={"photos": ("noise.jpg", photo, "image/jpeg")}, data={"quality": "fast"})
+                        assert r.status_code in (202, 503), r.text
+            else:
+                time.sleep(2.0)
+            busy_s = time.perf_counter() - t0
+            stop.set()
+            th.join()
+            rows.append((label, statistics.median(lat), max(lat), len(lat), busy_s))
+    print(f"machine: {machine()}")
+    print(f"{'while':<58} {'median ms':>9} {'max ms':>8} {'requests':>9} {'seconds':>8}")
+    for label, med, worst, n, sec in rows:
+        print(f"{label:<58} {med:>9.1f} {worst:>8.1f} {n:>9d} {sec:>8.1f}")
+
+
+if __name__ == "__main__":
+    main()
