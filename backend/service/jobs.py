@@ -61,6 +61,8 @@ def user_jobs_base() -> Path:
 
 
 def _alive(pid: int) -> bool:
+    if os.name == "nt":   # os.kill(pid, 0) would terminate the process there: keep the folder
+        return True
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
