@@ -6,7 +6,9 @@ checked, against the same with the service idle.
 
 The uploads are real JPEGs of noise (hard to compress, so large); they have no face, so each job
 fails after its face search. With --no-jobs the queue takes none (max_pending 0: each upload is
-checked, then answered 503), which separates the upload checks from the jobs' own work.
+checked, then answered 503), which separates the upload checks from the jobs' own work. The last
+row follows a whole default-quality reconstruction of the astronaut (scikit-image's sample photo),
+which runs in the service's worker process.
 """
 from __future__ import annotations
 
@@ -39,6 +41,20 @@ def health_latencies(url: str, auth: dict, stop: threading.Event, out: list) -> 
             time.sleep(0.01)
 
 
+def reconstruct_astronaut(url: str, auth: dict) -> None:
+    import skimage.data
+
+    buf = io.BytesIO()
+    Image.fromarray(skimage.data.astronaut()).save(buf, "PNG")
+    with httpx.Client(trust_env=False, timeout=60) as c:
+        while (r := c.post(f"{url}/reconstruct", headers=auth, files={"photos": ("astronaut.png", buf.getvalue())},
+                           data={"quality": "default"})).status_code == 503:   # the noise jobs still queued
+            time.sleep(0.5)
+        jid = r.json()["id"]
+        while c.get(f"{url}/jobs/{jid}", headers=auth).json()["state"] in ("queued", "running"):
+            time.sleep(0.2)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--uploads", type=int, default=4)
@@ -57,12 +73,15 @@ def main():
         url = f"http://127.0.0.1:{port}"
         rows = []
         for label, busy in (("idle", False), (f"{a.uploads} uploads of {side}x{side} JPEG "
-                                              f"({len(photo) / 1e6:.1f} MB) being checked", True)):
+                                              f"({len(photo) / 1e6:.1f} MB) being checked", True),
+                            ("a default reconstruction of the astronaut runs", "astronaut")):
             lat, stop = [], threading.Event()
             th = threading.Thread(target=health_latencies, args=(url, auth, stop, lat))
             th.start()
             t0 = time.perf_counter()
-            if busy:
+            if busy == "astronaut":
+                reconstruct_astronaut(url, auth)
+            elif busy:
                 with httpx.Client(trust_env=False, timeout=300) as c:
                     for _ in range(a.uploads):
                         r = c.post(f"{url}/reconstruct", headers=auth,

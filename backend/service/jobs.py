@@ -1,5 +1,6 @@
-"""Reconstruction jobs: a bounded queue worked by one background thread, with progress by stage
-and cancellation. A failing job records its error; it never takes the service down.
+"""Reconstruction jobs: a bounded queue, worked one at a time in a worker process (worker.py) that
+one background thread follows, with progress by stage and cancellation. A failing job records its
+error; it never takes the service down.
 
 Where they live: one folder per user (TMPDIR/headsmith-jobs-<user>, 0700), and in it one folder per
 running server (<pid>-<random>). A starting server removes the folders of servers that are no
@@ -18,6 +19,8 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from .worker import Worker, WorkOrder
 
 
 KEEP_FINISHED_S = 3600     # a finished job's bundle stays downloadable this long (seconds)
@@ -94,7 +97,7 @@ def remove_stale_servers(base: Path) -> list[Path]:
 
 
 class JobManager:
-    def __init__(self, base: Path | None = None, max_pending: int = 4, workers: int = 1,
+    def __init__(self, base: Path | None = None, max_pending: int = 4,
                  keep_finished_s: float = KEEP_FINISHED_S, keep_finished_max: int = KEEP_FINISHED_MAX):
         base = _own_private_folder(Path(base or user_jobs_base()))
         remove_stale_servers(base)
@@ -104,7 +107,8 @@ class JobManager:
         self.max_pending = max_pending
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
-        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="headsmith-job")
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="headsmith-job")
+        self._worker = Worker()
         self.parts: dict = {}   # (model, wrinkle decoder) per bundle kind, for live decoding and re-bakes
 
     def submit(self, photos: list[tuple[str, bytes]], settings: dict) -> Job:
@@ -138,31 +142,42 @@ class JobManager:
         return job
 
     def _run(self, job: Job) -> None:
-        from ..pipeline import ReconstructionError, ReconstructSettings, reconstruct
-        from ..wrinkles.sources import DecoderUnavailable
-
-        def progress(stage, frac):
-            if job.cancel.is_set():
-                raise Cancelled("cancelled")
-            job.stage, job.progress = stage, float(frac)
-
+        """Hand the job to the worker process and follow it: progress, cancel, its death."""
         try:
             if job.cancel.is_set():
                 raise Cancelled("cancelled before it started")
             job.state = "running"
-            settings = ReconstructSettings(**job.settings)
-            reconstruct(job.photos, job.bundle, settings, progress=progress, wrinkles=True)
-            job.state, job.stage, job.progress = "done", "bundle", 1.0
+            conn = self._worker.start()
+            conn.send(WorkOrder(job.photos, job.bundle, job.settings))
+            job.state, job.error = self._follow(job, conn)
+            if job.state == "done":
+                job.stage, job.progress = "bundle", 1.0
         except Cancelled:
             job.state = "cancelled"
-        except (ReconstructionError, DecoderUnavailable) as e:
-            job.state, job.error = "failed", str(e)
-        except Exception as e:  # a bug must not take the service down; it is reported on the job
-            job.state, job.error = "failed", f"internal error: {type(e).__name__}: {e}"
+        except (OSError, EOFError) as e:   # the worker could not be started or its pipe broke
+            job.state, job.error = "failed", f"internal error: the worker process failed: {e}"
         finally:
             job.finished = job.finished or time.time()
             shutil.rmtree(job.workdir / "photos", ignore_errors=True)   # face photos: not kept a moment longer
             self.prune()
+
+    def _follow(self, job: Job, conn) -> tuple[str, str | None]:
+        """Relay the worker's messages onto the job until it ends. -> (state, error)."""
+        cancel_sent = False
+        while True:
+            if job.cancel.is_set() and not cancel_sent:
+                conn.send("cancel")
+                cancel_sent = True
+            if conn.poll(0.1):
+                msg = conn.recv()
+                if msg[0] == "progress":
+                    job.stage, job.progress = msg[1], msg[2]
+                    continue
+                return msg[0], (msg[1] if len(msg) > 1 else None)
+            if not self._worker.alive():
+                if job.cancel.is_set():
+                    return "cancelled", None
+                return "failed", f"internal error: the worker process ended (exit code {self._worker.exit_code()})"
 
     def prune(self, now: float | None = None) -> None:
         """Forget finished jobs older than keep_finished_s, and the oldest beyond keep_finished_max,
@@ -179,5 +194,6 @@ class JobManager:
     def shutdown(self) -> None:
         for j in self._jobs.values():
             j.cancel.set()
+        self._worker.stop()
         self._pool.shutdown(wait=True, cancel_futures=True)
         shutil.rmtree(self.root, ignore_errors=True)

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import httpx
 
@@ -41,6 +42,20 @@ def _leftovers(base):
                   if p.name == "photos" or p.name.startswith(".bundle") or p.parent.parent == base)
 
 
+def _processes_with_tmpdir(tmpdir) -> list[int]:
+    """Pids of the live processes started with TMPDIR=tmpdir (the server and its worker)."""
+    mark = f"TMPDIR={tmpdir}".encode()
+    pids = []
+    for d in Path("/proc").iterdir():
+        try:
+            if d.name.isdigit() and mark in (d / "environ").read_bytes().split(b"\0") \
+                    and (d / "stat").read_text().split(")")[-1].split()[0] != "Z":
+                pids.append(int(d.name))
+        except OSError:
+            pass
+    return pids
+
+
 def _kill_when(proc, client, jid, reached):
     t0 = time.monotonic()
     while time.monotonic() - t0 < 300:
@@ -66,6 +81,10 @@ def test_kill_9_mid_job_leaves_no_photo_and_no_half_bundle(tmp_path, astronaut_p
         jid = client.post("/reconstruct", files=photo, data={"quality": "fast"}).json()["id"]
         _kill_when(proc, client, jid, reached)
         assert any(p.name == "photos" for p in base.rglob("*"))       # the killed server left them
+        t0 = time.monotonic()
+        while _processes_with_tmpdir(tmpdir) and time.monotonic() - t0 < 10:
+            time.sleep(0.1)
+        assert _processes_with_tmpdir(tmpdir) == []                     # its worker went with it
         proc, client = _start(tmpdir, port, token_file)
         left = _leftovers(base)
         assert left == [], left                                        # gone at the restart
