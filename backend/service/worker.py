@@ -4,7 +4,8 @@ Why a process: a reconstruction spends seconds in dlib, torch and numpy calls th
 run in a thread of the service it stalled /health and live decoding for up to ~0.75 s. In its own
 process it cannot. The worker works one job at a time, sends progress as ("progress", stage,
 fraction 0..1) messages, honours a "cancel" message at the next stage boundary, and exits as soon as
-the service process is gone (a kill -9 of the server leaves no worker behind)."""
+the service process is gone (a kill -9 of the server leaves no worker behind). It runs at a lower
+CPU priority than the service, so on a small machine live decoding keeps its pace during a job."""
 from __future__ import annotations
 
 import multiprocessing as mp
@@ -13,6 +14,9 @@ import threading
 from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from pathlib import Path
+
+
+WORKER_NICENESS = 10   # the live sliders (decode in the service) come before a background job
 
 
 @dataclass(frozen=True)
@@ -60,6 +64,8 @@ def worker_main(conn: Connection) -> None:
     """The worker process: take WorkOrders until the pipe closes; a "cancel" that arrives between
     jobs is stale and ignored."""
     threading.Thread(target=_exit_with_parent, daemon=True).start()
+    if hasattr(os, "nice"):
+        os.nice(WORKER_NICENESS)
     while True:
         try:
             msg = conn.recv()
