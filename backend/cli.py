@@ -252,7 +252,11 @@ def main(argv=None) -> int:
                        add_help=False)
     b.add_argument("rest", nargs=argparse.REMAINDER)
     b.set_defaults(func=_build_openhead)
-    args = p.parse_args(argv)
+    args, unknown = p.parse_known_args(argv)   # build-openhead's own options go to its parser
+    if unknown and args.cmd != "build-openhead":
+        p.error(f"unrecognized arguments: {' '.join(unknown)}")
+    if unknown:
+        args.rest = unknown + args.rest
     return args.func(args)
 
 

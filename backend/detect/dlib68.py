@@ -16,10 +16,13 @@ class FaceLandmarks:
     box: tuple[int, int, int, int]   # left, top, right, bottom in pixels
     points: np.ndarray               # (68, 2) float, iBUG order, pixels
 
+    OUTER_EYE_CORNERS = (36, 45)     # the point set's outer eye corners (iBUG: 36, 45)
+
     @property
     def interocular(self) -> float:
-        """Distance between the outer eye corners (points 36 and 45), pixels."""
-        return float(np.linalg.norm(self.points[36] - self.points[45]))
+        """Distance between the outer eye corners, pixels."""
+        a, b = self.OUTER_EYE_CORNERS
+        return float(np.linalg.norm(self.points[a] - self.points[b]))
 
 
 class Dlib68:
@@ -27,6 +30,7 @@ class Dlib68:
     harder faces)."""
 
     name = "dlib"
+    point_set = "ibug68"
 
     def __init__(self, upsample: int = 1, detector: str = "hog"):
         try:
@@ -47,19 +51,28 @@ class Dlib68:
         self._dlib = dlib
         self.upsample = upsample
 
-    def detect(self, image: np.ndarray) -> list[FaceLandmarks]:
-        """image: (H, W, 3) uint8 RGB. Faces sorted by box area, largest first."""
+    def _rects(self, image: np.ndarray) -> tuple[np.ndarray, list]:
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
-            raise ValueError("Dlib68.detect expects an RGB uint8 image (H, W, 3)")
+            raise ValueError("face detection expects an RGB uint8 image (H, W, 3)")
         img = np.ascontiguousarray(image)
-        faces = []
         # try without upsampling first (4x faster); upsample only when that finds nothing
         rects = self._detector(img, 0) if self.upsample > 0 else []
         if len(rects) == 0:
             rects = self._detector(img, self.upsample)
+        rects = sorted(rects, key=lambda r: -r.width() * r.height())
+        return img, rects
+
+    def boxes(self, image: np.ndarray) -> list[FaceLandmarks]:
+        """Face boxes only (points empty), largest first: what the dense landmarker starts from."""
+        _, rects = self._rects(image)
+        return [FaceLandmarks((r.left(), r.top(), r.right(), r.bottom()), np.zeros((0, 2))) for r in rects]
+
+    def detect(self, image: np.ndarray) -> list[FaceLandmarks]:
+        """image: (H, W, 3) uint8 RGB. Faces sorted by box area, largest first."""
+        img, rects = self._rects(image)
+        faces = []
         for r in rects:
             shape = self._predictor(img, r)
             pts = np.array([[p.x, p.y] for p in shape.parts()], dtype=np.float64)
             faces.append(FaceLandmarks((r.left(), r.top(), r.right(), r.bottom()), pts))
-        faces.sort(key=lambda f: -(f.box[2] - f.box[0]) * (f.box[3] - f.box[1]))
         return faces

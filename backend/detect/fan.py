@@ -22,6 +22,7 @@ def fan_weights_dir() -> Path:
 
 class FAN68:
     name = "fan"
+    point_set = "ibug68"
 
     def __init__(self, device: str = "cpu"):
         d = fan_weights_dir()

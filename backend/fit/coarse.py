@@ -1,8 +1,8 @@
 """Coarse fit: identity shape, ARKit expression, head and jaw pose, DECA camera and SH light from
 one or more photos of one person (shared shape and albedo, per-photo everything else).
 
-Analysis by synthesis after DECA's coarse stage: 68-landmark reprojection with the dynamic
-contour, eye and lip closure, a robust photometric term on the face skin (rendered by the
+Analysis by synthesis after DECA's coarse stage: landmark reprojection (iBUG-68 or MediaPipe's
+dense points) with the dynamic contour, eye and lip closure, a robust photometric term on the face skin (rendered by the
 project's renderer), and Gaussian / sparsity priors. Schedule: rigid (camera + head rotation,
 initialised by a yaw search), then landmarks with shape/expression/jaw, then photometric with
 the landmarks at a low weight (the image leads the identity), then a landmark polish of
@@ -37,13 +37,15 @@ QUALITY = {
 
 @dataclass
 class Observation:
-    """One photo, cropped: (S, S, 3) uint8 sRGB, its 68 landmarks in crop pixels and, when
-    looked for, the iris centres (2, 2) in crop pixels, image-left eye first, NaN rows for an
-    eye whose iris was not seen (detect.iris.iris_array)."""
+    """One photo, cropped: (S, S, 3) uint8 sRGB, its detected landmarks (N, 2) in crop pixels,
+    numbered as the detector's point set (detect.point_sets) and, when looked for, the iris
+    centres (2, 2) in crop pixels, image-left eye first, NaN rows for an eye whose iris was not
+    seen (detect.iris.iris_array)."""
 
     image: np.ndarray
     landmarks: np.ndarray
     irises: np.ndarray | None = None
+    point_set: str = "ibug68"
 
     @property
     def size(self) -> int:
@@ -94,7 +96,8 @@ class CoarseFit:
     camera: torch.Tensor         # (B, 3) DECA (s, tx, ty) for each crop
     light: torch.Tensor          # (B, 9, 3) SH, linear light
     albedo: torch.Tensor         # (1, 3) mean skin reflectance, linear
-    landmarks2d: torch.Tensor    # (B, 68, 2) fitted landmarks, crop pixels
+    landmarks2d: torch.Tensor    # (B, N, 2) fitted landmarks, crop pixels, numbered by landmark_index
+    landmark_index: torch.Tensor  # (N,) the detector's number of each fitted landmark
     landmark_error: torch.Tensor  # (B,) mean distance to the detected points / inter-ocular
     irises2d: torch.Tensor       # (B, 2, 2) fitted iris centres, crop pixels, image-left eye first
     albedo_code: torch.Tensor | None = None  # (1, n) coefficients of the albedo model, when one was given
@@ -102,13 +105,15 @@ class CoarseFit:
     seconds: float = 0.0
 
 
-def _similarity_init(model: HeadModel, lmk_ndc: torch.Tensor, yaw_deg: float):
-    """Best (s, tx, ty) for the mean head turned by yaw, least squares on inner points."""
+def _similarity_init(model: HeadModel, lmk_ndc: torch.Tensor, yaw_deg: float, embedding):
+    """Best (s, tx, ty) for the mean head turned by yaw, least squares on the inner (non-contour)
+    points of the embedding; lmk_ndc (N, 2) in the embedding's order."""
     pose = HeadPose.zeros(1, device=model.v_template.device)
     pose.global_rot[0, 1] = math.radians(yaw_deg)
+    inner = embedding.contour_faces.shape[1]
     with torch.no_grad():
-        L = model(pose=pose).landmarks3d[0, 17:, :2].double().cpu()
-    d = lmk_ndc[17:].double()
+        L = model(pose=pose, embedding=embedding).landmarks3d[0, inner:, :2].double().cpu()
+    d = lmk_ndc[inner:].double()
     # x' = s * x + c  (c = s * t): linear least squares in (s, cx, cy)
     n = L.shape[0]
     A = torch.zeros(2 * n, 3, dtype=torch.float64)
@@ -121,12 +126,12 @@ def _similarity_init(model: HeadModel, lmk_ndc: torch.Tensor, yaw_deg: float):
     return err, torch.tensor([s, float(sol[1]) / s, float(sol[2]) / s])
 
 
-def _initial_cameras(model: HeadModel, det_ndc: torch.Tensor) -> tuple[torch.Tensor, list[float]]:
+def _initial_cameras(model: HeadModel, det_ndc: torch.Tensor, embedding) -> tuple[torch.Tensor, list[float]]:
     """Per photo: a yaw search over the mean head and the closed-form scale/translation at the
     best yaw. -> cameras (B, 3), yaws in degrees."""
     cams, yaws = [], []
     for i in range(det_ndc.shape[0]):
-        best = min((_similarity_init(model, det_ndc[i].cpu(), y) + (y,) for y in range(-60, 61, 10)),
+        best = min((_similarity_init(model, det_ndc[i].cpu(), y, embedding) + (y,) for y in range(-60, 61, 10)),
                    key=lambda r: r[0])
         cams.append(best[1]); yaws.append(best[2])
     return torch.stack(cams), yaws
@@ -177,5 +182,6 @@ def _result(st: FitState, seconds: float) -> CoarseFit:
         shape=det(st.shape), expression=det(st.expression * st.fitted_expr),
         pose=HeadPose(*(det(t) for t in (pose.global_rot, pose.neck, pose.jaw, pose.eye_left, pose.eye_right))),
         camera=det(st.camera), light=det(st.light), albedo=det(st.albedo), landmarks2d=det(px),
+        landmark_index=det(st.embedding.detector_index()),
         landmark_error=det(d.mean(1)), irises2d=det(iris_px),
         albedo_code=None if st.albedo_code is None else det(st.albedo_code), history=st.history, seconds=seconds)

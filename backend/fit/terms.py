@@ -1,6 +1,7 @@
 """The coarse fit's unknowns and the terms of its objective: the parameters being fitted (shared
 identity, per-photo expression, jaw, head rotation, gaze, DECA camera), the model evaluated at
-them, the 68-landmark reprojection with eye and lip closure, and the priors.
+them, the landmark reprojection (any detector's point set the head model embeds: iBUG-68 or
+MediaPipe's dense 478) with eye and lip closure, and the priors.
 
 Frames: landmarks in NDC of each observation's square crop (render.camera.pixels_to_ndc);
 distances in inter-ocular units of the detected points.
@@ -21,16 +22,12 @@ from ..render.camera import pixels_to_ndc
 # Expressions not fitted: gaze (fitted as the eye joints instead, from the irises), the jaw
 # (fitted as the jaw bone, like FLAME), and the tongue.
 NOT_FITTED = ("eyeLook", "jawOpen", "jawLeft", "jawRight", "jawForward", "tongueOut")
-EYELID_PAIRS = [(37, 41), (38, 40), (43, 47), (44, 46)]
-LIP_PAIRS = [(61, 67), (62, 66), (63, 65)]
 
 
-def landmark_weights() -> torch.Tensor:
-    w = torch.ones(68)
-    w[:17] = 0.5      # the contour is the least reliable
-    w[36:48] = 1.5    # eyes
-    w[48:68] = 1.5    # mouth
-    return w
+def embedded_pairs(pairs, index: torch.Tensor) -> list[tuple[int, int]]:
+    """Detector-numbered point pairs -> positions in the embedding's output (pairs it lacks dropped)."""
+    pos = {int(k): i for i, k in enumerate(index.tolist())}
+    return [(pos[a], pos[b]) for a, b in pairs if a in pos and b in pos]
 
 
 @dataclass
@@ -54,10 +51,13 @@ class FitState:
 
     model: HeadModel
     settings: object                  # coarse.FitSettings
-    det_ndc: torch.Tensor             # (B, 68, 2) detected landmarks
+    embedding: object                 # headmodel.LandmarkEmbedding of the detector's point set
+    det_ndc: torch.Tensor             # (B, N, 2) detected landmarks, in the embedding's point order
     iod: torch.Tensor                 # (B,) their inter-ocular distance
     sizes: torch.Tensor               # (B,) crop sizes in pixels
-    w_lmk: torch.Tensor               # (68,) landmark_weights
+    w_lmk: torch.Tensor               # (N,) trust per point (detect.point_sets.PointSet.weights)
+    eyelid_pairs: list                # (upper, lower) positions in the N points
+    lip_pairs: list
     fitted_expr: torch.Tensor         # (E,) bool: expressions the fit moves
     camera: torch.Tensor              # (B, 3)
     global_rot: torch.Tensor          # (B, 3) axis-angle
@@ -78,15 +78,22 @@ class FitState:
     @staticmethod
     def start(model: HeadModel, observations: list, settings, dev, initial_cameras) -> "FitState":
         """The detected points in NDC and the starting parameters: cameras and yaws from
-        `initial_cameras(model, det_ndc)`, everything else at zero."""
+        `initial_cameras(model, det_ndc, embedding)`, everything else at zero."""
+        from ..detect.point_sets import POINT_SETS
+
         B = len(observations)
+        ps = POINT_SETS[observations[0].point_set]
+        emb = model.landmark_set(ps.name)
+        index = emb.detector_index().to(dev)
         fitted_expr = torch.tensor([not n.startswith(NOT_FITTED) for n in model.expression_names], device=dev)
         det_px = torch.tensor(np.stack([o.landmarks for o in observations]), dtype=torch.float32, device=dev)
         sizes = torch.tensor([o.size for o in observations], dtype=torch.float32, device=dev)
-        det_ndc = torch.stack([pixels_to_ndc(det_px[i], o.size, o.size) for i, o in enumerate(observations)])
-        iod = (det_ndc[:, 36] - det_ndc[:, 45]).norm(dim=-1)
-        w_lmk = landmark_weights().to(dev)
-        cams, yaws = initial_cameras(model, det_ndc)
+        det_all = torch.stack([pixels_to_ndc(det_px[i], o.size, o.size) for i, o in enumerate(observations)])
+        a, b = ps.outer_eye_corners
+        iod = (det_all[:, a] - det_all[:, b]).norm(dim=-1)
+        det_ndc = det_all[:, index]
+        w_lmk = torch.as_tensor(ps.weights(), dtype=torch.float32, device=dev)[index]
+        cams, yaws = initial_cameras(model, det_ndc, emb)
         camera = cams.float().to(dev).requires_grad_(True)
         global_rot = torch.zeros(B, 3, device=dev)
         global_rot[:, 1] = torch.tensor([math.radians(y) for y in yaws], device=dev)
@@ -97,7 +104,8 @@ class FitState:
                 iris_det[i] = pixels_to_ndc(torch.as_tensor(o.irises, dtype=torch.float32, device=dev), o.size, o.size)
         seen = torch.isfinite(iris_det).all(-1)
         iris_faces, iris_bary = model.iris_embedding()
-        return FitState(model, settings, det_ndc, iod, sizes, w_lmk, fitted_expr, camera, global_rot,
+        return FitState(model, settings, emb, det_ndc, iod, sizes, w_lmk, embedded_pairs(ps.eyelid_pairs, index),
+                        embedded_pairs(ps.lip_pairs, index), fitted_expr, camera, global_rot,
                         shape=torch.zeros(1, model.n_shape, device=dev, requires_grad=True),
                         expression=torch.zeros(B, model.n_expression, device=dev, requires_grad=True),
                         jaw=torch.zeros(B, 3, device=dev, requires_grad=True),
@@ -118,14 +126,14 @@ class FitState:
         """-> (model output, pose, landmarks in NDC) at the current parameters."""
         pose = self.pose()
         out = self.model(shape=self.shape.expand(self.n_photos, -1), expression=self.expression * self.fitted_expr,
-                         pose=pose)
+                         pose=pose, embedding=self.embedding)
         return out, pose, OrthographicCamera(self.camera).project_ndc(out.landmarks3d)
 
     def landmarks_ndc(self) -> torch.Tensor:
         """The landmarks alone, in NDC: all that the rigid and landmark stages need, at a
         fraction of a full model evaluation (HeadModel.forward_landmarks)."""
         lmk = self.model.forward_landmarks(self.shape.expand(self.n_photos, -1), self.expression * self.fitted_expr,
-                                           self.pose())
+                                           self.pose(), embedding=self.embedding)
         return OrthographicCamera(self.camera).project_ndc(lmk)
 
     def iris_points(self, out) -> torch.Tensor:
@@ -134,19 +142,21 @@ class FitState:
         return (tri * self.iris_bary[None, :, :, None]).sum(2)
 
     def landmark_terms(self, ndc: torch.Tensor):
-        """-> (landmark loss, eyelid closure, lip closure, per-point distances (B, 68))."""
-        d = (ndc - self.det_ndc).norm(dim=-1) / self.iod[:, None]     # (B, 68), in inter-ocular units
+        """-> (landmark loss, eyelid closure, lip closure, per-point distances (B, N))."""
+        d = (ndc - self.det_ndc).norm(dim=-1) / self.iod[:, None]     # (B, N), in inter-ocular units
         # Charbonnier (smooth L1) in inter-ocular units: robust to a few bad detections
         lmk = (self.w_lmk * torch.sqrt(d * d + 1e-4)).mean()
         dev = ndc.device
 
         def pair_loss(pairs):
+            if not pairs:
+                return ndc.new_zeros(())
             a = torch.tensor([p[0] for p in pairs], device=dev)
             b = torch.tensor([p[1] for p in pairs], device=dev)
             return (((ndc[:, a] - ndc[:, b]) - (self.det_ndc[:, a] - self.det_ndc[:, b])).norm(dim=-1)
                     / self.iod[:, None]).mean()
 
-        return lmk, pair_loss(EYELID_PAIRS), pair_loss(LIP_PAIRS), d
+        return lmk, pair_loss(self.eyelid_pairs), pair_loss(self.lip_pairs), d
 
     def priors(self) -> torch.Tensor:
         s, B = self.settings, self.n_photos

@@ -40,10 +40,10 @@ class HeadPose:
 class HeadOutput:
     vertices: torch.Tensor          # (B, V, 3) posed, metres
     joints: torch.Tensor            # (B, J, 3) posed joint positions
-    landmarks3d: torch.Tensor       # (B, 68, 3) iBUG-68 order, contour chosen by head yaw
+    landmarks3d: torch.Tensor       # (B, N, 3) the embedding's points (iBUG-68 by default), contour by head yaw
     rest_vertices: torch.Tensor     # (B, V, 3) shaped + expression, before skinning
     head_yaw_deg: torch.Tensor      # (B,) yaw used for the contour choice
-    landmarks2d: torch.Tensor | None = None  # (B, 68, 2) pixels, when a camera was given
+    landmarks2d: torch.Tensor | None = None  # (B, N, 2) pixels, when a camera was given
 
 
 @dataclass
@@ -166,6 +166,8 @@ class HeadModel(torch.nn.Module):
         self.uv_layout = UVLayout(self.uv_layout.uv.to(dev, dt), self.uv_layout.faces.to(dev),
                                   self.uv_layout.vertex.to(dev))
         self.landmarks = self.landmarks.to(dev, dt)
+        if hasattr(self, "extra_landmark_sets"):
+            self.extra_landmark_sets = {k: v.to(dev, dt) for k, v in self.extra_landmark_sets.items()}
         return out
 
     def _check_inputs(self, shape, expression, pose, translation) -> int:
@@ -191,11 +193,14 @@ class HeadModel(torch.nn.Module):
 
     def forward(self, shape: torch.Tensor | None = None, expression: torch.Tensor | None = None,
                 pose: HeadPose | None = None, translation: torch.Tensor | None = None,
-                camera=None, image_size: tuple[int, int] | None = None) -> HeadOutput:
+                camera=None, image_size: tuple[int, int] | None = None,
+                embedding: LandmarkEmbedding | None = None) -> HeadOutput:
         """shape (B, <= n_shape) and expression (B, <= n_expression) coefficients (missing trailing
         ones are zero), pose, translation (B, 3) metres. With a camera and image_size (H, W) the
-        output also carries the landmarks projected to pixels."""
-        verts, posed_joints, lmk, rest, yaw = self._evaluate(shape, expression, pose, translation, None)
+        output also carries the landmarks projected to pixels. `embedding` picks the landmark set
+        (landmark_set(name)); the iBUG-68 one by default."""
+        verts, posed_joints, lmk, rest, yaw = self._evaluate(shape, expression, pose, translation, None,
+                                                             embedding)
         lmk2d = None
         if camera is not None:
             if image_size is None:
@@ -204,28 +209,46 @@ class HeadModel(torch.nn.Module):
         return HeadOutput(verts, posed_joints, lmk, rest, yaw, lmk2d)
 
     def forward_landmarks(self, shape: torch.Tensor | None = None, expression: torch.Tensor | None = None,
-                          pose: HeadPose | None = None, translation: torch.Tensor | None = None) -> torch.Tensor:
-        """(B, 68, 3) the same landmarks as forward(...).landmarks3d, from only the vertices the
-        landmark embedding uses (403 of OpenHead's 4,706): a landmark-fitting step costs a
-        fraction of a full evaluation."""
-        index, faces = self._landmark_vertices()
-        return self._evaluate(shape, expression, pose, translation, (index, faces))[2]
+                          pose: HeadPose | None = None, translation: torch.Tensor | None = None,
+                          embedding: LandmarkEmbedding | None = None) -> torch.Tensor:
+        """(B, N, 3) the same landmarks as forward(...).landmarks3d, from only the vertices the
+        landmark embedding uses (403 of OpenHead's 4,706 for iBUG-68): a landmark-fitting step
+        costs a fraction of a full evaluation."""
+        emb = embedding or self.landmarks
+        index, faces = self._landmark_vertices(emb)
+        return self._evaluate(shape, expression, pose, translation, (index, faces), emb)[2]
 
-    def _landmark_vertices(self) -> tuple[torch.Tensor, torch.Tensor]:
+    def landmark_set(self, name: str) -> LandmarkEmbedding:
+        """The embedding of a detector's point set ("ibug68", "mediapipe478"); ModelFileError
+        when this model has none."""
+        sets = self.landmark_sets()
+        if name not in sets:
+            from .openhead import ModelFileError
+
+            raise ModelFileError(f"the {self.name} head model has no embedding of the {name} landmarks "
+                                 f"(it has {', '.join(sets)}); use --landmarks dlib")
+        return sets[name]
+
+    def landmark_sets(self) -> dict[str, LandmarkEmbedding]:
+        """Every point set this model embeds: iBUG-68 and the subclass's `extra_landmark_sets`."""
+        return {"ibug68": self.landmarks, **getattr(self, "extra_landmark_sets", {})}
+
+    def _landmark_vertices(self, emb: LandmarkEmbedding) -> tuple[torch.Tensor, torch.Tensor]:
         """The vertices of every face the embedding (all contour rows) uses, and the mesh faces
         renumbered into that subset (faces outside it point at its first vertex, never read)."""
-        emb, faces = self.landmarks, self.faces
-        cached = self.__dict__.get("_landmark_subset")    # (embedding, faces, index, local faces)
+        faces = self.faces
+        cache = self.__dict__.setdefault("_landmark_subsets", {})   # id(embedding) -> (emb, faces, index, local)
+        cached = cache.get(id(emb))
         if cached is None or cached[0] is not emb or cached[1] is not faces:
             used = torch.cat([emb.static_faces.reshape(-1), emb.contour_faces.reshape(-1)])
             index = torch.unique(faces[used].reshape(-1))
             local = torch.zeros(self.n_vertices, dtype=torch.long, device=faces.device)
             local[index] = torch.arange(index.numel(), device=faces.device)
             cached = (emb, faces, index, local[faces])
-            self.__dict__["_landmark_subset"] = cached
+            cache[id(emb)] = cached
         return cached[2], cached[3]
 
-    def _evaluate(self, shape, expression, pose, translation, subset):
+    def _evaluate(self, shape, expression, pose, translation, subset, embedding=None):
         """Posed vertices, joints, landmarks, rest vertices and the contour yaw; with subset
         (vertex index (K,), faces renumbered into it) the vertices are only those K."""
         from .lbs import skin, world_transforms
@@ -253,7 +276,7 @@ class HeadModel(torch.nn.Module):
         Rh = self.head_rotation(pose)
         fwd = Rh[..., :, 2]
         yaw = torch.rad2deg(torch.atan2(fwd[..., 0], fwd[..., 2]))
-        lmk = self.landmarks.points(verts, faces, yaw)
+        lmk = (embedding or self.landmarks).points(verts, faces, yaw)
         if translation is not None:
             t = translation[:, None]
             verts, posed_joints, lmk = verts + t, posed_joints + t, lmk + t

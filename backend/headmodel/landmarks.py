@@ -1,5 +1,6 @@
-"""68-point (iBUG order) landmark embedding: barycentric points on faces, with a contour that
-depends on head yaw (points 0-16 slide along the jaw as the head turns, as FLAME/DECA's does).
+"""Landmark embeddings: barycentric points on faces, with a contour that depends on head yaw (the
+contour points slide along the jaw as the head turns, as FLAME/DECA's do). The 68-point iBUG set
+has its contour first (points 0-16); a dense set (MediaPipe's 468) names its contour points.
 """
 from __future__ import annotations
 
@@ -13,21 +14,35 @@ N_CONTOUR = 17
 
 @dataclass
 class LandmarkEmbedding:
-    """static_faces (51,), static_bary (51, 3): points 17..67.
-    contour_yaws (K,) degrees, ascending; contour_faces (K, 17), contour_bary (K, 17, 3): points 0..16
-    for each yaw row (positive yaw = face turned toward +x). None contour means static points 0..16
-    are given as row 0 only."""
+    """static_faces (S,), static_bary (S, 3): the points that stay on the surface (iBUG: 17..67).
+    contour_yaws (K,) degrees, ascending; contour_faces (K, C), contour_bary (K, C, 3): the contour
+    points for each yaw row (positive yaw = face turned toward +x; iBUG: points 0..16).
+    point_index (C + S,): the detector's number of each output point (contour rows first, then the
+    static points), so that a set can cover part of a detector's points (FLAME's 105 of
+    MediaPipe's 478); None means 0..C+S-1 (the iBUG layout)."""
 
     static_faces: torch.Tensor
     static_bary: torch.Tensor
     contour_yaws: torch.Tensor
     contour_faces: torch.Tensor
     contour_bary: torch.Tensor
+    point_index: torch.Tensor | None = None
+
+    @property
+    def n_points(self) -> int:
+        return self.static_faces.shape[0] + self.contour_faces.shape[1]
 
     def to(self, device=None, dtype=None) -> "LandmarkEmbedding":
         return LandmarkEmbedding(self.static_faces.to(device), self.static_bary.to(device, dtype),
                                  self.contour_yaws.to(device, dtype), self.contour_faces.to(device),
-                                 self.contour_bary.to(device, dtype))
+                                 self.contour_bary.to(device, dtype),
+                                 None if self.point_index is None else self.point_index.to(device))
+
+    def detector_index(self) -> torch.Tensor:
+        """(N,) the detector's number of each output point."""
+        if self.point_index is not None:
+            return self.point_index
+        return torch.arange(self.n_points, device=self.static_faces.device)
 
     def contour_row(self, yaw_deg: torch.Tensor) -> torch.Tensor:
         """Index (B,) of the contour row nearest to each yaw (clamped to the table's range)."""
@@ -35,11 +50,11 @@ class LandmarkEmbedding:
         return (yaw_deg.detach()[:, None] - yaws[None]).abs().argmin(-1)
 
     def points(self, vertices: torch.Tensor, faces: torch.Tensor, yaw_deg: torch.Tensor) -> torch.Tensor:
-        """(B, V, 3) vertices -> (B, 68, 3) landmarks."""
+        """(B, V, 3) vertices -> (B, N, 3) landmarks."""
         B = vertices.shape[0]
         row = self.contour_row(yaw_deg)
-        lf = torch.cat([self.contour_faces[row], self.static_faces.expand(B, -1)], 1)  # (B, 68)
+        lf = torch.cat([self.contour_faces[row], self.static_faces.expand(B, -1)], 1)  # (B, N)
         lb = torch.cat([self.contour_bary[row], self.static_bary.expand(B, -1, -1)], 1)
-        vidx = faces[lf]  # (B, 68, 3)
-        tri = torch.gather(vertices, 1, vidx.reshape(B, -1, 1).expand(-1, -1, 3)).view(B, N_LANDMARKS, 3, 3)
+        vidx = faces[lf]  # (B, N, 3)
+        tri = torch.gather(vertices, 1, vidx.reshape(B, -1, 1).expand(-1, -1, 3)).view(B, -1, 3, 3)
         return (tri * lb[..., None].to(vertices.dtype)).sum(2)

@@ -17,6 +17,7 @@ from .lbs import axis_angle_to_matrix
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 DEFAULT_ASSET = ASSETS / "openhead" / "openhead.npz"
+DENSE_ASSET = ASSETS / "openhead" / "mediapipe478.npz"   # MediaPipe's mesh points (build-openhead --dense-only)
 
 
 class ModelFileError(RuntimeError):
@@ -31,6 +32,15 @@ def load_npz(path: Path) -> dict:
             " rebuild it with `headsmith build-openhead` (needs `pip install -e .[build]`).")
     with np.load(path, allow_pickle=False) as z:
         return {k: z[k] for k in z.files}
+
+
+def load_dense_embedding(path: Path, dtype=torch.float32) -> LandmarkEmbedding:
+    """A dense point set's embedding (openhead_build.build_dense_landmarks)."""
+    a = load_npz(path)
+    i = lambda x: torch.as_tensor(np.asarray(x), dtype=torch.int64)  # noqa: E731
+    t = lambda x: torch.as_tensor(np.asarray(x), dtype=dtype)  # noqa: E731
+    return LandmarkEmbedding(i(a["static_faces"]), t(a["static_bary"]), t(a["contour_yaws"]),
+                             i(a["contour_faces"]), t(a["contour_bary"]), i(a["point_index"]))
 
 
 class OpenHead(HeadModel):
@@ -69,6 +79,9 @@ class OpenHead(HeadModel):
             z = torch.zeros
             self.landmarks = LandmarkEmbedding(z(51, dtype=torch.int64), z(51, 3), z(1),
                                                z(1, 17, dtype=torch.int64), z(1, 17, 3))
+        self.extra_landmark_sets = {}
+        if Path(path) == DEFAULT_ASSET and DENSE_ASSET.is_file():
+            self.extra_landmark_sets["mediapipe478"] = load_dense_embedding(DENSE_ASSET, dtype)
         self.region_names = [str(s) for s in a.get("region_names", np.array([], dtype=str))]
         self.register_buffer("region_masks", t(a["region_masks"]) / 255.0 if "region_masks" in a
                              else torch.zeros(0, 1, 1))

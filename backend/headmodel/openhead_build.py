@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .openhead import DEFAULT_ASSET
+from .openhead import DEFAULT_ASSET, DENSE_ASSET
 
 HEAD_CATEGORIES = ["head", "nose", "mouth", "chin", "cheek", "ears", "eyes", "eyebrows", "forehead"]
 REGION_CATEGORIES = {"forehead": ["forehead", "eyebrows"], "nose": ["nose"], "mouth": ["mouth"],
@@ -538,29 +538,28 @@ def _pixel_to_surface(frags, screen, faces, pt):
     return f, bary / bary.sum()
 
 
-def build_landmarks(model, n_identities: int = 12, seed: int = 0, log=print) -> dict:
-    """Run dlib on renders of varied identities at yaws -40..40 and back-project its 68 points
-    onto the mesh; average per point (static: |yaw| <= 10; contour: per yaw row)."""
-    from ..detect import Dlib68
+def detections_on_template(model, detect, n_points: int, n_identities: int = 12, seed: int = 0,
+                           yaw_limit: float = 40.0):
+    """Run `detect` (RGB uint8 image -> (n_points, 2) pixels, or None) on renders of varied
+    identities at yaws -40..40 and back-project each point through the renderer onto the mean
+    mesh. -> ({yaw: [(n_points, 3) template positions, NaN where off the surface]}, misses)."""
     from ..render import MeshRenderer, OrthographicCamera, default_light
     from .appearance import part_colors
     from .base import HeadPose
 
-    det = Dlib68(upsample=0)
     rng = np.random.default_rng(seed)
     shapes = [np.zeros(model.n_shape)] + [rng.normal(0, 0.8, model.n_shape) for _ in range(n_identities)]
     faces = model.faces
     renderer = MeshRenderer(faces)
     template = model.v_template.numpy().astype(np.float64)
-    skin_faces = np.nonzero((model.face_part == 0).numpy())[0]
-    per_yaw: dict[int, list[np.ndarray]] = {int(y): [] for y in LANDMARK_YAWS}
-    static_pts: list[np.ndarray] = []
+    yaws = [y for y in LANDMARK_YAWS if abs(y) <= yaw_limit]
+    per_yaw: dict[int, list[np.ndarray]] = {int(y): [] for y in yaws}
     misses = 0
     for beta in shapes:
         shape = torch.as_tensor(beta, dtype=torch.float32)[None]
         rest = model(shape=shape).rest_vertices
         colors = part_colors(model, rest)
-        for yaw in LANDMARK_YAWS:
+        for yaw in yaws:
             pose = HeadPose.zeros(1)
             pose.global_rot[0, 1] = np.deg2rad(yaw)
             out = model(shape=shape, pose=pose)
@@ -568,37 +567,86 @@ def build_landmarks(model, n_identities: int = 12, seed: int = 0, log=print) -> 
             r = renderer.render(out.vertices, cam, (LANDMARK_IMAGE, LANDMARK_IMAGE),
                                 light=default_light(), vertex_colors=colors, background=0.35)
             img = (r.image[0].clamp(0, 1) ** (1 / 2.2) * 255).round().to(torch.uint8).numpy()
-            found = det.detect(img)
-            if not found:
+            pts = detect(img)
+            if pts is None:
                 misses += 1
                 continue
-            pts = found[0].points
-            on_template = np.full((68, 3), np.nan)
-            for k in range(68):
+            on_template = np.full((n_points, 3), np.nan)
+            for k in range(n_points):
                 hit = _pixel_to_surface(r.fragments, r.screen, faces, pts[k])
                 if hit is not None:
                     f, b = hit
                     on_template[k] = b @ template[faces[f].numpy()]
-            per_yaw[int(yaw)].append(on_template[:17])
-            if abs(yaw) <= 10:
-                static_pts.append(on_template[17:])
-    log(f"landmarks: dlib found the face in {len(shapes) * len(LANDMARK_YAWS) - misses} of "
-        f"{len(shapes) * len(LANDMARK_YAWS)} renders")
-    f_np = faces.numpy()
-    st = np.nanmean(np.stack(static_pts), 0)
+            per_yaw[int(yaw)].append(on_template)
+    return per_yaw, misses
+
+
+def embed_on_surface(model, per_yaw: dict, contour: np.ndarray, log=print) -> dict:
+    """Average back-projected detections into an embedding: the non-contour points from the renders
+    with |yaw| <= 10, the contour points per yaw row; each snapped to the closest skin surface."""
+    template = model.v_template.numpy().astype(np.float64)
+    f_np = model.faces.numpy()
+    skin_faces = np.nonzero((model.face_part == 0).numpy())[0]
+    n = next(len(v) for rows in per_yaw.values() for v in rows)
+    static = np.setdiff1d(np.arange(n), contour)
+    st = np.nanmean(np.stack([v[static] for y, rows in per_yaw.items() if abs(y) <= 10 for v in rows]), 0)
     sf, sb = _closest_on_surface(st, template, f_np, skin_faces)
     rows_f, rows_b, yaws = [], [], []
-    for yaw in LANDMARK_YAWS:
-        if len(per_yaw[int(yaw)]) < 3:
-            log(f"landmarks: yaw {yaw} skipped (dlib found too few faces)")
+    for yaw, rows in per_yaw.items():
+        if len(rows) < 3:
+            log(f"landmarks: yaw {yaw} skipped (the detector found too few faces)")
             continue
-        c = np.nanmean(np.stack(per_yaw[int(yaw)]), 0)
+        c = np.nanmean(np.stack([v[contour] for v in rows]), 0)
         cf, cb = _closest_on_surface(c, template, f_np, skin_faces)
         rows_f.append(cf); rows_b.append(cb); yaws.append(float(yaw))
-    return dict(lmk_static_faces=sf.astype(np.int32), lmk_static_bary=sb.astype(np.float32),
-                lmk_contour_yaws=np.array(yaws, dtype=np.float32),
-                lmk_contour_faces=np.stack(rows_f).astype(np.int32),
-                lmk_contour_bary=np.stack(rows_b).astype(np.float32))
+    return dict(static_faces=sf.astype(np.int32), static_bary=sb.astype(np.float32),
+                contour_yaws=np.array(yaws, dtype=np.float32), contour_faces=np.stack(rows_f).astype(np.int32),
+                contour_bary=np.stack(rows_b).astype(np.float32),
+                point_index=np.concatenate([contour, static]).astype(np.int32))
+
+
+def build_landmarks(model, n_identities: int = 12, seed: int = 0, log=print) -> dict:
+    """The 68-point embedding: dlib's predictor on renders, back-projected (see above)."""
+    from ..detect import Dlib68
+
+    det = Dlib68(upsample=0)
+
+    def detect(img):
+        found = det.detect(img)
+        return found[0].points if found else None
+
+    per_yaw, misses = detections_on_template(model, detect, 68, n_identities, seed)
+    total = (n_identities + 1) * len(LANDMARK_YAWS)
+    log(f"landmarks: dlib found the face in {total - misses} of {total} renders")
+    e = embed_on_surface(model, per_yaw, np.arange(17), log)
+    return dict(lmk_static_faces=e["static_faces"], lmk_static_bary=e["static_bary"],
+                lmk_contour_yaws=e["contour_yaws"], lmk_contour_faces=e["contour_faces"],
+                lmk_contour_bary=e["contour_bary"])
+
+
+def build_dense_landmarks(model, out: Path, n_identities: int = 12, seed: int = 0, log=print) -> dict:
+    """MediaPipe's 468 mesh points on OpenHead (its irises are the eyeballs' business): the shipped
+    ONNX face mesh run on renders and back-projected, the 36 face-oval points as the contour. Back-
+    projection rather than registering MediaPipe's canonical mesh: it embeds the points where the
+    detector actually puts them on this model's renders, the way the 68-point set was made."""
+    from ..detect.mediapipe478 import FACE_OVAL, MediaPipe478
+
+    det = MediaPipe478()
+
+    def detect(img):
+        found = det.detect(img)
+        return found[0].points[:468] if found else None
+
+    per_yaw, misses = detections_on_template(model, detect, 468, n_identities, seed)
+    total = (n_identities + 1) * len(LANDMARK_YAWS)
+    log(f"dense landmarks: the face mesh found the face in {total - misses} of {total} renders")
+    arrays = embed_on_surface(model, per_yaw, np.array(FACE_OVAL), log)
+    arrays["build_info"] = np.array(json.dumps({"detector": "mediapipe face_landmark (assets/mediapipe)",
+                                                "identities": n_identities + 1, "seed": seed,
+                                                "found": total - misses, "renders": total}))
+    _save_atomic(Path(out), arrays)
+    log(f"wrote {out}")
+    return arrays
 
 
 def _save_atomic(path: Path, arrays: dict) -> None:
@@ -639,7 +687,14 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=DEFAULT_ASSET)
     p.add_argument("--samples", type=int, default=1500)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dense-only", action="store_true",
+                   help=f"only rebuild {DENSE_ASSET.name} (MediaPipe's points on the committed OpenHead)")
     a = p.parse_args(argv)
+    if a.dense_only:
+        from .openhead import OpenHead
+
+        build_dense_landmarks(OpenHead(), DENSE_ASSET, seed=a.seed)
+        return 0
     try:
         import anny  # noqa: F401  (only checking that the build extra is installed)
     except ImportError:

@@ -39,13 +39,14 @@ SHEET_TY = 0.03     # metres: centres the face vertically
 
 
 def render_tile(model: HeadModel, renderer: MeshRenderer, tile: Tile, size: int,
-                shape: torch.Tensor | None = None):
-    """-> (RGB uint8 image (size, size, 3), 68 landmark pixels (68, 2))."""
+                shape: torch.Tensor | None = None, embedding=None):
+    """-> (RGB uint8 image (size, size, 3), landmark pixels (N, 2): the 68 iBUG points, or the
+    given embedding's (HeadModel.landmark_set))."""
     expr = model.expression_vector(tile.expression)
     pose = HeadPose.zeros(1)
     pose.global_rot[0, 1] = math.radians(tile.yaw_deg)
     pose.jaw[0, 0] = math.radians(tile.jaw_deg)
-    out = model(shape=shape, expression=expr, pose=pose)
+    out = model(shape=shape, expression=expr, pose=pose, embedding=embedding)
     cam = OrthographicCamera(torch.tensor([[SHEET_SCALE, 0.0, SHEET_TY]]))
     with torch.no_grad():
         r = renderer.render(out.vertices, cam, (size, size), light=default_light(),

@@ -20,7 +20,7 @@ class ReconstructionError(RuntimeError):
 
 
 QUALITIES = tuple(QUALITY)                  # fast, default, high: the fit's schedules
-LANDMARKS = ("dlib", "fan")
+LANDMARKS = ("mediapipe", "dlib", "fan")   # mediapipe: 478 dense points; dlib, fan: iBUG-68
 FACE_DETECTORS = ("hog", "cnn")             # dlib's hog (fast) or cnn (finds harder faces)
 DEVICES = ("auto", "cpu", "cuda")
 # The user's own files a FLAME reconstruction reads: setting -> (what it is, CLI flag, required)

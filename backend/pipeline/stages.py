@@ -22,6 +22,7 @@ from ..detail.person import deca_person_detail, fit_person_detail
 from ..detail.static import tangent_normal_map
 from ..detect import DetectorUnavailable, crop_face, make_detector
 from ..detect.iris import find_irises, iris_array
+from ..detect.point_sets import POINT_SETS
 from ..fit import CoarseFit, FitSettings, Observation, fit_coarse
 from ..headmodel import HeadModel, ModelFileError, load_head_model
 from ..headmodel.albedo import AlbedoModel
@@ -35,6 +36,7 @@ from ..wrinkles.texture_decoder import load_openhead_decoder
 from .settings import ReconstructionError, ReconstructSettings, check_settings, model_files, resolve_device
 
 MIN_INTEROCULAR_PX = 24   # below this the landmarks are too coarse to fit a face
+MIN_EYE_OPENING = 0.12    # lid gap over eye width below which an eye is taken as closed
 ALBEDO_FIT_SIZE = 256     # texels of the albedo model in the photometric fit (DECA's size)
 SFS_STEPS = {"fast": 15, "default": 80, "high": 250}   # shape-from-shading steps of the detail fit
 
@@ -53,14 +55,17 @@ class Inputs:
 
 @dataclass
 class Faces:
-    """Per photo: the chosen face's crop, its 68 points in photo pixels, all face boxes found and
-    the iris centres in crop pixels (NaN rows for an unseen eye)."""
+    """Per photo: the chosen face's crop, its detected points in photo pixels (numbered as
+    `point_set`), all face boxes found and the iris centres in crop pixels (NaN rows for an
+    unseen eye)."""
 
     crops: list
     detected: list[np.ndarray]
     boxes: list[list[tuple[int, int, int, int]]]
     irises: list[np.ndarray]
     chosen: list[tuple[int, int, int, int]] = field(default_factory=list)   # the chosen face's box
+    detector: str = ""                    # the landmark detector's name
+    point_set: str = "ibug68"             # detect.point_sets: how the points are numbered
 
 
 @dataclass
@@ -139,7 +144,7 @@ def detect_faces(images: list, s: ReconstructSettings, device: str, progress: Pr
         detector = make_detector(s.landmarks, device=device, dlib_detector=s.face_detector)
     except (DetectorUnavailable, ValueError) as e:
         raise ReconstructionError(str(e)) from e
-    found = Faces([], [], [], [])
+    found = Faces([], [], [], [], detector=detector.name, point_set=detector.point_set)
     for k, img in enumerate(images):
         faces = detector.detect(img.rgb)
         found.boxes.append([f.box for f in faces])
@@ -155,13 +160,28 @@ def detect_faces(images: list, s: ReconstructSettings, device: str, progress: Pr
                 f"{img.path}: the face is too small ({face.interocular:.0f} px between the eye "
                 f"corners, at least {MIN_INTEROCULAR_PX} needed); use a closer or larger photo")
         found.crops.append(crop_face(img.rgb, face.points, s.crop_size))
-        found.irises.append(iris_array(find_irises(found.crops[-1].image, found.crops[-1].landmarks)))
+        found.irises.append(_irises(found.crops[-1], POINT_SETS[detector.point_set]))
         found.detected.append(face.points)
         found.chosen.append(face.box)
         progress("detect", (k + 1) / len(images))
     if len(images) > 1 and not s.allow_different_people:
         check_one_person(images, found.chosen)
     return found
+
+
+def _irises(crop, point_set) -> np.ndarray:
+    """(2, 2) iris centres in crop pixels, image-left eye first, NaN rows for an unseen eye: the
+    detector's own (MediaPipe's iris model) where the lids are open, else the hand-made finder
+    inside the 68-point eye contours."""
+    if point_set.iris_centres is None:
+        return iris_array(find_irises(crop.image, crop.landmarks))
+    irises = crop.landmarks[list(point_set.iris_centres)].astype(np.float64)
+    width = np.linalg.norm(crop.landmarks[33] - crop.landmarks[133]) + np.linalg.norm(
+        crop.landmarks[362] - crop.landmarks[263])
+    for eye, (upper, lower) in enumerate(((159, 145), (386, 374))):
+        if np.linalg.norm(crop.landmarks[upper] - crop.landmarks[lower]) < MIN_EYE_OPENING * width / 2:
+            irises[eye] = np.nan                            # a closed eye shows no iris
+    return irises
 
 
 def check_one_person(images: list, boxes: list) -> None:
@@ -241,7 +261,7 @@ def run_reconstruction(photos: list[str | Path], s: ReconstructSettings, progres
     inputs = timed("load", load_inputs, photos, s)
     progress("load", 1.0)
     faces = timed("detect", detect_faces, inputs.images, s, device, progress)
-    obs = [Observation(c.image, c.landmarks, faces.irises[i]) for i, c in enumerate(faces.crops)]
+    obs = [Observation(c.image, c.landmarks, faces.irises[i], faces.point_set) for i, c in enumerate(faces.crops)]
     fit = timed("fit", lambda: fit_coarse(inputs.model, obs, FitSettings(quality=s.quality, device=device),
                                           progress=lambda stage, frac: progress("fit", frac),
                                           albedo_model=inputs.albedo_model))
@@ -299,6 +319,8 @@ def _bundle_meta(r: Reconstruction, fitted_crop: list) -> dict:
         "parameters": {"shape": fit.shape[0].tolist(),
                        "photos": [_photo_meta(r, i, fitted_crop[i]) for i in range(len(r.inputs.images))],
                        "albedo_mean_linear": fit.albedo[0].tolist()},
+        "landmarks": {"detector": r.faces.detector, "point_set": r.faces.point_set,
+                      "fitted_index": fit.landmark_index.tolist()},
         "textures": {"albedo": {"file": "albedo.png", "color": "sRGB"},
                      "normal": {"file": "normal.png", "space": "tangent, OpenGL (+Y = +v)"}},
         "provenance": {"headsmith": __version__, "torch": torch.__version__, "python": platform.python_version(),

@@ -2,6 +2,7 @@
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from headsmith.headmodel import HeadPose, OpenHead
@@ -154,12 +155,14 @@ def test_batched_forward_and_gradients(openhead):
     assert shape.grad.abs().sum() > 0 and expr.grad.abs().sum() > 0 and pose.neck.grad.abs().sum() > 0
 
 
-def test_landmark_only_evaluation_equals_the_full_one(openhead):
+@pytest.mark.parametrize("point_set, share", [("ibug68", 1 / 5), ("mediapipe478", 1 / 2)])
+def test_landmark_only_evaluation_equals_the_full_one(openhead, point_set, share):
     """forward_landmarks evaluates only the vertices the embedding uses: the same landmarks and
-    the same gradients as the full evaluation, every contour row included."""
+    the same gradients as the full evaluation, every contour row included, for each point set."""
     m = openhead
-    index, _ = m._landmark_vertices()
-    assert 68 * 3 <= index.numel() < m.n_vertices / 5
+    emb_set = m.landmark_set(point_set)
+    index, _ = m._landmark_vertices(emb_set)
+    assert emb_set.n_points * 2 <= index.numel() < m.n_vertices * share
     torch.manual_seed(1)
     B = 4
     shape = torch.randn(B, m.n_shape, requires_grad=True)
@@ -168,10 +171,11 @@ def test_landmark_only_evaluation_equals_the_full_one(openhead):
     rot[:, 1] = torch.tensor([-0.8, -0.3, 0.2, 0.7])      # yaws across the contour table
     rot.requires_grad_(True)
     pose = HeadPose(rot, 0.1 * torch.randn(B, 3), 0.2 * torch.rand(B, 3), torch.zeros(B, 3), torch.zeros(B, 3))
-    full = m(shape=shape, expression=expr, pose=pose).landmarks3d
-    part = m.forward_landmarks(shape, expr, pose)
+    full = m(shape=shape, expression=expr, pose=pose, embedding=emb_set).landmarks3d
+    part = m.forward_landmarks(shape, expr, pose, embedding=emb_set)
+    assert full.shape == (B, emb_set.n_points, 3)
     assert torch.allclose(part, full, atol=1e-7)
-    w = torch.randn(B, 68, 3)
+    w = torch.randn(B, emb_set.n_points, 3)
     g_full = torch.autograd.grad((full * w).sum(), (shape, expr, rot))
     g_part = torch.autograd.grad((part * w).sum(), (shape, expr, rot))
     for a, b in zip(g_full, g_part):

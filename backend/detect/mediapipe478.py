@@ -1,0 +1,148 @@
+"""MediaPipe's face mesh (468 points) and irises (5 + 5 points): 478 dense landmarks, offline.
+
+The models are MediaPipe's own (Apache-2.0), converted once from TFLite to ONNX by
+tools/build_mediapipe_onnx.py and shipped in assets/mediapipe/; onnxruntime runs them (CUDA when
+present). Face boxes come from dlib's detector. The mesh model then runs twice, as MediaPipe's
+tracking does: on a square crop around the box, then on a crop turned upright by the outer eye
+corners (points 33, 263) and framed 1.5x around the first pass's points. Each eye is then cropped
+(2.3x its corner distance, upright) for the iris model, which also refines the eye contour.
+
+Point order is MediaPipe's: 0..467 the mesh, 468..472 the iris of the eye at 33/133 (the subject's
+right eye, image left on a frontal face; 468 its centre), 473..477 the other (473 its centre).
+Points are image pixels (x right, y down)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from .dlib68 import DetectorUnavailable, FaceLandmarks
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "mediapipe"
+MESH_SIZE, IRIS_SIZE = 192, 64          # model input sides, pixels
+ROI_SCALE, EYE_SCALE = 1.5, 2.3         # crop side over the points' extent (MediaPipe's values)
+OUTER_EYE_CORNERS = (33, 263)           # subject's right, left
+EYES = ((33, 133), (362, 263))          # (outer, inner) and (inner, outer) corners, image left eye first
+MIN_FACE_SCORE = 0.5                    # the mesh model's face-presence probability
+# The face oval, from the forehead centre clockwise on the image (MediaPipe's FACEMESH_FACE_OVAL):
+# on a turned face these follow the silhouette, so the head model's embedding slides them with yaw.
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+             152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+
+
+@dataclass(frozen=True)
+class Roi:
+    """A square, rotated region: centre (x, y) and side in image pixels, angle in radians
+    (counter-clockwise turn of the region's x axis from the image's)."""
+    centre: np.ndarray
+    side: float
+    angle: float
+
+    def matrix(self, size: int) -> np.ndarray:
+        """(2, 3) affine: image pixels -> crop pixels of a size x size crop."""
+        c, s = np.cos(self.angle), np.sin(self.angle)
+        k = size / self.side
+        R = np.array([[c, s], [-s, c]]) * k
+        return np.hstack([R, (size / 2 - R @ self.centre)[:, None]])
+
+
+def roi_from_points(points: np.ndarray, corners: tuple[int, int], scale: float) -> Roi:
+    """Upright square around points (N, 2): the x axis along corners[0] -> corners[1], the side
+    `scale` times the longer extent of the points in that frame."""
+    d = points[corners[1]] - points[corners[0]]
+    angle = float(np.arctan2(d[1], d[0]))
+    c, s = np.cos(angle), np.sin(angle)
+    local = points @ np.array([[c, -s], [s, c]])            # rotate by -angle
+    lo, hi = local.min(0), local.max(0)
+    centre = np.array([[c, -s], [s, c]]) @ ((lo + hi) / 2)
+    return Roi(centre, float(max(hi - lo)) * scale, angle)
+
+
+def warp(image: np.ndarray, roi: Roi, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """-> (crop (1, size, size, 3) float32 in [0, 1], its (2, 3) image -> crop matrix)."""
+    M = roi.matrix(size)
+    crop = cv2.warpAffine(image, M, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT)
+    return crop[None].astype(np.float32) / 255.0, M
+
+
+def to_image(points: np.ndarray, M: np.ndarray) -> np.ndarray:
+    """Crop pixels (N, 2) -> image pixels through the inverse of M."""
+    inv = cv2.invertAffineTransform(M)
+    return points @ inv[:, :2].T + inv[:, 2]
+
+
+@dataclass
+class DenseFace(FaceLandmarks):
+    """478 points (image pixels) and the mesh model's face-presence probability."""
+    score: float = 1.0
+
+    OUTER_EYE_CORNERS = OUTER_EYE_CORNERS
+
+
+class MediaPipe478:
+    """The dense landmarker. `face_boxes` finds faces (dlib's HOG or CNN detector)."""
+
+    name = "mediapipe"
+    point_set = "mediapipe478"
+
+    def __init__(self, dlib_detector: str = "hog", device: str = "cpu"):
+        from .dlib68 import Dlib68
+
+        missing = [p.name for p in (ASSETS / "face_landmark.onnx", ASSETS / "iris_landmark.onnx") if not p.exists()]
+        if missing:
+            raise DetectorUnavailable(f"the dense landmark models {missing} are missing from {ASSETS}; "
+                                      "rebuild them with tools/build_mediapipe_onnx.py (see its docstring)")
+        self._boxes = Dlib68(upsample=1, detector=dlib_detector)
+        self.device = device
+
+    @cached_property
+    def _sessions(self):
+        import onnxruntime as ort
+
+        providers = (["CUDAExecutionProvider"] if self.device.startswith("cuda") else []) + ["CPUExecutionProvider"]
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = 1
+        return tuple(ort.InferenceSession(str(ASSETS / n), opts, providers=providers)
+                     for n in ("face_landmark.onnx", "iris_landmark.onnx"))
+
+    def mesh(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, float]:
+        """-> (468, 2) mesh points in image pixels, face-presence probability."""
+        x, M = warp(image, roi, MESH_SIZE)
+        out = self._sessions[0].run(None, {"in0": x})
+        pts = next(o for o in out if o.size == 1404).reshape(468, 3)[:, :2]
+        logit = float(next(o for o in out if o.size == 1).ravel()[0])
+        return to_image(pts, M), float(1 / (1 + np.exp(-logit)))
+
+    def iris(self, image: np.ndarray, mesh: np.ndarray) -> np.ndarray:
+        """-> (10, 2) iris points (centre first, then four on the rim) of both eyes, image pixels.
+        The model sees an eye with its outer corner on the left; the other eye is mirrored."""
+        out = []
+        for k, (a, b) in enumerate(EYES):
+            roi = roi_from_points(mesh[[a, b]], (0, 1), EYE_SCALE)
+            x, M = warp(image, roi, IRIS_SIZE)
+            if k == 1:
+                x = x[:, :, ::-1].copy()
+            res = self._sessions[1].run(None, {"in0": x})
+            iris = next(o for o in res if o.size == 15).reshape(5, 3)[:, :2].copy()
+            if k == 1:
+                iris[:, 0] = IRIS_SIZE - iris[:, 0]
+            out.append(to_image(iris, M))
+        return np.concatenate(out)
+
+    def landmarks(self, image: np.ndarray, box: tuple[int, int, int, int]) -> DenseFace:
+        """478 points of the face in `box` (left, top, right, bottom pixels)."""
+        l, t, r, b = box
+        first = Roi(np.array([(l + r) / 2, (t + b) / 2 + 0.05 * (b - t)]), ROI_SCALE * 1.1 * max(r - l, b - t), 0.0)
+        mesh, _ = self.mesh(image, first)
+        mesh, score = self.mesh(image, roi_from_points(mesh, OUTER_EYE_CORNERS, ROI_SCALE))
+        return DenseFace(box, np.concatenate([mesh, self.iris(image, mesh)]).astype(np.float64), score)
+
+    def detect(self, image: np.ndarray) -> list[DenseFace]:
+        """image: (H, W, 3) uint8 RGB. Faces the mesh model accepts, largest box first."""
+        if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
+            raise ValueError("MediaPipe478.detect expects an RGB uint8 image (H, W, 3)")
+        faces = [self.landmarks(image, f.box) for f in self._boxes.boxes(image)]
+        return [f for f in faces if f.score >= MIN_FACE_SCORE]

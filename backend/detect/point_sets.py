@@ -1,0 +1,57 @@
+"""What the fit needs to know of each detector's point set: its size, its outer eye corners (the
+inter-ocular distance), the eyelid and inner-lip pairs whose gaps the fit matches (eye and mouth
+closure), the face contour, the irises, and how much each point is trusted.
+
+Indices are the detector's own point numbers (iBUG-68 order; MediaPipe's 478-point order)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .mediapipe478 import FACE_OVAL
+
+
+@dataclass(frozen=True)
+class PointSet:
+    name: str
+    n_points: int
+    outer_eye_corners: tuple[int, int]
+    eyelid_pairs: tuple[tuple[int, int], ...]     # (upper, lower) lid points
+    lip_pairs: tuple[tuple[int, int], ...]        # (upper, lower) inner-lip points
+    contour: tuple[int, ...]                      # the face's outline (least reliable)
+    eyes: tuple[int, ...]                         # eyelid points
+    lips: tuple[int, ...]                         # lip points
+    iris_centres: tuple[int, int] | None = None   # image-left eye's first, when the detector has them
+
+    def weights(self) -> np.ndarray:
+        """(n_points,) trust of each point in the landmark term: the contour half, eyes and lips
+        one and a half (they carry expression and gaze), irises zero (the gaze stage uses them)."""
+        w = np.ones(self.n_points)
+        w[list(self.contour)] = 0.5
+        w[list(self.eyes)] = 1.5
+        w[list(self.lips)] = 1.5
+        if self.iris_centres is not None:
+            w[self.n_points - 10:] = 0.0
+        return w
+
+
+IBUG68 = PointSet(
+    "ibug68", 68, (36, 45),
+    eyelid_pairs=((37, 41), (38, 40), (43, 47), (44, 46)),
+    lip_pairs=((61, 67), (62, 66), (63, 65)),
+    contour=tuple(range(17)), eyes=tuple(range(36, 48)), lips=tuple(range(48, 68)))
+
+# MediaPipe's mesh: eyelids (upper, lower) and inner lips (upper, lower) as in its canonical mesh;
+# the eye and lip rings are FACEMESH_LEFT_EYE/RIGHT_EYE and FACEMESH_LIPS.
+_MP_EYES = (33, 7, 163, 144, 145, 153, 154, 155, 133, 246, 161, 160, 159, 158, 157, 173,
+            263, 249, 390, 373, 374, 380, 381, 382, 362, 466, 388, 387, 386, 385, 384, 398)
+_MP_LIPS = (61, 146, 91, 181, 84, 17, 314, 405, 321, 375, 291, 185, 40, 39, 37, 0, 267, 269, 270, 409,
+            78, 95, 88, 178, 87, 14, 317, 402, 318, 324, 308, 191, 80, 81, 82, 13, 312, 311, 310, 415)
+MEDIAPIPE478 = PointSet(
+    "mediapipe478", 478, (33, 263),
+    eyelid_pairs=((160, 144), (159, 145), (158, 153), (387, 373), (386, 374), (385, 380)),
+    lip_pairs=((81, 178), (82, 87), (13, 14), (312, 317), (311, 402)),
+    contour=FACE_OVAL, eyes=_MP_EYES, lips=_MP_LIPS, iris_centres=(468, 473))
+
+POINT_SETS = {p.name: p for p in (IBUG68, MEDIAPIPE478)}

@@ -1,0 +1,88 @@
+"""The dense landmarker: MediaPipe's face mesh and iris models, converted to ONNX and shipped in
+assets/mediapipe, run on a real photo (the astronaut)."""
+import hashlib
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from headsmith.detect import Dlib68, make_detector
+from headsmith.detect.mediapipe478 import ASSETS, FACE_OVAL, MediaPipe478
+from headsmith.detect.point_sets import IBUG68, MEDIAPIPE478
+
+# MediaPipe mesh point -> the iBUG-68 point at the same place on the face
+SAME_PLACE = {33: 36, 133: 39, 362: 42, 263: 45, 61: 48, 291: 54, 152: 8, 4: 30}
+
+
+@pytest.fixture(scope="module")
+def mediapipe():
+    return MediaPipe478()
+
+
+@pytest.fixture(scope="module")
+def astronaut():
+    import skimage.data
+
+    return skimage.data.astronaut()
+
+
+def test_shipped_models_are_the_recorded_conversion():
+    prov = json.loads((ASSETS / "PROVENANCE.json").read_text())
+    assert prov["licence"].startswith("Apache-2.0")
+    for name, entry in prov["models"].items():
+        assert hashlib.sha256((ASSETS / name).read_bytes()).hexdigest() == entry["onnx_sha256"], name
+        assert entry["max_abs_diff_vs_tflite"] < 1e-3      # checked against the TFLite interpreter at build
+
+
+def test_478_points_where_dlib_puts_the_same_features(mediapipe, astronaut):
+    faces = mediapipe.detect(astronaut)
+    assert len(faces) == 1 and faces[0].points.shape == (478, 2) and faces[0].score > 0.9
+    dense, sparse = faces[0].points, Dlib68().detect(astronaut)[0].points
+    iod = faces[0].interocular
+    assert 0.9 < iod / np.linalg.norm(sparse[36] - sparse[45]) < 1.1
+    for mp_i, ibug_i in SAME_PLACE.items():
+        assert np.linalg.norm(dense[mp_i] - sparse[ibug_i]) < 0.08 * iod, (mp_i, ibug_i)
+    # each iris centre lies between its eye's corners, the subject's right eye (image left) first
+    for centre, (a, b) in zip((468, 473), ((33, 133), (362, 263))):
+        lo, hi = sorted((dense[a, 0], dense[b, 0]))
+        assert lo < dense[centre, 0] < hi
+        assert abs(dense[centre, 1] - (dense[a, 1] + dense[b, 1]) / 2) < 0.1 * iod
+
+
+def test_points_follow_a_tilted_photo(mediapipe, astronaut):
+    """The second pass turns the crop upright by the eye corners: a photo tilted 25 degrees gives
+    the same points, tilted (within 2 % of the inter-ocular distance on average)."""
+    h, w = astronaut.shape[:2]
+    M = cv2.getRotationMatrix2D((w / 2, h / 2), 25, 1.0)
+    tilted = cv2.warpAffine(astronaut, M, (w, h), borderMode=cv2.BORDER_REFLECT)
+    upright = mediapipe.detect(astronaut)[0]
+    found = mediapipe.detect(tilted)
+    assert found, "the tilted face was not found"
+    expected = upright.points @ M[:, :2].T + M[:, 2]
+    err = np.linalg.norm(found[0].points[:468] - expected[:468], axis=1).mean() / upright.interocular
+    assert err < 0.02
+
+
+def test_no_face_gives_no_points(mediapipe):
+    noise = np.random.default_rng(0).integers(0, 255, (300, 300, 3), dtype=np.uint8)
+    assert mediapipe.detect(noise) == []
+    with pytest.raises(ValueError, match="RGB uint8"):
+        mediapipe.detect(noise.astype(np.float32))
+
+
+def test_point_sets_describe_their_detectors():
+    assert make_detector("mediapipe").point_set == MEDIAPIPE478.name
+    assert make_detector("dlib").point_set == IBUG68.name
+    for ps in (IBUG68, MEDIAPIPE478):
+        idx = [i for pair in ps.eyelid_pairs + ps.lip_pairs for i in pair] + list(ps.contour)
+        assert max(idx) < ps.n_points and ps.weights().shape == (ps.n_points,)
+    assert len(set(FACE_OVAL)) == 36 and MEDIAPIPE478.weights()[468:].sum() == 0   # irises: the gaze's
+
+
+def test_missing_models_say_how_to_rebuild(monkeypatch, tmp_path):
+    from headsmith.detect import DetectorUnavailable, mediapipe478
+
+    monkeypatch.setattr(mediapipe478, "ASSETS", tmp_path)
+    with pytest.raises(DetectorUnavailable, match="build_mediapipe_onnx"):
+        MediaPipe478()
