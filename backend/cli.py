@@ -74,7 +74,8 @@ def _settings(args):
 
     return ReconstructSettings(
         model=args.model, flame_path=args.flame, flame_landmarks=args.flame_landmarks,
-        flame_uv=args.flame_uv, flame_masks=args.flame_masks, flame_albedo=args.flame_albedo, deca_path=args.deca,
+        flame_uv=args.flame_uv, flame_masks=args.flame_masks,
+        flame_mediapipe=args.flame_mediapipe, flame_albedo=args.flame_albedo, deca_path=args.deca,
         landmarks=args.landmarks,
         face_detector=args.face_detector,
         quality=args.quality, device=args.device, face_index=args.face_index,
@@ -207,10 +208,13 @@ def _reconstruct_options(r: argparse.ArgumentParser) -> argparse.ArgumentParser:
     r.add_argument("--flame-landmarks", help="DECA's landmark_embedding.npy")
     r.add_argument("--flame-uv", help="DECA's head_template.obj (UVs)")
     r.add_argument("--flame-masks", help="DECA's FLAME_masks.pkl (optional)")
+    r.add_argument("--flame-mediapipe", help="FLAME's mediapipe_landmark_embedding.npz (optional: without it a "
+                   "FLAME fit uses dlib's 68 points)")
     r.add_argument("--flame-albedo", help="a FLAME albedo model, FLAME_albedo_from_BFM.npz or FLAME_texture.npz "
                    "(optional): its coefficients are fitted, and it fills what the photo does not show")
     r.add_argument("--deca", help="DECA's deca_model.tar: dynamic wrinkles for FLAME heads (optional)")
-    r.add_argument("--landmarks", default="dlib", choices=LANDMARKS)
+    r.add_argument("--landmarks", default="mediapipe", choices=LANDMARKS,
+                   help="mediapipe: 478 dense points (default); dlib, fan: 68 points")
     r.add_argument("--face-detector", default="hog", choices=FACE_DETECTORS,
                    help="dlib face finder: hog (fast) or cnn (slower, finds turned or small faces)")
     r.add_argument("--quality", default="default", choices=QUALITIES)

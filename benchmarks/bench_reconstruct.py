@@ -35,7 +35,7 @@ from bench_render import machine  # noqa: E402
 from headsmith.detect.identity import FaceEmbedder
 from headsmith.fit.metrics import aligned_vertex_error
 from headsmith.headmodel import HeadPose, OpenHead
-from headsmith.headmodel.appearance import paint_irises
+from headsmith.headmodel.appearance import paint_face, paint_irises
 from headsmith.imageio.color import linear_to_srgb, srgb_to_linear, to_uint8
 from headsmith.pipeline import ReconstructSettings, reconstruct
 from headsmith.render import MeshRenderer, OrthographicCamera, default_light, vertex_normals
@@ -128,12 +128,17 @@ def _draw_fringe(photo: np.ndarray, lmk: np.ndarray) -> np.ndarray:
 
 
 def synthetic_case(model: OpenHead, rng: np.random.Generator, size: int = 512, yaw_deg: float | None = None,
-                   jaw: float | None = None, occluder: str | None = None, gaze: tuple[float, float] | None = None):
+                   jaw: float | None = None, occluder: str | None = None, gaze: tuple[float, float] | None = None,
+                   dressed: bool = False):
     """Ground-truth head outside the prior, rendered textured and lit; returns photo, truth.
     yaw_deg / jaw fix the head turn (degrees) and jaw opening (radians) instead of drawing them;
     occluder "glasses" draws dark frames over the eyes, "fringe" dark hair over the forehead
     (both on the photo only), "beard" paints a dark full beard into the albedo;
-    gaze (pitch, yaw) radians turns both eyes and paints irises (the other cases have none)."""
+    gaze (pitch, yaw) radians turns both eyes and paints irises (the other cases have none);
+    dressed paints brows, lash lines, lips, cheeks, a hair cap and irises into the albedo
+    (headmodel.appearance.paint_face) and puts the head on a random smooth background, so that
+    detectors see a face (its randomness comes from one extra draw, the others' cases stay).
+    truth["points"]: each point set's true landmarks (pixels), from the model's embeddings."""
     shape = torch.tensor(rng.normal(0, 1.3, model.n_shape), dtype=torch.float32)[None]
     rest = model(shape=shape).rest_vertices
     n = vertex_normals(rest, model.faces)
@@ -171,7 +176,10 @@ def synthetic_case(model: OpenHead, rng: np.random.Generator, size: int = 512, y
     if occluder == "beard":
         hair = np.array([0.05, 0.035, 0.025]) * (1 + 0.5 * rng.random((1024, 1024, 1)))
         albedo = np.where(_beard_mask(model, 1024)[..., None], hair, albedo).astype(np.float32)
-    if gaze is not None:
+    drng = np.random.default_rng(int(rng.integers(1 << 31))) if dressed else None
+    if dressed:
+        albedo = paint_face(model, albedo, drng).astype(np.float32)
+    if gaze is not None or dressed:
         albedo = paint_irises(model, albedo).astype(np.float32)
     tex = torch.tensor(albedo).permute(2, 0, 1)[None]
     light = default_light()
@@ -181,15 +189,40 @@ def synthetic_case(model: OpenHead, rng: np.random.Generator, size: int = 512, y
     r = MeshRenderer(model.faces, model.uv_layout.uv, model.uv_layout.faces).render(
         verts, cam, (size, size), light=light, texture=tex, background=0.25)
     photo = to_uint8(linear_to_srgb(r.image[0]))
-    ndc = cam.project_ndc(out.landmarks3d)[0].detach()
-    lmk = torch.stack([(ndc[:, 0] + 1) * 0.5 * size, (1 - ndc[:, 1]) * 0.5 * size], -1).numpy()
+    if dressed:
+        a = r.alpha[0].numpy()
+        photo = (photo * a + _background(drng, size) * (1 - a)).astype(np.uint8)
+
+    def to_px(points3d):
+        ndc = cam.project_ndc(points3d)[0].detach()
+        return torch.stack([(ndc[:, 0] + 1) * 0.5 * size, (1 - ndc[:, 1]) * 0.5 * size], -1).numpy()
+
+    lmk = to_px(out.landmarks3d)
+    with torch.no_grad():
+        points = {name: to_px(model(shape=shape, expression=expr, pose=pose, embedding=emb).landmarks3d)
+                  for name, emb in model.landmark_sets().items()}
     if occluder == "glasses":
         photo = _draw_glasses(photo, lmk)
     if occluder == "fringe":
         photo = _draw_fringe(photo, lmk)
     rest_truth = rest + extra
     return photo, dict(rest=rest_truth[0].numpy(), albedo=albedo, yaw=math.degrees(float(pose.global_rot[0, 1])),
-                       landmarks=lmk, pose=pose)
+                       landmarks=lmk, pose=pose, points=points)
+
+
+def _background(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A random backdrop (size, size, 3) uint8: smooth colour clouds and a few soft-edged shapes."""
+    low = rng.uniform(20, 235, (4, 4, 3))
+    img = cv2.resize(low, (size, size), interpolation=cv2.INTER_CUBIC)
+    for _ in range(int(rng.integers(2, 6))):
+        c = tuple(int(v) for v in rng.uniform(0, size, 2))
+        col = tuple(float(v) for v in rng.uniform(0, 255, 3))
+        if rng.random() < 0.5:
+            cv2.circle(img, c, int(rng.uniform(20, size / 4)), col, -1, cv2.LINE_AA)
+        else:
+            cv2.rectangle(img, c, (c[0] + int(rng.uniform(20, size / 3)), c[1] + int(rng.uniform(20, size / 3))),
+                          col, -1, cv2.LINE_AA)
+    return np.clip(cv2.GaussianBlur(img, (0, 0), 2.0), 0, 255)[..., :3]
 
 
 def reconstruct_case(img: np.ndarray, tmp: Path, name: str, device: str) -> bool:

@@ -118,7 +118,7 @@ def flame_standin(tmp_path_factory):
 
 
 FLAME_OPTIONS = {"flame_path": "--flame", "flame_landmarks": "--flame-landmarks", "flame_uv": "--flame-uv",
-                 "flame_masks": "--flame-masks", "deca_path": "--deca"}
+                 "flame_masks": "--flame-masks", "deca_path": "--deca", "flame_mediapipe": "--flame-mediapipe"}
 
 
 @pytest.fixture(scope="session")

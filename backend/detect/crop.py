@@ -13,7 +13,7 @@ CROP_SCALE = 1.25
 @dataclass
 class Crop:
     image: np.ndarray        # (S, S, 3) uint8 RGB
-    landmarks: np.ndarray    # (68, 2) pixels in the crop
+    landmarks: np.ndarray    # (N, 2) pixels in the crop, the detector's points
     matrix: np.ndarray       # (2, 3) photo pixels -> crop pixels
     size: int
 
@@ -24,8 +24,11 @@ class Crop:
 
 
 def crop_face(image: np.ndarray, landmarks: np.ndarray, size: int = 512,
-              scale: float = CROP_SCALE) -> Crop:
-    lo, hi = landmarks.min(0), landmarks.max(0)
+              scale: float = CROP_SCALE, box: tuple[int, ...] | None = None) -> Crop:
+    """box: the points whose extent frames the crop (PointSet.box; all of them by default), so that
+    every point set gives the face the same size in the crop."""
+    framing = landmarks if box is None else landmarks[list(box)]
+    lo, hi = framing.min(0), framing.max(0)
     centre = (lo + hi) / 2
     side = 1.1 * float(np.mean(hi - lo)) * scale  # DECA's box: 1.1 * mean(w, h) * 1.25
     s = size / side

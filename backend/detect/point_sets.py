@@ -23,12 +23,16 @@ class PointSet:
     eyes: tuple[int, ...]                         # eyelid points
     lips: tuple[int, ...]                         # lip points
     iris_centres: tuple[int, int] | None = None   # image-left eye's first, when the detector has them
+    box: tuple[int, ...] | None = None            # the points that frame the crop as iBUG's 68 do (None: all)
+    hairline: tuple[int, ...] = ()                # points on the forehead's top edge (hair hides it)
 
     def weights(self) -> np.ndarray:
-        """(n_points,) trust of each point in the landmark term: the contour half, eyes and lips
-        one and a half (they carry expression and gaze), irises zero (the gaze stage uses them)."""
+        """(n_points,) trust of each point in the landmark term: the contour half, the hairline a
+        tenth, eyes and lips one and a half (they carry expression and gaze), irises zero (the
+        gaze stage uses them)."""
         w = np.ones(self.n_points)
         w[list(self.contour)] = 0.5
+        w[list(self.hairline)] = 0.1
         w[list(self.eyes)] = 1.5
         w[list(self.lips)] = 1.5
         if self.iris_centres is not None:
@@ -52,6 +56,9 @@ MEDIAPIPE478 = PointSet(
     "mediapipe478", 478, (33, 263),
     eyelid_pairs=((160, 144), (159, 145), (158, 153), (387, 373), (386, 374), (385, 380)),
     lip_pairs=((81, 178), (82, 87), (13, 14), (312, 317), (311, 402)),
-    contour=FACE_OVAL, eyes=_MP_EYES, lips=_MP_LIPS, iris_centres=(468, 473))
+    contour=FACE_OVAL, eyes=_MP_EYES, lips=_MP_LIPS, iris_centres=(468, 473),
+    # the oval from temple to temple under the chin, and the brows: the extent of iBUG's 68
+    box=FACE_OVAL[7:30] + (70, 63, 105, 66, 107, 336, 296, 334, 293, 300),
+    hairline=FACE_OVAL[:7] + FACE_OVAL[30:])
 
 POINT_SETS = {p.name: p for p in (IBUG68, MEDIAPIPE478)}

@@ -40,12 +40,14 @@ class Observation:
     """One photo, cropped: (S, S, 3) uint8 sRGB, its detected landmarks (N, 2) in crop pixels,
     numbered as the detector's point set (detect.point_sets) and, when looked for, the iris
     centres (2, 2) in crop pixels, image-left eye first, NaN rows for an eye whose iris was not
-    seen (detect.iris.iris_array)."""
+    seen (detect.iris.iris_array). Points outside the photo (guessed by the detector beyond a
+    tight crop's edge) are `seen` False and do not pull the fit."""
 
     image: np.ndarray
     landmarks: np.ndarray
     irises: np.ndarray | None = None
     point_set: str = "ibug68"
+    seen: np.ndarray | None = None      # (N,) bool: the point lies in the photo (None: all do)
 
     @property
     def size(self) -> int:

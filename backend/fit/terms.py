@@ -55,7 +55,7 @@ class FitState:
     det_ndc: torch.Tensor             # (B, N, 2) detected landmarks, in the embedding's point order
     iod: torch.Tensor                 # (B,) their inter-ocular distance
     sizes: torch.Tensor               # (B,) crop sizes in pixels
-    w_lmk: torch.Tensor               # (N,) trust per point (detect.point_sets.PointSet.weights)
+    w_lmk: torch.Tensor               # (B, N) trust per point (PointSet.weights; 0 outside the photo)
     eyelid_pairs: list                # (upper, lower) positions in the N points
     lip_pairs: list
     fitted_expr: torch.Tensor         # (E,) bool: expressions the fit moves
@@ -92,7 +92,8 @@ class FitState:
         a, b = ps.outer_eye_corners
         iod = (det_all[:, a] - det_all[:, b]).norm(dim=-1)
         det_ndc = det_all[:, index]
-        w_lmk = torch.as_tensor(ps.weights(), dtype=torch.float32, device=dev)[index]
+        seen = np.stack([np.ones(len(o.landmarks), bool) if o.seen is None else o.seen for o in observations])
+        w_lmk = (torch.as_tensor(ps.weights() * seen, dtype=torch.float32, device=dev))[:, index]   # (B, N)
         cams, yaws = initial_cameras(model, det_ndc, emb)
         camera = cams.float().to(dev).requires_grad_(True)
         global_rot = torch.zeros(B, 3, device=dev)

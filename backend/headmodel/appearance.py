@@ -1,7 +1,8 @@
 """Plain per-part vertex colours for previews and for the renders the landmark builder feeds to
 dlib: skin, white sclera with a dark iris facing forward, teeth, tongue. Linear RGB in [0, 1].
 `paint_irises` paints the eyes into a UV texture instead, with a sharp limbus (vertex colours
-blur it over a whole low-poly triangle): the synthetic gaze renders use it."""
+blur it over a whole low-poly triangle): the synthetic gaze renders use it. `paint_face` makes
+a skin texture up (brows, lash lines, lips, cheeks, hair cap) so that detectors see a face."""
 from __future__ import annotations
 
 import math
@@ -57,3 +58,67 @@ def paint_irises(model, texture: np.ndarray, iris=IRIS, sclera=SCLERA) -> np.nda
         d /= np.linalg.norm(d, axis=1, keepdims=True)
         out[sel] = np.where((d[:, 2] > cos_iris)[:, None], np.asarray(iris), np.asarray(sclera))
     return out
+
+
+def _segment_distance(p: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Distance (N,) of points p (N, 2) to the segment a-b."""
+    ab = b - a
+    t = np.clip(((p - a) @ ab) / max(float(ab @ ab), 1e-12), 0, 1)
+    return np.linalg.norm(p - (a + t[:, None] * ab), axis=1)
+
+
+def _polyline_distance(p: np.ndarray, line: np.ndarray, closed: bool) -> np.ndarray:
+    pts = np.vstack([line, line[:1]]) if closed else line
+    return np.min([_segment_distance(p, pts[i], pts[i + 1]) for i in range(len(pts) - 1)], axis=0)
+
+
+def _inside(p: np.ndarray, polygon: np.ndarray) -> np.ndarray:
+    """Even-odd test: (N,) bool, points p (N, 2) inside the closed polygon (K, 2)."""
+    inside = np.zeros(len(p), bool)
+    for a, b in zip(polygon, np.roll(polygon, -1, axis=0)):
+        crosses = (a[1] > p[:, 1]) != (b[1] > p[:, 1])
+        x = a[0] + (p[:, 1] - a[1]) * (b[0] - a[0]) / (b[1] - a[1] + 1e-12)
+        inside ^= crosses & (p[:, 0] < x)
+    return inside
+
+
+def paint_face(model, texture: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """texture: (S, S, 3) linear RGB skin in the model's UV layout. Returns a copy made up to look
+    like a face to landmark detectors: brows, lash lines, lips, rosy cheeks and a hair cap with a
+    random hairline, painted on the skin by each texel's place on the mean head (metres, seen from
+    the front). Positions come from the model's 68-point embedding, so the paint sits where the
+    detectors look for the features."""
+    from ..render.uv import rasterize_uv, world_to_uv
+
+    S = texture.shape[0]
+    lay = model.uv_layout
+    raster = rasterize_uv(lay.uv.float(), lay.faces, model.faces, S)
+    pos = world_to_uv(raster, model.v_template[None].float())[0].numpy().reshape(-1, 3)
+    face = raster.fragments.face_index[0].numpy().reshape(-1)
+    skin = (face >= 0) & (model.face_part.cpu().numpy()[np.clip(face, 0, None)] == 0)
+    lm = model.landmarks.points(model.v_template[None].float(), model.faces, torch.zeros(1))[0].numpy()
+    xy, front = pos[:, :2], pos[:, 2] > lm[:, 2].min() - 0.03
+    out = texture.reshape(-1, 3).copy()
+    hair = np.array([0.03, 0.02, 0.012]) * rng.uniform(0.6, 3.0)
+
+    def paint(mask, colour, alpha=1.0):
+        m = ((mask & skin) * np.asarray(alpha, np.float32))[:, None]
+        out[:] = out * (1 - m) + np.asarray(colour)[None] * m
+
+    brow_w = rng.uniform(0.0025, 0.004)
+    for a, b in ((17, 22), (22, 27)):
+        line = lm[a:b, :2] + np.array([0.0, 0.002])
+        paint(front & (_polyline_distance(xy, line, False) < brow_w), hair * 0.8, 0.9)
+    for a in (36, 42):
+        paint(front & (_polyline_distance(xy, lm[a:a + 6, :2], True) < 0.0012), (0.02, 0.015, 0.012), 0.85)
+    lip = np.array([0.42, 0.14, 0.13]) * rng.uniform(0.7, 1.2)
+    paint(front & (_polyline_distance(xy, lm[48:60, :2], True) < 0.0015), lip * 0.7, 0.8)
+    paint(front & _inside(xy, lm[48:60, :2]), lip, 0.75)
+    for c in (lm[2] * 0.35 + lm[31] * 0.65, lm[14] * 0.35 + lm[35] * 0.65):   # cheeks
+        d = np.linalg.norm(xy - c[:2], axis=1)
+        paint(front, (0.75, 0.35, 0.32), 0.25 * np.exp(-(d / 0.018) ** 2))
+    brow_top = lm[17:27, 1].max()
+    line = brow_top + rng.uniform(0.03, 0.05) + 0.006 * np.sin(xy[:, 0] * rng.uniform(60, 120))
+    cap = (pos[:, 1] > line) | ((pos[:, 2] < lm[:, 2].min() - 0.05) & (pos[:, 1] > lm[30, 1]))
+    paint(cap, hair, 0.95)
+    return out.reshape(texture.shape)

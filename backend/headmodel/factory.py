@@ -12,7 +12,7 @@ from .safe_pickle import UnsafePickleError
 MODELS = ("openhead", "flame")
 # The user's FLAME files, by the settings' names: generic_model.pkl and DECA's landmark, UV and
 # mask files. A bundle records the same keys (absolute paths) so that later stages reload them.
-FLAME_FILE_KEYS = ("flame_path", "flame_landmarks", "flame_uv", "flame_masks")
+FLAME_FILE_KEYS = ("flame_path", "flame_landmarks", "flame_uv", "flame_masks", "flame_mediapipe")
 
 
 def load_head_model(name: str, files: dict | None = None) -> HeadModel:
@@ -28,7 +28,7 @@ def load_head_model(name: str, files: dict | None = None) -> HeadModel:
             raise ModelFileError("a FLAME head needs its generic_model.pkl (your licensed copy)")
         try:
             return FLAME(files["flame_path"], files.get("flame_landmarks"), files.get("flame_uv"),
-                         files.get("flame_masks"))
+                         files.get("flame_masks"), mediapipe_path=files.get("flame_mediapipe"))
         except (FileNotFoundError, UnsafePickleError) as e:   # a refused pickle: no code ran
             raise ModelFileError(f"{e} (the file was refused; nothing in it was run)"
                                  if isinstance(e, UnsafePickleError) else str(e)) from e

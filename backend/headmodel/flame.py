@@ -84,10 +84,38 @@ def read_obj_uv(path: Path, n_faces: int) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(vt, dtype=np.float32), np.asarray(ft, dtype=np.int64)
 
 
+MEDIAPIPE_KEYS = ("lmk_face_idx", "lmk_b_coords", "landmark_indices")
+
+
+def read_mediapipe_embedding(path: Path, n_faces: int) -> LandmarkEmbedding:
+    """FLAME's `mediapipe_landmark_embedding.npz` (FLAME/MICA release): MediaPipe points (105 of
+    them: brows, eyes, nose, lips; no face oval) as FLAME face indices `lmk_face_idx` (N,),
+    barycentric coordinates `lmk_b_coords` (N, 3) and their MediaPipe numbers
+    `landmark_indices` (N,). Read without pickle; all points static (no contour)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            missing = [k for k in MEDIAPIPE_KEYS if k not in z.files]
+            if missing:
+                raise ModelFileError(f"{path} lacks {missing}; is it FLAME's mediapipe_landmark_embedding.npz?")
+            faces, bary, index = (np.asarray(z[k]) for k in MEDIAPIPE_KEYS)
+    except (OSError, ValueError) as e:
+        raise ModelFileError(f"{path}: not a readable .npz without pickled objects ({e})") from e
+    faces, index = faces.reshape(-1).astype(np.int64), index.reshape(-1).astype(np.int64)
+    bary = bary.reshape(-1, 3).astype(np.float32)
+    if not (len(faces) == len(bary) == len(index)) or len(faces) == 0:
+        raise ModelFileError(f"{path}: {len(faces)} faces, {len(bary)} barycentric rows, {len(index)} indices")
+    if faces.min() < 0 or faces.max() >= n_faces or index.min() < 0 or index.max() >= 468:
+        raise ModelFileError(f"{path}: face or MediaPipe indices out of range (FLAME has {n_faces} faces)")
+    z = torch.zeros
+    return LandmarkEmbedding(torch.as_tensor(faces), torch.as_tensor(bary), z(1), z(1, 0, dtype=torch.int64),
+                             z(1, 0, 3), torch.as_tensor(index))
+
+
 class FLAME(HeadModel):
     def __init__(self, model_path: Path | str, landmark_path: Path | str | None = None,
                  uv_obj_path: Path | str | None = None, masks_path: Path | str | None = None,
-                 n_shape: int = 100, n_expression: int = 50, dtype=torch.float32):
+                 n_shape: int = 100, n_expression: int = 50, dtype=torch.float32,
+                 mediapipe_path: Path | str | None = None):
         super().__init__()
         raw = read_flame_pickle(Path(model_path))
         self.name = "flame"
@@ -155,6 +183,8 @@ class FLAME(HeadModel):
             self.landmarks = LandmarkEmbedding(z(51, dtype=torch.int64), z(51, 3, dtype=dtype),
                                                z(1, dtype=dtype), z(1, 17, dtype=torch.int64),
                                                z(1, 17, 3, dtype=dtype))
+        self.extra_landmark_sets = {} if mediapipe_path is None else {
+            "mediapipe478": read_mediapipe_embedding(Path(mediapipe_path), F).to(None, dtype)}
         self.region_names = []
         self.register_buffer("region_masks", torch.zeros(0, 1, 1, dtype=dtype))
         self.register_buffer("vertex_regions", torch.zeros(0, V, dtype=dtype))

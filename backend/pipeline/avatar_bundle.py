@@ -89,7 +89,7 @@ def reconstruct(photos: list[str | Path], out: str | Path, settings: Reconstruct
     r.timings["bundle"] = time.perf_counter() - t - r.timings.get("wrinkles", 0.0)
     prog("bundle", 1.0)
     return ReconstructResult(Path(out), r.faces.boxes, [float(e) for e in r.fit.landmark_error], r.timings,
-                             blend_error, aside, [img.note for img in r.inputs.images if img.note])
+                             blend_error, aside, [img.note for img in r.inputs.images if img.note] + r.faces.notes)
 
 
 def rebake_bundle(folder: Path, cache: dict | None = None, meta: dict | None = None) -> dict | None:

@@ -29,6 +29,7 @@ USER_FILES = {
     "flame_landmarks": ("DECA's landmark_embedding.npy", "--flame-landmarks", True),
     "flame_uv": ("DECA's head_template.obj", "--flame-uv", True),
     "flame_masks": ("DECA's FLAME_masks.pkl", "--flame-masks", False),
+    "flame_mediapipe": ("FLAME's mediapipe_landmark_embedding.npz", "--flame-mediapipe", False),
     "flame_albedo": ("a FLAME albedo model (.npz)", "--flame-albedo", False),
     "deca_path": ("DECA's deca_model.tar", "--deca", False),
 }
@@ -41,9 +42,10 @@ class ReconstructSettings:
     flame_landmarks: str | None = None
     flame_uv: str | None = None
     flame_masks: str | None = None
+    flame_mediapipe: str | None = None      # FLAME's mediapipe_landmark_embedding.npz: dense landmarks
     flame_albedo: str | None = None         # FLAME_albedo_from_BFM.npz / FLAME_texture.npz (optional)
     deca_path: str | None = None            # DECA's deca_model.tar: wrinkles for FLAME heads
-    landmarks: str = "dlib"                 # one of LANDMARKS
+    landmarks: str = "mediapipe"            # one of LANDMARKS
     face_detector: str = "hog"              # one of FACE_DETECTORS
     quality: str = "default"                # one of QUALITIES
     device: str = "auto"                    # one of DEVICES

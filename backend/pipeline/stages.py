@@ -22,7 +22,7 @@ from ..detail.person import deca_person_detail, fit_person_detail
 from ..detail.static import tangent_normal_map
 from ..detect import DetectorUnavailable, crop_face, make_detector
 from ..detect.iris import find_irises, iris_array
-from ..detect.point_sets import POINT_SETS
+from ..detect.point_sets import MEDIAPIPE478, POINT_SETS
 from ..fit import CoarseFit, FitSettings, Observation, fit_coarse
 from ..headmodel import HeadModel, ModelFileError, load_head_model
 from ..headmodel.albedo import AlbedoModel
@@ -66,6 +66,8 @@ class Faces:
     chosen: list[tuple[int, int, int, int]] = field(default_factory=list)   # the chosen face's box
     detector: str = ""                    # the landmark detector's name
     point_set: str = "ibug68"             # detect.point_sets: how the points are numbered
+    notes: list[str] = field(default_factory=list)   # what the user should know (bundle provenance)
+    seen: list[np.ndarray] = field(default_factory=list)   # per photo (N,) bool: the point is in the photo
 
 
 @dataclass
@@ -138,13 +140,25 @@ def _load_deca(s: ReconstructSettings) -> DecaNetworks | None:
         raise ReconstructionError(str(e)) from e
 
 
-def detect_faces(images: list, s: ReconstructSettings, device: str, progress: Progress) -> Faces:
+def landmark_detector(s: ReconstructSettings, model: HeadModel) -> tuple[str, str | None]:
+    """The detector to run: the chosen one, or dlib's 68 points when the head model embeds no
+    dense points (FLAME without --flame-mediapipe). -> (name, a note saying so, or None)."""
+    if s.landmarks == "mediapipe" and MEDIAPIPE478.name not in model.landmark_sets():
+        return "dlib", (f"the {model.name} head model has no embedding of MediaPipe's points (for FLAME: "
+                        "--flame-mediapipe mediapipe_landmark_embedding.npz); dlib's 68 points were used")
+    return s.landmarks, None
+
+
+def detect_faces(images: list, s: ReconstructSettings, device: str, progress: Progress,
+                 model: HeadModel) -> Faces:
     """The face --face-index picks in each photo (largest first), cropped, with its irises."""
+    name, note = landmark_detector(s, model)
     try:
-        detector = make_detector(s.landmarks, device=device, dlib_detector=s.face_detector)
+        detector = make_detector(name, device=device, dlib_detector=s.face_detector)
     except (DetectorUnavailable, ValueError) as e:
         raise ReconstructionError(str(e)) from e
-    found = Faces([], [], [], [], detector=detector.name, point_set=detector.point_set)
+    found = Faces([], [], [], [], detector=detector.name, point_set=detector.point_set,
+                  notes=[note] if note else [])
     for k, img in enumerate(images):
         faces = detector.detect(img.rgb)
         found.boxes.append([f.box for f in faces])
@@ -159,9 +173,11 @@ def detect_faces(images: list, s: ReconstructSettings, device: str, progress: Pr
             raise ReconstructionError(
                 f"{img.path}: the face is too small ({face.interocular:.0f} px between the eye "
                 f"corners, at least {MIN_INTEROCULAR_PX} needed); use a closer or larger photo")
-        found.crops.append(crop_face(img.rgb, face.points, s.crop_size))
+        found.crops.append(crop_face(img.rgb, face.points, s.crop_size, box=POINT_SETS[detector.point_set].box))
         found.irises.append(_irises(found.crops[-1], POINT_SETS[detector.point_set]))
         found.detected.append(face.points)
+        h, w = img.rgb.shape[:2]
+        found.seen.append((face.points >= 0).all(1) & (face.points[:, 0] < w) & (face.points[:, 1] < h))
         found.chosen.append(face.box)
         progress("detect", (k + 1) / len(images))
     if len(images) > 1 and not s.allow_different_people:
@@ -260,8 +276,9 @@ def run_reconstruction(photos: list[str | Path], s: ReconstructSettings, progres
 
     inputs = timed("load", load_inputs, photos, s)
     progress("load", 1.0)
-    faces = timed("detect", detect_faces, inputs.images, s, device, progress)
-    obs = [Observation(c.image, c.landmarks, faces.irises[i], faces.point_set) for i, c in enumerate(faces.crops)]
+    faces = timed("detect", detect_faces, inputs.images, s, device, progress, inputs.model)
+    obs = [Observation(c.image, c.landmarks, faces.irises[i], faces.point_set, faces.seen[i])
+           for i, c in enumerate(faces.crops)]
     fit = timed("fit", lambda: fit_coarse(inputs.model, obs, FitSettings(quality=s.quality, device=device),
                                           progress=lambda stage, frac: progress("fit", frac),
                                           albedo_model=inputs.albedo_model))
@@ -328,7 +345,7 @@ def _bundle_meta(r: Reconstruction, fitted_crop: list) -> dict:
                        "timings_s": dict(r.timings)},   # stages before writing the bundle
         "frame": "metres, right-handed, y up, face toward +z (FLAME)",
     }
-    notes = [img.note for img in r.inputs.images if img.note]
+    notes = [img.note for img in r.inputs.images if img.note] + r.faces.notes
     if notes:
         meta["provenance"]["notes"] = notes
     if r.detail.meta:

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import scipy.sparse
 
+from headsmith.detect.point_sets import POINT_SETS
 from tests.headmodel.test_flame import write_flame_pickle
 
 N_EXPRESSION_DIRS = 100
@@ -42,8 +43,8 @@ def _joint_regressor(v_template, shapedirs, joints, joint_shapedirs, k=40):
 
 
 def write_flame_standin(out: Path, model=None) -> dict[str, Path]:
-    """Write generic_model.pkl, landmark_embedding.npy, head_template.obj and FLAME_masks.pkl under
-    `out`; returns their paths by the keyword the FLAME loader takes."""
+    """Write generic_model.pkl, landmark_embedding.npy, head_template.obj, FLAME_masks.pkl and
+    mediapipe_landmark_embedding.npz under `out`; returns their paths by the settings' names."""
     from headsmith.headmodel import OpenHead
 
     m = model or OpenHead()
@@ -114,4 +115,16 @@ def write_flame_standin(out: Path, model=None) -> dict[str, Path]:
              "boundary": np.zeros(0, np.int64)}
     with open(paths["flame_masks"], "wb") as fh:
         pickle.dump(masks, fh, protocol=2)
+
+    # FLAME's mediapipe_landmark_embedding.npz: like the real one, part of MediaPipe's points (the
+    # eyes, lips and a spread of the rest; no face oval), here from OpenHead's dense embedding
+    paths["flame_mediapipe"] = out / "mediapipe_landmark_embedding.npz"
+    dense = m.landmark_set("mediapipe478")
+    C = dense.contour_faces.shape[1]
+    idx, sfaces = dense.detector_index().numpy()[C:], face_new[dense.static_faces.numpy()]
+    pick = (np.isin(idx, POINT_SETS["mediapipe478"].eyes + POINT_SETS["mediapipe478"].lips)
+            | (np.arange(len(idx)) % 5 == 0)) & (sfaces >= 0)
+    np.savez(paths["flame_mediapipe"], lmk_face_idx=sfaces[pick].astype(np.int64),
+             lmk_b_coords=dense.static_bary.numpy()[pick].astype(np.float64),
+             landmark_indices=idx[pick].astype(np.int64))
     return paths

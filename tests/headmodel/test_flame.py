@@ -205,3 +205,34 @@ def test_head_template_obj_uvs(tmp_path, flame_files):
     m = FLAME(d / "generic_model.pkl", uv_obj_path=obj)
     assert m.uv_layout.faces.shape == (F, 3)
     assert torch.equal(m.uv_layout.vertex[m.uv_layout.faces], m.faces)
+
+
+def test_mediapipe_embedding_puts_the_points_where_openhead_does(flame_standin, openhead):
+    """The stand-in's mediapipe_landmark_embedding.npz is OpenHead's dense embedding on the same
+    geometry: FLAME reads it (no pickle) and puts each MediaPipe point where OpenHead does."""
+    m = FLAME(flame_standin["flame_path"], mediapipe_path=flame_standin["flame_mediapipe"])
+    emb = m.landmark_set("mediapipe478")
+    index = emb.detector_index()
+    assert 50 < len(index) < 468 and emb.contour_faces.shape[1] == 0
+    ours = m(embedding=emb).landmarks3d[0]
+    dense = openhead.landmark_set("mediapipe478")
+    theirs = openhead(embedding=dense).landmarks3d[0]
+    pos = {int(k): i for i, k in enumerate(dense.detector_index())}
+    assert torch.allclose(ours, theirs[[pos[int(k)] for k in index]], atol=1e-5)
+    assert set(m.landmark_sets()) == {"ibug68", "mediapipe478"}
+    assert set(FLAME(flame_standin["flame_path"]).landmark_sets()) == {"ibug68"}
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda z: {k: v for k, v in z.items() if k != "landmark_indices"}, "lacks"),
+    (lambda z: {**z, "lmk_b_coords": np.array([object()] * len(z["lmk_face_idx"]))}, "pickle"),
+    (lambda z: {**z, "landmark_indices": z["landmark_indices"] + 1000}, "out of range"),
+    (lambda z: {**z, "lmk_face_idx": z["lmk_face_idx"][:3]}, "faces"),
+])
+def test_a_damaged_mediapipe_embedding_is_refused(tmp_path, flame_standin, damage, message):
+    with np.load(flame_standin["flame_mediapipe"]) as z:
+        arrays = damage({k: z[k] for k in z.files})
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    with pytest.raises(ModelFileError, match=message):
+        FLAME(flame_standin["flame_path"], mediapipe_path=bad)

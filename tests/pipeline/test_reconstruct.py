@@ -16,10 +16,18 @@ def test_bundle_contents(fast_bundle, openhead):
     photo = meta["parameters"]["photos"][0]
     assert len(photo["expression"]) == 52 and len(photo["camera"]) == 3
     assert np.array(photo["light"]).shape == (9, 3)
-    assert photo["landmark_error_iod"] < 0.035
+    assert photo["landmark_error_iod"] < 0.03
+    # the default detector: MediaPipe's 478 points, of which OpenHead embeds the 468 of the mesh
+    lm = meta["landmarks"]
+    assert lm["detector"] == "mediapipe" and lm["point_set"] == "mediapipe478"
+    assert sorted(lm["fitted_index"]) == list(range(468))
     det, fit = np.array(photo["landmarks_detected"]), np.array(photo["landmarks_fitted"])
-    iod = np.linalg.norm(det[36] - det[45])
-    assert np.linalg.norm(det - fit, axis=1).mean() / iod < 0.035   # in photo pixels too
+    assert det.shape == (478, 2) and fit.shape == (468, 2)
+    iod = np.linalg.norm(det[33] - det[263])
+    assert np.linalg.norm(det[lm["fitted_index"]] - fit, axis=1).mean() / iod < 0.03   # in photo pixels too
+    # the irises are MediaPipe's (points 468 and 473), and the fitted eyes follow them
+    assert np.allclose(photo["irises_detected"], det[[468, 473]], atol=1e-6)
+    assert np.linalg.norm(np.array(photo["irises_fitted"]) - det[[468, 473]], axis=1).max() < 0.05 * iod
     assert set(meta["provenance"]["timings_s"]) >= {"load", "detect", "fit", "texture", "detail"}
     v = read_obj_vertices(fast_bundle / "mesh.obj")
     assert v.shape == (openhead.n_vertices, 3)

@@ -27,7 +27,7 @@ def test_flame_bundle_records_files_and_fits(flame_bundle, flame_standin):
     meta = read_bundle(flame_bundle)
     assert meta["model"]["name"] == "flame" and meta["model"]["n_expression"] == 50
     files = meta["model"]["files"]
-    assert set(files) == {"flame_path", "flame_landmarks", "flame_uv", "flame_masks"}
+    assert set(files) == {"flame_path", "flame_landmarks", "flame_uv", "flame_masks", "flame_mediapipe"}
     assert files["flame_path"] == flame_standin["flame_path"]
     photo = meta["parameters"]["photos"][0]
     assert len(photo["expression"]) == 50
@@ -138,3 +138,23 @@ def test_flame_albedo_needs_flame_and_a_real_file(tmp_path, capsys, astronaut_pa
     assert main(args) == 2
     assert "nowhere.npz" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_flame_with_its_mediapipe_embedding_fits_dense_points(tmp_path, astronaut_path, flame_standin):
+    """With --flame-mediapipe the FLAME fit uses MediaPipe's points it embeds; without it, the
+    dense detector falls back to dlib's 68 points and the bundle says so."""
+    base = ["reconstruct", str(astronaut_path), "--quality", "fast", "--model", "flame", "--landmarks", "mediapipe"]
+    for key in ("flame_path", "flame_landmarks", "flame_uv"):
+        base += [FLAME_OPTIONS[key], flame_standin[key]]
+    assert main(base + ["-o", str(tmp_path / "dense"), "--flame-mediapipe", flame_standin["flame_mediapipe"]]) == 0
+    meta = read_bundle(tmp_path / "dense")
+    assert meta["landmarks"]["detector"] == "mediapipe" and meta["landmarks"]["point_set"] == "mediapipe478"
+    with np.load(flame_standin["flame_mediapipe"]) as z:
+        assert meta["landmarks"]["fitted_index"] == z["landmark_indices"].tolist()
+    photo = meta["parameters"]["photos"][0]
+    assert len(photo["landmarks_detected"]) == 478 and photo["landmark_error_iod"] < 0.035
+    assert meta["model"]["files"]["flame_mediapipe"] == flame_standin["flame_mediapipe"]
+    assert main(base + ["-o", str(tmp_path / "sparse")]) == 0
+    meta = read_bundle(tmp_path / "sparse")
+    assert meta["landmarks"]["point_set"] == "ibug68" and meta["landmarks"]["detector"] == "dlib"
+    assert any("--flame-mediapipe" in n for n in meta["provenance"]["notes"])

@@ -98,10 +98,11 @@ class BackendClient:
     def health(self) -> dict:
         return self._json("GET", "/health")
 
-    def submit(self, photos: list[Path], quality: str = "default", landmarks: str = "dlib",
+    def submit(self, photos: list[Path], quality: str = "default", landmarks: str = "mediapipe",
                model: str = "openhead", flame: dict | None = None) -> dict:
         """Upload photos -> the job's public state (id, state, stage, progress). flame: the paths
-        flame_path, flame_landmarks, flame_uv (and optionally flame_masks, flame_albedo, deca_path) of the user's files
+        flame_path, flame_landmarks, flame_uv (and optionally flame_masks, flame_mediapipe, flame_albedo, deca_path) of
+        the user's files
         (sent as paths, not uploaded)."""
         boundary = secrets.token_hex(16)
         buf = io.BytesIO()

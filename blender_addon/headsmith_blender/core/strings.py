@@ -37,6 +37,7 @@ UI = {
     "flame_landmarks": "FLAME landmarks (landmark_embedding.npy)",
     "flame_uv": "FLAME UVs (head_template.obj)",
     "flame_masks": "FLAME regions (FLAME_masks.pkl, optional)",
+    "flame_mediapipe": "FLAME dense landmarks (mediapipe_landmark_embedding.npz, optional)",
     "flame_albedo": "FLAME albedo model (.npz, optional)",
     "deca_path": "DECA checkpoint (deca_model.tar), wrinkles for FLAME",
     "quality": "Quality",

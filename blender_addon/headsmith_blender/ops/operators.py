@@ -86,10 +86,11 @@ class HEADSMITH_OT_reconstruct(bpy.types.Operator):
         token_file = p.token_file if p else default_token_file()
         url = p.backend_url if p else DEFAULT_URL
         allow_remote = bool(p and p.allow_remote_backend)
-        landmarks = p.landmarks if p else "dlib"
+        landmarks = p.landmarks if p else "mediapipe"
         model = p.head_model if p else "openhead"
         flame = {k: bpy.path.abspath(getattr(p, k)) for k in ("flame_path", "flame_landmarks", "flame_uv",
-                                                              "flame_masks", "flame_albedo", "deca_path")} \
+                                                              "flame_masks", "flame_mediapipe", "flame_albedo",
+                                                              "deca_path")} \
             if p and model == "flame" else None
         quality = st.quality
         target = Path(bpy.utils.extension_path_user(ADDON_PACKAGE, path="bundles", create=True)) \

@@ -24,12 +24,15 @@ class HeadsmithPreferences(bpy.types.AddonPreferences):
                                subtype="FILE_PATH")
     head_model: EnumProperty(name=UI["head_model"], items=[("openhead", "OpenHead", "Built-in CC0 head model"),
                                                             ("flame", "FLAME", "Your licensed FLAME model")])
-    landmarks: EnumProperty(name=UI["landmarks"], items=[("dlib", "dlib (offline)", "dlib 68-point predictor"),
+    landmarks: EnumProperty(name=UI["landmarks"], items=[("mediapipe", "MediaPipe (dense, offline)",
+                                                           "MediaPipe face mesh: 478 points with irises"),
+                                                          ("dlib", "dlib (offline)", "dlib 68-point predictor"),
                                                           ("fan", "FAN", "face-alignment (downloads its weights)")])
     flame_path: StringProperty(name=UI["flame_path"], subtype="FILE_PATH")
     flame_landmarks: StringProperty(name=UI["flame_landmarks"], subtype="FILE_PATH")
     flame_uv: StringProperty(name=UI["flame_uv"], subtype="FILE_PATH")
     flame_masks: StringProperty(name=UI["flame_masks"], subtype="FILE_PATH")
+    flame_mediapipe: StringProperty(name=UI["flame_mediapipe"], subtype="FILE_PATH")
     flame_albedo: StringProperty(name=UI["flame_albedo"], subtype="FILE_PATH")
     deca_path: StringProperty(name=UI["deca_path"], subtype="FILE_PATH")
     live_size: EnumProperty(name="Live map size", items=[("512", "512", ""), ("1024", "1024", "")], default="1024")
@@ -40,8 +43,8 @@ class HeadsmithPreferences(bpy.types.AddonPreferences):
         for p in ("backend_url", "allow_remote_backend", "launch_command", "token_file"):
             col.prop(self, p)
         col.separator()
-        for p in ("head_model", "landmarks", "flame_path", "flame_landmarks", "flame_uv", "flame_masks", "flame_albedo",
-                  "deca_path", "live_size"):
+        for p in ("head_model", "landmarks", "flame_path", "flame_landmarks", "flame_uv", "flame_masks", "flame_mediapipe",
+                  "flame_albedo", "deca_path", "live_size"):
             col.prop(self, p)
 
 
