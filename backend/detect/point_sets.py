@@ -25,6 +25,10 @@ class PointSet:
     iris_centres: tuple[int, int] | None = None   # image-left eye's first, when the detector has them
     box: tuple[int, ...] | None = None            # the points that frame the crop as iBUG's 68 do (None: all)
     hairline: tuple[int, ...] = ()                # points on the forehead's top edge (hair hides it)
+    # the landmark term's weight in the fit's photometric stage (the image leads the identity
+    # there): low for points that disagree with the model's by several % on turned or expressive
+    # faces (iBUG-68 from dlib), high for MediaPipe's. Measured: benchmarks/NOTES.md.
+    photometric_landmark_weight: float = 0.3
 
     def weights(self) -> np.ndarray:
         """(n_points,) trust of each point in the landmark term: the contour half, the hairline a
@@ -59,6 +63,6 @@ MEDIAPIPE478 = PointSet(
     contour=FACE_OVAL, eyes=_MP_EYES, lips=_MP_LIPS, iris_centres=(468, 473),
     # the oval from temple to temple under the chin, and the brows: the extent of iBUG's 68
     box=FACE_OVAL[7:30] + (70, 63, 105, 66, 107, 336, 296, 334, 293, 300),
-    hairline=FACE_OVAL[:7] + FACE_OVAL[30:])
+    hairline=FACE_OVAL[:7] + FACE_OVAL[30:], photometric_landmark_weight=4.0)
 
 POINT_SETS = {p.name: p for p in (IBUG68, MEDIAPIPE478)}

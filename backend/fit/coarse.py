@@ -59,10 +59,9 @@ class FitSettings:
     quality: str = "default"
     device: str = "cpu"
     w_landmark: float = 2.0
-    # The photometric stage leans on the image: detected landmarks disagree with the model's by
-    # several % of the inter-ocular distance on turned or expressive faces (measured on synthetic
-    # renders), and a full-weight landmark term keeps that error in the identity shape.
-    w_landmark_photo: float = 0.3
+    # The landmarks' weight in the photometric stage; None: the point set's own
+    # (PointSet.photometric_landmark_weight: how far its points can be trusted there).
+    w_landmark_photo: float | None = None
     w_eye: float = 1.0
     w_lip: float = 0.5
     w_photo: float = 30.0

@@ -143,7 +143,7 @@ def photometric_stage(st: FitState, observations: list, albedo_model: AlbedoMode
         albedo_prior = 0.0 if albedo_model is None else s.w_albedo_code * (st.albedo_code ** 2).sum()
         resid = (image - skin_target).abs()
         photo = torch.clamp(resid, max=s.photo_clamp).sum() / max(resid.shape[0], 1) / 3
-        loss = (s.w_photo * photo + s.w_landmark_photo * lmk + s.w_eye * eye + s.w_lip * lip + st.priors()
+        loss = (s.w_photo * photo + st.w_landmark_photo * lmk + s.w_eye * eye + s.w_lip * lip + st.priors()
                 + albedo_prior)
         loss.backward()
         opt.step()

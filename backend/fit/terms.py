@@ -58,6 +58,7 @@ class FitState:
     w_lmk: torch.Tensor               # (B, N) trust per point (PointSet.weights; 0 outside the photo)
     eyelid_pairs: list                # (upper, lower) positions in the N points
     lip_pairs: list
+    w_landmark_photo: float           # the landmarks' weight in the photometric stage
     fitted_expr: torch.Tensor         # (E,) bool: expressions the fit moves
     camera: torch.Tensor              # (B, 3)
     global_rot: torch.Tensor          # (B, 3) axis-angle
@@ -106,7 +107,9 @@ class FitState:
         seen = torch.isfinite(iris_det).all(-1)
         iris_faces, iris_bary = model.iris_embedding()
         return FitState(model, settings, emb, det_ndc, iod, sizes, w_lmk, embedded_pairs(ps.eyelid_pairs, index),
-                        embedded_pairs(ps.lip_pairs, index), fitted_expr, camera, global_rot,
+                        embedded_pairs(ps.lip_pairs, index),
+                        ps.photometric_landmark_weight if settings.w_landmark_photo is None
+                        else settings.w_landmark_photo, fitted_expr, camera, global_rot,
                         shape=torch.zeros(1, model.n_shape, device=dev, requires_grad=True),
                         expression=torch.zeros(B, model.n_expression, device=dev, requires_grad=True),
                         jaw=torch.zeros(B, 3, device=dev, requires_grad=True),

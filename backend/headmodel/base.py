@@ -59,6 +59,10 @@ class UVLayout:
     vertex: torch.Tensor
 
 
+class ModelFileError(RuntimeError):
+    """A head-model file is missing or malformed; the message says what to do."""
+
+
 class HeadModel(torch.nn.Module):
     """Base class; subclasses fill the attributes below in __init__ and implement `rest_shape`."""
 
@@ -223,8 +227,6 @@ class HeadModel(torch.nn.Module):
         when this model has none."""
         sets = self.landmark_sets()
         if name not in sets:
-            from .openhead import ModelFileError
-
             raise ModelFileError(f"the {self.name} head model has no embedding of the {name} landmarks "
                                  f"(it has {', '.join(sets)}); use --landmarks dlib")
         return sets[name]

@@ -11,17 +11,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .base import HeadModel, HeadPose, UVLayout
+from .base import HeadModel, HeadPose, ModelFileError, UVLayout
 from .landmarks import LandmarkEmbedding
 from .lbs import axis_angle_to_matrix
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 DEFAULT_ASSET = ASSETS / "openhead" / "openhead.npz"
 DENSE_ASSET = ASSETS / "openhead" / "mediapipe478.npz"   # MediaPipe's mesh points (build-openhead --dense-only)
-
-
-class ModelFileError(RuntimeError):
-    """A head-model file is missing or malformed; the message says what to do."""
 
 
 def load_npz(path: Path) -> dict:
