@@ -538,19 +538,31 @@ def _pixel_to_surface(frags, screen, faces, pt):
     return f, bary / bary.sum()
 
 
+def _dressed_texture(model, rng: np.random.Generator) -> torch.Tensor:
+    """(1, 3, 1024, 1024) linear texture: a random skin tone made up by paint_face, irises painted."""
+    from .appearance import paint_face, paint_irises
+
+    tone = np.array([0.62, 0.45, 0.36]) * rng.uniform(0.55, 1.15)
+    tex = paint_irises(model, paint_face(model, np.ones((1024, 1024, 3)) * tone, rng))
+    return torch.tensor(tex, dtype=torch.float32).permute(2, 0, 1)[None]
+
+
 def detections_on_template(model, detect, n_points: int, n_identities: int = 12, seed: int = 0,
-                           yaw_limit: float = 40.0):
+                           yaw_limit: float = 40.0, dressed: bool = False):
     """Run `detect` (RGB uint8 image -> (n_points, 2) pixels, or None) on renders of varied
     identities at yaws -40..40 and back-project each point through the renderer onto the mean
-    mesh. -> ({yaw: [(n_points, 3) template positions, NaN where off the surface]}, misses)."""
+    mesh. Plain part colours, or with `dressed` a made-up face (brows, lash lines, lips, hair
+    cap: appearance.paint_face) for detectors that look for those.
+    -> ({yaw: [(n_points, 3) template positions, NaN where off the surface]}, misses)."""
     from ..render import MeshRenderer, OrthographicCamera, default_light
     from .appearance import part_colors
     from .base import HeadPose
 
     rng = np.random.default_rng(seed)
+    paint_rng = np.random.default_rng(seed + 1)
     shapes = [np.zeros(model.n_shape)] + [rng.normal(0, 0.8, model.n_shape) for _ in range(n_identities)]
     faces = model.faces
-    renderer = MeshRenderer(faces)
+    renderer = MeshRenderer(faces, model.uv_layout.uv, model.uv_layout.faces) if dressed else MeshRenderer(faces)
     template = model.v_template.numpy().astype(np.float64)
     yaws = [y for y in LANDMARK_YAWS if abs(y) <= yaw_limit]
     per_yaw: dict[int, list[np.ndarray]] = {int(y): [] for y in yaws}
@@ -558,14 +570,15 @@ def detections_on_template(model, detect, n_points: int, n_identities: int = 12,
     for beta in shapes:
         shape = torch.as_tensor(beta, dtype=torch.float32)[None]
         rest = model(shape=shape).rest_vertices
-        colors = part_colors(model, rest)
+        look = dict(texture=_dressed_texture(model, paint_rng)) if dressed else \
+            dict(vertex_colors=part_colors(model, rest))
         for yaw in yaws:
             pose = HeadPose.zeros(1)
             pose.global_rot[0, 1] = np.deg2rad(yaw)
             out = model(shape=shape, pose=pose)
             cam = OrthographicCamera(torch.tensor([[LANDMARK_SCALE, 0.0, 0.03]]))
             r = renderer.render(out.vertices, cam, (LANDMARK_IMAGE, LANDMARK_IMAGE),
-                                light=default_light(), vertex_colors=colors, background=0.35)
+                                light=default_light(), background=0.35, **look)
             img = (r.image[0].clamp(0, 1) ** (1 / 2.2) * 255).round().to(torch.uint8).numpy()
             pts = detect(img)
             if pts is None:
@@ -626,7 +639,8 @@ def build_landmarks(model, n_identities: int = 12, seed: int = 0, log=print) -> 
 
 def build_dense_landmarks(model, out: Path, n_identities: int = 12, seed: int = 0, log=print) -> dict:
     """MediaPipe's 468 mesh points on OpenHead (its irises are the eyeballs' business): the shipped
-    ONNX face mesh run on renders and back-projected, the 36 face-oval points as the contour. Back-
+    ONNX face mesh run on renders of made-up faces (brows, lash lines, lips, hair: a face as the
+    detector knows one) and back-projected, the 36 face-oval points as the contour. Back-
     projection rather than registering MediaPipe's canonical mesh: it embeds the points where the
     detector actually puts them on this model's renders, the way the 68-point set was made."""
     from ..detect.mediapipe478 import FACE_OVAL, MediaPipe478
@@ -637,13 +651,14 @@ def build_dense_landmarks(model, out: Path, n_identities: int = 12, seed: int = 
         found = det.detect(img)
         return found[0].points[:468] if found else None
 
-    per_yaw, misses = detections_on_template(model, detect, 468, n_identities, seed)
+    per_yaw, misses = detections_on_template(model, detect, 468, n_identities, seed, dressed=True)
     total = (n_identities + 1) * len(LANDMARK_YAWS)
     log(f"dense landmarks: the face mesh found the face in {total - misses} of {total} renders")
     arrays = embed_on_surface(model, per_yaw, np.array(FACE_OVAL), log)
     arrays["build_info"] = np.array(json.dumps({"detector": "mediapipe face_landmark (assets/mediapipe)",
+                                                "renders": "dressed (appearance.paint_face)",
                                                 "identities": n_identities + 1, "seed": seed,
-                                                "found": total - misses, "renders": total}))
+                                                "found": total - misses, "of": total}))
     _save_atomic(Path(out), arrays)
     log(f"wrote {out}")
     return arrays
