@@ -2,9 +2,13 @@
 cancel. The photos and settings are checked before a job is queued, so bad input is a 4xx."""
 from __future__ import annotations
 
+import asyncio
 import io
+import os
 import tempfile
+import threading
 import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
@@ -15,8 +19,24 @@ from ..contract import errors
 from ..jobs import Job, JobManager, QueueFull
 
 MAX_PHOTOS = 8
+CHECK_NICENESS = 10   # photo checks yield the CPU to live decoding (see benchmarks/NOTES.md)
 
 router = APIRouter()
+
+
+def _lower_priority() -> None:
+    """Run this thread below the service's own priority (Linux sets niceness per thread)."""
+    if hasattr(os, "setpriority"):
+        try:
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), CHECK_NICENESS)
+        except OSError:
+            pass
+
+
+# Uploads are decoded and checked one at a time on their own low-priority thread: a 30 MP photo
+# takes a core for a second, and the live wrinkle decodes must not wait behind it.
+_photo_checks = ThreadPoolExecutor(max_workers=1, thread_name_prefix="headsmith-photo-check",
+                                   initializer=_lower_priority)
 
 
 def job_manager(request: Request) -> JobManager:
@@ -57,7 +77,7 @@ async def _read_photos(photos: list[UploadFile], limit: int) -> list[tuple[str, 
         if len(blob) > limit:
             raise HTTPException(413, f"{up.filename}: over the {limit // (1024 * 1024)} MB upload limit")
         data.append((up.filename or "photo", blob))
-    await run_in_threadpool(_check_photos, data)
+    await asyncio.get_running_loop().run_in_executor(_photo_checks, _check_photos, data)
     return data
 
 
