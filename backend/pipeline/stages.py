@@ -164,7 +164,8 @@ def detect_faces(images: list, s: ReconstructSettings, device: str, progress: Pr
         found.boxes.append([f.box for f in faces])
         if not faces:
             raise ReconstructionError(f"{img.path}: no face found. Use a photo where the face is "
-                                      "visible, lit and at least ~100 pixels wide.")
+                                      "visible, lit, at least ~100 pixels wide and turned less than "
+                                      "~45 degrees from the camera (a profile is past the fit's range).")
         if s.face_index >= len(faces):
             raise ReconstructionError(f"{img.path}: --face-index {s.face_index} asked for, but only "
                                       f"{len(faces)} face(s) found (0 is the largest)")

@@ -137,3 +137,28 @@ def test_photos_of_different_people_are_refused(tmp_path, astronaut_path, capsys
     assert not out.exists()
     assert main(["reconstruct", str(astronaut_path), str(other), "-o", str(out), "--quality", "fast",
                  "--allow-different-people"]) == 0
+
+
+def test_a_profile_is_refused_with_a_message(tmp_path, capsys, openhead):
+    """A made-up head (brows, lips, hair) turned 85 degrees: past what the fit can take; exit 2 and a
+    message that says so, nothing written."""
+    import torch
+
+    from headsmith.headmodel import HeadPose
+    from headsmith.headmodel.appearance import paint_face, paint_irises
+    from headsmith.imageio.color import linear_to_srgb, to_uint8
+    from headsmith.render import MeshRenderer, OrthographicCamera, default_light
+
+    rng = np.random.default_rng(3)
+    tex = paint_irises(openhead, paint_face(openhead, np.ones((1024, 1024, 3)) * [0.6, 0.42, 0.33], rng))
+    pose = HeadPose.zeros(1)
+    pose.global_rot[0, 1] = np.radians(85)
+    r = MeshRenderer(openhead.faces, openhead.uv_layout.uv, openhead.uv_layout.faces).render(
+        openhead(pose=pose).vertices, OrthographicCamera(torch.tensor([[4.5, 0.0, 0.03]])), (512, 512),
+        light=default_light(), texture=torch.tensor(tex, dtype=torch.float32).permute(2, 0, 1)[None],
+        background=0.3)
+    p = tmp_path / "profile.png"
+    Image.fromarray(to_uint8(linear_to_srgb(r.image[0]))).save(p)
+    assert main(["reconstruct", str(p), "-o", str(tmp_path / "o")]) == 2
+    assert "profile" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
