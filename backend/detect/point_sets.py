@@ -23,6 +23,8 @@ class PointSet:
     eyes: tuple[int, ...]                         # eyelid points
     lips: tuple[int, ...]                         # lip points
     iris_centres: tuple[int, int] | None = None   # image-left eye's first, when the detector has them
+    eye_corners: tuple[tuple[int, int], ...] = ()  # (outer, inner) of each eye, image-left eye first
+    lid_middles: tuple[tuple[int, int], ...] = ()  # (upper, lower) lid middle of each eye, same order
     box: tuple[int, ...] | None = None            # the points that frame the crop as iBUG's 68 do (None: all)
     hairline: tuple[int, ...] = ()                # points on the forehead's top edge (hair hides it)
     # the landmark term's weight in the fit's photometric stage (the image leads the identity
@@ -61,6 +63,7 @@ MEDIAPIPE478 = PointSet(
     eyelid_pairs=((160, 144), (159, 145), (158, 153), (387, 373), (386, 374), (385, 380)),
     lip_pairs=((81, 178), (82, 87), (13, 14), (312, 317), (311, 402)),
     contour=FACE_OVAL, eyes=_MP_EYES, lips=_MP_LIPS, iris_centres=(468, 473),
+    eye_corners=((33, 133), (263, 362)), lid_middles=((159, 145), (386, 374)),
     # the oval from temple to temple under the chin, and the brows: the extent of iBUG's 68
     box=FACE_OVAL[7:30] + (70, 63, 105, 66, 107, 336, 296, 334, 293, 300),
     hairline=FACE_OVAL[:7] + FACE_OVAL[30:], photometric_landmark_weight=4.0)

@@ -192,11 +192,10 @@ def _irises(crop, point_set) -> np.ndarray:
     inside the 68-point eye contours."""
     if point_set.iris_centres is None:
         return iris_array(find_irises(crop.image, crop.landmarks))
-    irises = crop.landmarks[list(point_set.iris_centres)].astype(np.float64)
-    width = np.linalg.norm(crop.landmarks[33] - crop.landmarks[133]) + np.linalg.norm(
-        crop.landmarks[362] - crop.landmarks[263])
-    for eye, (upper, lower) in enumerate(((159, 145), (386, 374))):
-        if np.linalg.norm(crop.landmarks[upper] - crop.landmarks[lower]) < MIN_EYE_OPENING * width / 2:
+    pts = crop.landmarks
+    irises = pts[list(point_set.iris_centres)].astype(np.float64)
+    for eye, ((a, b), (upper, lower)) in enumerate(zip(point_set.eye_corners, point_set.lid_middles)):
+        if np.linalg.norm(pts[upper] - pts[lower]) < MIN_EYE_OPENING * np.linalg.norm(pts[a] - pts[b]):
             irises[eye] = np.nan                            # a closed eye shows no iris
     return irises
 
