@@ -8,7 +8,9 @@ points the fit used), dlib's 128-d identity distance between the photo's face an
 reconstruction drawn over it with the fitted camera, and turned 20 degrees, and the seconds of
 the stages. Then the share of photos within the issue's bounds (landmarks <= 3 %, identity
 <= 0.45 at the camera and <= 0.55 turned), and a contact sheet PNG of the first detector's fits
-(photo crop | render over photo | render turned 30 degrees).
+(photo crop | render over photo | render turned 30 degrees). With two detectors, also a side by
+side of the public-domain photos (SHEET_compare.png): photo | the second detector's fit | the
+first's (over the photo, turned 30 degrees).
 """
 from __future__ import annotations
 
@@ -75,6 +77,26 @@ def sheet(rows: list[tuple[str, np.ndarray]], cols: int = 3) -> np.ndarray:
     return np.vstack([np.hstack(tiles[i:i + cols]) for i in range(0, len(tiles), cols)])
 
 
+def compare(model, tmp: Path, detectors: list, photos: dict, lic: dict, out: Path) -> None:
+    """photo | second detector's fit | first detector's fit, for the public-domain photos."""
+    rows = []
+    for name, path in photos.items():
+        bundles = [tmp / d / name for d in (detectors[1], detectors[0])]
+        if "public domain" not in lic[name] or not all((b / "bundle.json").exists() for b in bundles):
+            continue
+        before, after = (contact_row(model, b, path, 180) for b in bundles)
+        row = np.hstack([before, np.zeros((180, 8, 3), np.uint8), after[:, 180:]])
+        cv2.putText(row, name, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 0), 1, cv2.LINE_AA)
+        rows.append(row)
+    if rows:
+        head = np.zeros((22, rows[0].shape[1], 3), np.uint8)
+        cv2.putText(head, f"photo | {detectors[1]} (over photo, turned 30) | {detectors[0]} (over photo, turned 30)",
+                    (4, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        cv2.imwrite(str(out), cv2.cvtColor(np.vstack([head] + rows), cv2.COLOR_RGB2BGR))
+        print(f"side by side ({detectors[1]} | {detectors[0]}): {out}")
+
+
 def summary(results: dict) -> str:
     ok = [r for r in results.values() if "error" not in r]
     n = len(results)
@@ -120,6 +142,8 @@ def main() -> int:
         for name, r in results[d].items():
             if "error" in r:
                 print(f"  {name}: {r['error']}")
+    if len(detectors) > 1:
+        compare(model, tmp, detectors, photos, lic, a.sheet.with_name(a.sheet.stem + "_compare.png"))
     if rows:
         a.sheet.parent.mkdir(parents=True, exist_ok=True)
         cv2.imwrite(str(a.sheet), cv2.cvtColor(sheet(rows), cv2.COLOR_RGB2BGR))
