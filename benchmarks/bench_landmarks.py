@@ -5,7 +5,7 @@
 1. Each detector (MediaPipe's dense mesh, dlib's 68 points) on 512 px renders of the mean
    neutral head at yaws -45..45: mean distance to the model's own projected points of that
    detector's embedding, over the inter-ocular distance, split into contour and inner points.
-   Same renders as tests/headmodel/test_landmarks_{dlib,mediapipe}.py.
+   Same renders as tests/headmodel/test_landmark_embeddings.py.
 2. Time per face on the astronaut (512 x 512), median of --runs: dlib's face box alone, then
    each detector's landmarks given the box (MediaPipe: two mesh passes and both irises).
 """

@@ -65,13 +65,6 @@ def openhead():
 
 
 @pytest.fixture(scope="session")
-def dlib68():
-    from headsmith.detect import Dlib68
-
-    return Dlib68(upsample=0)
-
-
-@pytest.fixture(scope="session")
 def astronaut_path(tmp_path_factory):
     import skimage.data
     from PIL import Image

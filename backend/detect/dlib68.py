@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .point_sets import IBUG68
+
 
 class DetectorUnavailable(RuntimeError):
     """dlib or its model files are missing; the message says what to install."""
@@ -16,7 +18,7 @@ class FaceLandmarks:
     box: tuple[int, int, int, int]   # left, top, right, bottom in pixels
     points: np.ndarray               # (68, 2) float, iBUG order, pixels
 
-    OUTER_EYE_CORNERS = (36, 45)     # the point set's outer eye corners (iBUG: 36, 45)
+    OUTER_EYE_CORNERS = IBUG68.outer_eye_corners
 
     @property
     def interocular(self) -> float:

@@ -20,17 +20,12 @@ import cv2
 import numpy as np
 
 from .dlib68 import DetectorUnavailable, FaceLandmarks
+from .point_sets import MEDIAPIPE478
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "mediapipe"
 MESH_SIZE, IRIS_SIZE = 192, 64          # model input sides, pixels
 ROI_SCALE, EYE_SCALE = 1.5, 2.3         # crop side over the points' extent (MediaPipe's values)
-OUTER_EYE_CORNERS = (33, 263)           # subject's right, left
-EYES = ((33, 133), (362, 263))          # (outer, inner) and (inner, outer) corners, image left eye first
 MIN_FACE_SCORE = 0.5                    # the mesh model's face-presence probability
-# The face oval, from the forehead centre clockwise on the image (MediaPipe's FACEMESH_FACE_OVAL):
-# on a turned face these follow the silhouette, so the head model's embedding slides them with yaw.
-FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
-             152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
 
 
 @dataclass(frozen=True)
@@ -79,7 +74,7 @@ class DenseFace(FaceLandmarks):
     """478 points (image pixels) and the mesh model's face-presence probability."""
     score: float = 1.0
 
-    OUTER_EYE_CORNERS = OUTER_EYE_CORNERS
+    OUTER_EYE_CORNERS = MEDIAPIPE478.outer_eye_corners
 
 
 class MediaPipe478:
@@ -120,8 +115,9 @@ class MediaPipe478:
         """-> (10, 2) iris points (centre first, then four on the rim) of both eyes, image pixels.
         The model sees an eye with its outer corner on the left; the other eye is mirrored."""
         out = []
-        for k, (a, b) in enumerate(EYES):
-            roi = roi_from_points(mesh[[a, b]], (0, 1), EYE_SCALE)
+        for k, (outer, inner) in enumerate(MEDIAPIPE478.eye_corners):    # image-left eye first
+            ends = [outer, inner] if k == 0 else [inner, outer]            # both crops upright
+            roi = roi_from_points(mesh[ends], (0, 1), EYE_SCALE)
             x, M = warp(image, roi, IRIS_SIZE)
             if k == 1:
                 x = x[:, :, ::-1].copy()
@@ -139,7 +135,7 @@ class MediaPipe478:
         # brows: widened 1.1x and moved 5 % down (the second pass frames the face from its points)
         first = Roi(np.array([(l + r) / 2, (t + b) / 2 + 0.05 * (b - t)]), ROI_SCALE * 1.1 * max(r - l, b - t), 0.0)
         mesh, _ = self.mesh(image, first)
-        mesh, score = self.mesh(image, roi_from_points(mesh, OUTER_EYE_CORNERS, ROI_SCALE))
+        mesh, score = self.mesh(image, roi_from_points(mesh, MEDIAPIPE478.outer_eye_corners, ROI_SCALE))
         return DenseFace(box, np.concatenate([mesh, self.iris(image, mesh)]).astype(np.float64), score)
 
     def detect(self, image: np.ndarray) -> list[DenseFace]:

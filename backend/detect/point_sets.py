@@ -9,7 +9,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .mediapipe478 import FACE_OVAL
+# MediaPipe's face oval (its FACEMESH_FACE_OVAL), from the forehead centre clockwise on the image:
+# on a turned face these follow the silhouette, so the head model's embedding slides them with yaw.
+FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
+             152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
 
 
 @dataclass(frozen=True)

@@ -93,8 +93,8 @@ class FitState:
         a, b = ps.outer_eye_corners
         iod = (det_all[:, a] - det_all[:, b]).norm(dim=-1)
         det_ndc = det_all[:, index]
-        seen = np.stack([np.ones(len(o.landmarks), bool) if o.seen is None else o.seen for o in observations])
-        w_lmk = (torch.as_tensor(ps.weights() * seen, dtype=torch.float32, device=dev))[:, index]   # (B, N)
+        in_photo = np.stack([np.ones(len(o.landmarks), bool) if o.seen is None else o.seen for o in observations])
+        w_lmk = torch.as_tensor(ps.weights() * in_photo, dtype=torch.float32, device=dev)[:, index]   # (B, N)
         cams, yaws = initial_cameras(model, det_ndc, emb)
         camera = cams.float().to(dev).requires_grad_(True)
         global_rot = torch.zeros(B, 3, device=dev)

@@ -8,9 +8,6 @@ from dataclasses import dataclass
 
 import torch
 
-N_LANDMARKS = 68
-N_CONTOUR = 17
-
 
 @dataclass
 class LandmarkEmbedding:

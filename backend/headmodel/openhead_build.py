@@ -643,7 +643,8 @@ def build_dense_landmarks(model, out: Path, n_identities: int = 12, seed: int = 
     detector knows one) and back-projected, the 36 face-oval points as the contour. Back-
     projection rather than registering MediaPipe's canonical mesh: it embeds the points where the
     detector actually puts them on this model's renders, the way the 68-point set was made."""
-    from ..detect.mediapipe478 import FACE_OVAL, MediaPipe478
+    from ..detect.mediapipe478 import MediaPipe478
+    from ..detect.point_sets import FACE_OVAL
 
     det = MediaPipe478()
 

@@ -165,16 +165,20 @@ class JobManager:
         """Relay the worker's messages onto the job until it ends. -> (state, error)."""
         cancel_sent = False
         while True:
-            if job.cancel.is_set() and not cancel_sent:
-                conn.send("cancel")
-                cancel_sent = True
-            if conn.poll(0.1):
-                msg = conn.recv()
-                if msg[0] == "progress":
-                    job.stage, job.progress = msg[1], msg[2]
-                    continue
-                return msg[0], (msg[1] if len(msg) > 1 else None)
-            if not self._worker.alive():
+            try:
+                if job.cancel.is_set() and not cancel_sent:
+                    conn.send("cancel")
+                    cancel_sent = True
+                if conn.poll(0.1):
+                    msg = conn.recv()
+                    if msg[0] == "progress":
+                        job.stage, job.progress = msg[1], msg[2]
+                        continue
+                    return msg[0], (msg[1] if len(msg) > 1 else None)
+                ended = not self._worker.alive()
+            except (EOFError, OSError):          # the pipe closed: the worker is gone
+                ended = True
+            if ended:
                 if job.cancel.is_set():
                     return "cancelled", None
                 return "failed", f"internal error: the worker process ended (exit code {self._worker.exit_code()})"

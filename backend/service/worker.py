@@ -97,7 +97,11 @@ class Worker:
         return self._proc is not None and self._proc.is_alive()
 
     def exit_code(self) -> int | None:
-        return None if self._proc is None else self._proc.exitcode
+        """The ended worker's exit code (waits up to 1 s for the process to be reaped)."""
+        if self._proc is None:
+            return None
+        self._proc.join(1.0)
+        return self._proc.exitcode
 
     def stop(self, timeout: float = 5.0) -> None:
         if self._proc is None:

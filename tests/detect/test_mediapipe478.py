@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from headsmith.detect import Dlib68, make_detector
-from headsmith.detect.mediapipe478 import ASSETS, FACE_OVAL, MediaPipe478
-from headsmith.detect.point_sets import IBUG68, MEDIAPIPE478
+from headsmith.detect.mediapipe478 import ASSETS, MediaPipe478
+from headsmith.detect.point_sets import FACE_OVAL, IBUG68, MEDIAPIPE478
 
 # MediaPipe mesh point -> the iBUG-68 point at the same place on the face
 SAME_PLACE = {33: 36, 133: 39, 362: 42, 263: 45, 61: 48, 291: 54, 152: 8, 4: 30}
@@ -32,7 +32,6 @@ def test_shipped_models_are_the_recorded_conversion():
     assert prov["licence"].startswith("Apache-2.0")
     for name, entry in prov["models"].items():
         assert hashlib.sha256((ASSETS / name).read_bytes()).hexdigest() == entry["onnx_sha256"], name
-        assert entry["max_abs_diff_vs_tflite"] < 1e-3      # checked against the TFLite interpreter at build
 
 
 def test_478_points_where_dlib_puts_the_same_features(mediapipe, astronaut):

@@ -117,3 +117,29 @@ def test_photos_go_when_a_job_ends_and_finished_jobs_are_pruned(tmp_path):
     finally:
         jobs.shutdown()
     assert not jobs.root.exists()
+
+
+def test_a_worker_that_dies_fails_its_job_and_the_next_job_gets_a_new_one(tmp_path, astronaut_path):
+    """The worker process killed in the middle of a fit: that job fails saying so (the service
+    stays up), and the next job runs in a freshly started worker."""
+    jobs = JobManager(tmp_path / "jobs")
+
+    def wait(job, until):
+        t0 = time.monotonic()
+        while not until(job) and time.monotonic() - t0 < 240:
+            time.sleep(0.02)
+        assert until(job), job.public()
+
+    try:
+        first = jobs.submit([("a.png", astronaut_path.read_bytes())], {"quality": "fast"})
+        wait(first, lambda j: j.stage == "fit" or j.finished is not None)
+        pid = jobs._worker._proc.pid
+        os.kill(pid, signal.SIGKILL)
+        wait(first, lambda j: j.finished is not None)
+        assert first.state == "failed" and "worker process ended (exit code -9)" in first.error
+        second = jobs.submit([("a.png", astronaut_path.read_bytes())], {"quality": "fast"})
+        wait(second, lambda j: j.finished is not None)
+        assert second.state == "done", second.public()
+        assert jobs._worker._proc.pid != pid
+    finally:
+        jobs.shutdown()

@@ -1,0 +1,62 @@
+"""Acceptance of the landmark embeddings: each detector on OpenHead renders lands on the model's own
+projected points of its point set (mean over the embedded points, over the inter-ocular
+distance): dlib's 68 (assets/openhead/openhead.npz) and MediaPipe's 468 mesh points
+(assets/openhead/mediapipe478.npz). Their contours slide with yaw."""
+import numpy as np
+import pytest
+import torch
+
+from headsmith.detect import make_detector
+from headsmith.detect.point_sets import FACE_OVAL
+from headsmith.pictures.contact_sheet import Tile, render_tile
+from headsmith.render import MeshRenderer
+
+# detector -> (frontal bound, turned +-30 degrees bound), fractions of the inter-ocular distance
+BOUNDS = {"dlib": (0.04, 0.06), "mediapipe": (0.03, 0.06)}
+
+
+def _error(openhead, detector, tile, size=512):
+    det = make_detector(detector)
+    emb = openhead.landmark_set(det.point_set)
+    img, lmk = render_tile(openhead, MeshRenderer(openhead.faces), tile, size, embedding=emb)
+    faces = det.detect(img)
+    assert faces, f"{detector} found no face on the {tile.label} render"
+    points = faces[0].points[emb.detector_index().numpy()]
+    return np.linalg.norm(points - lmk, axis=1).mean() / faces[0].interocular
+
+
+@pytest.mark.parametrize("detector", BOUNDS)
+def test_frontal_neutral(openhead, detector):
+    assert _error(openhead, detector, Tile("neutral")) < BOUNDS[detector][0]
+
+
+@pytest.mark.parametrize("detector", BOUNDS)
+@pytest.mark.parametrize("yaw", [-30.0, 30.0])
+def test_turned_head(openhead, detector, yaw):
+    assert _error(openhead, detector, Tile(f"yaw {yaw}", yaw_deg=yaw)) < BOUNDS[detector][1]
+
+
+def test_every_mesh_point_embedded_once_with_the_oval_as_contour(openhead):
+    emb = openhead.landmark_set("mediapipe478")
+    index = emb.detector_index().tolist()
+    assert sorted(index) == list(range(468))
+    assert index[:emb.contour_faces.shape[1]] == list(FACE_OVAL)
+    rows = emb.contour_row(torch.tensor([-30.0, 0.0, 30.0]))
+    assert len(set(rows.tolist())) == 3
+    assert not torch.equal(emb.contour_faces[rows[0]], emb.contour_faces[rows[2]])
+
+
+def test_contour_slides_with_yaw(openhead):
+    """The jaw-contour points change with head yaw (dynamic contour), the inner points don't."""
+    import torch
+
+    from headsmith.headmodel import HeadPose
+
+    lm = openhead.landmarks
+    rows = lm.contour_row(torch.tensor([-30.0, 0.0, 30.0]))
+    assert len(set(rows.tolist())) == 3
+    assert not torch.equal(lm.contour_faces[rows[0]], lm.contour_faces[rows[2]])
+    pose = HeadPose.zeros(1)
+    pose.global_rot[0, 1] = 0.5
+    turned = openhead(pose=pose)
+    assert turned.head_yaw_deg.item() == pytest.approx(np.degrees(0.5), abs=1e-3)
