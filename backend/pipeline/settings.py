@@ -23,6 +23,9 @@ QUALITIES = tuple(QUALITY)                  # fast, default, high: the fit's sch
 LANDMARKS = ("mediapipe", "dlib", "fan")   # mediapipe: 478 dense points; dlib, fan: iBUG-68
 FACE_DETECTORS = ("hog", "cnn")             # dlib's hog (fast) or cnn (finds harder faces)
 DEVICES = ("auto", "cpu", "cuda")
+# albedo and normal-map texels per side when ReconstructSettings.texture_size is not given:
+# fast is a preview (its stages fit in ~1.5 s, benchmarks/NOTES.md)
+TEXTURE_SIZES = {"fast": 512, "default": 1024, "high": 1024}
 # The user's own files a FLAME reconstruction reads: setting -> (what it is, CLI flag, required)
 USER_FILES = {
     "flame_path": ("your FLAME generic_model.pkl", "--flame", True),
@@ -52,8 +55,12 @@ class ReconstructSettings:
     face_index: int = 0
     allow_different_people: bool = False    # fit photos whose faces dlib tells apart as one identity
     crop_size: int = 512
-    texture_size: int = 1024
+    texture_size: int | None = None         # None: TEXTURE_SIZES[quality]
     detail_size: int = 256
+
+    def texture_px(self) -> int:
+        """Albedo and normal-map texels per side."""
+        return self.texture_size or TEXTURE_SIZES[self.quality]
 
 
 def _one_of(name: str, value, allowed: tuple) -> None:

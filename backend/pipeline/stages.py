@@ -38,7 +38,7 @@ from .settings import ReconstructionError, ReconstructSettings, check_settings, 
 MIN_INTEROCULAR_PX = 24   # below this the landmarks are too coarse to fit a face
 MIN_EYE_OPENING = 0.12    # lid gap over eye width below which an eye is taken as closed
 ALBEDO_FIT_SIZE = 256     # texels of the albedo model in the photometric fit (DECA's size)
-SFS_STEPS = {"fast": 15, "default": 80, "high": 250}   # shape-from-shading steps of the detail fit
+SFS_STEPS = {"fast": 10, "default": 80, "high": 250}   # shape-from-shading steps of the detail fit
 
 Progress = Callable[[str, float], None]
 
@@ -243,17 +243,17 @@ def make_detail(inputs: Inputs, s: ReconstructSettings, fit: CoarseFit, faces: F
     iters = SFS_STEPS[s.quality]
     if inputs.deca is not None:
         code, static = deca_person_detail(model, inputs.deca, faces.crops[0].image)
-        detail = StaticDetail(static, tangent_normal_map(model, rest, torch.as_tensor(static)[None], s.texture_size))
+        detail = StaticDetail(static, tangent_normal_map(model, rest, torch.as_tensor(static)[None], s.texture_px()))
         return Detail(detail, {"decoder": "deca", "decoder_path": str(Path(s.deca_path).expanduser().resolve()),
                                "code": code.tolist(), "latent_layout": "cat(jaw 3, FLAME expression 50, code 128)"},
                       code=np.asarray(code, np.float32))
     decoder = load_openhead_decoder(n_expression=model.n_expression) if model.name == "openhead" else None
     if decoder is None:
         return Detail(fit_static_detail(model, rest, posed[:1], fit.light[:1], tex.albedo, tex.observed,
-                                        size=s.detail_size, texture_size=s.texture_size, iterations=iters), {})
+                                        size=s.detail_size, texture_size=s.texture_px(), iterations=iters), {})
     pd = fit_person_detail(model, decoder, rest, posed[:1], fit.light[:1], tex.albedo, tex.observed,
                            fit.expression[:1], fit.pose.jaw[:1], size=s.detail_size,
-                           texture_size=s.texture_size, iterations=iters)
+                           texture_size=s.texture_px(), iterations=iters)
     meta = {"decoder": "assets/detail/openhead_detail", "code": pd.code.tolist(),
             "latent_layout": "cat(jaw 3, ARKit expression 52, code 128)", "residual": "detail_residual.png"}
     return Detail(StaticDetail(pd.static, pd.normal_map, pd.loss_start, pd.loss_end), meta,
@@ -285,7 +285,7 @@ def run_reconstruction(photos: list[str | Path], s: ReconstructSettings, progres
     inputs.model = inputs.model.cpu()
     t = time.perf_counter()
     posed, rest = fitted_heads(inputs.model, fit, len(obs))
-    tex = make_texture(inputs, fit, faces, posed, s.texture_size)
+    tex = make_texture(inputs, fit, faces, posed, s.texture_px())
     timings["texture"] = time.perf_counter() - t
     progress("texture", 1.0)
     detail = timed("detail", make_detail, inputs, s, fit, faces, posed, rest, tex)
@@ -338,8 +338,8 @@ def _bundle_meta(r: Reconstruction, fitted_crop: list) -> dict:
                        "albedo_mean_linear": fit.albedo[0].tolist()},
         "landmarks": {"detector": r.faces.detector, "point_set": r.faces.point_set,
                       "fitted_index": fit.landmark_index.tolist()},
-        "textures": {"albedo": {"file": "albedo.png", "color": "sRGB"},
-                     "normal": {"file": "normal.png", "space": "tangent, OpenGL (+Y = +v)"}},
+        "textures": {"albedo": {"file": "albedo.png", "color": "sRGB", "size": s.texture_px()},
+                     "normal": {"file": "normal.png", "space": "tangent, OpenGL (+Y = +v)", "size": s.texture_px()}},
         "provenance": {"headsmith": __version__, "torch": torch.__version__, "python": platform.python_version(),
                        "device": r.device, "settings": asdict(s),
                        "timings_s": dict(r.timings)},   # stages before writing the bundle

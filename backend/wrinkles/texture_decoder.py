@@ -74,6 +74,21 @@ class GatedTextureDecoder(nn.Module):
         self.register_buffer("latent_sign", torch.ones(latent_dim) if latent_sign is None else latent_sign.float())
         self.register_buffer("support", support.float().reshape(size, size))
         self.register_buffer("layout", torch.tensor([n_mix, n_orient]))
+        self._mirrored_cache: tuple | None = None
+
+    def _mirrored_textures(self) -> torch.Tensor:
+        """(M, K, S, S) the furrow textures with right-side texels read from their left mirror.
+        Frozen textures (fitting a person code: 80 decodes a photo) gather once, not per decode
+        (half of a decode's time on this CPU); training regathers every step."""
+        M, K, S = self.n_mix, self.n_orient, self._size
+        gather = lambda: self.textures[:-1].reshape(M * K, -1)[:, self.mirror_index].reshape(M, K, S, S)  # noqa: E731
+        if (self.textures.requires_grad and torch.is_grad_enabled()) or torch.jit.is_tracing():
+            return gather()   # training, or an ONNX export (the graph keeps the gather)
+        key = (self.textures.data_ptr(), self.textures._version, self.textures.device)
+        if self._mirrored_cache is None or self._mirrored_cache[0] != key:
+            with torch.no_grad():
+                self._mirrored_cache = (key, gather())
+        return self._mirrored_cache[1]
 
     @property
     def size(self) -> int:
@@ -93,8 +108,7 @@ class GatedTextureDecoder(nn.Module):
         amp, orient = fields[:, :1], torch.softmax(fields[:, 1:], dim=1)                       # (B, 1|K, S, S)
         h = h[:B]
         mix = torch.softmax(self.mix(h), dim=1)                                               # (B, M)
-        tex = self.textures[:-1].reshape(M * K, -1)[:, self.mirror_index].reshape(M, K, S, S)
-        furrow = torch.einsum("bm,mkhw->bkhw", mix, tex)                                      # (B, K, S, S)
+        furrow = torch.einsum("bm,mkhw->bkhw", mix, self._mirrored_textures())                                     # (B, K, S, S)
         mm = amp[:, 0] * (orient * furrow).sum(1) + self.pores(h)[:, :, None] * self.textures[-1]
         return 0.01 * torch.tanh(0.1 * mm * self.support)[:, None]
 

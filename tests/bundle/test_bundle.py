@@ -67,3 +67,16 @@ def test_a_meta_that_breaks_the_schema_is_not_written(tmp_path):
         write_bundle(tmp_path / "avatar", bad)
     assert (out / "bundle.json").read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["avatar"]
+
+
+def test_the_rig_file_is_an_npz_of_the_rig_arrays(tmp_path, openhead):
+    import torch
+
+    from headsmith.bundle.rig import rig_arrays, write_rig
+
+    arrays = rig_arrays(openhead, torch.zeros(1, openhead.n_shape))
+    write_rig(tmp_path / "rig.npz", arrays)
+    with np.load(tmp_path / "rig.npz") as z:
+        assert set(z.files) == set(arrays)
+        for k, v in arrays.items():
+            assert z[k].dtype == v.dtype and np.array_equal(z[k], v), k

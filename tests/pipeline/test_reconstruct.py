@@ -32,11 +32,13 @@ def test_bundle_contents(fast_bundle, openhead):
     v = read_obj_vertices(fast_bundle / "mesh.obj")
     assert v.shape == (openhead.n_vertices, 3)
     alb = cv2.imread(str(fast_bundle / "albedo.png"))
-    assert alb.shape == (1024, 1024, 3)
+    size = meta["textures"]["albedo"]["size"]
+    assert size == meta["textures"]["normal"]["size"] == 512   # fast quality: preview textures
+    assert alb.shape == (size, size, 3)
     disp = cv2.imread(str(fast_bundle / "displacement.png"), cv2.IMREAD_UNCHANGED)
     assert disp.dtype == np.uint16
     nm = cv2.imread(str(fast_bundle / "normal.png"))
-    assert nm.shape == (1024, 1024, 3)
+    assert nm.shape == (size, size, 3)
     rep = cv2.imread(str(fast_bundle / "report.png"))
     assert rep.shape[0] >= 640 and rep.shape[1] >= 1600
 
@@ -45,7 +47,7 @@ def test_albedo_has_no_holes_and_skin_tone_from_the_photo(fast_bundle, openhead)
     from headsmith.uvspace import uv_support
 
     alb = cv2.cvtColor(cv2.imread(str(fast_bundle / "albedo.png")), cv2.COLOR_BGR2RGB).astype(int)
-    sup = uv_support(openhead, 1024)
+    sup = uv_support(openhead, alb.shape[0])
     skin = (sup.part == 0).numpy() & ~sup.mouth_interior.numpy()
     vals = alb[skin]
     # only the photo's own dark details (brows, lashes, the black collar) may be dark

@@ -75,3 +75,22 @@ def test_onnx_matches_torch(openhead, net):
     a = TorchWrinkleDecoder(net, openhead.n_expression).decode(code, e, jaw)
     b = OnnxWrinkleDecoder(OPENHEAD_DECODER_ONNX, openhead.n_expression).decode(code, e, jaw)
     assert a.shape == (3, net.size, net.size) and np.abs(a - b).max() < 2e-6
+
+
+def test_a_frozen_decoder_gathers_its_textures_once_and_follows_their_changes(openhead):
+    n = load_openhead_decoder(n_expression=openhead.n_expression)   # its own copy: textures change below
+    latent = torch.randn(2, n.latent_dim, generator=torch.Generator().manual_seed(0)) * 0.3
+    gathered = n(latent).detach()             # textures that learn: gathered on every call
+    assert n._mirrored_cache is None
+    for p in n.parameters():
+        p.requires_grad_(False)
+    z = latent.clone().requires_grad_(True)
+    out = n(z)
+    assert n._mirrored_cache is not None and torch.equal(out.detach(), gathered)
+    out.sum().backward()
+    assert z.grad.abs().sum() > 0             # a person-code fit still gets its gradient
+    with torch.no_grad():
+        n.textures.mul_(2)
+        cached = n(latent)
+    n.textures.requires_grad_(True)
+    assert not torch.allclose(cached, gathered) and torch.equal(cached, n(latent).detach())
