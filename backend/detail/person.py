@@ -18,6 +18,7 @@ from ..wrinkles.texture_decoder import CODE_DIM
 from .static import prepare_sfs, tangent_normal_map
 
 PERSON_DIMS = 8
+RESIDUAL_STEP = 0.02  # Adam step of the residual (tanh space): 0.05 pinned 5-10 % of the face at the bound (NOTES.md)
 RESIDUAL_MAX = 0.0005  # metres: what the code cannot explain stays small (SfS also reads albedo
                        # edges and hair as relief; a larger bound shows them as cracks)
 # the code's starting point and prior: a typical adult (mid depth and age), one dominant line
@@ -54,7 +55,7 @@ def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: tor
     prior = torch.logit(torch.tensor([PERSON_PRIOR]))
     z = prior.clone().requires_grad_(True)                    # code dims = sigmoid(z)
     X = torch.zeros(1, size, size, requires_grad=True)
-    opt = Adam([{"params": [z], "lr": 0.05}, {"params": [X], "lr": 0.05}])
+    opt = Adam([{"params": [z], "lr": 0.05}, {"params": [X], "lr": RESIDUAL_STEP}])
     losses = []
 
     def code_of(zz):

@@ -18,6 +18,7 @@ from ..headmodel import HeadModel
 from ..optim import Adam
 from ..render import displacement_to_normal, displacement_to_tangent_normal, sh_shading
 from ..uvspace import surface_maps, uv_support
+from .albedo_edges import gaussian_blur, split_albedo
 
 D_MAX = 0.01  # metres
 
@@ -28,18 +29,6 @@ class StaticDetail:
     normal_map: np.ndarray       # (T, T, 3) float32 tangent space in [-1, 1], at texture size
     loss_start: float | None = None   # shape-from-shading photo loss, first and last step (None:
     loss_end: float | None = None     # not fitted, e.g. DECA's decoder at neutral)
-
-
-def _blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Gaussian blur of (H, W, C)."""
-    r = int(3 * sigma)
-    k = torch.exp(-torch.arange(-r, r + 1, dtype=x.dtype) ** 2 / (2 * sigma ** 2))
-    k = k / k.sum()
-    c = x.shape[-1]
-    y = x.permute(2, 0, 1)[None]
-    y = Fn.conv2d(Fn.pad(y, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    y = Fn.conv2d(Fn.pad(y, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-    return y[0].permute(1, 2, 0)
 
 
 def _resize_map(x: np.ndarray, size: int) -> torch.Tensor:
@@ -95,15 +84,16 @@ def prepare_sfs(model: HeadModel, posed_vertices: torch.Tensor, light: torch.Ten
         fv = model.vertex_regions[model.region_names.index("face")].cpu()[None, :, None]
         face = interpolate(raster.fragments, faces, fv)[0, ..., 0] > 0.5
     W = W * skin * face * ~sup.mouth_interior
+    seen = W > 0.05
     light = light.float().cpu()
     S0 = sh_shading(N, light)
     target = (A * S0).mean(-1)                                  # luminance of the re-shaded photo
-    # low-pass albedo, normalised by the chart mask so chart borders and holes do not darken it
-    mk = mask.float()[..., None]
-    A_smooth = _blur(A * mk, sigma=size / 48) / _blur(mk, sigma=size / 48).clamp(min=1e-3)
+    # the low-pass albedo, and how far the rest may be read as relief (albedo edges are not)
+    split = split_albedo(A, mask, seen, sigma=size / 48)
+    A_smooth, W = split.smooth, W * split.trust
     grid = sup.mirror_grid
     # detail lives where the photos saw the face; it fades out smoothly beyond that
-    support = _blur(((W > 0.05).float())[..., None], sigma=size / 128)[..., 0].clamp(0, 1)[None]
+    support = gaussian_blur(seen.float()[..., None], sigma=size / 128)[..., 0].clamp(0, 1)[None]
     return SfsProblem(size, mask, P, N, light, A_smooth, target, W, support, grid, sup.has_mirror.float())
 
 

@@ -10,6 +10,7 @@ import torch
 from ..headmodel import HeadModel, HeadPose
 from ..imageio.color import linear_to_srgb, to_uint8
 from ..render import MeshRenderer, OrthographicCamera, default_light
+from .face_chart import FacePicture
 
 TILE = 320
 
@@ -42,6 +43,16 @@ def landmarks_tile(image: np.ndarray, detected: np.ndarray, fitted: np.ndarray,
     return out
 
 
+def _relief_tile(model: HeadModel, displacement: np.ndarray) -> np.ndarray:
+    """The face's static relief lit at a grazing angle, forehead up, in a square tile."""
+    g = FacePicture(model, displacement.shape[0]).grazing(displacement)
+    side = max(g.shape)
+    sq = np.zeros((side, side), np.uint8)
+    y, x = (side - g.shape[0]) // 2, (side - g.shape[1]) // 2
+    sq[y:y + g.shape[0], x:x + g.shape[1]] = g
+    return _tile(np.repeat(sq[..., None], 3, 2), "relief, grazing light")
+
+
 def build_report(model: HeadModel, shape: torch.Tensor, crops: list[np.ndarray], renders: list[np.ndarray],
                  alphas: list[np.ndarray], detected: list[np.ndarray], fitted: list[np.ndarray],
                  albedo_srgb: np.ndarray, displacement: np.ndarray, normal_map: np.ndarray,
@@ -59,6 +70,8 @@ def build_report(model: HeadModel, shape: torch.Tensor, crops: list[np.ndarray],
             dv = np.clip(d / (np.abs(d).max() + 1e-9) * 0.5 + 0.5, 0, 1)
             row += [_tile(albedo_srgb, "albedo"), _tile(to_uint8(np.repeat(dv[..., None], 3, 2)), "displacement"),
                     _tile(to_uint8((normal_map + 1) / 2), "normal map")]
+            if set(FacePicture.REGIONS) <= set(model.region_names):   # e.g. FLAME without its masks: none
+                row.append(_relief_tile(model, displacement))
         rows.append(row)
     # the head in neutral expression at three yaws, textured and shaded
     rr = MeshRenderer(model.faces, model.uv_layout.uv, model.uv_layout.faces)

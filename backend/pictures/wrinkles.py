@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-import torch
 
-from ..render import displacement_to_normal, sh_shading
 from ..wrinkles.bake import KEY_EXPRESSIONS, WrinkleBake, keys_for
+from .face_chart import FacePicture
 
 PICTURE_EXPRESSIONS = {
     "neutral": ({}, 0.0),
@@ -29,54 +28,6 @@ def picture_expressions(model) -> dict:
         return PICTURE_EXPRESSIONS
     return {"neutral": ({}, 0.0), **{k: (w, keys.jaw.get(k, 0.0)) for k, w in keys.expressions.items()}}
 
-
-class FacePicture:
-    """Upright crops of the face region of UV maps, for pictures (the OpenHead face chart lies on
-    its side)."""
-
-    def __init__(self, model, size: int):
-        from ..uvspace import surface_maps, uv_support
-
-        self.raster = uv_support(model, size).raster
-        v = model.v_template[None].cpu()
-        self.P, self.N = surface_maps(self.raster, v, model.faces.cpu())
-        from scipy.ndimage import label
-
-        from ..render import interpolate
-
-        def uv_mask(name):
-            r = model.vertex_regions[model.region_names.index(name)].cpu()
-            return (interpolate(self.raster.fragments, model.faces.cpu(), r[None, :, None])[0, ..., 0] > 0.5).numpy()
-
-        fm = uv_mask("face")
-        lab, n = label(fm)
-        if n > 1:   # the face chart only (eyeball and cavity charts elsewhere carry bits of 'face')
-            fm = lab == (np.bincount(lab.ravel())[1:].argmax() + 1)
-        ys, xs = np.nonzero(fm)
-        pad = size // 40
-        self.box = (max(ys.min() - pad, 0), min(ys.max() + pad, size), max(xs.min() - pad, 0), min(xs.max() + pad, size))
-        self.light = torch.zeros(1, 9, 3)
-        self.light[0, 0], self.light[0, 2], self.light[0, 3] = 2.0, 0.9, 0.7
-        # turn the crop so the forehead is on top
-        up = np.array(np.nonzero(uv_mask("forehead") & fm)).mean(1) - np.array(np.nonzero(uv_mask("mouth") & fm)).mean(1)
-        dr, dc = up
-        if abs(dc) > abs(dr):
-            self.rotate = cv2.ROTATE_90_CLOCKWISE if dc < 0 else cv2.ROTATE_90_COUNTERCLOCKWISE
-        else:
-            self.rotate = None if dr < 0 else cv2.ROTATE_180
-
-    def crop(self, img: np.ndarray) -> np.ndarray:
-        y0, y1, x0, x1 = self.box
-        c = img[y0:y1, x0:x1]
-        return cv2.rotate(c, self.rotate) if self.rotate is not None else c
-
-    def shaded(self, D: np.ndarray) -> np.ndarray:
-        n = displacement_to_normal(self.P, self.N, torch.as_tensor(D, dtype=torch.float32)[None], self.raster.mask)
-        s = sh_shading(n, self.light)[0, ..., 0].clamp(0, 2.2) / 2.2
-        return self.crop((s.numpy() * 255).astype(np.uint8))
-
-    def height(self, D: np.ndarray, scale: float = 0.001) -> np.ndarray:
-        return self.crop((np.clip(D / scale * 0.5 + 0.5, 0, 1) * 255).astype(np.uint8))
 
 
 def _label(img, text):

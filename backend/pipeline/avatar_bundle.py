@@ -16,7 +16,8 @@ import torch
 from ..bundle import BundleError, WrinkleFiles, read_bundle, read_detail_residual, write_bundle, write_wrinkles
 from ..bundle.target import check_bundle_target
 from ..bundle.io import decode_displacement, encode_displacement
-from ..pictures.wrinkles import FacePicture, wrinkles_picture
+from ..pictures.face_chart import FacePicture
+from ..pictures.wrinkles import wrinkles_picture
 from ..wrinkles.decoder import TorchWrinkleDecoder, WrinkleDecoder
 from ..wrinkles.maps import bake_wrinkle_maps
 from ..wrinkles.sources import openhead_decoder, wrinkle_parts

@@ -41,6 +41,12 @@ def test_bundle_contents(fast_bundle, openhead):
     assert nm.shape == (size, size, 3)
     rep = cv2.imread(str(fast_bundle / "report.png"))
     assert rep.shape[0] >= 640 and rep.shape[1] >= 1600
+    # the first row ends with the static relief lit at a grazing angle: grey skin with relief
+    from headsmith.pictures.report import TILE
+
+    relief = rep[20:TILE, 6 * TILE:7 * TILE, 0]
+    skin = relief[relief > 0]
+    assert skin.size > 0.3 * relief.size and 100 < np.median(skin) < 155 and skin.std() > 3
 
 
 def test_albedo_has_no_holes_and_skin_tone_from_the_photo(fast_bundle, openhead):
