@@ -25,6 +25,8 @@ Layout (schema version 1), all paths relative to the bundle folder:
                        with DECA's checkpoint have detail {decoder: "deca", decoder_path, code}
                        and no residual.
     normal.png         8-bit RGB tangent-space normal map
+    coverage.png       8-bit grey, UV layout: the photos' share of each albedo texel (255: all
+                       photo; 0: completed from the person's seen skin, or a prior for eyes and mouth)
     rig.npz            skinning, joints and one shape key per expression (see bundle/rig.py)
     report.png         the picture to look at first
     wrinkles/          (when the head has a detail decoder) the baked wrinkle maps: wrinkles.json
@@ -52,6 +54,7 @@ BUNDLE_SCHEMA_VERSION = 1
 WRINKLES_FOLDER = "wrinkles"
 WRINKLES_PICTURE = "wrinkles.png"
 WRINKLES_SIDECAR = "wrinkles.json"
+COVERAGE_FILE = "coverage.png"
 
 
 @dataclass
@@ -76,6 +79,7 @@ class AvatarBundle:
     extra_displacements: dict = field(default_factory=dict)   # name -> (S, S) metres, same encoding
     rig: dict | None = None                     # bundle/rig.py arrays
     wrinkles: WrinkleFiles | None = None        # baked in the same run, or None
+    coverage: np.ndarray | None = None          # (T, T) float in [0, 1]: the photos' share of each texel
 
 
 def _png(path: Path, img: np.ndarray) -> None:
@@ -129,6 +133,9 @@ def write_bundle(out: Path, b: AvatarBundle) -> Path:
             from .rig import RIG_FILE, write_rig
             write_rig(tmp / RIG_FILE, b.rig)
             files["rig"] = RIG_FILE
+        if b.coverage is not None:
+            _png(tmp / COVERAGE_FILE, np.clip(b.coverage * 255 + 0.5, 0, 255).astype(np.uint8))
+            files["coverage"] = COVERAGE_FILE
         if b.report is not None:
             _png(tmp / "report.png", b.report)
             files["report"] = "report.png"

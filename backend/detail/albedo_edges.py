@@ -17,34 +17,14 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as Fn
 
+from ..texture.fill import weighted_blur
+
 LUMA = (0.2126, 0.7152, 0.0722)
 CHROMA_SPREADS = 3.0    # trust falls to 1/e at this many robust deviations of the fine chroma
 LUMA_SPREADS = 3.0      # ... and of the fine log-luminance
 MIN_CHROMA_SCALE = 0.02  # floors of those scales (log units): a flat, clean map keeps its trust
 MIN_LUMA_SCALE = 0.05
 ROUNDS = 2              # trust <-> low-pass rounds
-
-
-def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Gaussian blur of (H, W, C), borders replicated."""
-    r = int(3 * sigma)
-    k = torch.exp(-torch.arange(-r, r + 1, dtype=x.dtype) ** 2 / (2 * sigma ** 2))
-    k = k / k.sum()
-    c = x.shape[-1]
-    y = x.permute(2, 0, 1)[None]
-    y = Fn.conv2d(Fn.pad(y, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    y = Fn.conv2d(Fn.pad(y, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-    return y[0].permute(1, 2, 0)
-
-
-def weighted_blur(x: torch.Tensor, weight: torch.Tensor, sigma: float, fallback: torch.Tensor | None = None,
-                  min_weight: float = 0.05) -> torch.Tensor:
-    """Normalised convolution of (H, W, C) by (H, W) weights; `fallback` where the blurred weight
-    is under min_weight (nothing trusted nearby)."""
-    w = weight[..., None]
-    num, den = gaussian_blur(x * w, sigma), gaussian_blur(w, sigma)
-    out = num / den.clamp(min=1e-6)
-    return out if fallback is None else torch.where(den > min_weight, out, fallback)
 
 
 def _robust_scale(x: torch.Tensor, where: torch.Tensor, floor: float) -> float:

@@ -18,7 +18,8 @@ from ..headmodel import HeadModel
 from ..optim import Adam
 from ..render import displacement_to_normal, displacement_to_tangent_normal, sh_shading
 from ..uvspace import surface_maps, uv_support
-from .albedo_edges import gaussian_blur, split_albedo
+from ..texture.fill import gaussian_blur
+from .albedo_edges import split_albedo
 
 D_MAX = 0.01  # metres
 

@@ -373,4 +373,5 @@ def bundle_contents(r: Reconstruction) -> AvatarBundle:
                 uv_faces=lay.faces.numpy(), face_part=model.face_part.numpy(), part_names=model.part_names)
     extra = {} if r.detail.residual is None else {"detail_residual": r.detail.residual}
     return AvatarBundle(_bundle_meta(r, fitted_crop), mesh, albedo_srgb, detail.displacement, detail.normal_map,
-                        report, extra_displacements=extra, rig=rig_arrays(model, fit.shape[:1]))
+                        report, extra_displacements=extra, rig=rig_arrays(model, fit.shape[:1]),
+                        coverage=r.texture.coverage)

@@ -1,5 +1,6 @@
-"""Hole filling for UV maps: a push-pull pyramid that extends valid texels smoothly into
-everything else (no holes, no hard edges, and padding past chart borders for mipmapping)."""
+"""Hole filling and filtering for UV maps: a push-pull pyramid that extends valid texels smoothly
+into everything else (no holes, no hard edges, and padding past chart borders for mipmapping),
+a membrane fill that meets the known texels without a step, and (weighted) Gaussian blurs."""
 from __future__ import annotations
 
 import numpy as np
@@ -35,3 +36,53 @@ def dilate_mask(mask: np.ndarray, pixels: int) -> np.ndarray:
 
     k = np.ones((2 * pixels + 1, 2 * pixels + 1), np.uint8)
     return cv2.dilate(mask.astype(np.uint8), k) > 0
+
+
+def membrane_fill(values: torch.Tensor, weight: torch.Tensor, iterations: int = 24, levels: int = 12) -> torch.Tensor:
+    """values (H, W, C), weight (H, W) in [0, 1] -> (H, W, C): where weight is 1 the values, and
+    elsewhere the smoothest surface through them (Laplace's equation, solved coarse to fine by
+    Jacobi sweeps: x <- w * value + (1 - w) * mean of the 4 neighbours). Unlike push_pull_fill,
+    whose unknown texels take coarse averages, it meets the known values at their edge with no
+    step, the gradient-domain (membrane) completion of a smooth field."""
+    v = (values * weight[..., None]).permute(2, 0, 1)[None]
+    w = weight[None, None]
+    stack = []
+    for _ in range(levels):
+        stack.append((v, w))
+        if min(v.shape[-2:]) <= 2:
+            break
+        v = Fn.avg_pool2d(v, 2, ceil_mode=True)
+        w = Fn.avg_pool2d(w, 2, ceil_mode=True)
+    est = v / w.clamp(min=1e-8)
+    kernel = torch.tensor([[0.0, 0.25, 0.0], [0.25, 0.0, 0.25], [0.0, 0.25, 0.0]], dtype=values.dtype)
+    kernel = kernel.view(1, 1, 3, 3).expand(values.shape[-1], 1, 3, 3)
+    for v_l, w_l in reversed(stack[:-1]):
+        x = Fn.interpolate(est, size=v_l.shape[-2:], mode="bilinear", align_corners=False)
+        a = w_l.clamp(0, 1)
+        own = v_l / w_l.clamp(min=1e-8)
+        for _ in range(iterations):
+            x = a * own + (1 - a) * Fn.conv2d(Fn.pad(x, (1, 1, 1, 1), mode="replicate"), kernel, groups=x.shape[1])
+        est = x
+    return est[0].permute(1, 2, 0)
+
+
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Gaussian blur of (H, W, C), borders replicated."""
+    r = int(3 * sigma)
+    k = torch.exp(-torch.arange(-r, r + 1, dtype=x.dtype) ** 2 / (2 * sigma ** 2))
+    k = k / k.sum()
+    c = x.shape[-1]
+    y = x.permute(2, 0, 1)[None]
+    y = Fn.conv2d(Fn.pad(y, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    y = Fn.conv2d(Fn.pad(y, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+    return y[0].permute(1, 2, 0)
+
+
+def weighted_blur(x: torch.Tensor, weight: torch.Tensor, sigma: float, fallback: torch.Tensor | None = None,
+                  min_weight: float = 0.05) -> torch.Tensor:
+    """Normalised convolution of (H, W, C) by (H, W) weights; `fallback` where the blurred weight
+    is under min_weight (nothing trusted nearby)."""
+    w = weight[..., None]
+    num, den = gaussian_blur(x * w, sigma), gaussian_blur(w, sigma)
+    out = num / den.clamp(min=1e-6)
+    return out if fallback is None else torch.where(den > min_weight, out, fallback)

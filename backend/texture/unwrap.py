@@ -2,7 +2,8 @@
 visible and faces the camera, divide by the fitted SH shading (de-light, linear light), keep the
 texels that show the person's skin and features (not hair, background or clothes: occlusion.py),
 merge the photos by how squarely they see each texel, complete unseen texels from the mirrored
-side, then from the surroundings (push-pull), and give eyes/teeth/mouth plausible colours where
+side, then the skin from the person's own seen skin (skin_synthesis: tone extended without a
+step, grain from patches of the cheeks), and give eyes/teeth/mouth plausible colours where
 unseen.
 
 UV maps are (S, S, C), row 0 at v = 1 (see render/uv.py). Colours are linear light in [0, 1].
@@ -20,6 +21,7 @@ from ..imageio.color import srgb_to_linear
 from ..render import MeshRenderer, OrthographicCamera, sh_shading
 from ..uvspace import surface_maps, uv_support
 from .fill import push_pull_fill
+from .skin_synthesis import complete_skin
 from .occlusion import SILHOUETTE_MARGIN, silhouette_margin, skin_colour_weight, skin_zones
 
 # Linear-light priors for parts the photo may not show.
@@ -27,6 +29,7 @@ PRIORS = {"eye": (0.75, 0.72, 0.68), "teeth": (0.70, 0.64, 0.52), "tongue": (0.4
           "mouth": (0.20, 0.05, 0.05)}
 VISIBLE_DEPTH_TOLERANCE = 0.004   # metres
 FACING_START, FACING_FULL = 0.15, 0.55   # n . view: weight ramps from 0 to 1 between these
+SYNTHESIS_SEED = 0   # the completed skin's patches: the same photo gives the same texture
 
 
 @dataclass
@@ -35,6 +38,8 @@ class TextureResult:
     observed: np.ndarray           # (S, S) float32 in [0, 1]: how directly the photos saw a texel
     source: np.ndarray             # (S, S) uint8: 0 photo, 1 mirrored photo, 2 filled / prior
     skin_tone: np.ndarray          # (3,) linear median face albedo
+    coverage: np.ndarray           # (S, S) float32 in [0, 1]: the photos' (and their mirror's) share
+                                   # of each texel's colour; the rest is completed skin or a prior
 
 
 def _sample(img: torch.Tensor, uv_px: torch.Tensor, H: int, W: int) -> torch.Tensor:
@@ -112,15 +117,16 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
             prior[sup.part == names.index(pname)] = torch.tensor(PRIORS[key])
     prior[sup.mouth_interior] = torch.tensor(PRIORS["mouth"])
 
-    # fill: extend the observed colours smoothly, then lean on the prior far from observations
-    filled = push_pull_fill(merged, conf * valid)
     is_skin = (sup.part == 0) & ~sup.mouth_interior
-    far = (1 - push_pull_fill(conf[..., None] * valid[..., None], valid.float())[..., 0].clamp(0, 1))
-    # how far from the observations the prior takes over: a fitted albedo model knows what unseen
-    # skin looks like (all the way); one median tone only half way (the fill keeps some variation)
-    lean = far[..., None] * (1.0 if skin_prior is not None else 0.5)
-    base = torch.where(is_skin[..., None], filled * (1 - lean) + prior * lean, prior)
+    if skin_prior is None:   # the person's own skin, tone and grain (skin_synthesis)
+        plain = zones.reference | zones.tested | zones.beardable | zones.brighter
+        skin = complete_skin(merged, conf, plain, zones.reference, valid, np.random.default_rng(SYNTHESIS_SEED))
+    else:                    # a fitted albedo model knows what unseen skin looks like
+        filled = push_pull_fill(merged, conf * valid)
+        far = (1 - push_pull_fill(conf[..., None] * valid[..., None], valid.float())[..., 0].clamp(0, 1))[..., None]
+        skin = filled * (1 - far) + prior * far
+    base = torch.where(is_skin[..., None], skin, prior)
     out = merged * conf[..., None] + base * (1 - conf[..., None])
     out = torch.where(valid[..., None], out, push_pull_fill(out, valid.float()))
     return TextureResult(out.clamp(0, 1).numpy().astype(np.float32), observed.numpy().astype(np.float32),
-                         source.numpy(), skin_tone.numpy())
+                         source.numpy(), skin_tone.numpy(), conf.numpy().astype(np.float32))

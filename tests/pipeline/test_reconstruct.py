@@ -39,6 +39,9 @@ def test_bundle_contents(fast_bundle, openhead):
     assert disp.dtype == np.uint16
     nm = cv2.imread(str(fast_bundle / "normal.png"))
     assert nm.shape == (size, size, 3)
+    cov = cv2.imread(str(fast_bundle / "coverage.png"), cv2.IMREAD_GRAYSCALE)
+    assert meta["files"]["coverage"] == "coverage.png" and cov.shape == (size, size)
+    assert (cov > 230).mean() > 0.02 and (cov == 0).mean() > 0.3   # the face is photo; the back of the head is not
     rep = cv2.imread(str(fast_bundle / "report.png"))
     assert rep.shape[0] >= 640 and rep.shape[1] >= 1600
     # the first row ends with the static relief lit at a grazing angle: grey skin with relief

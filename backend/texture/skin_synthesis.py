@@ -1,0 +1,106 @@
+"""The skin no photo showed, made from the skin the photos did show, with no visible boundary.
+
+Skin albedo in log space is split at TEXTURE_SCALE into a tone (the smooth colour field) and a
+texture (pores, blotches, fine colour variation). Unseen skin (the scalp, ears, neck, the far
+side of a turned face, and every texel the occlusion tests dropped: hair, glasses, background)
+gets:
+- a tone extended smoothly from the seen skin's tone around it (fill.membrane_fill: the
+  smoothest field through the seen tone, so it meets the photo's colour at the coverage
+  boundary without a step), leaning to the median tone of all the seen plain skin far from
+  what was seen, so the scalp and neck are the person's tone, not the forehead edge's (the
+  nose and cheeks alone made heads pink under rouge);
+- a texture synthesised from patches of the reference skin's own texture (random patches under
+  overlapping Hann windows, scaled so their sum keeps the source's variance), so the unseen skin
+  has the person's grain and blotchiness, not a flat average.
+
+All maps (S, S, ...) in the model's UV layout, row 0 at v = 1; colours linear in [0, 1].
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as Fn
+
+from .fill import membrane_fill, weighted_blur
+
+TEXTURE_SCALE = 1 / 128   # of the texture's side: the blur sigma that separates tone from texture
+PATCH = 1 / 32            # of the side: the synthesis patches (32 texels at 1024)
+MIN_SOURCES = 32          # reference texels whose whole patch is reference skin, at least
+LEAN_REACH = 1 / 16       # of the side: how far from the seen skin the tone becomes the reference's
+EPS = 1e-3
+
+
+def split_log_skin(albedo: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """albedo (S, S, 3) linear; weight (S, S) trust of each texel as plain skin -> (tone, texture)
+    in log units: the weighted low-pass of log albedo, and log albedo minus it."""
+    size = albedo.shape[0]
+    log = albedo.clamp(min=EPS).log()
+    tone = weighted_blur(log, weight, sigma=max(1.0, size * TEXTURE_SCALE), fallback=log)
+    return tone, log - tone
+
+
+def _hann(p: int) -> torch.Tensor:
+    w = torch.sin(math.pi * (torch.arange(p) + 0.5) / p) ** 2    # periodic at 50 % overlap
+    return w[:, None] * w[None, :]
+
+
+def synthesise_texture(texture: torch.Tensor, source: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """texture (S, S, C) zero-mean log detail; source (S, S) bool texels whose texture may be
+    copied -> (S, S, C) a new texture field everywhere, of the same statistics, made of random
+    patches of the source (zeros when the source is too small to hold MIN_SOURCES patches)."""
+    S, C = texture.shape[0], texture.shape[-1]
+    p = max(4, int(round(S * PATCH)) // 2 * 2)
+    half, stride = p // 2, p // 2
+    inside = ~Fn.max_pool2d((~source).float()[None, None], p + 1, stride=1, padding=half)[0, 0].bool()
+    ys, xs = np.nonzero(inside.numpy())
+    if len(ys) < MIN_SOURCES:
+        return torch.zeros_like(texture)
+    n = S // stride + 2                                          # cells per side, one spare each end
+    pick = rng.integers(0, len(ys), n * n)
+    iy = torch.as_tensor(ys[pick])[:, None] + torch.arange(-half, half)[None]       # (N, p)
+    ix = torch.as_tensor(xs[pick])[:, None] + torch.arange(-half, half)[None]
+    patches = texture[iy[:, :, None], ix[:, None, :]]                                # (N, p, p, C)
+    w = _hann(p)
+    cols = (patches * w[None, :, :, None]).permute(0, 3, 1, 2).reshape(n * n, C * p * p).T[None]
+    side = (n - 1) * stride + p
+    canvas = Fn.fold(cols, (side, side), p, stride=stride)[0]                         # (C, side, side)
+    norm = Fn.fold((w ** 2).reshape(1, p * p, 1).expand(1, p * p, n * n), (side, side), p, stride=stride)[0]
+    out = canvas / norm.clamp(min=1e-6).sqrt()
+    return out[:, stride:stride + S, stride:stride + S].permute(1, 2, 0).contiguous()
+
+
+def _farness(seen: torch.Tensor) -> torch.Tensor:
+    """(S, S) bool -> (S, S) in [0, 1]: 0 on and beside seen texels, rising smoothly to 1 at
+    LEAN_REACH of the side away from them (texel distance in the atlas)."""
+    import cv2
+
+    dist = cv2.distanceTransform((~seen).numpy().astype(np.uint8), cv2.DIST_L2, 3)
+    t = np.clip(dist / (LEAN_REACH * seen.shape[0]), 0, 1)
+    return torch.as_tensor(t * t * (3 - 2 * t), dtype=torch.float32)
+
+
+def _median_tone(tone: torch.Tensor, masks: list) -> torch.Tensor:
+    """(3,) median log tone over the first mask with MIN_SOURCES texels; a typical skin without."""
+    for m in masks:
+        if int(m.sum()) >= MIN_SOURCES:
+            return tone[m].median(0).values
+    return torch.log(torch.tensor([0.45, 0.3, 0.25]))
+
+
+def complete_skin(albedo: torch.Tensor, coverage: torch.Tensor, plain: torch.Tensor, reference: torch.Tensor,
+                  valid: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """albedo (S, S, 3) linear, defined where coverage > 0; coverage (S, S) in [0, 1], how well
+    the photos saw each texel; plain (S, S) bool: skin away from brows, eyes, lips and nostrils;
+    reference (S, S) bool: the nose and cheeks (whose grain is copied); valid (S, S) bool: texels of
+    the layout. -> (S, S, 3) linear skin for every texel: what coverage < 1 blends towards."""
+    seen_plain = (coverage * plain).clamp(0, 1)
+    tone, texture = split_log_skin(albedo, seen_plain)
+    ref = reference & (coverage > 0.5)
+    ref_tone = _median_tone(tone, [seen_plain > 0.5, ref])
+    extended = membrane_fill(tone, seen_plain * valid)
+    far = _farness(seen_plain > 0.5)
+    tone_all = extended * (1 - far[..., None]) + ref_tone * far[..., None]
+    grain = synthesise_texture(texture * ref[..., None], ref, rng)
+    return (tone_all + grain).exp().clamp(0, 1)

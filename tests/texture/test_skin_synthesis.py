@@ -1,0 +1,71 @@
+"""Unseen skin completed from the seen skin: the same grain, the same tone at the boundary, and
+the reference tone far from it; measured with texture.metrics."""
+import numpy as np
+import torch
+
+from headsmith.imageio.color import linear_to_srgb
+from headsmith.texture.fill import push_pull_fill
+from headsmith.texture.metrics import boundary_delta_e, grain_ratio, tone_delta_e
+from headsmith.texture.skin_synthesis import complete_skin, synthesise_texture
+
+S = 256
+
+
+def test_synthesised_texture_keeps_the_source_statistics():
+    rng = np.random.default_rng(0)
+    source = torch.zeros(S, S, dtype=torch.bool)
+    source[40:140, 30:130] = True
+    texture = torch.zeros(S, S, 3)
+    texture[source] = torch.as_tensor(rng.normal(0, 0.08, (int(source.sum()), 3)), dtype=torch.float32)
+    out = synthesise_texture(texture, source, rng)
+    assert out.shape == texture.shape
+    assert abs(float(out.std()) / 0.08 - 1) < 0.2      # the grain's strength everywhere
+    assert abs(float(out.mean())) < 0.01
+    # nothing from outside the source: a source of zeros gives zeros
+    assert float(synthesise_texture(torch.zeros(S, S, 3), source, rng).abs().max()) == 0.0
+    # too little source for a patch: no grain rather than a repeated texel
+    tiny = torch.zeros(S, S, dtype=torch.bool)
+    tiny[10:14, 10:14] = True
+    assert float(synthesise_texture(texture, tiny, rng).abs().max()) == 0.0
+
+
+def _half_seen_skin(rng):
+    """Skin seen on the left half (a tone that brightens to the right, plus grain), nothing on
+    the right; the reference skin is a patch of the left half."""
+    x = torch.linspace(0, 1, S)[None, :, None].expand(S, S, 1)
+    tone = torch.tensor([0.50, 0.34, 0.27]) * (0.8 + 0.4 * x)
+    grain = torch.as_tensor(rng.normal(0, 0.06, (S, S, 1)), dtype=torch.float32).exp()
+    albedo = (tone * grain).clamp(0, 1)
+    coverage = torch.zeros(S, S)
+    coverage[:, : S // 2] = 1.0
+    reference = torch.zeros(S, S, dtype=torch.bool)
+    reference[60:200, 20:100] = True
+    valid = torch.ones(S, S, dtype=torch.bool)
+    return albedo * coverage[..., None], coverage, reference, valid
+
+
+def _srgb(t):
+    return linear_to_srgb(t).numpy()
+
+
+def test_completed_skin_meets_the_photo_without_a_step_and_with_its_grain():
+    rng = np.random.default_rng(1)
+    albedo, coverage, reference, valid = _half_seen_skin(rng)
+    skin = complete_skin(albedo, coverage, valid, reference, valid, rng)
+    out = albedo * coverage[..., None] + skin * (1 - coverage[..., None])
+    cov, mask = coverage.numpy(), valid.numpy()
+    assert boundary_delta_e(_srgb(out), cov, mask) <= 3
+    assert grain_ratio(_srgb(out), cov, mask) >= 0.5
+    # far from what was seen: the reference skin's tone
+    far = np.zeros((S, S), bool)
+    far[:, -20:] = True
+    assert tone_delta_e(_srgb(out), far, reference.numpy()) <= 5
+
+
+def test_a_smooth_fill_has_no_grain():
+    """The measure itself: the plain push-pull completion (before skin synthesis) is flat."""
+    rng = np.random.default_rng(1)
+    albedo, coverage, _, valid = _half_seen_skin(rng)
+    filled = push_pull_fill(albedo, coverage)
+    out = albedo * coverage[..., None] + filled * (1 - coverage[..., None])
+    assert grain_ratio(_srgb(out), coverage.numpy(), valid.numpy()) < 0.25
