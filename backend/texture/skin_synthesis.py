@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as Fn
@@ -29,15 +30,37 @@ TEXTURE_SCALE = 1 / 128   # of the texture's side: the blur sigma that separates
 PATCH = 1 / 32            # of the side: the synthesis patches (32 texels at 1024)
 MIN_SOURCES = 32          # reference texels whose whole patch is reference skin, at least
 LEAN_REACH = 1 / 16       # of the side: how far from the seen skin the tone becomes the reference's
+TONE_SIZE = 256           # texels per side of the tone field's blur and membrane (it is smooth)
 EPS = 1e-3
+
+
+def _shrink(x: torch.Tensor, weight: torch.Tensor, size: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(S, S, C) values, (S, S) weights -> their weighted means and mean weights over blocks, at
+    `size` texels per side (unchanged when S <= size)."""
+    f = x.shape[0] // size
+    if f <= 1:
+        return x, weight
+    w = Fn.avg_pool2d(weight[None, None], f)[0, 0]
+    xs = Fn.avg_pool2d((x * weight[..., None]).permute(2, 0, 1)[None], f)[0].permute(1, 2, 0)
+    return xs / w.clamp(min=1e-6)[..., None], w
+
+
+def _grow(x: torch.Tensor, size: int) -> torch.Tensor:
+    if x.shape[0] == size:
+        return x
+    return Fn.interpolate(x.permute(2, 0, 1)[None], size=(size, size), mode="bilinear",
+                          align_corners=False)[0].permute(1, 2, 0)
 
 
 def split_log_skin(albedo: torch.Tensor, weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """albedo (S, S, 3) linear; weight (S, S) trust of each texel as plain skin -> (tone, texture)
-    in log units: the weighted low-pass of log albedo, and log albedo minus it."""
+    in log units: the weighted low-pass of log albedo (computed at TONE_SIZE: it is smooth), and
+    log albedo minus it."""
     size = albedo.shape[0]
     log = albedo.clamp(min=EPS).log()
-    tone = weighted_blur(log, weight, sigma=max(1.0, size * TEXTURE_SCALE), fallback=log)
+    small, w = _shrink(log, weight, TONE_SIZE)
+    sigma = max(1.0, small.shape[0] * TEXTURE_SCALE)
+    tone = _grow(weighted_blur(small, w, sigma=sigma, fallback=small), size)
     return tone, log - tone
 
 
@@ -53,8 +76,9 @@ def synthesise_texture(texture: torch.Tensor, source: torch.Tensor, rng: np.rand
     S, C = texture.shape[0], texture.shape[-1]
     p = max(4, int(round(S * PATCH)) // 2 * 2)
     half, stride = p // 2, p // 2
-    inside = ~Fn.max_pool2d((~source).float()[None, None], p + 1, stride=1, padding=half)[0, 0].bool()
-    ys, xs = np.nonzero(inside.numpy())
+    inside = cv2.erode(source.numpy().astype(np.uint8), np.ones((p + 1, p + 1), np.uint8),
+                       borderType=cv2.BORDER_CONSTANT, borderValue=0)   # the whole patch is source
+    ys, xs = np.nonzero(inside)
     if len(ys) < MIN_SOURCES:
         return torch.zeros_like(texture)
     n = S // stride + 2                                          # cells per side, one spare each end
@@ -74,8 +98,6 @@ def synthesise_texture(texture: torch.Tensor, source: torch.Tensor, rng: np.rand
 def _farness(seen: torch.Tensor) -> torch.Tensor:
     """(S, S) bool -> (S, S) in [0, 1]: 0 on and beside seen texels, rising smoothly to 1 at
     LEAN_REACH of the side away from them (texel distance in the atlas)."""
-    import cv2
-
     dist = cv2.distanceTransform((~seen).numpy().astype(np.uint8), cv2.DIST_L2, 3)
     t = np.clip(dist / (LEAN_REACH * seen.shape[0]), 0, 1)
     return torch.as_tensor(t * t * (3 - 2 * t), dtype=torch.float32)
@@ -99,7 +121,8 @@ def complete_skin(albedo: torch.Tensor, coverage: torch.Tensor, plain: torch.Ten
     tone, texture = split_log_skin(albedo, seen_plain)
     ref = reference & (coverage > 0.5)
     ref_tone = _median_tone(tone, [seen_plain > 0.5, ref])
-    extended = membrane_fill(tone, seen_plain * valid)
+    small, w = _shrink(tone, seen_plain * valid, TONE_SIZE)
+    extended = _grow(membrane_fill(small, w), albedo.shape[0])
     far = _farness(seen_plain > 0.5)
     tone_all = extended * (1 - far[..., None]) + ref_tone * far[..., None]
     grain = synthesise_texture(texture * ref[..., None], ref, rng)

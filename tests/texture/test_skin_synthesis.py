@@ -8,7 +8,7 @@ from headsmith.texture.fill import push_pull_fill
 from headsmith.texture.metrics import boundary_delta_e, grain_ratio, tone_delta_e
 from headsmith.texture.skin_synthesis import complete_skin, synthesise_texture
 
-S = 256
+S = 512
 
 
 def test_synthesised_texture_keeps_the_source_statistics():
