@@ -96,7 +96,7 @@ class GatedTextureDecoder(nn.Module):
 
     def forward(self, latent: torch.Tensor) -> torch.Tensor:
         """latent (B, latent_dim) -> (B, 1, S, S) metres."""
-        B, S, M, K = latent.shape[0], self._size, self.n_mix, self.n_orient
+        B, S, K = latent.shape[0], self._size, self.n_orient
         mirrored = latent[:, self.latent_perm] * self.latent_sign
         h = self.trunk(torch.cat([latent, mirrored]))
         up = lambda x: Fn.interpolate(x, size=(S, S), mode="bilinear", align_corners=False)  # noqa: E731
