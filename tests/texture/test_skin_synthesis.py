@@ -69,3 +69,20 @@ def test_a_smooth_fill_has_no_grain():
     filled = push_pull_fill(albedo, coverage)
     out = albedo * coverage[..., None] + filled * (1 - coverage[..., None])
     assert grain_ratio(_srgb(out), coverage.numpy(), valid.numpy()) < 0.25
+
+
+def test_stubble_strength_grain_is_not_spread_at_full_strength():
+    """Cheeks with a coarse grain (stubble, a beard's shadow) would make a dirty scalp: the copied
+    grain is capped at GRAIN_MAX_RMS (log units)."""
+    from headsmith.texture.skin_synthesis import GRAIN_MAX_RMS, split_log_skin
+
+    rng = np.random.default_rng(2)
+    albedo, coverage, reference, valid = _half_seen_skin(rng)
+    coarse = torch.as_tensor(rng.normal(0, 0.25, (S, S, 1)), dtype=torch.float32).exp()
+    albedo = (albedo * coarse).clamp(0, 1) * coverage[..., None]
+    skin = complete_skin(albedo, coverage, valid, reference, valid, rng)
+    _, made = split_log_skin(skin, torch.ones(S, S))
+    far = made[:, S // 2 + 40:].mean(-1)
+    assert float(far.pow(2).mean().sqrt()) < 1.15 * GRAIN_MAX_RMS
+    _, seen = split_log_skin(albedo, coverage)
+    assert float(seen[reference].mean(-1).pow(2).mean().sqrt()) > 2 * GRAIN_MAX_RMS   # the source was coarse
