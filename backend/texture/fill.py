@@ -13,37 +13,19 @@ def push_pull_fill(values: torch.Tensor, weight: torch.Tensor, levels: int = 12)
 
     Weighted averages are pushed down a pyramid and pulled back up; at each level, texels with
     little weight take the coarser estimate."""
-    v = (values * weight[..., None]).permute(2, 0, 1)[None]
-    w = weight[None, None]
-    stack = []
-    for _ in range(levels):
-        stack.append((v, w))
-        if min(v.shape[-2:]) <= 2:
-            break
-        v = Fn.avg_pool2d(v, 2, ceil_mode=True)
-        w = Fn.avg_pool2d(w, 2, ceil_mode=True)
-    est = v / w.clamp(min=1e-8)
-    for v_l, w_l in reversed(stack[:-1]):
-        up = Fn.interpolate(est, size=v_l.shape[-2:], mode="bilinear", align_corners=False)
-        own = v_l / w_l.clamp(min=1e-8)
-        a = w_l.clamp(0, 1)
-        est = a * own + (1 - a) * up
-    return est[0].permute(1, 2, 0)
-
-
-def dilate_mask(mask: np.ndarray, pixels: int) -> np.ndarray:
-    import cv2
-
-    k = np.ones((2 * pixels + 1, 2 * pixels + 1), np.uint8)
-    return cv2.dilate(mask.astype(np.uint8), k) > 0
+    return _coarse_to_fine(values, weight, levels, sweeps=0)
 
 
 def membrane_fill(values: torch.Tensor, weight: torch.Tensor, iterations: int = 24, levels: int = 12) -> torch.Tensor:
     """values (H, W, C), weight (H, W) in [0, 1] -> (H, W, C): where weight is 1 the values, and
-    elsewhere the smoothest surface through them (Laplace's equation, solved coarse to fine by
-    Jacobi sweeps: x <- w * value + (1 - w) * mean of the 4 neighbours). Unlike push_pull_fill,
-    whose unknown texels take coarse averages, it meets the known values at their edge with no
-    step, the gradient-domain (membrane) completion of a smooth field."""
+    elsewhere the smoothest surface through them (Laplace's equation: the push-pull estimate at
+    each level refined by Jacobi sweeps, x <- w * value + (1 - w) * mean of the 4 neighbours).
+    Unlike push_pull_fill, whose unknown texels take coarse averages, it meets the known values
+    at their edge with no step, the gradient-domain (membrane) completion of a smooth field."""
+    return _coarse_to_fine(values, weight, levels, sweeps=iterations)
+
+
+def _coarse_to_fine(values: torch.Tensor, weight: torch.Tensor, levels: int, sweeps: int) -> torch.Tensor:
     v = (values * weight[..., None]).permute(2, 0, 1)[None]
     w = weight[None, None]
     stack = []
@@ -57,13 +39,20 @@ def membrane_fill(values: torch.Tensor, weight: torch.Tensor, iterations: int = 
     kernel = torch.tensor([[0.0, 0.25, 0.0], [0.25, 0.0, 0.25], [0.0, 0.25, 0.0]], dtype=values.dtype)
     kernel = kernel.view(1, 1, 3, 3).expand(values.shape[-1], 1, 3, 3)
     for v_l, w_l in reversed(stack[:-1]):
-        x = Fn.interpolate(est, size=v_l.shape[-2:], mode="bilinear", align_corners=False)
-        a = w_l.clamp(0, 1)
+        up = Fn.interpolate(est, size=v_l.shape[-2:], mode="bilinear", align_corners=False)
         own = v_l / w_l.clamp(min=1e-8)
-        for _ in range(iterations):
-            x = a * own + (1 - a) * Fn.conv2d(Fn.pad(x, (1, 1, 1, 1), mode="replicate"), kernel, groups=x.shape[1])
-        est = x
+        a = w_l.clamp(0, 1)
+        est = a * own + (1 - a) * up
+        for _ in range(sweeps):
+            est = a * own + (1 - a) * Fn.conv2d(Fn.pad(est, (1, 1, 1, 1), mode="replicate"), kernel, groups=est.shape[1])
     return est[0].permute(1, 2, 0)
+
+
+def dilate_mask(mask: np.ndarray, pixels: int) -> np.ndarray:
+    import cv2
+
+    k = np.ones((2 * pixels + 1, 2 * pixels + 1), np.uint8)
+    return cv2.dilate(mask.astype(np.uint8), k) > 0
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
