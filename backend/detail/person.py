@@ -18,7 +18,7 @@ from ..wrinkles.texture_decoder import CODE_DIM
 from .static import prepare_sfs, tangent_normal_map
 
 PERSON_DIMS = 8
-RESIDUAL_STEP = 0.02  # Adam step of the residual (tanh space): 0.05 pinned 5-10 % of the face at the bound (NOTES.md)
+RESIDUAL_STEP = 0.02  # Adam step of the residual (tanh space); how it was set: benchmarks/NOTES.md
 RESIDUAL_MAX = 0.0005  # metres: what the code cannot explain stays small (SfS also reads albedo
                        # edges and hair as relief; a larger bound shows them as cracks)
 # the code's starting point and prior: a typical adult (mid depth and age), one dominant line

@@ -31,7 +31,7 @@ PATCH = 1 / 32            # of the side: the synthesis patches (32 texels at 102
 MIN_SOURCES = 32          # reference texels whose whole patch is reference skin, at least
 LEAN_REACH = 1 / 16       # of the side: how far from the seen skin the tone becomes the reference's
 TONE_SIZE = 256           # texels per side of the tone field's blur and membrane (it is smooth)
-GRAIN_MAX_RMS = 0.08      # log units: the strongest grain copied (29 real photos' cheeks: median 0.07)
+GRAIN_MAX_RMS = 0.08      # log units: the strongest grain copied (how it was set: benchmarks/NOTES.md)
 EPS = 1e-3
 
 
