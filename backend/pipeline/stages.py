@@ -39,7 +39,8 @@ MIN_INTEROCULAR_PX = 24   # below this the landmarks are too coarse to fit a fac
 MIN_EYE_OPENING = 0.12    # lid gap over eye width below which an eye is taken as closed
 ALBEDO_FIT_SIZE = 256     # texels of the albedo model in the photometric fit (DECA's size)
 SFS_STEPS = {"fast": 0, "default": 80, "high": 250}   # shape-from-shading steps of the detail fit
-# (fast: none; the decoder at its prior person code: 10 steps moved the residual by < 0.1 mm)
+# (fast: none, the decoder at its prior person code: at the residual's step size, 10 steps
+# could move it by at most 0.1 mm; see benchmarks/NOTES.md)
 
 Progress = Callable[[str, float], None]
 
