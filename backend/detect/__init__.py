@@ -2,7 +2,7 @@
 68 iBUG points (offline), FAN's 68 when its weights exist."""
 from functools import lru_cache
 
-from .crop import Crop, crop_face
+from .crop import Crop, crop_face, face_span
 from .dlib68 import DetectorUnavailable, Dlib68, FaceLandmarks
 
 
@@ -24,4 +24,4 @@ def make_detector(name: str = "dlib", device: str = "cpu", dlib_detector: str = 
     raise ValueError(f"unknown landmark detector {name!r}: use 'mediapipe', 'dlib' or 'fan'")
 
 
-__all__ = ["Crop", "crop_face", "DetectorUnavailable", "Dlib68", "FaceLandmarks", "make_detector"]
+__all__ = ["Crop", "crop_face", "face_span", "DetectorUnavailable", "Dlib68", "FaceLandmarks", "make_detector"]

@@ -23,6 +23,13 @@ class Crop:
         return pts @ inv[:, :2].T + inv[:, 2]
 
 
+def face_span(landmarks: np.ndarray, box: tuple[int, ...] | None = None) -> float:
+    """The face's size in the landmarks' pixels: the mean of the width and height of the points
+    that frame the crop (PointSet.box; all of them by default)."""
+    framing = landmarks if box is None else landmarks[list(box)]
+    return float(np.mean(framing.max(0) - framing.min(0)))
+
+
 def crop_face(image: np.ndarray, landmarks: np.ndarray, size: int = 512,
               scale: float = CROP_SCALE, box: tuple[int, ...] | None = None) -> Crop:
     """box: the points whose extent frames the crop (PointSet.box; all of them by default), so that
@@ -30,7 +37,7 @@ def crop_face(image: np.ndarray, landmarks: np.ndarray, size: int = 512,
     framing = landmarks if box is None else landmarks[list(box)]
     lo, hi = framing.min(0), framing.max(0)
     centre = (lo + hi) / 2
-    side = 1.1 * float(np.mean(hi - lo)) * scale  # DECA's box: 1.1 * mean(w, h) * 1.25
+    side = 1.1 * face_span(landmarks, box) * scale  # DECA's box: 1.1 * mean(w, h) * 1.25
     s = size / side
     M = np.array([[s, 0, size / 2 - s * centre[0]], [0, s, size / 2 - s * centre[1]]])
     out = cv2.warpAffine(image, M, (size, size), flags=cv2.INTER_AREA if s < 1 else cv2.INTER_LINEAR,

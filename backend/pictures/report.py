@@ -53,12 +53,40 @@ def _relief_tile(model: HeadModel, displacement: np.ndarray) -> np.ndarray:
     return _tile(np.repeat(sq[..., None], 3, 2), "relief, grazing light")
 
 
+VIEWS = (-30, 0, 30)             # yaws (degrees) under the photo's fitted light
+SIDE_VIEWS = (-90, 90, 180)      # yaws under a neutral light: the skin the photo did not show
+
+
+def _neutral_views(model: HeadModel, shape: torch.Tensor, texture_linear: torch.Tensor,
+                   light: torch.Tensor) -> list[np.ndarray]:
+    """The neutral head textured at VIEWS (fitted light) and SIDE_VIEWS (neutral light), then
+    its bare shape from the front."""
+    rr = MeshRenderer(model.faces, model.uv_layout.uv, model.uv_layout.faces)
+    cam = OrthographicCamera(torch.tensor([[6.0, 0.0, 0.03]]))
+    tiles = []
+    for yaw in VIEWS + SIDE_VIEWS:
+        pose = HeadPose.zeros(1)
+        pose.global_rot[0, 1] = math.radians(yaw)
+        lit = light if yaw in VIEWS else default_light()
+        with torch.no_grad():
+            out = model(shape=shape, pose=pose)
+            r = rr.render(out.vertices, cam, (TILE, TILE), light=lit, texture=texture_linear, background=0.05)
+        label = "behind" if yaw == 180 else f"yaw {yaw:+d}"
+        tiles.append(_tile(to_uint8(linear_to_srgb(r.image[0])),
+                           f"neutral, {label}" + (", neutral light" if yaw in SIDE_VIEWS else "")))
+    with torch.no_grad():
+        g = rr.render(model(shape=shape).vertices, cam, (TILE, TILE), light=default_light(), background=0.05,
+                      vertex_colors=torch.full((1, model.n_vertices, 3), 0.3))
+    return tiles + [_tile(to_uint8(linear_to_srgb(g.image[0])), "shape, neutral")]
+
+
 def build_report(model: HeadModel, shape: torch.Tensor, crops: list[np.ndarray], renders: list[np.ndarray],
                  alphas: list[np.ndarray], detected: list[np.ndarray], fitted: list[np.ndarray],
                  albedo_srgb: np.ndarray, displacement: np.ndarray, normal_map: np.ndarray,
                  texture_linear: torch.Tensor, light: torch.Tensor,
-                 irises: list[tuple[np.ndarray, np.ndarray]] | None = None) -> np.ndarray:
-    """irises: per photo (detected (2, 2) with NaN rows, fitted (2, 2)), crop pixels."""
+                 irises: list[tuple[np.ndarray, np.ndarray]] | None = None, texture_note: str = "") -> np.ndarray:
+    """irises: per photo (detected (2, 2) with NaN rows, fitted (2, 2)), crop pixels; texture_note:
+    why the albedo has its size (shown beside it)."""
     rows = []
     for i, crop in enumerate(crops):
         over = (crop * (1 - 0.7 * alphas[i][..., None]) + renders[i] * 0.7 * alphas[i][..., None]).astype(np.uint8)
@@ -68,29 +96,12 @@ def build_report(model: HeadModel, shape: torch.Tensor, crops: list[np.ndarray],
         if i == 0:
             d = displacement
             dv = np.clip(d / (np.abs(d).max() + 1e-9) * 0.5 + 0.5, 0, 1)
-            row += [_tile(albedo_srgb, "albedo"), _tile(to_uint8(np.repeat(dv[..., None], 3, 2)), "displacement"),
+            row += [_tile(albedo_srgb, f"albedo {albedo_srgb.shape[0]} px" + (f" ({texture_note})" if texture_note else "")), _tile(to_uint8(np.repeat(dv[..., None], 3, 2)), "displacement"),
                     _tile(to_uint8((normal_map + 1) / 2), "normal map")]
             if set(FacePicture.REGIONS) <= set(model.region_names):   # e.g. FLAME without its masks: none
                 row.append(_relief_tile(model, displacement))
         rows.append(row)
-    # the head in neutral expression at three yaws, textured and shaded
-    rr = MeshRenderer(model.faces, model.uv_layout.uv, model.uv_layout.faces)
-    views = []
-    for yaw in (-30, 0, 30):
-        pose = HeadPose.zeros(1)
-        pose.global_rot[0, 1] = math.radians(yaw)
-        with torch.no_grad():
-            out = model(shape=shape, pose=pose)
-            r = rr.render(out.vertices, OrthographicCamera(torch.tensor([[6.0, 0.0, 0.03]])), (TILE, TILE),
-                          light=light, texture=texture_linear, background=0.05)
-        views.append(_tile(to_uint8(linear_to_srgb(r.image[0])), f"neutral, yaw {yaw:+d}"))
-        if yaw == 0:
-            with torch.no_grad():
-                g = rr.render(out.vertices, OrthographicCamera(torch.tensor([[6.0, 0.0, 0.03]])), (TILE, TILE),
-                              light=default_light(), background=0.05,
-                              vertex_colors=torch.full((1, model.n_vertices, 3), 0.3))
-            geo = _tile(to_uint8(linear_to_srgb(g.image[0])), "shape, neutral")
-    rows.append(views + [geo])
+    rows.append(_neutral_views(model, shape, texture_linear, light))
     width = max(len(r) for r in rows)
     blank = np.zeros((TILE, TILE, 3), np.uint8)
     return np.concatenate([np.concatenate(r + [blank] * (width - len(r)), 1) for r in rows], 0)

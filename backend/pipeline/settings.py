@@ -26,6 +26,9 @@ DEVICES = ("auto", "cpu", "cuda")
 # albedo and normal-map texels per side when ReconstructSettings.texture_size is not given:
 # fast is a preview (its stages fit in ~1.5 s, benchmarks/NOTES.md)
 TEXTURE_SIZES = {"fast": 512, "default": 1024, "high": 1024}
+# a face at least this many photo pixels across (detect.face_span) gets HIGH_RES_TEXTURE texels at
+# default and high quality, cropped at half that so the photo's own pixels reach the texture
+HIGH_RES_FACE_PX, HIGH_RES_TEXTURE = 700, 2048
 # The user's own files a FLAME reconstruction reads: setting -> (what it is, CLI flag, required)
 USER_FILES = {
     "flame_path": ("your FLAME generic_model.pkl", "--flame", True),
@@ -54,13 +57,22 @@ class ReconstructSettings:
     device: str = "auto"                    # one of DEVICES
     face_index: int = 0
     allow_different_people: bool = False    # fit photos whose faces dlib tells apart as one identity
-    crop_size: int = 512
-    texture_size: int | None = None         # None: TEXTURE_SIZES[quality]
+    crop_size: int = 512                    # the face crop's side (pixels), at least
+    texture_size: int | None = None         # None: by quality and the face's size (texture_px)
     detail_size: int = 256
 
-    def texture_px(self) -> int:
-        """Albedo and normal-map texels per side."""
-        return self.texture_size or TEXTURE_SIZES[self.quality]
+    def texture_px(self, face_px: float = 0.0) -> int:
+        """Albedo and normal-map texels per side for a face `face_px` photo pixels across (the
+        largest of the photos')."""
+        if self.texture_size:
+            return self.texture_size
+        if self.quality != "fast" and face_px >= HIGH_RES_FACE_PX:
+            return HIGH_RES_TEXTURE
+        return TEXTURE_SIZES[self.quality]
+
+    def crop_px(self, face_px: float = 0.0) -> int:
+        """The face crop's side: crop_size, or half the texture's side when that is larger."""
+        return max(self.crop_size, self.texture_px(face_px) // 2)
 
 
 def _one_of(name: str, value, allowed: tuple) -> None:

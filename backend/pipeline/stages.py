@@ -20,7 +20,7 @@ from ..bundle.rig import rig_arrays
 from ..detail import StaticDetail, fit_static_detail
 from ..detail.person import deca_person_detail, fit_person_detail
 from ..detail.static import tangent_normal_map
-from ..detect import DetectorUnavailable, crop_face, make_detector
+from ..detect import DetectorUnavailable, crop_face, face_span, make_detector
 from ..detect.iris import find_irises, iris_array
 from ..detect.point_sets import MEDIAPIPE478, POINT_SETS
 from ..fit import CoarseFit, FitSettings, Observation, fit_coarse
@@ -33,7 +33,8 @@ from ..render import MeshRenderer, OrthographicCamera
 from ..texture import TextureResult, unwrap_albedo
 from ..wrinkles.deca_checkpoint import CheckpointError, DecaNetworks, load_deca_checkpoint
 from ..wrinkles.texture_decoder import load_openhead_decoder
-from .settings import ReconstructionError, ReconstructSettings, check_settings, model_files, resolve_device
+from .settings import (HIGH_RES_FACE_PX, HIGH_RES_TEXTURE, TEXTURE_SIZES, ReconstructionError, ReconstructSettings,
+                       check_settings, model_files, resolve_device)
 
 MIN_INTEROCULAR_PX = 24   # below this the landmarks are too coarse to fit a face
 MIN_EYE_OPENING = 0.12    # lid gap over eye width below which an eye is taken as closed
@@ -70,6 +71,7 @@ class Faces:
     point_set: str = "ibug68"             # detect.point_sets: how the points are numbered
     notes: list[str] = field(default_factory=list)   # what the user should know (bundle provenance)
     seen: list[np.ndarray] = field(default_factory=list)   # per photo (N,) bool: the point is in the photo
+    face_px: list[float] = field(default_factory=list)     # per photo: the face's size (detect.face_span)
 
 
 @dataclass
@@ -93,6 +95,7 @@ class Reconstruction:
     rest: torch.Tensor                    # (1, V, 3) metres, the neutral fitted head
     texture: TextureResult
     detail: Detail
+    texture_px: int                       # albedo and normal-map texels per side
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -153,7 +156,8 @@ def landmark_detector(s: ReconstructSettings, model: HeadModel) -> tuple[str, st
 
 def detect_faces(images: list, s: ReconstructSettings, device: str, progress: Progress,
                  model: HeadModel) -> Faces:
-    """The face --face-index picks in each photo (largest first), cropped, with its irises."""
+    """The face --face-index picks in each photo (largest first), cropped, with its irises. The
+    crops are cropped at one side for all photos, set by the largest face (settings.crop_px)."""
     name, note = landmark_detector(s, model)
     try:
         detector = make_detector(name, device=device, dlib_detector=s.face_detector)
@@ -161,31 +165,41 @@ def detect_faces(images: list, s: ReconstructSettings, device: str, progress: Pr
         raise ReconstructionError(str(e)) from e
     found = Faces([], [], [], [], detector=detector.name, point_set=detector.point_set,
                   notes=[note] if note else [])
+    box = POINT_SETS[detector.point_set].box
     for k, img in enumerate(images):
-        faces = detector.detect(img.rgb)
-        found.boxes.append([f.box for f in faces])
-        if not faces:
-            raise ReconstructionError(f"{img.path}: no face found. Use a photo where the face is "
-                                      "visible, lit, at least ~100 pixels wide and turned less than "
-                                      "~45 degrees from the camera (a profile is past the fit's range).")
-        if s.face_index >= len(faces):
-            raise ReconstructionError(f"{img.path}: --face-index {s.face_index} asked for, but only "
-                                      f"{len(faces)} face(s) found (0 is the largest)")
-        face = faces[s.face_index]
-        if face.interocular < MIN_INTEROCULAR_PX:
-            raise ReconstructionError(
-                f"{img.path}: the face is too small ({face.interocular:.0f} px between the eye "
-                f"corners, at least {MIN_INTEROCULAR_PX} needed); use a closer or larger photo")
-        found.crops.append(crop_face(img.rgb, face.points, s.crop_size, box=POINT_SETS[detector.point_set].box))
-        found.irises.append(_irises(found.crops[-1], POINT_SETS[detector.point_set]))
+        face = _chosen_face(img, detector.detect(img.rgb), s, found)
         found.detected.append(face.points)
         h, w = img.rgb.shape[:2]
         found.seen.append((face.points >= 0).all(1) & (face.points[:, 0] < w) & (face.points[:, 1] < h))
         found.chosen.append(face.box)
+        found.face_px.append(face_span(face.points, box))
         progress("detect", (k + 1) / len(images))
+    side = s.crop_px(max(found.face_px))
+    for img, points in zip(images, found.detected):
+        found.crops.append(crop_face(img.rgb, points, side, box=box))
+        found.irises.append(_irises(found.crops[-1], POINT_SETS[detector.point_set]))
     if len(images) > 1 and not s.allow_different_people:
         check_one_person(images, found.chosen)
     return found
+
+
+def _chosen_face(img, faces: list, s: ReconstructSettings, found: Faces):
+    """The face --face-index picks among a photo's detections (recorded in found.boxes), or
+    ReconstructionError when there is none or it is too small."""
+    found.boxes.append([f.box for f in faces])
+    if not faces:
+        raise ReconstructionError(f"{img.path}: no face found. Use a photo where the face is "
+                                  "visible, lit, at least ~100 pixels wide and turned less than "
+                                  "~45 degrees from the camera (a profile is past the fit's range).")
+    if s.face_index >= len(faces):
+        raise ReconstructionError(f"{img.path}: --face-index {s.face_index} asked for, but only "
+                                  f"{len(faces)} face(s) found (0 is the largest)")
+    face = faces[s.face_index]
+    if face.interocular < MIN_INTEROCULAR_PX:
+        raise ReconstructionError(
+            f"{img.path}: the face is too small ({face.interocular:.0f} px between the eye "
+            f"corners, at least {MIN_INTEROCULAR_PX} needed); use a closer or larger photo")
+    return face
 
 
 def _irises(crop, point_set) -> np.ndarray:
@@ -238,24 +252,24 @@ def make_texture(inputs: Inputs, fit: CoarseFit, faces: Faces, posed: torch.Tens
 
 
 def make_detail(inputs: Inputs, s: ReconstructSettings, fit: CoarseFit, faces: Faces, posed: torch.Tensor,
-                rest: torch.Tensor, tex: TextureResult) -> Detail:
+                rest: torch.Tensor, tex: TextureResult, texture_px: int) -> Detail:
     """DECA's encoder and decoder (FLAME with --deca), OpenHead's decoder with a fitted person code
     and residual, or shape from shading alone (FLAME without DECA)."""
     model = inputs.model
     iters = SFS_STEPS[s.quality]
     if inputs.deca is not None:
         code, static = deca_person_detail(model, inputs.deca, faces.crops[0].image)
-        detail = StaticDetail(static, tangent_normal_map(model, rest, torch.as_tensor(static)[None], s.texture_px()))
+        detail = StaticDetail(static, tangent_normal_map(model, rest, torch.as_tensor(static)[None], texture_px))
         return Detail(detail, {"decoder": "deca", "decoder_path": str(Path(s.deca_path).expanduser().resolve()),
                                "code": code.tolist(), "latent_layout": "cat(jaw 3, FLAME expression 50, code 128)"},
                       code=np.asarray(code, np.float32))
     decoder = load_openhead_decoder(n_expression=model.n_expression) if model.name == "openhead" else None
     if decoder is None:
         return Detail(fit_static_detail(model, rest, posed[:1], fit.light[:1], tex.albedo, tex.observed,
-                                        size=s.detail_size, texture_size=s.texture_px(), iterations=iters), {})
+                                        size=s.detail_size, texture_size=texture_px, iterations=iters), {})
     pd = fit_person_detail(model, decoder, rest, posed[:1], fit.light[:1], tex.albedo, tex.observed,
                            fit.expression[:1], fit.pose.jaw[:1], size=s.detail_size,
-                           texture_size=s.texture_px(), iterations=iters)
+                           texture_size=texture_px, iterations=iters)
     meta = {"decoder": "assets/detail/openhead_detail", "code": pd.code.tolist(),
             "latent_layout": "cat(jaw 3, ARKit expression 52, code 128)", "residual": "detail_residual.png"}
     return Detail(StaticDetail(pd.static, pd.normal_map, pd.loss_start, pd.loss_end), meta,
@@ -287,12 +301,13 @@ def run_reconstruction(photos: list[str | Path], s: ReconstructSettings, progres
     inputs.model = inputs.model.cpu()
     t = time.perf_counter()
     posed, rest = fitted_heads(inputs.model, fit, len(obs))
-    tex = make_texture(inputs, fit, faces, posed, s.texture_px())
+    texture_px = s.texture_px(max(faces.face_px))
+    tex = make_texture(inputs, fit, faces, posed, texture_px)
     timings["texture"] = time.perf_counter() - t
     progress("texture", 1.0)
-    detail = timed("detail", make_detail, inputs, s, fit, faces, posed, rest, tex)
+    detail = timed("detail", make_detail, inputs, s, fit, faces, posed, rest, tex, texture_px)
     progress("detail", 1.0)
-    return Reconstruction(s, device, inputs, faces, fit, posed, rest, tex, detail, timings)
+    return Reconstruction(s, device, inputs, faces, fit, posed, rest, tex, detail, texture_px, timings)
 
 
 def _renders(r: Reconstruction, texture_t: torch.Tensor) -> tuple[list, list]:
@@ -340,8 +355,9 @@ def _bundle_meta(r: Reconstruction, fitted_crop: list) -> dict:
                        "albedo_mean_linear": fit.albedo[0].tolist()},
         "landmarks": {"detector": r.faces.detector, "point_set": r.faces.point_set,
                       "fitted_index": fit.landmark_index.tolist()},
-        "textures": {"albedo": {"file": "albedo.png", "color": "sRGB", "size": s.texture_px()},
-                     "normal": {"file": "normal.png", "space": "tangent, OpenGL (+Y = +v)", "size": s.texture_px()}},
+        "textures": {"albedo": {"file": "albedo.png", "color": "sRGB", "size": r.texture_px},
+                     "normal": {"file": "normal.png", "space": "tangent, OpenGL (+Y = +v)", "size": r.texture_px},
+                     "resolution": _resolution_meta(r)},
         "provenance": {"headsmith": __version__, "torch": torch.__version__, "python": platform.python_version(),
                        "device": r.device, "settings": asdict(s),
                        "timings_s": dict(r.timings)},   # stages before writing the bundle
@@ -358,6 +374,19 @@ def _bundle_meta(r: Reconstruction, fitted_crop: list) -> dict:
     return meta
 
 
+def _resolution_meta(r: Reconstruction) -> dict:
+    """Why the textures have the size they have (bundle.json textures.resolution)."""
+    s, face_px = r.settings, max(r.faces.face_px)
+    if s.texture_size:
+        why = "texture_size was given"
+    elif s.quality == "fast":
+        why = f"fast quality makes {TEXTURE_SIZES['fast']} texels"
+    else:
+        why = (f"{HIGH_RES_TEXTURE} texels when the face is at least {HIGH_RES_FACE_PX} px across, "
+               f"else {TEXTURE_SIZES[s.quality]}")
+    return {"size": r.texture_px, "face_px": round(face_px, 1), "crop_px": int(r.faces.crops[0].size), "rule": why}
+
+
 def bundle_contents(r: Reconstruction) -> AvatarBundle:
     """report.png, bundle.json and the arrays of the bundle, from a run (no wrinkles yet)."""
     model, fit, crops = r.inputs.model, r.fit, r.faces.crops
@@ -369,7 +398,8 @@ def bundle_contents(r: Reconstruction) -> AvatarBundle:
     report = build_report(model, fit.shape, [c.image for c in crops], renders, alphas,
                           [c.landmarks for c in crops], fitted_crop, albedo_srgb, detail.displacement,
                           detail.normal_map, texture_t, fit.light[:1],
-                          irises=[(r.faces.irises[i], fit.irises2d[i].numpy()) for i in range(len(crops))])
+                          irises=[(r.faces.irises[i], fit.irises2d[i].numpy()) for i in range(len(crops))],
+                          texture_note=f"face {max(r.faces.face_px):.0f} px across")
     lay = model.uv_layout
     mesh = dict(vertices=r.rest[0].numpy(), faces=model.faces.numpy(), uv=lay.uv.numpy(),
                 uv_faces=lay.faces.numpy(), face_part=model.face_part.numpy(), part_names=model.part_names)

@@ -34,6 +34,8 @@ def test_bundle_contents(fast_bundle, openhead):
     alb = cv2.imread(str(fast_bundle / "albedo.png"))
     size = meta["textures"]["albedo"]["size"]
     assert size == meta["textures"]["normal"]["size"] == 512   # fast quality: preview textures
+    res = meta["textures"]["resolution"]
+    assert res["size"] == 512 and "fast" in res["rule"] and 50 < res["face_px"] < 300 and res["crop_px"] == 512
     assert alb.shape == (size, size, 3)
     disp = cv2.imread(str(fast_bundle / "displacement.png"), cv2.IMREAD_UNCHANGED)
     assert disp.dtype == np.uint16
@@ -50,6 +52,15 @@ def test_bundle_contents(fast_bundle, openhead):
     relief = rep[20:TILE, 6 * TILE:7 * TILE, 0]
     skin = relief[relief > 0]
     assert skin.size > 0.3 * relief.size and 100 < np.median(skin) < 155 and skin.std() > 3
+    # the last row shows the neutral head from both sides and from behind: mirror silhouettes
+    row = rep[-TILE + 22:]
+    head = [np.abs(row[:, k * TILE:(k + 1) * TILE].astype(int) - row[5, k * TILE + 5]).sum(2) > 12 for k in (1, 3, 4, 5)]
+    assert all(0.15 < m.mean() < 0.7 for m in head)
+    front, left, right, behind = head
+    iou = lambda a, b: (a & b).sum() / (a | b).sum()   # noqa: E731
+    width = lambda m: np.ptp(np.nonzero(m.any(0))[0])   # noqa: E731
+    assert iou(left, right[:, ::-1]) > 0.85 and iou(left, left[:, ::-1]) < 0.8    # two profiles
+    assert width(left) > 1.15 * width(front) and iou(behind, behind[:, ::-1]) > 0.85
 
 
 def test_albedo_has_no_holes_and_skin_tone_from_the_photo(fast_bundle, openhead):
