@@ -27,6 +27,8 @@ Layout (schema version 1), all paths relative to the bundle folder:
     normal.png         8-bit RGB tangent-space normal map
     coverage.png       8-bit grey, UV layout: the photos' share of each albedo texel (255: all
                        photo; 0: completed from the person's seen skin, or a prior for eyes and mouth)
+    roughness.png      8-bit RGB, UV layout, 256: glTF's packed occlusion-roughness-metallic map
+                       (R 255, G the skin's roughness by face region, B 0)
     rig.npz            skinning, joints and one shape key per expression (see bundle/rig.py)
     report.png         the picture to look at first
     wrinkles/          (when the head has a detail decoder) the baked wrinkle maps: wrinkles.json
@@ -55,6 +57,7 @@ WRINKLES_FOLDER = "wrinkles"
 WRINKLES_PICTURE = "wrinkles.png"
 WRINKLES_SIDECAR = "wrinkles.json"
 COVERAGE_FILE = "coverage.png"
+ROUGHNESS_FILE = "roughness.png"
 
 
 @dataclass
@@ -80,6 +83,7 @@ class AvatarBundle:
     rig: dict | None = None                     # bundle/rig.py arrays
     wrinkles: WrinkleFiles | None = None        # baked in the same run, or None
     coverage: np.ndarray | None = None          # (T, T) float in [0, 1]: the photos' share of each texel
+    roughness: np.ndarray | None = None         # (R, R, 3) uint8 occlusion-roughness-metallic
 
 
 def _png(path: Path, img: np.ndarray) -> None:
@@ -136,6 +140,9 @@ def write_bundle(out: Path, b: AvatarBundle) -> Path:
         if b.coverage is not None:
             _png(tmp / COVERAGE_FILE, np.clip(b.coverage * 255 + 0.5, 0, 255).astype(np.uint8))
             files["coverage"] = COVERAGE_FILE
+        if b.roughness is not None:
+            _png(tmp / ROUGHNESS_FILE, b.roughness)
+            files["roughness"] = ROUGHNESS_FILE
         if b.report is not None:
             _png(tmp / "report.png", b.report)
             files["report"] = "report.png"
@@ -148,6 +155,9 @@ def write_bundle(out: Path, b: AvatarBundle) -> Path:
         meta.setdefault("textures", {})["displacement"] = {
             "file": "displacement.png", "encoding": "uint16", "scale_m": s,
             "decode": "metres = (value / 65535 - 0.5) * 2 * scale_m"}
+        if b.roughness is not None:
+            meta["textures"]["roughness"] = {"file": ROUGHNESS_FILE, "size": int(b.roughness.shape[0]),
+                                             "channels": "glTF occlusion-roughness-metallic: R 1, G roughness, B 0"}
         check_bundle_meta(meta)   # a writer bug fails here, before any bundle is swapped in
         (tmp / "bundle.json").write_text(json.dumps(meta, indent=1))
     return out

@@ -31,6 +31,7 @@ from ..imageio.color import linear_to_srgb, to_uint8
 from ..pictures.report import build_report
 from ..render import MeshRenderer, OrthographicCamera
 from ..texture import TextureResult, unwrap_albedo
+from ..texture.roughness import roughness_map
 from ..wrinkles.deca_checkpoint import CheckpointError, DecaNetworks, load_deca_checkpoint
 from ..wrinkles.texture_decoder import load_openhead_decoder
 from .settings import (HIGH_RES_FACE_PX, HIGH_RES_TEXTURE, TEXTURE_SIZES, ReconstructionError, ReconstructSettings,
@@ -406,4 +407,4 @@ def bundle_contents(r: Reconstruction) -> AvatarBundle:
     extra = {} if r.detail.residual is None else {"detail_residual": r.detail.residual}
     return AvatarBundle(_bundle_meta(r, fitted_crop), mesh, albedo_srgb, detail.displacement, detail.normal_map,
                         report, extra_displacements=extra, rig=rig_arrays(model, fit.shape[:1]),
-                        coverage=r.texture.coverage)
+                        coverage=r.texture.coverage, roughness=roughness_map(model))

@@ -50,6 +50,10 @@ def test_glb_content_and_wrinkle_sidecar(exported, avatar):
     assert joints == {"root", "neck", "head", "jaw", "eye.L", "eye.R"}
     skin_mat = next(m for m in j["materials"] if m["name"].endswith("Skin"))
     assert "normalTexture" in skin_mat and "baseColorTexture" in skin_mat["pbrMetallicRoughness"]
+    # the skin's roughness map goes into glTF's metallicRoughness texture (G roughness, B metallic)
+    pbr = skin_mat["pbrMetallicRoughness"]
+    assert "metallicRoughnessTexture" in pbr and pbr.get("metallicFactor", 1.0) == 0.0
+    assert pbr.get("roughnessFactor", 1.0) == 1.0     # the texture's G is the roughness itself
     side = json.loads(glb.with_suffix(".wrinkles.json").read_text())
     folder = glb.parent / side["folder"]
     assert side["morph_targets"] == names
@@ -73,6 +77,13 @@ def test_fbx_reads_back_with_bones_and_shape_keys(exported):
     assert {"root", "neck", "head", "jaw", "eye.L", "eye.R"} <= {b.name for b in arms[0].data.bones}
     keys = meshes[0].data.shape_keys.key_blocks
     assert len(keys) == 53 and keys["mouthSmileLeft"] is not None
+    # the FBX skin is a matte Phong: Blender's importer maps SpecularFactor x 2 to the specular
+    # level and Shininess to roughness = 1 - sqrt(shininess) / 10
+    skin = next(m for m in bpy.data.materials if m.name.endswith("Skin"))
+    bsdf = next(n for n in skin.node_tree.nodes if n.bl_idname == "ShaderNodeBsdfPrincipled")
+    assert bsdf.inputs["Specular IOR Level"].default_value <= 0.15
+    assert bsdf.inputs["Roughness"].default_value >= 0.45
+    assert bsdf.inputs["Base Color"].is_linked        # the albedo texture
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is needed for the Khronos glTF validator")

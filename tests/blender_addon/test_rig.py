@@ -83,6 +83,25 @@ def test_material_slots_follow_the_parts(rig, avatar):
     assert any("mask_forehead" in i for i in imgs) and any("wrinkle_brows_up" in i for i in imgs)
 
 
+def test_skin_scatters_and_its_roughness_comes_from_the_map(rig, avatar):
+    from headsmith_blender.scene.materials import ROUGHNESS_NODE
+
+    def bsdf(slot):
+        return next(n for n in rig.materials[slot].node_tree.nodes if n.bl_idname == "ShaderNodeBsdfPrincipled")
+
+    skin = bsdf("Skin")
+    assert skin.subsurface_method == "BURLEY" and skin.inputs["Subsurface Weight"].default_value > 0.5
+    r = skin.inputs["Subsurface Radius"].default_value
+    mm = [c * skin.inputs["Subsurface Scale"].default_value * 1000 for c in r]
+    assert mm[0] > mm[1] > mm[2] and 1 < mm[0] < 10             # red scatters furthest, millimetres
+    link = skin.inputs["Roughness"].links[0]
+    assert link.from_node.bl_idname == "ShaderNodeSeparateColor" and link.from_socket.name == "Green"
+    tex = link.from_node.inputs["Color"].links[0].from_node
+    assert tex.name == ROUGHNESS_NODE and tex.image.filepath.endswith("roughness.png")
+    assert tex.image.colorspace_settings.name == "Non-Color"
+    assert bsdf("Eyes").inputs["Coat Weight"].default_value > 0.5     # wet
+
+
 def test_keyframed_expression_moves_the_wrinkle_weights(rig, avatar):
     import bpy
 

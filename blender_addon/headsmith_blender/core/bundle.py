@@ -58,6 +58,7 @@ class AvatarData:
     displacement_scale: float
     wrinkles: Wrinkles | None = None
     detail_code: list = field(default_factory=list)
+    roughness: Path | None = None   # occlusion-roughness-metallic map (bundles before it have none)
 
     def slot_of_faces(self) -> tuple[list[str], np.ndarray]:
         """(slot names, (F,) slot index per face) from the rig's face parts."""
@@ -94,7 +95,8 @@ def read_avatar(folder: Path | str) -> AvatarData:
     disp = meta.get("textures", {}).get("displacement", {})
     return AvatarData(folder, folder.name, meta, rig, folder / files["albedo"], folder / files["normal"],
                       folder / files["displacement"], float(disp.get("scale_m", 0.01)), wr,
-                      meta.get("detail", {}).get("code", []))
+                      meta.get("detail", {}).get("code", []),
+                      folder / files["roughness"] if "roughness" in files else None)
 
 
 @dataclass

@@ -62,6 +62,33 @@ def _static_normals(rig: HeadRig):
             links.new(old, nm.inputs["Color"])
 
 
+# Blender's FBX exporter writes every material as Phong with SpecularColor = the Principled base
+# colour's own value, SpecularFactor = Specular IOR Level / 2 and Shininess = (10 (1 - roughness))^2.
+# Left as they are, the skin would export as a grey 0.2 specular: glossy plastic. While exporting,
+# each slot's base colour value is white (the albedo texture carries the colour) and its specular
+# level the one below (skin: 0.05 specular, about twice skin's Fresnel F0 of 0.028).
+FBX_SPECULAR_LEVEL = {"Skin": 0.1, "Teeth": 0.2, "Tongue": 0.2, "Eyes": 0.5}
+
+
+@contextmanager
+def _fbx_phong_values(rig: HeadRig):
+    saved = []
+    for slot, mat in rig.materials.items():
+        bsdf = next((n for n in mat.node_tree.nodes if n.bl_idname == "ShaderNodeBsdfPrincipled"), None)
+        if bsdf is None or slot not in FBX_SPECULAR_LEVEL:
+            continue
+        base, spec = bsdf.inputs["Base Color"], bsdf.inputs["Specular IOR Level"]
+        saved.append((base, tuple(base.default_value), spec, spec.default_value))
+        base.default_value = (1.0, 1.0, 1.0, 1.0)
+        spec.default_value = FBX_SPECULAR_LEVEL[slot]
+    try:
+        yield
+    finally:
+        for base, b, spec, v in saved:
+            base.default_value = b
+            spec.default_value = v
+
+
 def _atomic_file(path: Path):
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
@@ -114,11 +141,11 @@ def _write_wrinkle_sidecar(rig: HeadRig, path: Path) -> None:
 
 def export_fbx(rig: HeadRig, path: Path | str) -> Path:
     """FBX with the same bones and shape keys (modifiers not applied, which would drop the keys),
-    textures embedded."""
+    textures embedded, and Phong values that read as skin (_fbx_phong_values)."""
     path = Path(path)
     tmp = _atomic_file(path)
     try:
-        with _selected([rig.armature, rig.head]), _static_normals(rig):
+        with _selected([rig.armature, rig.head]), _static_normals(rig), _fbx_phong_values(rig):
             bpy.ops.export_scene.fbx(filepath=str(tmp), use_selection=True, object_types={"ARMATURE", "MESH"},
                                      use_mesh_modifiers=False, add_leaf_bones=False, path_mode="COPY",
                                      embed_textures=True, bake_anim=False)

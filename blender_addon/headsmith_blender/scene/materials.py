@@ -9,6 +9,13 @@ drivers read the shape keys and the jaw bone (simple expressions: no Python per 
 `blender -b` renders and exports all see moving wrinkles). A Mix node switches to the live
 normal map (re-decoded by the backend when sliders change) when the head's `headsmith_live`
 property is 1. Eyes, teeth and tongue use the albedo atlas with their own surface settings.
+
+The surfaces (SURFACES) are Principled BSDFs: skin scatters under the surface (Christensen-
+Burley: at the preview's 16 samples it leaves half the noise of Cycles' random walk and renders
+in half the time; benchmarks/NOTES.md) with radii from skin's measured mean free paths (red
+3.67, green 1.37, blue 0.68 mm; Jensen et al. 2001), IOR 1.4, and its roughness from the bundle's roughness map (G of
+roughness.png, by face region) when the bundle has one; the eyes are wet (a clear coat at the
+cornea's IOR); teeth and tongue scatter a little and the tongue is wet.
 """
 from __future__ import annotations
 
@@ -65,15 +72,56 @@ def _tex(nodes, image, x, y, label=None):
     return n
 
 
-def _principled(nt, roughness: float, specular: float):
+@dataclasses.dataclass(frozen=True)
+class Surface:
+    """Principled BSDF settings of one material slot (lengths in metres)."""
+    roughness: float
+    ior: float = 1.4
+    subsurface: float = 0.0                   # Subsurface Weight
+    radius: tuple = (1.0, 0.373, 0.185)       # per channel, times subsurface_scale_m
+    subsurface_scale_m: float = 0.00367
+    coat: float = 0.0                         # Coat Weight: a wet film
+    coat_roughness: float = 0.03
+    coat_ior: float = 1.376                   # the cornea's
+
+
+SURFACES = {"Skin": Surface(0.5, subsurface=1.0),
+            "Eyes": Surface(0.3, ior=1.376, coat=1.0),
+            "Teeth": Surface(0.25, ior=1.54, subsurface=0.2, subsurface_scale_m=0.001),
+            "Tongue": Surface(0.4, subsurface=1.0, coat=0.6, coat_roughness=0.1, coat_ior=1.33)}
+ROUGHNESS_NODE = "Roughness Map"
+
+
+def _principled(nt, surface: Surface):
     out = nt.nodes.new("ShaderNodeOutputMaterial")
     out.location = (900, 0)
     bsdf = nt.nodes.new("ShaderNodeBsdfPrincipled")
     bsdf.location = (600, 0)
-    bsdf.inputs["Roughness"].default_value = roughness
-    bsdf.inputs["Specular IOR Level"].default_value = specular
+    inputs = bsdf.inputs
+    inputs["Roughness"].default_value = surface.roughness
+    inputs["IOR"].default_value = surface.ior
+    inputs["Specular IOR Level"].default_value = 0.5          # F0 from the IOR alone
+    if surface.subsurface:
+        bsdf.subsurface_method = "BURLEY"
+        inputs["Subsurface Weight"].default_value = surface.subsurface
+        inputs["Subsurface Radius"].default_value = surface.radius
+        inputs["Subsurface Scale"].default_value = surface.subsurface_scale_m
+    if surface.coat:
+        inputs["Coat Weight"].default_value = surface.coat
+        inputs["Coat Roughness"].default_value = surface.coat_roughness
+        inputs["Coat IOR"].default_value = surface.coat_ior
     nt.links.new(bsdf.outputs["BSDF"], out.inputs["Surface"])
     return bsdf
+
+
+def _roughness_map(nt, uvn, bsdf, image) -> None:
+    """Roughness <- G of the occlusion-roughness-metallic map (the layout glTF exporters read)."""
+    tex = _tex(nt.nodes, image, -300, 0, ROUGHNESS_NODE)
+    nt.links.new(uvn.outputs["UV"], tex.inputs["Vector"])
+    sep = nt.nodes.new("ShaderNodeSeparateColor")
+    sep.location = (0, 0)
+    nt.links.new(tex.outputs["Color"], sep.inputs["Color"])
+    nt.links.new(sep.outputs["Green"], bsdf.inputs["Roughness"])
 
 
 def _add_driver(socket, spec: DriverSpec, shape_keys: bpy.types.Key, armature: bpy.types.Object | None):
@@ -107,22 +155,24 @@ def build_materials(obj: bpy.types.Object, avatar: AvatarData, armature: bpy.typ
     name = avatar.name
     albedo = _image(avatar.albedo, False, pack)
     normal = _image(avatar.normal, True, pack)
+    roughness = None if avatar.roughness is None else _image(avatar.roughness, True, pack)
     mats = {}
-    for slot, (rough, spec) in {"Skin": (0.45, 0.5), "Eyes": (0.05, 0.6), "Teeth": (0.25, 0.5),
-                                "Tongue": (0.35, 0.5)}.items():
+    for slot, surface in SURFACES.items():
         mat = bpy.data.materials.new(f"{name} {slot}")
         nt = mat.node_tree if mat.node_tree is not None else None
         if nt is None:                      # Blender < 5 creates the tree on use_nodes
             mat.use_nodes = True
             nt = mat.node_tree
         nt.nodes.clear()
-        bsdf = _principled(nt, rough, spec)
+        bsdf = _principled(nt, surface)
         uvn = nt.nodes.new("ShaderNodeUVMap")
         uvn.uv_map, uvn.location = "UVMap", (-1400, 200)
         base = _tex(nt.nodes, albedo, -300, 300, "Albedo")
         nt.links.new(uvn.outputs["UV"], base.inputs["Vector"])
         nt.links.new(base.outputs["Color"], bsdf.inputs["Base Color"])
         if slot == "Skin":
+            if roughness is not None:
+                _roughness_map(nt, uvn, bsdf, roughness)
             _skin_normals(nt, uvn, bsdf, avatar, normal, obj, armature, pack, live_size)
             _displacement(nt, uvn, avatar, pack, true_displacement)
             mat.displacement_method = "DISPLACEMENT" if true_displacement else "BUMP"

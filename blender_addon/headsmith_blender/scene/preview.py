@@ -1,7 +1,9 @@
 """Render the head at a few expressions (bpy, Cycles on the CPU; works in `blender -b` and with
 the bpy wheel). Wrinkles come from the baked maps through the drivers, as in any render.
 
-A raking key light from above-left shows furrows; the camera is orthographic, straight on.
+A raking key light from above-left shows furrows; the camera is orthographic, straight on, and
+for one last render of the neutral head it turns THREE_QUARTER_DEG about the head's vertical axis
+(where a pasted face or a flat-lit side shows).
 """
 from __future__ import annotations
 
@@ -20,6 +22,8 @@ POSES = {  # label -> (shape key values, jaw bone X rotation in radians)
     "brows up": ({"browInnerUp": 1.0, "browOuterUpLeft": 1.0, "browOuterUpRight": 1.0}, 0.0),
     "jaw open": ({"jawOpen": 0.6}, 0.25),
 }
+THREE_QUARTER_DEG = 35.0
+THREE_QUARTER_LABEL = "neutral 3/4"
 # heads whose shape keys are signed components (FLAME): the first two at +/-2 standard deviations
 COMPONENT_POSES = {
     "neutral": ({}, 0.0),
@@ -81,9 +85,27 @@ def _stage(rig: HeadRig, size: int, samples: int):
     return [cam] + lights
 
 
-def render_poses(rig: HeadRig, poses: dict | None = None, size: int = 512, samples: int = 16) -> dict:
-    """{label: (size, size, 3) uint8 sRGB} for each pose (default: `poses_for(rig)`); the scene is
-    left as it was."""
+def _turn_camera(cam, centre: Vector, degrees: float) -> None:
+    """Orbit the camera about the vertical axis through `centre` (the head's front at 0)."""
+    a = np.radians(degrees)
+    cam.location = centre + Vector((float(np.sin(a)), -float(np.cos(a)), 0.0))
+    cam.rotation_euler = Euler((np.pi / 2, 0.0, float(a)))
+
+
+def _render(tmp: Path, size: int) -> np.ndarray:
+    f = tmp / "render.png"
+    bpy.context.scene.render.filepath = str(f)
+    bpy.ops.render.render(write_still=True)
+    img = bpy.data.images.load(str(f))
+    px = np.asarray(img.pixels[:], np.float32).reshape(size, size, 4)[::-1, :, :3]
+    bpy.data.images.remove(img)
+    return (px * 255 + 0.5).clip(0, 255).astype(np.uint8)
+
+
+def render_poses(rig: HeadRig, poses: dict | None = None, size: int = 512, samples: int = 16,
+                 three_quarter: bool = True) -> dict:
+    """{label: (size, size, 3) uint8 sRGB} for each pose (default: `poses_for(rig)`), then the
+    neutral head at three-quarter view (THREE_QUARTER_LABEL); the scene is left as it was."""
     poses = poses_for(rig) if poses is None else poses
     added = _stage(rig, size, samples)
     out = {}
@@ -91,13 +113,15 @@ def render_poses(rig: HeadRig, poses: dict | None = None, size: int = 512, sampl
         with tempfile.TemporaryDirectory() as tmp:
             for label, (values, jaw) in poses.items():
                 set_pose(rig, values, jaw)
-                f = Path(tmp) / f"{len(out)}.png"
-                bpy.context.scene.render.filepath = str(f)
-                bpy.ops.render.render(write_still=True)
-                img = bpy.data.images.load(str(f))
-                px = np.asarray(img.pixels[:], np.float32).reshape(size, size, 4)[::-1, :, :3]
-                bpy.data.images.remove(img)
-                out[label] = (px * 255 + 0.5).clip(0, 255).astype(np.uint8)
+                out[label] = _render(Path(tmp), size)
+            if three_quarter:
+                cam = added[0]
+                set_pose(rig, {}, 0.0)
+                V = np.asarray([v.co[:] for v in rig.head.data.vertices])
+                pivot = Vector((cam.location.x, float(V[:, 1].min() + V[:, 1].max()) / 2, cam.location.z))
+                _turn_camera(cam, pivot, THREE_QUARTER_DEG)   # about the skull's middle, not the face
+                cam.data.ortho_scale *= 1.1
+                out[THREE_QUARTER_LABEL] = _render(Path(tmp), size)
     finally:
         set_pose(rig, {}, 0.0)
         for o in added:
