@@ -129,7 +129,7 @@ def _draw_fringe(photo: np.ndarray, lmk: np.ndarray) -> np.ndarray:
 
 def synthetic_case(model: OpenHead, rng: np.random.Generator, size: int = 512, yaw_deg: float | None = None,
                    jaw: float | None = None, occluder: str | None = None, gaze: tuple[float, float] | None = None,
-                   dressed: bool = False):
+                   dressed: bool = False, relight=None):
     """Ground-truth head outside the prior, rendered textured and lit; returns photo, truth.
     yaw_deg / jaw fix the head turn (degrees) and jaw opening (radians) instead of drawing them;
     occluder "glasses" draws dark frames over the eyes, "fringe" dark hair over the forehead
@@ -138,6 +138,8 @@ def synthetic_case(model: OpenHead, rng: np.random.Generator, size: int = 512, y
     dressed paints brows, lash lines, lips, cheeks, a hair cap and irises into the albedo
     (headmodel.appearance.paint_face) and puts the head on a random smooth background, so that
     detectors see a face (its randomness comes from one extra draw, the others' cases stay).
+    relight(model, verts, cam, render) -> (H, W, 3) linear image replaces the SH-lit render (a key
+    light with cast shadows and highlights: bench_delighting.py).
     truth["points"]: each point set's true landmarks (pixels), from the model's embeddings."""
     shape = torch.tensor(rng.normal(0, 1.3, model.n_shape), dtype=torch.float32)[None]
     rest = model(shape=shape).rest_vertices
@@ -188,7 +190,7 @@ def synthetic_case(model: OpenHead, rng: np.random.Generator, size: int = 512, y
     cam = OrthographicCamera(torch.tensor([[rng.uniform(4.0, 5.5), rng.uniform(-0.01, 0.01), 0.03]], dtype=torch.float32))
     r = MeshRenderer(model.faces, model.uv_layout.uv, model.uv_layout.faces).render(
         verts, cam, (size, size), light=light, texture=tex, background=0.25)
-    photo = to_uint8(linear_to_srgb(r.image[0]))
+    photo = to_uint8(linear_to_srgb(r.image[0] if relight is None else relight(model, verts, cam, r)))
     if dressed:
         a = r.alpha[0].numpy()
         photo = (photo * a + _background(drng, size) * (1 - a)).astype(np.uint8)

@@ -1,5 +1,6 @@
 """Unwrap photos into OpenHead/FLAME UV space: sample each photo where the fitted surface is
-visible and faces the camera, divide by the fitted SH shading (de-light, linear light), keep the
+visible and faces the camera, divide by the fitted SH shading (de-light, linear light) and by
+what light the SH missed that breaks the face's left/right symmetry (delight.py), keep the
 texels that show the person's skin and features (not hair, background or clothes: occlusion.py),
 merge the photos by how squarely they see each texel, complete unseen texels from the mirrored
 side, then the skin from the person's own seen skin (skin_synthesis: tone extended without a
@@ -20,6 +21,7 @@ from ..headmodel import HeadModel
 from ..imageio.color import srgb_to_linear
 from ..render import MeshRenderer, OrthographicCamera, sh_shading
 from ..uvspace import surface_maps, uv_support
+from .delight import symmetric_light_factor
 from .fill import push_pull_fill
 from .skin_synthesis import complete_skin
 from .occlusion import SILHOUETTE_MARGIN, silhouette_margin, skin_colour_weight, skin_zones
@@ -60,6 +62,8 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     zones = skin_zones(model, size)
     faces = model.faces.cpu()
     valid = sup.part >= 0
+    is_skin = (sup.part == 0) & ~sup.mouth_interior
+    plain = zones.reference | zones.tested | zones.beardable | zones.brighter   # skin, not brows, eyes, lips
     acc = torch.zeros(size, size, 3)
     wsum = torch.zeros(size, size)
     seen = torch.zeros(size, size)     # as wsum, before the skin-colour test
@@ -85,6 +89,11 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
         shade = sh_shading(N.reshape(1, -1, 3), lights[i:i + 1].float().cpu()).reshape(size, size, 3)
         alb = (col / shade.clamp(min=0.05)).clamp(0, 1)
         seen += w ** 2
+        # the light the SH shading missed, from the skin's left/right asymmetry (delight.py),
+        # measured on what the colour test takes for skin, then the test again on the result
+        skin_w = w * skin_colour_weight(alb, w, zones) * plain
+        factor = symmetric_light_factor(alb, skin_w, sup, (w > 0) & is_skin)
+        alb = torch.where(is_skin[..., None], (alb * factor).clamp(0, 1), alb)
         w = w * skin_colour_weight(alb, w, zones)     # hair, background, clothes: not skin
         acc += alb * w[..., None] ** 2
         wsum += w ** 2
@@ -117,9 +126,7 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
             prior[sup.part == names.index(pname)] = torch.tensor(PRIORS[key])
     prior[sup.mouth_interior] = torch.tensor(PRIORS["mouth"])
 
-    is_skin = (sup.part == 0) & ~sup.mouth_interior
     if skin_prior is None:   # the person's own skin, tone and grain (skin_synthesis)
-        plain = zones.reference | zones.tested | zones.beardable | zones.brighter
         skin = complete_skin(merged, conf, plain, zones.reference, valid, np.random.default_rng(SYNTHESIS_SEED))
     else:                    # a fitted albedo model knows what unseen skin looks like
         filled = push_pull_fill(merged, conf * valid)

@@ -1,0 +1,54 @@
+"""De-lighting by symmetry: a light field that brightens one side of the face is taken out of
+an unwrapped albedo; the skin's own small asymmetric marks stay."""
+import torch
+
+from headsmith.render import world_to_uv
+from headsmith.texture.delight import symmetric_light_factor
+from headsmith.texture.occlusion import skin_zones
+from headsmith.uvspace import uv_support
+
+S = 512
+
+
+def _face_albedo(openhead):
+    """Symmetric skin (a tone with blotches that are functions of |x|) on the face, a small dark
+    mole on the subject's left cheek, and a key light from the left: brightness exp(6 x)."""
+    sup = uv_support(openhead, S)
+    xyz = world_to_uv(sup.raster, openhead.v_template.float()[None])[0]          # (S, S, 3) metres
+    x, y = xyz[..., 0], xyz[..., 1]
+    tone = torch.tensor([0.55, 0.38, 0.3])
+    blotch = 1 + 0.15 * torch.sin(60 * x.abs()) * torch.cos(45 * y)
+    albedo = tone * blotch[..., None]
+    mole = ((x - 0.04) ** 2 + (y + 0.03) ** 2).sqrt() < 0.003
+    albedo = torch.where(mole[..., None], albedo * 0.4, albedo)
+    light = torch.exp(6 * x)[..., None]            # x = +-0.07 m: 1.5x and 0.66x
+    zones = skin_zones(openhead, S)
+    plain = (zones.reference | zones.tested | zones.beardable | zones.brighter) & (sup.part == 0)
+    return sup, albedo, (albedo * light).clamp(0, 1), plain.float(), mole, xyz
+
+
+def test_light_from_one_side_is_taken_out(openhead):
+    sup, albedo, lit, weight, mole, xyz = _face_albedo(openhead)
+    x = xyz[..., 0]
+    out = lit * symmetric_light_factor(lit, weight, sup, weight > 0)
+    face = (weight > 0) & (x.abs() > 0.01) & (x.abs() < 0.06) & ~mole
+    # one scale (albedo and light trade it), then the log error on the face
+    def err(a):
+        r = torch.log(a[face] / albedo[face])
+        return float((r - r.median(0).values).abs().mean())
+    assert err(out) < 0.3 * err(lit), (err(lit), err(out))
+    left, right = face & (x > 0), face & (x < 0)
+    lum = out.mean(-1)
+    assert abs(float(lum[left].median() / lum[right].median()) - 1) < 0.05
+
+
+def test_unseen_mirror_and_small_marks_are_left(openhead):
+    sup, albedo, lit, weight, mole, xyz = _face_albedo(openhead)
+    x = xyz[..., 0]
+    one_side = weight * (x > 0)                       # the right side was not seen
+    f = symmetric_light_factor(lit, one_side, sup, one_side > 0)
+    assert torch.allclose(f[(weight > 0) & (x < -0.02)], torch.ones(1), atol=0.02)   # nothing to move towards
+    out = lit * symmetric_light_factor(lit, weight, sup, weight > 0)
+    d = ((x - 0.04) ** 2 + (xyz[..., 1] + 0.03) ** 2).sqrt()
+    around = (d > 0.004) & (d < 0.008) & (weight > 0) & (xyz[..., 2] > 0)
+    assert float(out[mole].mean() / out[around].mean()) < 0.5    # 0.4 painted: it stays as dark
