@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import platform
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Callable
 
@@ -304,6 +304,7 @@ def run_reconstruction(photos: list[str | Path], s: ReconstructSettings, progres
     posed, rest = fitted_heads(inputs.model, fit, len(obs))
     texture_px = s.texture_px(max(faces.face_px))
     tex = make_texture(inputs, fit, faces, posed, texture_px)
+    fit = replace(fit, light=tex.lights)      # the light the de-lit albedo asks for (texture/delight.py)
     timings["texture"] = time.perf_counter() - t
     progress("texture", 1.0)
     detail = timed("detail", make_detail, inputs, s, fit, faces, posed, rest, tex, texture_px)

@@ -8,18 +8,24 @@ centimetres) and lights are not, so the broad part of the unwrapped colour that 
 a texel and its mirror is taken as light: each side moves half way towards the other, in log
 colour per channel, where both sides were seen on plain skin. Smaller asymmetric marks (a mole,
 freckles, a scar) are finer than the low-pass and stay.
+
+The light it takes out of the albedo goes back into the photo's SH light (`refit_light`), so
+that the albedo under the photo's light still draws the photo (the render over the photo, the
+shape-from-shading detail), as far as second-order SH can.
 """
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as Fn
 
+from ..render import sh_basis
 from ..uvspace.atlas import UVSupport
 from .fill import gaussian_blur, weighted_blur
 
 WORK_SIZE = 256            # texels per side of the low-pass (the shading it removes is broad)
 SYMMETRY_SIGMA = 4.0       # Gaussian sigma at WORK_SIZE, texels (~1.5 cm on the face chart)
 FULL_TRUST = 0.3           # blurred plain-skin weight from which a side counts as fully seen
+SIDE_LIGHT = (0.10, 0.15)  # side_light_strength from which the correction starts, and is full (NOTES.md)
 
 
 def _shrink(x: torch.Tensor, size: int) -> torch.Tensor:
@@ -27,18 +33,15 @@ def _shrink(x: torch.Tensor, size: int) -> torch.Tensor:
     return Fn.adaptive_avg_pool2d(x.permute(2, 0, 1)[None], size)[0].permute(1, 2, 0)
 
 
-def symmetric_light_factor(albedo: torch.Tensor, weight: torch.Tensor, sup: UVSupport,
-                           visible: torch.Tensor) -> torch.Tensor:
-    """albedo (S, S, 3) linear, one photo divided by its SH shading; weight (S, S) in [0, 1]: how
-    well the photo saw each texel of plain skin (0 off it, and where it shows no skin); visible
-    (S, S): the texels the photo saw at all. -> (S, S, 3) factor to multiply the albedo by (1
-    where a texel or its mirror was not seen)."""
-    S, W = albedo.shape[0], WORK_SIZE
+def _half_gap(albedo: torch.Tensor, weight: torch.Tensor, sup: UVSupport,
+              visible: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """-> (half the broad log-colour gap to the mirror (W, W, 3), its trust (W, W, 1) in [0, 1])
+    at WORK_SIZE; arguments as symmetric_light_factor."""
+    W = WORK_SIZE
     w = _shrink(weight[..., None], W)
     shown = _shrink(visible.float()[..., None], W) > 0
     a = _shrink(albedo * weight[..., None], W) / w.clamp(min=1e-6)
-    log_a = torch.log(a.clamp(min=1e-3))
-    low = weighted_blur(log_a, w[..., 0], SYMMETRY_SIGMA, fallback=log_a)
+    low = weighted_blur(torch.log(a.clamp(min=1e-3)), w[..., 0], SYMMETRY_SIGMA)   # broad everywhere
     seen = gaussian_blur(w, SYMMETRY_SIGMA)
     stack = torch.cat([low, seen], -1).permute(2, 0, 1)[None]
     grid = Fn.interpolate(sup.mirror_grid.permute(0, 3, 1, 2), size=(W, W), mode="nearest").permute(0, 2, 3, 1)
@@ -47,7 +50,52 @@ def symmetric_light_factor(albedo: torch.Tensor, weight: torch.Tensor, sup: UVSu
     has = Fn.interpolate(sup.has_mirror[None, None].float(), size=(W, W), mode="nearest")[0, 0]
     # a texel the photo did not see keeps 1: the blur reaches it from neighbouring charts
     trust = (torch.minimum(seen, mirror[..., 3:]) / FULL_TRUST).clamp(0, 1) * has[..., None] * shown
-    half_gap = (low - mirror[..., :3]) / 2
-    factor = torch.exp(-half_gap * trust)
+    return (low - mirror[..., :3]) / 2, trust
+
+
+def side_light_strength(half_gap: torch.Tensor, trust: torch.Tensor) -> float:
+    """How strongly one side of the face is lit more than the other: the trusted mean of
+    |half gap| in log luminance (0 for an evenly lit face)."""
+    g = half_gap.mean(-1, keepdim=True).abs()
+    t = (trust > 0.5).float()
+    return float((g * t).sum() / t.sum().clamp(min=1.0))
+
+
+def symmetric_light_factor(albedo: torch.Tensor, weight: torch.Tensor, sup: UVSupport,
+                           visible: torch.Tensor) -> torch.Tensor:
+    """albedo (S, S, 3) linear, one photo divided by its SH shading; weight (S, S) in [0, 1]: how
+    well the photo saw each texel of plain skin (0 off it, and where it shows no skin); visible
+    (S, S): the texels the photo saw at all. -> (S, S, 3) factor to multiply the albedo by (1
+    where a texel or its mirror was not seen). Applied in full only to a photo lit clearly more
+    from one side (SIDE_LIGHT, see side_light_strength): on evenly lit faces the gap is the
+    person's own (a moustache's ends, a parting) and stays."""
+    S = albedo.shape[0]
+    half_gap, trust = _half_gap(albedo, weight, sup, visible)
+    lo, hi = SIDE_LIGHT
+    gain = min(max((side_light_strength(half_gap, trust) - lo) / (hi - lo), 0.0), 1.0)
+    factor = torch.exp(-half_gap * trust * gain)
     return Fn.interpolate(factor.permute(2, 0, 1)[None], size=(S, S), mode="bilinear",
                           align_corners=False)[0].permute(1, 2, 0)
+
+
+LIGHT_PRIOR = 1e-3           # pull of the refitted light towards the fitted one, per texel's weight
+
+
+def refit_light(albedo: torch.Tensor, colour: torch.Tensor, normals: torch.Tensor, weight: torch.Tensor,
+                light: torch.Tensor) -> torch.Tensor:
+    """The SH light (9, 3) under which `albedo` draws `colour` best at the weighted texels:
+    per channel, min sum w (albedo Y(n) L - colour)^2 + LIGHT_PRIOR sum w |L - light|^2.
+    albedo, colour (S, S, 3) linear; normals (S, S, 3) unit, camera frame; weight (S, S)."""
+    sel = weight > 0
+    if int(sel.sum()) < 100:
+        return light
+    w = weight[sel][:, None]
+    Y = sh_basis(normals[sel])                                   # (n, 9)
+    reg = LIGHT_PRIOR * float(w.sum()) * torch.eye(9)
+    out = []
+    for c in range(3):
+        A = Y * albedo[sel][:, c:c + 1]
+        lhs = A.T @ (A * w) + reg
+        rhs = A.T @ (colour[sel][:, c:c + 1] * w) + reg @ light[:, c:c + 1]
+        out.append(torch.linalg.solve(lhs.double(), rhs.double()).float())
+    return torch.cat(out, 1)

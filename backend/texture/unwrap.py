@@ -21,7 +21,7 @@ from ..headmodel import HeadModel
 from ..imageio.color import srgb_to_linear
 from ..render import MeshRenderer, OrthographicCamera, sh_shading
 from ..uvspace import surface_maps, uv_support
-from .delight import symmetric_light_factor
+from .delight import refit_light, symmetric_light_factor
 from .fill import push_pull_fill
 from .skin_synthesis import complete_skin
 from .occlusion import SILHOUETTE_MARGIN, silhouette_margin, skin_colour_weight, skin_zones
@@ -42,6 +42,7 @@ class TextureResult:
     skin_tone: np.ndarray          # (3,) linear median face albedo
     coverage: np.ndarray           # (S, S) float32 in [0, 1]: the photos' (and their mirror's) share
                                    # of each texel's colour; the rest is completed skin or a prior
+    lights: torch.Tensor           # (B, 9, 3) each photo's SH light, refitted to the de-lit albedo
 
 
 def _sample(img: torch.Tensor, uv_px: torch.Tensor, H: int, W: int) -> torch.Tensor:
@@ -67,6 +68,7 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     acc = torch.zeros(size, size, 3)
     wsum = torch.zeros(size, size)
     seen = torch.zeros(size, size)     # as wsum, before the skin-colour test
+    refit = []                          # per photo, the SH light the de-lit albedo asks for
     for i, img in enumerate(images):
         v = vertices[i:i + 1].detach().float().cpu()
         P, N = (m[0] for m in surface_maps(sup.raster, v, faces))     # (S, S, 3) each
@@ -95,6 +97,7 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
         factor = symmetric_light_factor(alb, skin_w, sup, (w > 0) & is_skin)
         alb = torch.where(is_skin[..., None], (alb * factor).clamp(0, 1), alb)
         w = w * skin_colour_weight(alb, w, zones)     # hair, background, clothes: not skin
+        refit.append(refit_light(alb, col, N, w * plain, lights[i].float().cpu()))
         acc += alb * w[..., None] ** 2
         wsum += w ** 2
     observed = (wsum.sqrt()).clamp(0, 1)
@@ -136,4 +139,4 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     out = merged * conf[..., None] + base * (1 - conf[..., None])
     out = torch.where(valid[..., None], out, push_pull_fill(out, valid.float()))
     return TextureResult(out.clamp(0, 1).numpy().astype(np.float32), observed.numpy().astype(np.float32),
-                         source.numpy(), skin_tone.numpy(), conf.numpy().astype(np.float32))
+                         source.numpy(), skin_tone.numpy(), conf.numpy().astype(np.float32), torch.stack(refit))

@@ -52,3 +52,14 @@ def test_unseen_mirror_and_small_marks_are_left(openhead):
     d = ((x - 0.04) ** 2 + (xyz[..., 1] + 0.03) ** 2).sqrt()
     around = (d > 0.004) & (d < 0.008) & (weight > 0) & (xyz[..., 2] > 0)
     assert float(out[mole].mean() / out[around].mean()) < 0.5    # 0.4 painted: it stays as dark
+
+
+def test_an_evenly_lit_face_keeps_its_own_asymmetry(openhead):
+    """A broad darker patch on one cheek (a birthmark, a beard's edge) under an even light is the
+    person's: no correction (side_light_strength below SIDE_LIGHT)."""
+    sup, albedo, lit, weight, mole, xyz = _face_albedo(openhead)
+    x, y = xyz[..., 0], xyz[..., 1]
+    patch = torch.exp(-((x - 0.045) ** 2 + (y + 0.02) ** 2) / 0.012 ** 2)[..., None]
+    own = albedo * (1 - 0.35 * patch)
+    f = symmetric_light_factor(own, weight, sup, weight > 0)
+    assert torch.allclose(f, torch.ones(1), atol=1e-4)
