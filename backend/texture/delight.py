@@ -62,17 +62,20 @@ def side_light_strength(half_gap: torch.Tensor, trust: torch.Tensor) -> float:
 
 
 def symmetric_light_factor(albedo: torch.Tensor, weight: torch.Tensor, sup: UVSupport,
-                           visible: torch.Tensor) -> torch.Tensor:
+                           visible: torch.Tensor) -> torch.Tensor | None:
     """albedo (S, S, 3) linear, one photo divided by its SH shading; weight (S, S) in [0, 1]: how
     well the photo saw each texel of plain skin (0 off it, and where it shows no skin); visible
     (S, S): the texels the photo saw at all. -> (S, S, 3) factor to multiply the albedo by (1
-    where a texel or its mirror was not seen). Applied in full only to a photo lit clearly more
-    from one side (SIDE_LIGHT, see side_light_strength): on evenly lit faces the gap is the
-    person's own (a moustache's ends, a parting) and stays."""
+    where a texel or its mirror was not seen), or None for a photo not lit more from one side.
+    Applied in full only to a photo lit clearly more from one side (SIDE_LIGHT, see
+    side_light_strength): on evenly lit faces the gap is the person's own (a moustache's ends,
+    a parting) and stays."""
     S = albedo.shape[0]
     half_gap, trust = _half_gap(albedo, weight, sup, visible)
     lo, hi = SIDE_LIGHT
     gain = min(max((side_light_strength(half_gap, trust) - lo) / (hi - lo), 0.0), 1.0)
+    if gain == 0.0:
+        return None
     factor = torch.exp(-half_gap * trust * gain)
     return Fn.interpolate(factor.permute(2, 0, 1)[None], size=(S, S), mode="bilinear",
                           align_corners=False)[0].permute(1, 2, 0)

@@ -92,11 +92,13 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
         alb = (col / shade.clamp(min=0.05)).clamp(0, 1)
         seen += w ** 2
         # the light the SH shading missed, from the skin's left/right asymmetry (delight.py),
-        # measured on what the colour test takes for skin, then the test again on the result
-        skin_w = w * skin_colour_weight(alb, w, zones) * plain
-        factor = symmetric_light_factor(alb, skin_w, sup, (w > 0) & is_skin)
-        alb = torch.where(is_skin[..., None], (alb * factor).clamp(0, 1), alb)
-        w = w * skin_colour_weight(alb, w, zones)     # hair, background, clothes: not skin
+        # measured on what the colour test takes for skin; after it, the test again
+        cw = skin_colour_weight(alb, w, zones)     # hair, background, clothes: not skin
+        factor = symmetric_light_factor(alb, w * cw * plain, sup, (w > 0) & is_skin)
+        if factor is not None:
+            alb = torch.where(is_skin[..., None], (alb * factor).clamp(0, 1), alb)
+            cw = skin_colour_weight(alb, w, zones)
+        w = w * cw
         refit.append(refit_light(alb, col, N, w * plain, lights[i].float().cpu()))
         acc += alb * w[..., None] ** 2
         wsum += w ** 2
