@@ -53,6 +53,32 @@ def _sample(img: torch.Tensor, uv_px: torch.Tensor, H: int, W: int) -> torch.Ten
     return out[0, :, :, 0].T.reshape(*uv_px.shape[:-1], img.shape[0])
 
 
+def _photo_samples(sup, faces: torch.Tensor, vertices: torch.Tensor, camera: torch.Tensor,
+                   img: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One photo seen from the UV atlas: (normals (S, S, 3) camera frame, the photo's linear
+    colour at each texel (S, S, 3), and how well it saw each texel (S, S): visible, inside the
+    crop, facing the camera, off the band inside the fitted outline)."""
+    size = sup.size
+    v = vertices.detach().float().cpu()
+    P, N = (m[0] for m in surface_maps(sup.raster, v, faces))     # (S, S, 3) each
+    H = img.shape[0]
+    cam = OrthographicCamera(camera.float().cpu())
+    px = cam.project(P.reshape(1, -1, 3), H, H)[0].reshape(size, size, 3)
+    # visibility against the rendered depth at the same pixel
+    r = MeshRenderer(faces).render(v, cam, (H, H))
+    depth = r.fragments.depth[0].clone()
+    depth[~torch.isfinite(depth)] = 1e9
+    d_at = _sample(depth[None], px[..., :2], H, H)[..., 0]
+    visible = px[..., 2] <= d_at + VISIBLE_DEPTH_TOLERANCE
+    inside = (px[..., 0] >= 0) & (px[..., 0] < H) & (px[..., 1] >= 0) & (px[..., 1] < H)
+    facing = ((N[..., 2] - FACING_START) / (FACING_FULL - FACING_START)).clamp(0, 1)
+    # not the band inside the fitted outline, where a misfit shows background (occlusion.py)
+    margin = silhouette_margin(r.fragments.face_index[0] >= 0, SILHOUETTE_MARGIN * H)
+    w = facing * visible * inside * (sup.part >= 0) * _sample(margin[None], px[..., :2], H, H)[..., 0]
+    photo = srgb_to_linear(torch.as_tensor(img, dtype=torch.float32).permute(2, 0, 1) / 255.0)
+    return N, _sample(photo, px[..., :2], H, H), w
+
+
 def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tensor,
                   lights: torch.Tensor, images: list[np.ndarray], size: int = 1024,
                   skin_prior: torch.Tensor | None = None) -> TextureResult:
@@ -70,26 +96,9 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     seen = torch.zeros(size, size)     # as wsum, before the skin-colour test
     refit = []                          # per photo, the SH light the de-lit albedo asks for
     for i, img in enumerate(images):
-        v = vertices[i:i + 1].detach().float().cpu()
-        P, N = (m[0] for m in surface_maps(sup.raster, v, faces))     # (S, S, 3) each
-        H = img.shape[0]
-        cam = OrthographicCamera(cameras[i:i + 1].float().cpu())
-        px = cam.project(P.reshape(1, -1, 3), H, H)[0].reshape(size, size, 3)
-        # visibility against the rendered depth at the same pixel
-        r = MeshRenderer(faces).render(v, cam, (H, H))
-        depth = r.fragments.depth[0].clone()
-        depth[~torch.isfinite(depth)] = 1e9
-        d_at = _sample(depth[None], px[..., :2], H, H)[..., 0]
-        visible = px[..., 2] <= d_at + VISIBLE_DEPTH_TOLERANCE
-        inside = (px[..., 0] >= 0) & (px[..., 0] < H) & (px[..., 1] >= 0) & (px[..., 1] < H)
-        facing = ((N[..., 2] - FACING_START) / (FACING_FULL - FACING_START)).clamp(0, 1)
-        # not the band inside the fitted outline, where a misfit shows background (occlusion.py)
-        margin = silhouette_margin(r.fragments.face_index[0] >= 0, SILHOUETTE_MARGIN * H)
-        w = facing * visible * inside * valid * _sample(margin[None], px[..., :2], H, H)[..., 0]
-        photo = srgb_to_linear(torch.as_tensor(img, dtype=torch.float32).permute(2, 0, 1) / 255.0)
-        col = _sample(photo, px[..., :2], H, H)
-        shade = sh_shading(N.reshape(1, -1, 3), lights[i:i + 1].float().cpu()).reshape(size, size, 3)
-        alb = (col / shade.clamp(min=0.05)).clamp(0, 1)
+        N, col, w = _photo_samples(sup, faces, vertices[i:i + 1], cameras[i:i + 1], img)
+        light = lights[i:i + 1].float().cpu()
+        alb = (col / sh_shading(N[None], light)[0].clamp(min=0.05)).clamp(0, 1)
         seen += w ** 2
         # the light the SH shading missed, from the skin's left/right asymmetry (delight.py),
         # measured on what the colour test takes for skin; after it, the test again
@@ -99,7 +108,7 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
             alb = torch.where(is_skin[..., None], (alb * factor).clamp(0, 1), alb)
             cw = skin_colour_weight(alb, w, zones)
         w = w * cw
-        refit.append(refit_light(alb, col, N, w * plain, lights[i].float().cpu()))
+        refit.append(refit_light(alb, col, N, w * plain, light[0]))
         acc += alb * w[..., None] ** 2
         wsum += w ** 2
     observed = (wsum.sqrt()).clamp(0, 1)
