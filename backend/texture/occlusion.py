@@ -56,6 +56,8 @@ class SkinZones:
     brighter: torch.Tensor    # (S, S) bool: the rest of the lower face, where only brighter,
                               # greyer or bluer colours are dropped
     chin: torch.Tensor        # (S, S) bool: the chin's front, where a beard shows
+    lips: torch.Tensor        # (S, S) bool: inside the outer lip line, tested against the lips'
+                              # own colour: a smile's teeth are brighter, greyer and bluer
 
 
 def _near_polyline(p: torch.Tensor, points: torch.Tensor, closed: bool, margin: float) -> torch.Tensor:
@@ -109,9 +111,20 @@ def skin_zones(model: HeadModel, size: int) -> SkinZones:
     # the chin's lower half, in front: bearded in a full beard or a goatee, not by a moustache
     chin_front = (y < (lip_bottom + chin) / 2) & (y > chin + 0.004) & (x.abs() < outer * 0.5) & front
     labels = torch.stack([reference, tested, beardable, ~(tested | beardable), chin_front], -1) & ~feature[:, None]
+    lips = _inside_polygon(p[:, :2], lm[48:60, :2]) & (z > lm[48:60, 2].min() - 0.01)
+    labels = torch.cat([labels, lips[:, None]], -1)
     skin = (sup.part == 0) & ~sup.mouth_interior
     maps = (world_to_uv(sup.raster, labels.float()[None])[0] > 0.5) & skin[..., None]
     return SkinZones(*maps.unbind(-1))
+
+
+def _inside_polygon(p: torch.Tensor, poly: torch.Tensor) -> torch.Tensor:
+    """p (N, 2), poly (K, 2) a closed polygon's corners -> (N,) bool (even-odd rule)."""
+    a, b = poly, torch.roll(poly, -1, 0)
+    crosses = (a[None, :, 1] > p[:, None, 1]) != (b[None, :, 1] > p[:, None, 1])
+    t = (p[:, None, 1] - a[None, :, 1]) / (b[None, :, 1] - a[None, :, 1]).where(crosses, torch.ones(1))
+    x = a[None, :, 0] + t * (b[None, :, 0] - a[None, :, 0])
+    return ((x > p[:, None, 0]) & crosses).sum(1) % 2 == 1
 
 
 def silhouette_margin(covered: torch.Tensor, width_px: float) -> torch.Tensor:
@@ -122,6 +135,18 @@ def silhouette_margin(covered: torch.Tensor, width_px: float) -> torch.Tensor:
     inside = np.pad(covered.cpu().numpy().astype(np.uint8), 1)   # the image border is outside
     dist = cv2.distanceTransform(inside, cv2.DIST_L2, 5)[1:-1, 1:-1]
     return torch.as_tensor(np.clip(dist / max(width_px, 1e-6), 0, 1), dtype=torch.float32)
+
+
+def _teeth_distance(feat: torch.Tensor, weight: torch.Tensor, lips: torch.Tensor,
+                    floor: torch.Tensor) -> torch.Tensor:
+    """(S, S) how much brighter, less red and bluer than the lips' median colour each texel is,
+    in robust deviations of the seen lip texels (0 everywhere without enough of them)."""
+    seen = lips & (weight > 0.5)
+    if int(seen.sum()) < 30:
+        return torch.zeros(feat.shape[:2])
+    centre = feat[seen].median(0).values
+    scale = torch.maximum((feat[seen] - centre).abs().median(0).values * 1.4826, floor)
+    return ((feat - centre) / scale * torch.tensor([1.0, -1.0, 1.0])).clamp(min=0).norm(dim=-1)
 
 
 def skin_colour_weight(albedo: torch.Tensor, weight: torch.Tensor, zones: SkinZones) -> torch.Tensor:
@@ -145,6 +170,7 @@ def skin_colour_weight(albedo: torch.Tensor, weight: torch.Tensor, zones: SkinZo
     both_ways = zones.tested | (zones.beardable & (not beard))
     d = torch.where(both_ways, z.norm(dim=-1),
                     torch.where(zones.brighter | zones.beardable, one_sided, torch.zeros_like(one_sided)))
+    d = torch.where(zones.lips, _teeth_distance(feat, weight, zones.lips, floor), d)
     keep = ((COLOUR_DROP - d) / (COLOUR_DROP - COLOUR_KEEP)).clamp(0, 1)
     r = max(1, round(EDGE_TEXELS * keep.shape[0]))
     k = keep[None, None]

@@ -182,3 +182,20 @@ def test_the_margin_keeps_the_outline_band_off_a_dark_background(scene):
     taken = (sup.part == 0) & ~sup.mouth_interior & on_background & torch.as_tensor(res.observed > 0.05)
     # measured: 25 texels; without the margin 130
     assert int(taken.sum()) < 60, int(taken.sum())
+
+
+def test_teeth_colour_on_the_lips_is_dropped(openhead):
+    """A smile unwrapped onto closed lips: a band of teeth colour along the lips' middle is
+    dropped, the red of the lips around it is kept."""
+    z = skin_zones(openhead, SIZE)
+    y = world_to_uv(uv_support(openhead, SIZE).raster, openhead.v_template.float()[None])[0, ..., 1]
+    mid = float(y[z.lips].median())
+    albedo = torch.tensor(SKIN).expand(SIZE, SIZE, 3).clone()
+    albedo[z.lips] = torch.tensor([0.42, 0.14, 0.12])
+    teeth = z.lips & ((y - mid).abs() < 0.0015)
+    albedo[teeth] = torch.tensor([0.72, 0.66, 0.55])
+    w = skin_colour_weight(albedo, torch.ones(SIZE, SIZE), z)
+    near = Fn.max_pool2d(teeth.float()[None, None], 13, 1, 6)[0, 0] > 0   # the drop's soft edge in uv
+    far = z.lips & ~near
+    assert float(w[teeth].max()) == 0.0 and float(w[far].min()) == 1.0
+    assert int(teeth.sum()) > 50 and int(far.sum()) > 0.1 * int(z.lips.sum())
