@@ -64,3 +64,20 @@ def test_an_evenly_lit_face_keeps_its_own_asymmetry(openhead):
     patch = torch.exp(-((x - 0.045) ** 2 + (y + 0.02) ** 2) / 0.012 ** 2)[..., None]
     own = albedo * (1 - 0.35 * patch)
     assert symmetric_light_factor(own, weight, sup, weight > 0) is None
+
+
+def test_refit_light_recovers_the_light_that_drew_the_colours():
+    """Colours drawn by a known SH light over random normals and albedos: the refit from another
+    light finds it (the prior's pull is small)."""
+    from headsmith.render import default_light, sh_shading
+    from headsmith.texture.delight import refit_light
+
+    g = torch.Generator().manual_seed(0)
+    n = torch.nn.functional.normalize(torch.randn(64, 64, 3, generator=g) + torch.tensor([0, 0, 1.5]), dim=-1)
+    albedo = 0.2 + 0.6 * torch.rand(64, 64, 3, generator=g)
+    true = default_light()[0]
+    true[1:4] += torch.tensor([[0.8, 0.7, 0.6], [-0.3, -0.3, -0.2], [0.2, 0.2, 0.3]])   # a side light
+    colour = albedo * sh_shading(n[None], true[None])[0]
+    fitted = refit_light(albedo, colour, n, torch.ones(64, 64), default_light()[0])
+    assert (fitted - true).abs().max() < 0.05 * true.abs().max()
+    assert (default_light()[0] - true).abs().max() > 0.5       # it had somewhere to go
