@@ -96,7 +96,8 @@ def build_report(model: HeadModel, shape: torch.Tensor, crops: list[np.ndarray],
         if i == 0:
             d = displacement
             dv = np.clip(d / (np.abs(d).max() + 1e-9) * 0.5 + 0.5, 0, 1)
-            row += [_tile(albedo_srgb, f"albedo {albedo_srgb.shape[0]} px" + (f" ({texture_note})" if texture_note else "")), _tile(to_uint8(np.repeat(dv[..., None], 3, 2)), "displacement"),
+            label = f"albedo {albedo_srgb.shape[0]} px" + (f" ({texture_note})" if texture_note else "")
+            row += [_tile(albedo_srgb, label), _tile(to_uint8(np.repeat(dv[..., None], 3, 2)), "displacement"),
                     _tile(to_uint8((normal_map + 1) / 2), "normal map")]
             if set(FacePicture.REGIONS) <= set(model.region_names):   # e.g. FLAME without its masks: none
                 row.append(_relief_tile(model, displacement))

@@ -61,14 +61,19 @@ class ReconstructSettings:
     texture_size: int | None = None         # None: by quality and the face's size (texture_px)
     detail_size: int = 256
 
-    def texture_px(self, face_px: float = 0.0) -> int:
-        """Albedo and normal-map texels per side for a face `face_px` photo pixels across (the
-        largest of the photos')."""
+    def texture_choice(self, face_px: float = 0.0) -> tuple[int, str]:
+        """(albedo and normal-map texels per side, why) for a face `face_px` photo pixels across
+        (the largest of the photos')."""
         if self.texture_size:
-            return self.texture_size
-        if self.quality != "fast" and face_px >= HIGH_RES_FACE_PX:
-            return HIGH_RES_TEXTURE
-        return TEXTURE_SIZES[self.quality]
+            return self.texture_size, "texture_size was given"
+        if self.quality == "fast":
+            return TEXTURE_SIZES["fast"], f"fast quality makes {TEXTURE_SIZES['fast']} texels"
+        rule = (f"{HIGH_RES_TEXTURE} texels when the face is at least {HIGH_RES_FACE_PX} px across, "
+                f"else {TEXTURE_SIZES[self.quality]}")
+        return (HIGH_RES_TEXTURE if face_px >= HIGH_RES_FACE_PX else TEXTURE_SIZES[self.quality]), rule
+
+    def texture_px(self, face_px: float = 0.0) -> int:
+        return self.texture_choice(face_px)[0]
 
     def crop_px(self, face_px: float = 0.0) -> int:
         """The face crop's side: crop_size, or half the texture's side when that is larger."""

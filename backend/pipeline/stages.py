@@ -34,8 +34,7 @@ from ..texture import TextureResult, unwrap_albedo
 from ..texture.roughness import roughness_map
 from ..wrinkles.deca_checkpoint import CheckpointError, DecaNetworks, load_deca_checkpoint
 from ..wrinkles.texture_decoder import load_openhead_decoder
-from .settings import (HIGH_RES_FACE_PX, HIGH_RES_TEXTURE, TEXTURE_SIZES, ReconstructionError, ReconstructSettings,
-                       check_settings, model_files, resolve_device)
+from .settings import ReconstructionError, ReconstructSettings, check_settings, model_files, resolve_device
 
 MIN_INTEROCULAR_PX = 24   # below this the landmarks are too coarse to fit a face
 MIN_EYE_OPENING = 0.12    # lid gap over eye width below which an eye is taken as closed
@@ -96,8 +95,12 @@ class Reconstruction:
     rest: torch.Tensor                    # (1, V, 3) metres, the neutral fitted head
     texture: TextureResult
     detail: Detail
-    texture_px: int                       # albedo and normal-map texels per side
     timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def texture_px(self) -> int:
+        """Albedo and normal-map texels per side."""
+        return int(self.texture.albedo.shape[0])
 
 
 def load_inputs(photos: list, s: ReconstructSettings) -> Inputs:
@@ -253,10 +256,12 @@ def make_texture(inputs: Inputs, fit: CoarseFit, faces: Faces, posed: torch.Tens
 
 
 def make_detail(inputs: Inputs, s: ReconstructSettings, fit: CoarseFit, faces: Faces, posed: torch.Tensor,
-                rest: torch.Tensor, tex: TextureResult, texture_px: int) -> Detail:
+                rest: torch.Tensor, tex: TextureResult) -> Detail:
     """DECA's encoder and decoder (FLAME with --deca), OpenHead's decoder with a fitted person code
-    and residual, or shape from shading alone (FLAME without DECA)."""
+    and residual, or shape from shading alone (FLAME without DECA); the normal map at the
+    albedo's size."""
     model = inputs.model
+    texture_px = tex.albedo.shape[0]
     iters = SFS_STEPS[s.quality]
     if inputs.deca is not None:
         code, static = deca_person_detail(model, inputs.deca, faces.crops[0].image)
@@ -302,14 +307,13 @@ def run_reconstruction(photos: list[str | Path], s: ReconstructSettings, progres
     inputs.model = inputs.model.cpu()
     t = time.perf_counter()
     posed, rest = fitted_heads(inputs.model, fit, len(obs))
-    texture_px = s.texture_px(max(faces.face_px))
-    tex = make_texture(inputs, fit, faces, posed, texture_px)
+    tex = make_texture(inputs, fit, faces, posed, s.texture_px(max(faces.face_px)))
     fit = replace(fit, light=tex.lights)      # the light the de-lit albedo asks for (texture/delight.py)
     timings["texture"] = time.perf_counter() - t
     progress("texture", 1.0)
-    detail = timed("detail", make_detail, inputs, s, fit, faces, posed, rest, tex, texture_px)
+    detail = timed("detail", make_detail, inputs, s, fit, faces, posed, rest, tex)
     progress("detail", 1.0)
-    return Reconstruction(s, device, inputs, faces, fit, posed, rest, tex, detail, texture_px, timings)
+    return Reconstruction(s, device, inputs, faces, fit, posed, rest, tex, detail, timings)
 
 
 def _renders(r: Reconstruction, texture_t: torch.Tensor) -> tuple[list, list]:
@@ -378,15 +382,9 @@ def _bundle_meta(r: Reconstruction, fitted_crop: list) -> dict:
 
 def _resolution_meta(r: Reconstruction) -> dict:
     """Why the textures have the size they have (bundle.json textures.resolution)."""
-    s, face_px = r.settings, max(r.faces.face_px)
-    if s.texture_size:
-        why = "texture_size was given"
-    elif s.quality == "fast":
-        why = f"fast quality makes {TEXTURE_SIZES['fast']} texels"
-    else:
-        why = (f"{HIGH_RES_TEXTURE} texels when the face is at least {HIGH_RES_FACE_PX} px across, "
-               f"else {TEXTURE_SIZES[s.quality]}")
-    return {"size": r.texture_px, "face_px": round(face_px, 1), "crop_px": int(r.faces.crops[0].size), "rule": why}
+    face_px = max(r.faces.face_px)
+    size, why = r.settings.texture_choice(face_px)
+    return {"size": size, "face_px": round(face_px, 1), "crop_px": int(r.faces.crops[0].size), "rule": why}
 
 
 def bundle_contents(r: Reconstruction) -> AvatarBundle:

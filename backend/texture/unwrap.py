@@ -94,7 +94,8 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     acc = torch.zeros(size, size, 3)
     wsum = torch.zeros(size, size)
     seen = torch.zeros(size, size)     # as wsum, before the skin-colour test
-    refit = []                          # per photo, the SH light the de-lit albedo asks for
+    refit = []                          # per photo, the SH light the de-lit albedo asks for (the
+                                        # fitted one where nothing was taken out)
     for i, img in enumerate(images):
         N, col, w = _photo_samples(sup, faces, vertices[i:i + 1], cameras[i:i + 1], img)
         light = lights[i:i + 1].float().cpu()
@@ -104,11 +105,12 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
         # measured on what the colour test takes for skin; after it, the test again
         cw = skin_colour_weight(alb, w, zones)     # hair, background, clothes: not skin
         factor = symmetric_light_factor(alb, w * cw * plain, sup, (w > 0) & is_skin)
-        if factor is not None:
+        if factor is not None:   # the light taken out of the albedo goes into the photo's light
             alb = torch.where(is_skin[..., None], (alb * factor).clamp(0, 1), alb)
             cw = skin_colour_weight(alb, w, zones)
+            light = refit_light(alb, col, N, w * cw * plain, light[0])[None]
         w = w * cw
-        refit.append(refit_light(alb, col, N, w * plain, light[0]))
+        refit.append(light[0])
         acc += alb * w[..., None] ** 2
         wsum += w ** 2
     observed = (wsum.sqrt()).clamp(0, 1)

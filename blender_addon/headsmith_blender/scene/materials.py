@@ -11,8 +11,7 @@ normal map (re-decoded by the backend when sliders change) when the head's `head
 property is 1. Eyes, teeth and tongue use the albedo atlas with their own surface settings.
 
 The surfaces (SURFACES) are Principled BSDFs: skin scatters under the surface (Christensen-
-Burley: at the preview's 16 samples it leaves half the noise of Cycles' random walk and renders
-in half the time; benchmarks/NOTES.md) with radii from skin's measured mean free paths (red
+Burley rather than random walk, for the preview's noise and time: benchmarks/NOTES.md) with radii from skin's measured mean free paths (red
 3.67, green 1.37, blue 0.68 mm; Jensen et al. 2001), IOR 1.4, and its roughness from the bundle's roughness map (G of
 roughness.png, by face region) when the bundle has one; the eyes are wet (a clear coat at the
 cornea's IOR); teeth and tongue scatter a little and the tongue is wet.
