@@ -2,7 +2,9 @@
 shape from shading with the decoder in the loop, so that re-decoding at the photo's own
 expression reproduces the detail seen in the photo, and other expressions move the wrinkles.
 
-D(photo) = F_d(code, expression_photo, jaw_photo) + residual. The code's meaningful dims (the
+D(photo) = F_d(code, expression_photo, jaw_photo) + residual. The residual the bundle keeps (and
+the static map) leaves out what lies where the photo's expression compresses the skin
+(expression_strain.py): a smile's creases are not the face at rest. The code's meaningful dims (the
 first 8 for the OpenHead decoder: depth, age, density, pores, 4 pattern weights) live in [0, 1].
 """
 from __future__ import annotations
@@ -15,10 +17,12 @@ import torch
 from ..headmodel import HeadModel
 from ..optim import Adam
 from ..wrinkles.texture_decoder import CODE_DIM
+from .expression_strain import expression_compression
 from .static import prepare_sfs, tangent_normal_map
 
 PERSON_DIMS = 8
 RESIDUAL_STEP = 0.02  # Adam step of the residual (tanh space); how it was set: benchmarks/NOTES.md
+RESIDUAL_SPARSITY = 0.3   # L1 weight on the residual: relief only where the photo's shading demands it
 RESIDUAL_MAX = 0.0005  # metres: what the code cannot explain stays small (SfS also reads albedo
                        # edges and hair as relief; a larger bound shows them as cracks)
 # the code's starting point and prior: a typical adult (mid depth and age), one dominant line
@@ -29,7 +33,7 @@ PERSON_PRIOR = (0.5, 0.5, 0.1, 0.5, 0.85, 0.05, 0.05, 0.05)
 @dataclass
 class PersonDetail:
     code: np.ndarray            # (128,)
-    residual: np.ndarray        # (S, S) metres
+    residual: np.ndarray        # (S, S) metres, at rest: the photo's residual less its expression's creases
     static: np.ndarray          # (S, S) metres: decoder at neutral + residual (the neutral map)
     at_photo: np.ndarray        # (S, S) metres: decoder at the photo's expression + residual
     normal_map: np.ndarray      # (T, T, 3) tangent space of `static`
@@ -44,7 +48,7 @@ def decode_torch(net: torch.nn.Module, code: torch.Tensor, expression: torch.Ten
 def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: torch.Tensor,
                       posed_vertices: torch.Tensor, light: torch.Tensor, albedo: np.ndarray, observed: np.ndarray,
                       expression: torch.Tensor, jaw: torch.Tensor, size: int = 256, texture_size: int = 1024,
-                      iterations: int = 100, w_sparse: float = 3e-3, w_smooth: float = 3e-2,
+                      iterations: int = 100, w_sparse: float = RESIDUAL_SPARSITY, w_smooth: float = 3e-2,
                       w_sym: float = 1e-2) -> PersonDetail:
     prob = prepare_sfs(model, posed_vertices, light, albedo, observed, size)
     for p in net.parameters():
@@ -73,9 +77,10 @@ def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: tor
         losses.append(float(photo.detach()))
     with torch.no_grad():
         code = code_of(z)
-        residual = (RESIDUAL_MAX * torch.tanh(X) * prob.support) * prob.mask
+        seen = (RESIDUAL_MAX * torch.tanh(X) * prob.support) * prob.mask
+        residual = seen * (1 - expression_compression(model, rest_vertices, posed_vertices, size))
         neutral = decode_torch(net, code, torch.zeros_like(e), torch.zeros_like(j)) * prob.mask
-        at_photo = decode_torch(net, code, e, j) * prob.mask + residual
+        at_photo = decode_torch(net, code, e, j) * prob.mask + seen
         static = neutral + residual
     nm = tangent_normal_map(model, rest_vertices, static, texture_size)
     return PersonDetail(code[0].numpy(), residual[0].numpy(), static[0].numpy(), at_photo[0].numpy(), nm,

@@ -20,6 +20,7 @@ from ..render import displacement_to_normal, displacement_to_tangent_normal, sh_
 from ..uvspace import surface_maps, uv_support
 from ..texture.fill import gaussian_blur
 from .albedo_edges import split_albedo
+from .expression_strain import expression_compression
 
 D_MAX = 0.01  # metres
 
@@ -113,7 +114,8 @@ def fit_static_detail(model: HeadModel, rest_vertices: torch.Tensor, posed_verti
                       texture_size: int = 1024, iterations: int = 120, w_sparse: float = 3e-3,
                       w_smooth: float = 3e-2, w_sym: float = 1e-2) -> StaticDetail:
     """rest_vertices / posed_vertices (1, V, 3): the fitted neutral mesh and the mesh as posed in
-    the (first) photo; light (1, 9, 3); albedo (T, T, 3) linear and observed (T, T) from the unwrap."""
+    the (first) photo; light (1, 9, 3); albedo (T, T, 3) linear and observed (T, T) from the unwrap.
+    The relief is left out where the photo's expression compresses the skin (expression_strain.py)."""
     prob = prepare_sfs(model, posed_vertices, light, albedo, observed, size)
     X = torch.zeros(1, size, size, requires_grad=True)
     opt = Adam([X], lr=0.05)
@@ -126,7 +128,8 @@ def fit_static_detail(model: HeadModel, rest_vertices: torch.Tensor, posed_verti
         loss.backward()
         opt.step()
         losses.append(float(photo.detach()))
-    D = (D_MAX * torch.tanh(X) * prob.support).detach() * prob.mask
+    at_rest = 1 - expression_compression(model, rest_vertices, posed_vertices, size)
+    D = (D_MAX * torch.tanh(X) * prob.support).detach() * prob.mask * at_rest
     nm = tangent_normal_map(model, rest_vertices, D, texture_size)
     return StaticDetail(D[0].numpy().astype(np.float32), nm, losses[0] if losses else 0.0,
                         losses[-1] if losses else 0.0)
