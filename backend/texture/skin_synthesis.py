@@ -9,6 +9,9 @@ gets:
   boundary without a step), leaning to the median tone of all the seen plain skin far from
   what was seen, so the scalp and neck are the person's tone, not the forehead edge's (the
   nose and cheeks alone made heads pink under rouge);
+- inside holes the photos' seen skin surrounds (eyelid margins, nostrils, brows, a frame or a
+  strand the colour test dropped), no lean: the smoothest field through the colours at the
+  hole's own edge, so a dark lash line or nostril rim is met without a pale patch;
 - a texture synthesised from patches of the reference skin's own texture (random patches under
   overlapping Hann windows, scaled so their sum keeps the source's variance), so the unseen skin
   has the person's grain and blotchiness, not a flat average.
@@ -31,6 +34,7 @@ PATCH = 1 / 32            # of the side: the synthesis patches (32 texels at 102
 MIN_SOURCES = 32          # reference texels whose whole patch is reference skin, at least
 LEAN_REACH = 1 / 16       # of the side: how far from the seen skin the tone becomes the reference's
 TONE_SIZE = 256           # texels per side of the tone field's blur and membrane (it is smooth)
+HOLE_RING_SEEN = 0.5      # share of the ring around an unseen region that was seen: a hole, filled from its edge
 GRAIN_MAX_RMS = 0.08      # log units: the strongest grain copied (how it was set: benchmarks/NOTES.md)
 EPS = 1e-3
 
@@ -125,12 +129,53 @@ def _median_tone(tone: torch.Tensor, masks: list) -> torch.Tensor:
     return torch.log(torch.tensor([0.45, 0.3, 0.25]))
 
 
+def enclosed_holes(unseen: torch.Tensor, seen: torch.Tensor) -> torch.Tensor:
+    """unseen (S, S) bool: skin the photos did not show; seen (S, S) bool: texels they did ->
+    (S, S) bool: the unseen regions that seen texels surround (at least HOLE_RING_SEEN of the
+    ring around them; chart edges count against) other than the largest unseen region (the
+    scalp, neck and far side of the head, whose ring a ragged face edge can make long)."""
+    from scipy.ndimage import binary_dilation, find_objects, label
+
+    un, ok = unseen.numpy(), seen.numpy()
+    labels, n = label(un)
+    holes = np.zeros_like(un)
+    if n == 0:
+        return torch.as_tensor(holes)
+    largest = np.bincount(labels.ravel())[1:].argmax() + 1
+    for i, box in enumerate(find_objects(labels), start=1):
+        if i == largest:
+            continue
+        box = tuple(slice(max(b.start - 3, 0), min(b.stop + 3, n)) for b, n in zip(box, un.shape))
+        part = labels[box] == i
+        ring = binary_dilation(part, iterations=2) & ~part
+        if (ring & ok[box]).sum() >= HOLE_RING_SEEN * ring.sum():
+            holes[box] |= part
+    return torch.as_tensor(holes)
+
+
+def _fill_holes_from_edges(tone: torch.Tensor, albedo: torch.Tensor, seen: torch.Tensor,
+                           holes: torch.Tensor) -> torch.Tensor:
+    """tone (S, S, 3) log; albedo (S, S, 3) linear; seen (S, S) weights; holes (S, S) bool ->
+    tone with each hole replaced by the membrane through the log albedo around it (computed over
+    the holes' bounding box and a margin only: the face, not the whole atlas)."""
+    ys, xs = torch.nonzero(holes, as_tuple=True)
+    m = max(8, holes.shape[0] // 64)
+    y0, y1 = max(int(ys.min()) - m, 0), min(int(ys.max()) + m + 1, holes.shape[0])
+    x0, x1 = max(int(xs.min()) - m, 0), min(int(xs.max()) + m + 1, holes.shape[1])
+    box = (slice(y0, y1), slice(x0, x1))
+    edge = membrane_fill(albedo[box].clamp(min=EPS).log(), seen[box] * ~holes[box])
+    out = tone.clone()
+    out[box] = torch.where(holes[box][..., None], edge, tone[box])
+    return out
+
+
 def complete_skin(albedo: torch.Tensor, coverage: torch.Tensor, plain: torch.Tensor, reference: torch.Tensor,
-                  valid: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+                  valid: torch.Tensor, skin: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     """albedo (S, S, 3) linear, defined where coverage > 0; coverage (S, S) in [0, 1], how well
     the photos saw each texel; plain (S, S) bool: skin away from brows, eyes, lips and nostrils;
     reference (S, S) bool: the nose and cheeks (whose grain is copied); valid (S, S) bool: texels of
-    the layout. -> (S, S, 3) linear skin for every texel: what coverage < 1 blends towards."""
+    the layout; skin (S, S) bool: its skin (not eyes, teeth or the mouth's inside).
+    -> (S, S, 3) linear skin for every texel: what coverage < 1 blends towards."""
     seen_plain = (coverage * plain).clamp(0, 1)
     tone, texture = split_log_skin(albedo, seen_plain)
     ref = reference & (coverage > 0.5)
@@ -139,5 +184,8 @@ def complete_skin(albedo: torch.Tensor, coverage: torch.Tensor, plain: torch.Ten
     extended = _grow(membrane_fill(small, w), albedo.shape[0])
     far = _farness(seen_plain > 0.5)
     tone_all = extended * (1 - far[..., None]) + ref_tone * far[..., None]
+    holes = enclosed_holes((coverage < 0.5) & skin, (coverage >= 0.5) & valid)
+    if holes.any():   # the hole's own edge, at full resolution: its colour is met exactly
+        tone_all = _fill_holes_from_edges(tone_all, albedo, coverage * valid, holes)
     grain = synthesise_texture(_tamed(texture, ref), ref, rng)
     return (tone_all + grain).exp().clamp(0, 1)

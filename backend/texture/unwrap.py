@@ -143,7 +143,8 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     prior[sup.mouth_interior] = torch.tensor(PRIORS["mouth"])
 
     if skin_prior is None:   # the person's own skin, tone and grain (skin_synthesis)
-        skin = complete_skin(merged, conf, plain, zones.reference, valid, np.random.default_rng(SYNTHESIS_SEED))
+        skin = complete_skin(merged, conf, plain, zones.reference, valid, is_skin,
+                             np.random.default_rng(SYNTHESIS_SEED))
     else:                    # a fitted albedo model knows what unseen skin looks like
         filled = push_pull_fill(merged, conf * valid)
         far = (1 - push_pull_fill(conf[..., None] * valid[..., None], valid.float())[..., 0].clamp(0, 1))[..., None]

@@ -51,7 +51,7 @@ def _srgb(t):
 def test_completed_skin_meets_the_photo_without_a_step_and_with_its_grain():
     rng = np.random.default_rng(1)
     albedo, coverage, reference, valid = _half_seen_skin(rng)
-    skin = complete_skin(albedo, coverage, valid, reference, valid, rng)
+    skin = complete_skin(albedo, coverage, valid, reference, valid, valid, rng)
     out = albedo * coverage[..., None] + skin * (1 - coverage[..., None])
     cov, mask = coverage.numpy(), valid.numpy()
     assert boundary_delta_e(_srgb(out), cov, mask) <= 3
@@ -80,9 +80,42 @@ def test_stubble_strength_grain_is_not_spread_at_full_strength():
     albedo, coverage, reference, valid = _half_seen_skin(rng)
     coarse = torch.as_tensor(rng.normal(0, 0.25, (S, S, 1)), dtype=torch.float32).exp()
     albedo = (albedo * coarse).clamp(0, 1) * coverage[..., None]
-    skin = complete_skin(albedo, coverage, valid, reference, valid, rng)
+    skin = complete_skin(albedo, coverage, valid, reference, valid, valid, rng)
     _, made = split_log_skin(skin, torch.ones(S, S))
     far = made[:, S // 2 + 40:].mean(-1)
     assert float(far.pow(2).mean().sqrt()) < 1.15 * GRAIN_MAX_RMS
     _, seen = split_log_skin(albedo, coverage)
     assert float(seen[reference].mean(-1).pow(2).mean().sqrt()) > 2 * GRAIN_MAX_RMS   # the source was coarse
+
+
+def test_holes_are_the_unseen_regions_seen_skin_surrounds():
+    from headsmith.texture.skin_synthesis import enclosed_holes
+
+    unseen = torch.zeros(S, S, dtype=torch.bool)
+    unseen[:, S // 2:] = True              # the far side: open to the chart's edge
+    unseen[100:120, 100:140] = True        # a nostril inside the seen skin
+    layout = torch.ones(S, S, dtype=torch.bool)
+    layout[295:335, 95:135] = False         # an ear: its own chart, unseen, off the layout around it
+    layout[300:330, 100:130] = True
+    unseen[300:330, 100:130] = True
+    holes = enclosed_holes(unseen & layout, ~unseen & layout).numpy()
+    assert holes[100:120, 100:140].all()
+    assert not holes[:, S // 2:].any() and not holes[300:330, 100:130].any()
+
+
+def test_a_hole_is_filled_from_its_own_edge():
+    """A hole inside the seen skin with a dark rim (a nostril, a lash line, a dropped frame): the
+    fill meets the rim's colour, not the skin tone from farther away, so the hole shows no pale
+    patch (before: the plain skin's tone, Delta E 6-12 on the real photos' inner edges)."""
+    rng = np.random.default_rng(4)
+    albedo, coverage, reference, valid = _half_seen_skin(rng)
+    yy, xx = torch.meshgrid(torch.arange(S), torch.arange(S), indexing="ij")
+    r = ((yy - 150.0) ** 2 + (xx - 120.0) ** 2).sqrt()
+    albedo = torch.where(((r >= 12) & (r < 20))[..., None], albedo * 0.35, albedo)   # the dark rim
+    coverage = torch.where(r < 12, torch.zeros(()), coverage)
+    albedo = albedo * coverage[..., None]
+    plain = valid & (r >= 20)              # the rim is a feature, not plain skin
+    skin = complete_skin(albedo, coverage, plain, reference, valid, valid, rng)
+    out = albedo * coverage[..., None] + skin * (1 - coverage[..., None])
+    near = (r < 40).numpy()
+    assert boundary_delta_e(_srgb(out), coverage.numpy(), near) <= 3
