@@ -12,7 +12,9 @@ and |grad albedo luminance| over the face skin (issue 20: <= 0.25), and the shar
 residual texels at the bound (|r| >= 0.9 x RESIDUAL_MAX: its tanh saturated; issue 20: < 1 %).
 Albedo (bundles with coverage.png): Delta E of the mean colour just inside vs just outside the
 coverage boundary on the skin (<= 3), of the scalp, ears and neck vs the cheeks (<= 5), and the
-completed skin's grain over the photographed skin's beside it (>= 0.5).
+completed skin's grain over the photographed skin's beside it (>= 0.5), on plain skin (not the
+brows, eyes, lips or nostrils, whose edges are features, not grain); "grain*" is the same over
+all the skin, as measured before session 28.
 With --before (bundles of the same photos made by an earlier version), a side by side: per
 photo, the neutral head at yaw 0, 45 and 90 degrees and the relief at a grazing light, before |
 after.
@@ -40,6 +42,7 @@ from headsmith.texture.metrics import boundary_delta_e, grain_ratio, tone_delta_
 from headsmith.headmodel import OpenHead  # noqa: E402
 from headsmith.imageio.color import srgb_to_linear  # noqa: E402
 from headsmith.pipeline import ReconstructSettings, reconstruct  # noqa: E402
+from headsmith.texture.occlusion import skin_zones  # noqa: E402
 from headsmith.uvspace import uv_support  # noqa: E402
 
 
@@ -58,14 +61,16 @@ def albedo_figures(model, folder: Path) -> dict:
     """Seam, whole-head tone and grain of the bundle's albedo (NaN without coverage.png)."""
     cov_png = cv2.imread(str(folder / "coverage.png"), cv2.IMREAD_GRAYSCALE)
     if cov_png is None:
-        return {"seam": float("nan"), "tone": float("nan"), "grain": float("nan")}
+        return {"seam": float("nan"), "tone": float("nan"), "grain": float("nan"), "grain_all": float("nan")}
     srgb = cv2.cvtColor(cv2.imread(str(folder / "albedo.png")), cv2.COLOR_BGR2RGB).astype(np.float32) / 255
     S = srgb.shape[0]
     skin = region_skin(model, S, "face", "forehead", "nose", "cheeks", "chin", "neck", "ears", "scalp")
     cov = cov_png.astype(np.float32) / 255
+    zones = skin_zones(model, S)
+    plain = (zones.reference | zones.tested | zones.beardable | zones.brighter).numpy()
     return {"seam": boundary_delta_e(srgb, cov, skin),
             "tone": tone_delta_e(srgb, region_skin(model, S, "scalp", "ears", "neck"), region_skin(model, S, "cheeks")),
-            "grain": grain_ratio(srgb, cov, skin)}
+            "grain": grain_ratio(srgb, cov, skin & plain), "grain_all": grain_ratio(srgb, cov, skin)}
 
 
 def bundle_figures(model, folder: Path) -> dict:
@@ -152,7 +157,7 @@ def _summary(rows: list[dict]) -> str:
 
     return "; ".join([share("corr", lambda v: v <= 0.25), share("bound", lambda v: v < 0.01),
                       share("seam", lambda v: v <= 3), share("tone", lambda v: v <= 5),
-                      share("grain", lambda v: v >= 0.5)])
+                      share("grain", lambda v: v >= 0.5), share("grain_all", lambda v: v >= 0.5)])
 
 
 def main() -> None:
@@ -170,13 +175,13 @@ def main() -> None:
         folders = reconstruct_photos(Path(tempfile.mkdtemp(prefix="hs-appearance-")), only)
         print(f"bundles: {folders[0].parent if folders else '-'}")
     print(f"machine: {machine()}")
-    print(f"{'bundle':<36} {'corr':>6} {'bound%':>7} {'p95 mm':>7} {'seam dE':>8} {'tone dE':>8} {'grain':>6}")
+    print(f"{'bundle':<36} {'corr':>6} {'bound%':>7} {'p95 mm':>7} {'seam dE':>8} {'tone dE':>8} {'grain':>6} {'grain*':>6}")
     rows = []
     for f in folders:
         r = bundle_figures(model, f)
         rows.append(r)
         print(f"{f.name:<36} {r['corr']:>6.2f} {r['bound'] * 100:>7.2f} {r['p95_mm']:>7.3f} {r['seam']:>8.2f} "
-              f"{r['tone']:>8.2f} {r['grain']:>6.2f}")
+              f"{r['tone']:>8.2f} {r['grain']:>6.2f} {r['grain_all']:>6.2f}")
     print(f"{len(rows)} bundles: " + _summary(rows))
     if a.before:
         before = {p.parent.name: p.parent for p in a.before.rglob("bundle.json")}

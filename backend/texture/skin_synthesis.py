@@ -35,6 +35,8 @@ MIN_SOURCES = 32          # reference texels whose whole patch is reference skin
 LEAN_REACH = 1 / 16       # of the side: how far from the seen skin the tone becomes the reference's
 TONE_SIZE = 256           # texels per side of the tone field's blur and membrane (it is smooth)
 HOLE_RING_SEEN = 0.5      # share of the ring around an unseen region that was seen: a hole, filled from its edge
+GRAIN_REACH = 1 / 64       # of the side: the blur over which the local grain strength is measured
+GRAIN_GAIN_MAX = 2.0      # the most the grain beside the seen skin may exceed the copied grain
 GRAIN_MAX_RMS = 0.08      # log units: the strongest grain copied (how it was set: benchmarks/NOTES.md)
 EPS = 1e-3
 
@@ -169,6 +171,26 @@ def _fill_holes_from_edges(tone: torch.Tensor, albedo: torch.Tensor, seen: torch
     return out
 
 
+def _grain_gain(texture: torch.Tensor, seen: torch.Tensor, tamed: torch.Tensor, ref: torch.Tensor,
+                far: torch.Tensor) -> torch.Tensor:
+    """How much stronger the grain should be than the reference's, per texel: the local RMS of the
+    seen skin's fine luminance (over GRAIN_REACH), extended smoothly past what was seen and
+    leaning to the reference's own far away, over the copied grain's RMS; within [1, GRAIN_GAIN_MAX].
+    texture (S, S, 3) log detail; seen (S, S) weights; tamed (S, S, 3) the copied source; far
+    (S, S) in [0, 1] (0 beside the seen skin). -> (S, S)."""
+    if int(ref.sum()) < MIN_SOURCES:
+        return torch.ones_like(seen)
+    copied = float(tamed[ref].mean(-1).pow(2).mean().sqrt())
+    lum = texture.mean(-1, keepdim=True)
+    limit = 3 * max(float(1.4826 * lum[ref].abs().median()), 1e-4)   # as _tamed: strands, lashes and moles aside
+    lum2 = lum.clamp(-limit, limit) ** 2
+    small, w = _shrink(lum2, seen, TONE_SIZE)
+    local = weighted_blur(small, w, sigma=max(1.0, small.shape[0] * GRAIN_REACH), fallback=small)
+    local = _grow(membrane_fill(local, (w > 0.5).float()), seen.shape[0])[..., 0].clamp(min=0).sqrt()
+    gain = (local / max(copied, 1e-6)).clamp(1, GRAIN_GAIN_MAX)
+    return gain * (1 - far) + far
+
+
 def complete_skin(albedo: torch.Tensor, coverage: torch.Tensor, plain: torch.Tensor, reference: torch.Tensor,
                   valid: torch.Tensor, skin: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     """albedo (S, S, 3) linear, defined where coverage > 0; coverage (S, S) in [0, 1], how well
@@ -187,5 +209,7 @@ def complete_skin(albedo: torch.Tensor, coverage: torch.Tensor, plain: torch.Ten
     holes = enclosed_holes((coverage < 0.5) & skin, (coverage >= 0.5) & valid)
     if holes.any():   # the hole's own edge, at full resolution: its colour is met exactly
         tone_all = _fill_holes_from_edges(tone_all, albedo, coverage * valid, holes)
-    grain = synthesise_texture(_tamed(texture, ref), ref, rng)
+    tamed = _tamed(texture, ref)
+    grain = synthesise_texture(tamed, ref, rng)
+    grain = grain * _grain_gain(texture, seen_plain, tamed, ref, far)[..., None]
     return (tone_all + grain).exp().clamp(0, 1)

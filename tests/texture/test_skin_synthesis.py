@@ -119,3 +119,22 @@ def test_a_hole_is_filled_from_its_own_edge():
     out = albedo * coverage[..., None] + skin * (1 - coverage[..., None])
     near = (r < 40).numpy()
     assert boundary_delta_e(_srgb(out), coverage.numpy(), near) <= 3
+
+
+def test_grain_beside_the_seen_skin_follows_its_strength_there():
+    """The skin beside the boundary is grainier than the reference cheeks: the completed skin
+    beside it takes that strength (up to GRAIN_GAIN_MAX x), the far skin the reference's."""
+    from headsmith.texture.skin_synthesis import split_log_skin
+
+    rng = np.random.default_rng(5)
+    albedo, coverage, reference, valid = _half_seen_skin(rng)
+    extra = torch.as_tensor(rng.normal(0, 0.10, (S, S, 1)), dtype=torch.float32).exp()
+    beside = torch.zeros(S, S, dtype=torch.bool)
+    beside[:, 150:] = True                                  # the seen band next to the boundary
+    albedo = torch.where(beside[..., None], (albedo * extra).clamp(0, 1), albedo) * coverage[..., None]
+    skin = complete_skin(albedo, coverage, valid, reference, valid, valid, rng)
+    out = albedo * coverage[..., None] + skin * (1 - coverage[..., None])
+    assert grain_ratio(_srgb(out), coverage.numpy(), valid.numpy()) >= 0.5
+    _, made = split_log_skin(skin, torch.ones(S, S))
+    rms = lambda cols: float(made[:, cols].mean(-1).pow(2).mean().sqrt())   # noqa: E731
+    assert rms(slice(S // 2 + 2, S // 2 + 10)) > 1.5 * rms(slice(S - 30, S))
