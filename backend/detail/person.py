@@ -22,7 +22,7 @@ from .static import prepare_sfs, tangent_normal_map
 
 PERSON_DIMS = 8
 RESIDUAL_STEP = 0.02  # Adam step of the residual (tanh space); how it was set: benchmarks/NOTES.md
-RESIDUAL_SPARSITY = 0.3   # L1 weight on the residual: relief only where the photo's shading demands it
+RESIDUAL_SPARSITY = 0.2   # L1 weight on the residual: relief only where the photo's shading demands it
 RESIDUAL_MAX = 0.0005  # metres: what the code cannot explain stays small (SfS also reads albedo
                        # edges and hair as relief; a larger bound shows them as cracks)
 # the code's starting point and prior: a typical adult (mid depth and age), one dominant line
