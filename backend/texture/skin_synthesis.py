@@ -27,13 +27,16 @@ import numpy as np
 import torch
 import torch.nn.functional as Fn
 
-from .fill import membrane_fill, weighted_blur
+from .fill import gaussian_blur, membrane_fill, weighted_blur
 
 TEXTURE_SCALE = 1 / 128   # of the texture's side: the blur sigma that separates tone from texture
 PATCH = 1 / 32            # of the side: the synthesis patches (32 texels at 1024)
 MIN_SOURCES = 32          # reference texels whose whole patch is reference skin, at least
 LEAN_REACH = 1 / 16       # of the side: how far from the seen skin the tone becomes the reference's
 TONE_SIZE = 256           # texels per side of the tone field's blur and membrane (it is smooth)
+HOLE_RIM = 2 / 1024        # of the side: the texels next to a hole that its fill does not copy
+                           # (an occluder's anti-aliased edge the colour test kept)
+HOLE_BLEND = 4 / 1024      # of the side: the blur between a hole's feature part and its plain part
 HOLE_RING_SEEN = 0.5      # share of the ring around an unseen region that was seen: a hole, filled from its edge
 GRAIN_REACH = 1 / 64       # of the side: the blur over which the local grain strength is measured
 GRAIN_GAIN_MAX = 2.0      # the most the grain beside the seen skin may exceed the copied grain
@@ -156,18 +159,23 @@ def enclosed_holes(unseen: torch.Tensor, seen: torch.Tensor) -> torch.Tensor:
 
 
 def _fill_holes_from_edges(tone: torch.Tensor, albedo: torch.Tensor, seen: torch.Tensor,
-                           holes: torch.Tensor) -> torch.Tensor:
-    """tone (S, S, 3) log; albedo (S, S, 3) linear; seen (S, S) weights; holes (S, S) bool ->
-    tone with each hole replaced by the membrane through the log albedo around it (computed over
-    the holes' bounding box and a margin only: the face, not the whole atlas)."""
+                           holes: torch.Tensor, plain: torch.Tensor) -> torch.Tensor:
+    """tone (S, S, 3) log; albedo (S, S, 3) linear; seen (S, S) weights; holes, plain (S, S)
+    bool -> tone with the holes among the features (eyelid margins, nostrils, lips, brows) replaced
+    by the membrane through the log albedo around them; holes in plain skin (a dropped frame's
+    bridge beside a brow) keep the plain skin's tone, a dark brow is not spread into them. Computed
+    over the holes' bounding box and a margin only (the face, not the whole atlas)."""
     ys, xs = torch.nonzero(holes, as_tuple=True)
     m = max(8, holes.shape[0] // 64)
     y0, y1 = max(int(ys.min()) - m, 0), min(int(ys.max()) + m + 1, holes.shape[0])
     x0, x1 = max(int(xs.min()) - m, 0), min(int(xs.max()) + m + 1, holes.shape[1])
     box = (slice(y0, y1), slice(x0, x1))
-    edge = membrane_fill(albedo[box].clamp(min=EPS).log(), seen[box] * ~holes[box])
+    rim = max(1, round(HOLE_RIM * holes.shape[0]))
+    grown = torch.as_tensor(cv2.dilate(holes[box].numpy().astype(np.uint8), np.ones((2 * rim + 1,) * 2, np.uint8)) > 0)
+    edge = membrane_fill(albedo[box].clamp(min=EPS).log(), seen[box] * ~grown)
+    feature = gaussian_blur((~plain[box]).float()[..., None], sigma=max(1.0, HOLE_BLEND * holes.shape[0]))
     out = tone.clone()
-    out[box] = torch.where(holes[box][..., None], edge, tone[box])
+    out[box] = torch.where(holes[box][..., None], feature * edge + (1 - feature) * tone[box], tone[box])
     return out
 
 
@@ -208,7 +216,7 @@ def complete_skin(albedo: torch.Tensor, coverage: torch.Tensor, plain: torch.Ten
     tone_all = extended * (1 - far[..., None]) + ref_tone * far[..., None]
     holes = enclosed_holes((coverage < 0.5) & skin, (coverage >= 0.5) & valid)
     if holes.any():   # the hole's own edge, at full resolution: its colour is met exactly
-        tone_all = _fill_holes_from_edges(tone_all, albedo, coverage * valid, holes)
+        tone_all = _fill_holes_from_edges(tone_all, albedo, coverage * valid, holes, plain)
     tamed = _tamed(texture, ref)
     grain = synthesise_texture(tamed, ref, rng)
     grain = grain * _grain_gain(texture, seen_plain, tamed, ref, far)[..., None]
