@@ -38,7 +38,6 @@ FLOOR_BRIGHTNESS, FLOOR_CHROMA = 0.15, 0.05     # log units
 FEATURE_MARGIN = {"brows": 0.010, "eyes": 0.007, "lips": 0.005, "nostrils": 0.004}   # metres
 BEARD = -3.0                     # the chin's median brightness, in reference deviations, below
                                  # which the chin shows a beard
-LID_MARGIN = 0.007               # metres about the eye outline (landmarks 36..47): lashes, lids
 JAW_BAND = 0.012                 # metres either side of the jaw line (landmarks 2..14)
 EDGE_TEXELS = 1 / 256            # of the texture's side: dropped texels also drop this far around
 
@@ -59,9 +58,6 @@ class SkinZones:
     chin: torch.Tensor        # (S, S) bool: the chin's front, where a beard shows
     lips: torch.Tensor        # (S, S) bool: inside the outer lip line, tested against the lips'
                               # own colour: a smile's teeth are brighter, greyer and bluer
-    lid_margins: torch.Tensor  # (S, S) bool: along the eyelids' edges, where the lashes are
-    brows: torch.Tensor       # (S, S) bool: the brows and their margin
-    skin: torch.Tensor        # (S, S) bool: all the skin of the layout (the zones and the features)
 
 
 def _near_polyline(p: torch.Tensor, points: torch.Tensor, closed: bool, margin: float) -> torch.Tensor:
@@ -116,13 +112,10 @@ def skin_zones(model: HeadModel, size: int) -> SkinZones:
     chin_front = (y < (lip_bottom + chin) / 2) & (y > chin + 0.004) & (x.abs() < outer * 0.5) & front
     labels = torch.stack([reference, tested, beardable, ~(tested | beardable), chin_front], -1) & ~feature[:, None]
     lips = _inside_polygon(p[:, :2], lm[48:60, :2]) & (z > lm[48:60, 2].min() - 0.01)
-    lids = _near_polyline(p, lm[36:42], True, LID_MARGIN) | _near_polyline(p, lm[42:48], True, LID_MARGIN)
-    brows = (_near_polyline(p, lm[17:22], False, FEATURE_MARGIN["brows"])
-             | _near_polyline(p, lm[22:27], False, FEATURE_MARGIN["brows"]))
-    labels = torch.cat([labels, lips[:, None], lids[:, None], brows[:, None]], -1)
+    labels = torch.cat([labels, lips[:, None]], -1)
     skin = (sup.part == 0) & ~sup.mouth_interior
     maps = (world_to_uv(sup.raster, labels.float()[None])[0] > 0.5) & skin[..., None]
-    return SkinZones(*maps.unbind(-1), skin)
+    return SkinZones(*maps.unbind(-1))
 
 
 def _inside_polygon(p: torch.Tensor, poly: torch.Tensor) -> torch.Tensor:

@@ -25,7 +25,6 @@ from .delight import refit_light, symmetric_light_factor
 from .fill import push_pull_fill
 from .skin_synthesis import complete_skin
 from .occlusion import SILHOUETTE_MARGIN, silhouette_margin, skin_colour_weight, skin_zones
-from .thin_occluders import thin_dark_lines
 
 # Linear-light priors for parts the photo may not show.
 PRIORS = {"eye": (0.75, 0.72, 0.68), "teeth": (0.70, 0.64, 0.52), "tongue": (0.45, 0.13, 0.12),
@@ -110,7 +109,7 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
             alb = torch.where(is_skin[..., None], (alb * factor).clamp(0, 1), alb)
             cw = skin_colour_weight(alb, w, zones)
             light = refit_light(alb, col, N, w * cw * plain, light[0])[None]
-        w = w * cw * ~thin_dark_lines(alb, w, zones)     # frames and strands (thin_occluders.py)
+        w = w * cw
         refit.append(light[0])
         acc += alb * w[..., None] ** 2
         wsum += w ** 2

@@ -65,6 +65,24 @@ def test_glb_content_and_wrinkle_sidecar(exported, avatar):
             assert set(terms) - {"jaw_open_rad", "bias"} <= set(names)
 
 
+def test_engine_sidecar_holds_to_its_schema(exported):
+    """Issue 21's engine contract: the sidecar names its schema version, both formulas, the tangent
+    convention, the weight range and every file of its folder, checked by the committed schema."""
+    import jsonschema
+
+    _, glb, _ = exported
+    schema = json.loads((Path(__file__).resolve().parents[2] / "blender_addon" / "headsmith_blender" / "core"
+                         / "engine_wrinkles.schema.json").read_text())
+    side = json.loads(glb.with_suffix(".wrinkles.json").read_text())
+    jsonschema.validate(side, schema)
+    folder = glb.parent / side["folder"]
+    assert sorted(p.name for p in folder.iterdir()) == side["files"]
+    assert side["weight_range"] == [0, side["weight_max"]] and "OpenGL" in side["tangent_space"]["convention"]
+    broken = dict(side, schema="headsmith-engine-wrinkles/0")
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(broken, schema)
+
+
 def test_fbx_reads_back_with_bones_and_shape_keys(exported):
     import bpy
 
@@ -84,6 +102,28 @@ def test_fbx_reads_back_with_bones_and_shape_keys(exported):
     assert bsdf.inputs["Specular IOR Level"].default_value <= 0.15
     assert bsdf.inputs["Roughness"].default_value >= 0.45
     assert bsdf.inputs["Base Color"].is_linked        # the albedo texture
+
+
+def test_fbx_reads_in_assimp_with_normals_tangents_and_relative_paths(exported):
+    """Issue 21: assimp (the importer behind Unity's and Godot's FBX paths, here the assimp-py
+    wheel) got no normals from the per-vertex layer, no tangents, and texture paths holding the
+    atomic write's temporary name and the build machine's folders."""
+    import assimp_py
+    import numpy as np
+
+    _, _, fbx = exported
+    scene = assimp_py.import_file(str(fbx), 0)          # no post-processing: only what the file holds
+    head = max(scene.meshes, key=lambda m: m.num_vertices)
+    v = np.asarray(head.vertices, np.float64).reshape(-1, 3)
+    n = np.asarray(head.normals, np.float64).reshape(-1, 3)
+    t = np.asarray(head.tangents, np.float64).reshape(-1, 3)
+    assert n.shape == v.shape and t.shape == v.shape
+    assert np.allclose(np.linalg.norm(n, axis=1), 1, atol=1e-3)
+    assert np.abs((n * t).sum(1)).max() < 0.05                          # tangents lie in the surface
+    outward = ((v - v.mean(0)) * n).sum(1) > 0
+    assert outward.mean() > 0.8                                          # a head's normals point out
+    paths = [p for m in scene.materials for ps in m.get("TEXTURES", {}).values() for p in ps]
+    assert paths and all(p.startswith(f"{fbx.stem}.fbm/") for p in paths), paths
 
 
 @pytest.mark.skipif(shutil.which("node") is None, reason="Node.js is needed for the Khronos glTF validator")
