@@ -120,8 +120,17 @@ def test_fbx_reads_in_assimp_with_normals_tangents_and_relative_paths(exported):
     assert n.shape == v.shape and t.shape == v.shape
     assert np.allclose(np.linalg.norm(n, axis=1), 1, atol=1e-3)
     assert np.abs((n * t).sum(1)).max() < 0.05                          # tangents lie in the surface
-    outward = ((v - v.mean(0)) * n).sum(1) > 0
-    assert outward.mean() > 0.8                                          # a head's normals point out
+    # the file's normals are the surface's: against normals from assimp's own triangles
+    tri = np.asarray(head.indices, np.int64).reshape(-1, 3)
+    fn = np.cross(v[tri[:, 1]] - v[tri[:, 0]], v[tri[:, 2]] - v[tri[:, 0]])
+    geo = np.zeros_like(v)
+    for k in range(3):
+        np.add.at(geo, tri[:, k], fn)
+    geo /= np.linalg.norm(geo, axis=1, keepdims=True).clip(1e-12)
+    assert np.median((geo * n).sum(1)) > 0.95
+    # assimp 5.2.5 (Debian's) drops normals mapped ByVertice, which Blender writes for an all-smooth
+    # mesh; this wheel's newer assimp reads them, so the mapping is checked in the file itself
+    assert b"ByVertice" not in fbx.read_bytes()
     paths = [p for m in scene.materials for ps in m.get("TEXTURES", {}).values() for p in ps]
     assert paths and all(p.startswith(f"{fbx.stem}.fbm/") for p in paths), paths
 

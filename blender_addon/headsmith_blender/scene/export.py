@@ -24,6 +24,14 @@ from .materials import NORMAL_MAP_NODE, STATIC_NORMAL_NODE
 from .rig_builder import BUNDLE_PROP, HeadRig
 
 
+# the engine contract of STEM.wrinkles.json (core/engine_wrinkles.schema.json holds it)
+ENGINE_SIDECAR_SCHEMA = "headsmith-engine-wrinkles/1"
+NORMAL_FORMULA = ("n = normalize(N_static + sum_r mask_r * sum_k w[r][k] * (N_k - N_static)); "
+                  "N = 2 * rgb - 1 of each map (static_normal_map, normal_maps[k]); mask_r in [0, 1] from masks[r]")
+TANGENT_SPACE = {"convention": "OpenGL: +X = +u (red), +Y = +v (green up), +Z = the surface normal (blue)",
+                 "basis": "MikkTSpace, the glb's TANGENT attribute (w = bitangent sign)"}
+
+
 @contextmanager
 def _selected(objs):
     prev_sel = [o for o in bpy.context.view_layer.objects if o.select_get()]
@@ -128,7 +136,11 @@ def _write_wrinkle_sidecar(rig: HeadRig, path: Path) -> None:
         publish(stage, folder)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
-    side = dict(wr.sidecar)
+    side = {"schema": ENGINE_SIDECAR_SCHEMA} | dict(wr.sidecar)
+    side["normal_formula"] = NORMAL_FORMULA
+    side["tangent_space"] = TANGENT_SPACE
+    side["weight_range"] = [0, side["weight_max"]]
+    side["files"] = sorted(list(wr.normal_maps.values()) + list(wr.masks.values()) + ["normal_static.png"])
     side["glb"] = path.name
     side["folder"] = folder.name
     side["static_normal_map"] = "normal_static.png"
@@ -139,17 +151,56 @@ def _write_wrinkle_sidecar(rig: HeadRig, path: Path) -> None:
     publish(tmp, path.with_suffix(".wrinkles.json"))
 
 
+@contextmanager
+def _corner_normals(mesh):
+    """Blender's FBX exporter writes the normals of an all-smooth mesh per vertex (ByVertice),
+    which assimp, and so Unity's and Godot's importers through it, drops. Custom normals equal to
+    the smooth ones make it write them per polygon corner, with the same shading."""
+    had = {n for n in ("custom_normal", "sharp_edge") if n in mesh.attributes}
+    mesh.normals_split_custom_set_from_vertices([v.normal for v in mesh.vertices])
+    try:
+        yield
+    finally:
+        for n in ("custom_normal", "sharp_edge"):
+            if n not in had and n in mesh.attributes:
+                mesh.attributes.remove(mesh.attributes[n])
+
+
+@contextmanager
+def _relative_texture_paths():
+    """The exporter writes each texture's absolute path (FileName, Path) beside its relative one:
+    the build machine's folders in a file meant to travel. While exporting, both are the relative
+    one (`<stem>.fbm/<image>`; the images themselves are embedded)."""
+    from io_scene_fbx import export_fbx_bin
+
+    original = export_fbx_bin._gen_vid_path
+
+    def relative_only(img, scene_data):
+        return (original(img, scene_data)[1],) * 2
+
+    export_fbx_bin._gen_vid_path = relative_only
+    try:
+        yield
+    finally:
+        export_fbx_bin._gen_vid_path = original
+
+
 def export_fbx(rig: HeadRig, path: Path | str) -> Path:
     """FBX with the same bones and shape keys (modifiers not applied, which would drop the keys),
-    textures embedded, and Phong values that read as skin (_fbx_phong_values)."""
+    normals per polygon corner and tangents, textures embedded under relative paths, and Phong
+    values that read as skin (_fbx_phong_values). Written under its own name in a staging folder
+    beside PATH (the texture paths carry the file's stem), then moved into place."""
     path = Path(path)
-    tmp = _atomic_file(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{path.stem}.", dir=path.parent))
+    tmp = stage / path.name
     try:
-        with _selected([rig.armature, rig.head]), _static_normals(rig), _fbx_phong_values(rig):
+        with (_selected([rig.armature, rig.head]), _static_normals(rig), _fbx_phong_values(rig),
+              _corner_normals(rig.head.data), _relative_texture_paths()):
             bpy.ops.export_scene.fbx(filepath=str(tmp), use_selection=True, object_types={"ARMATURE", "MESH"},
                                      use_mesh_modifiers=False, add_leaf_bones=False, path_mode="COPY",
-                                     embed_textures=True, bake_anim=False)
+                                     embed_textures=True, bake_anim=False, use_tspace=True)
         publish(tmp, path)
     finally:
-        tmp.unlink(missing_ok=True)
+        shutil.rmtree(stage, ignore_errors=True)
     return path
