@@ -1,5 +1,6 @@
 """wrinkles.png: the wrinkle maps decoded live and blended from the bakes at a few expressions,
-as height and shaded tiles of the face region of the UV layout, side by side."""
+as height and shaded tiles of the face region of the UV layout, side by side; first the dynamic
+part alone (D - D at neutral), so the wrinkles show without the static detail."""
 from __future__ import annotations
 
 import cv2
@@ -7,6 +8,8 @@ import numpy as np
 
 from ..wrinkles.bake import KEY_EXPRESSIONS, WrinkleBake, keys_for
 from .face_chart import FacePicture
+
+DYNAMIC_SCALE_M = 0.0002   # the dynamic part's height tiles: +-0.2 mm is black to white
 
 PICTURE_EXPRESSIONS = {
     "neutral": ({}, 0.0),
@@ -38,9 +41,11 @@ def _label(img, text):
 
 def wrinkles_picture(model, decoder, baked: WrinkleBake, code: np.ndarray, residual: np.ndarray | None,
                      pic: FacePicture) -> np.ndarray:
-    """Rows: expressions; columns: D live, shaded live, D blended, shaded blended (grey images)."""
+    """Rows: expressions; columns: the live dynamic part (height at +-DYNAMIC_SCALE_M, and lit at
+    a grazing angle), D live, shaded live, D blended, shaded blended (grey images)."""
     rows = []
     res = 0 if residual is None else residual
+    rest = decoder.decode(code[None], np.zeros((1, model.n_expression), np.float32), np.zeros((1, 3), np.float32))[0]
     for name, (expr, jaw) in picture_expressions(model).items():
         e = np.zeros((1, model.n_expression), np.float32)
         for k, w in expr.items():
@@ -48,11 +53,12 @@ def wrinkles_picture(model, decoder, baked: WrinkleBake, code: np.ndarray, resid
         j = np.array([[jaw, 0, 0]], np.float32)
         live = decoder.decode(code[None], e, j)[0] + res
         blended = baked.blend(e, j[:, 0])[0] + res
-        tiles = [pic.height(live), pic.shaded(live), pic.height(blended), pic.shaded(blended)]
+        dynamic = live - res - rest
+        tiles = [pic.height(dynamic, DYNAMIC_SCALE_M), pic.grazing(dynamic), pic.height(live), pic.shaded(live),
+                 pic.height(blended), pic.shaded(blended)]
         tiles = [cv2.resize(t, (t.shape[1] * 2, t.shape[0] * 2), interpolation=cv2.INTER_LINEAR) for t in tiles]
-        tiles[0] = _label(tiles[0], f"{name}: D live")
-        tiles[1] = _label(tiles[1], "shaded, live")
-        tiles[2] = _label(tiles[2], "D from bakes")
-        tiles[3] = _label(tiles[3], "shaded, bakes")
+        labels = (f"{name}: D - D neutral", "dynamic, grazing light", "D live", "shaded, live", "D from bakes",
+                  "shaded, bakes")
+        tiles = [_label(t, text) for t, text in zip(tiles, labels)]
         rows.append(np.concatenate(tiles, 1))
     return np.concatenate(rows, 0)
