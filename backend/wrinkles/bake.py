@@ -161,10 +161,22 @@ def _key_inputs(model, keys: WrinkleKeys):
     return E, J
 
 
+def _weight_fit(X: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Least-squares coefficients of y on X's columns (the last one the bias), with the bias at
+    most 0: at rest every weight is then clamped to 0 and the blend is the static map exactly (a
+    negative bias is a threshold, the key appearing once its shape keys pass it). When the free
+    fit's bias is positive, the best one under the bound has it at 0."""
+    coef = np.linalg.lstsq(X, y, rcond=None)[0]
+    if coef[-1] > 0:
+        coef = np.append(np.linalg.lstsq(X[:, :-1], y, rcond=None)[0], 0.0)
+    return coef
+
+
 def bake(decoder: WrinkleDecoder, model, code: np.ndarray, train_expr: np.ndarray, train_jaw: np.ndarray) -> WrinkleBake:
     """Bake key maps for one person and fit the shape-key -> weight mapping on training expressions:
     per region, the least-squares key weights of each true re-decoded map, then per (region, key)
-    a linear fit of those weights on the key's few driving shape keys (`keys_for`), jaw and bias."""
+    a linear fit of those weights on the key's few driving shape keys (`keys_for`), jaw and a bias
+    of at most 0 (`_weight_fit`: neutral blends to the static map exactly)."""
     table = keys_for(model)
     names = list(table.expressions)
     code1 = np.asarray(code, np.float32).reshape(1, -1)
@@ -191,8 +203,7 @@ def bake(decoder: WrinkleDecoder, model, code: np.ndarray, train_expr: np.ndarra
                 continue
             cols = [model.expression_names.index(e) for e in table.drivers[key] if e in model.expression_names]
             cols += [feats.shape[1] - 2, feats.shape[1] - 1]
-            coef, *_ = np.linalg.lstsq(feats[:, cols], w_true[k], rcond=None)
-            W[r, k, cols] = coef
+            W[r, k, cols] = _weight_fit(feats[:, cols], w_true[k])
     return WrinkleBake(names, rnames, neutral, deltas, masks, W, list(model.expression_names))
 
 
