@@ -152,18 +152,25 @@ def _write_wrinkle_sidecar(rig: HeadRig, path: Path) -> None:
 
 
 @contextmanager
-def _corner_normals(mesh):
+def _corner_normals(obj):
     """Blender's FBX exporter writes the normals of an all-smooth mesh per vertex (ByVertice),
     which assimp, and so Unity's and Godot's importers through it, drops. Custom normals equal to
-    the smooth ones make it write them per polygon corner, with the same shading."""
-    had = {n for n in ("custom_normal", "sharp_edge") if n in mesh.attributes}
+    the smooth ones make it write them per polygon corner, with the same shading; they are
+    cleared again afterwards (with the operator, which every supported Blender has)."""
+    mesh = obj.data
+    if mesh.has_custom_normals:       # someone's own normals: exported as they are
+        yield
+        return
+    had_sharp = "sharp_edge" in mesh.attributes
     mesh.normals_split_custom_set_from_vertices([v.normal for v in mesh.vertices])
     try:
         yield
     finally:
-        for n in ("custom_normal", "sharp_edge"):
-            if n not in had and n in mesh.attributes:
-                mesh.attributes.remove(mesh.attributes[n])
+        with bpy.context.temp_override(object=obj, active_object=obj, selected_objects=[obj],
+                                       selected_editable_objects=[obj]):
+            bpy.ops.mesh.customdata_custom_splitnormals_clear()
+        if not had_sharp and "sharp_edge" in mesh.attributes:
+            mesh.attributes.remove(mesh.attributes["sharp_edge"])
 
 
 @contextmanager
@@ -173,7 +180,10 @@ def _relative_texture_paths():
     one (`<stem>.fbm/<image>`; the images themselves are embedded)."""
     from io_scene_fbx import export_fbx_bin
 
-    original = export_fbx_bin._gen_vid_path
+    original = getattr(export_fbx_bin, "_gen_vid_path", None)
+    if original is None:             # another exporter version: its paths as it writes them
+        yield
+        return
 
     def relative_only(img, scene_data):
         return (original(img, scene_data)[1],) * 2
@@ -196,7 +206,7 @@ def export_fbx(rig: HeadRig, path: Path | str) -> Path:
     tmp = stage / path.name
     try:
         with (_selected([rig.armature, rig.head]), _static_normals(rig), _fbx_phong_values(rig),
-              _corner_normals(rig.head.data), _relative_texture_paths()):
+              _corner_normals(rig.head), _relative_texture_paths()):
             bpy.ops.export_scene.fbx(filepath=str(tmp), use_selection=True, object_types={"ARMATURE", "MESH"},
                                      use_mesh_modifiers=False, add_leaf_bones=False, path_mode="COPY",
                                      embed_textures=True, bake_anim=False, use_tspace=True)
