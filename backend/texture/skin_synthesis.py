@@ -9,9 +9,10 @@ gets:
   boundary without a step), leaning to the median tone of all the seen plain skin far from
   what was seen, so the scalp and neck are the person's tone, not the forehead edge's (the
   nose and cheeks alone made heads pink under rouge);
-- inside holes the photos' seen skin surrounds (eyelid margins, nostrils, brows, a frame or a
-  strand the colour test dropped), no lean: the smoothest field through the colours at the
-  hole's own edge, so a dark lash line or nostril rim is met without a pale patch;
+- inside holes the photos' seen skin surrounds, among the features (eyelid margins, nostrils,
+  the lip line, brows), no lean: the smoothest field through the colours at the hole's own edge,
+  so a dark lash line or nostril rim is met without a pale patch (holes in plain skin keep the
+  plain tone: a brow's black is not spread into a dropped frame's bridge);
 - a texture synthesised from patches of the reference skin's own texture (random patches under
   overlapping Hann windows, scaled so their sum keeps the source's variance), so the unseen skin
   has the person's grain and blotchiness, not a flat average.
@@ -142,15 +143,15 @@ def enclosed_holes(unseen: torch.Tensor, seen: torch.Tensor) -> torch.Tensor:
     from scipy.ndimage import binary_dilation, find_objects, label
 
     un, ok = unseen.numpy(), seen.numpy()
-    labels, n = label(un)
+    labels, count = label(un)
     holes = np.zeros_like(un)
-    if n == 0:
+    if count == 0:
         return torch.as_tensor(holes)
     largest = np.bincount(labels.ravel())[1:].argmax() + 1
     for i, box in enumerate(find_objects(labels), start=1):
         if i == largest:
             continue
-        box = tuple(slice(max(b.start - 3, 0), min(b.stop + 3, n)) for b, n in zip(box, un.shape))
+        box = tuple(slice(max(b.start - 3, 0), min(b.stop + 3, side)) for b, side in zip(box, un.shape))
         part = labels[box] == i
         ring = binary_dilation(part, iterations=2) & ~part
         if (ring & ok[box]).sum() >= HOLE_RING_SEEN * ring.sum():
