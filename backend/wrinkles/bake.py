@@ -172,6 +172,34 @@ def _weight_fit(X: np.ndarray, y: np.ndarray) -> np.ndarray:
     return coef
 
 
+JAW_OPEN_SHAPE_KEY = "jawOpen"
+_JAW_EQUIVALENT: dict = {}
+
+
+def jaw_open_equivalent(model) -> float | None:
+    """The jaw-bone opening (radians about the jaw's X) that moves the chin as the jawOpen shape
+    key at 1 does (the best of 0..0.6 rad in 0.01 steps, mean chin-vertex distance), or None for
+    a model without that key. An ARKit stream opens the mouth with the shape key alone, the rig with
+    the bone: with this, both drive the jaw's wrinkles."""
+    if JAW_OPEN_SHAPE_KEY not in model.expression_names or "chin" not in model.region_names:
+        return None
+    key = (model.name, model.n_vertices)
+    if key not in _JAW_EQUIVALENT:
+        from ..headmodel.base import HeadPose
+
+        e = torch.zeros(1, model.n_expression)
+        e[0, model.expression_names.index(JAW_OPEN_SHAPE_KEY)] = 1.0
+        chin = model.vertex_regions[model.region_names.index("chin")].cpu() > 0.5
+        angles = np.round(np.arange(0, 0.6001, 0.01), 2)
+        pose = HeadPose.zeros(len(angles))
+        pose.jaw = torch.tensor([[a, 0.0, 0.0] for a in angles], dtype=torch.float32)
+        with torch.no_grad():
+            target = model(expression=e).vertices[0, chin]
+            opened = model(pose=pose).vertices[:, chin]
+        _JAW_EQUIVALENT[key] = float(angles[(opened - target).norm(dim=-1).mean(1).argmin()])
+    return _JAW_EQUIVALENT[key]
+
+
 def bake(decoder: WrinkleDecoder, model, code: np.ndarray, train_expr: np.ndarray, train_jaw: np.ndarray) -> WrinkleBake:
     """Bake key maps for one person and fit the shape-key -> weight mapping on training expressions:
     per region, the least-squares key weights of each true re-decoded map, then per (region, key)
@@ -204,6 +232,9 @@ def bake(decoder: WrinkleDecoder, model, code: np.ndarray, train_expr: np.ndarra
             cols = [model.expression_names.index(e) for e in table.drivers[key] if e in model.expression_names]
             cols += [feats.shape[1] - 2, feats.shape[1] - 1]
             W[r, k, cols] = _weight_fit(feats[:, cols], w_true[k])
+    jaw_eq = jaw_open_equivalent(model)
+    if jaw_eq is not None:   # the jawOpen shape key drives the jaw terms as its bone opening would
+        W[:, :, model.expression_names.index(JAW_OPEN_SHAPE_KEY)] += W[:, :, -2] * jaw_eq
     return WrinkleBake(names, rnames, neutral, deltas, masks, W, list(model.expression_names))
 
 
