@@ -31,7 +31,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_render import machine  # noqa: E402
+from bench_render import machine, write_sheet  # noqa: E402
 from real_photos import face_indices, fetch  # noqa: E402
 
 from headsmith.bundle import read_bundle, read_detail_residual  # noqa: E402
@@ -143,8 +143,7 @@ def side_by_side(model, before: dict, after: list[Path], out: Path) -> None:
         cv2.putText(row, f"{f.name}: before | after", (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 0), 1)
         rows.append(row)
     if rows:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(out), cv2.cvtColor(np.concatenate(rows, 0), cv2.COLOR_RGB2BGR))
+        write_sheet(out, np.concatenate(rows, 0))
         print(f"side by side: {out}")
 
 

@@ -27,7 +27,7 @@ import torch.nn.functional as Fn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_reconstruct import synthetic_case  # noqa: E402
-from bench_render import machine  # noqa: E402
+from bench_render import machine, write_sheet  # noqa: E402
 
 from headsmith.headmodel import OpenHead  # noqa: E402
 from headsmith.imageio.color import srgb_to_linear  # noqa: E402
@@ -135,8 +135,7 @@ def main() -> int:
                                cv2.resize(gt[:, :S // 2], (128, 256))]))
     print(f"lit/shadow error ratio: median {np.median(ratios):.2f}, within 1.2: "
           f"{sum(r <= 1.2 for r in ratios)}/{a.heads}")
-    a.sheet.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(a.sheet), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
+    write_sheet(a.sheet, np.vstack(rows))
     print(f"sheet: {a.sheet}; bundles in {tmp}")
     return 0
 

@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_reconstruct import _draw_glasses, albedo_error, synthetic_case  # noqa: E402
-from bench_render import machine  # noqa: E402
+from bench_render import machine, write_sheet  # noqa: E402
 
 from headsmith.headmodel import OpenHead  # noqa: E402
 from headsmith.pipeline import ReconstructSettings, reconstruct  # noqa: E402
@@ -123,8 +123,7 @@ def main() -> int:
         ratio = e / clean
         print(f"{c:<8} mean error {np.nanmean(e):.4f}; ratio to clean: median {np.nanmedian(ratio):.2f}, "
               f"within 1.2: {int(np.sum(ratio <= 1.2))}/{len(e)}")
-    a.sheet.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(a.sheet), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
+    write_sheet(a.sheet, np.vstack(rows))
     print(f"sheet: {a.sheet}; bundles in {tmp}")
     return 0
 

@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_reconstruct import render_reconstruction  # noqa: E402
-from bench_render import machine  # noqa: E402
+from bench_render import machine, write_sheet  # noqa: E402
 from real_photos import face_indices, fetch, licences  # noqa: E402
 
 from headsmith.detect.identity import FaceEmbedder  # noqa: E402
@@ -92,8 +92,7 @@ def compare(model, tmp: Path, detectors: list, photos: dict, lic: dict, out: Pat
         head = np.zeros((22, rows[0].shape[1], 3), np.uint8)
         cv2.putText(head, f"photo | {detectors[1]} (over photo, turned 30) | {detectors[0]} (over photo, turned 30)",
                     (4, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 255), 1, cv2.LINE_AA)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(out), cv2.cvtColor(np.vstack([head] + rows), cv2.COLOR_RGB2BGR))
+        write_sheet(out, np.vstack([head] + rows))
         print(f"side by side ({detectors[1]} | {detectors[0]}): {out}")
 
 
@@ -145,8 +144,7 @@ def main() -> int:
     if len(detectors) > 1:
         compare(model, tmp, detectors, photos, lic, a.sheet.with_name(a.sheet.stem + "_compare.png"))
     if rows:
-        a.sheet.parent.mkdir(parents=True, exist_ok=True)
-        cv2.imwrite(str(a.sheet), cv2.cvtColor(sheet(rows), cv2.COLOR_RGB2BGR))
+        write_sheet(a.sheet, sheet(rows))
         print(f"contact sheet ({detectors[0]}): {a.sheet}")
     print("licences: " + "; ".join(sorted({v for k, v in lic.items() if k in photos})))
     return 0

@@ -12,12 +12,20 @@ import os
 import platform
 import statistics
 import time
+from pathlib import Path
 
+import cv2
 import torch
 
 from headsmith.headmodel import HeadPose, OpenHead
 from headsmith.headmodel.appearance import part_colors
 from headsmith.render import MeshRenderer, OrthographicCamera, default_light
+
+
+def write_sheet(path, image_rgb) -> None:
+    """A benchmark's picture: an RGB uint8 image written as PNG, its folder made."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR))
 
 
 def machine() -> str:

@@ -25,7 +25,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_reconstruct import load_params, synthetic_case  # noqa: E402
-from bench_render import machine  # noqa: E402
+from bench_render import machine, write_sheet  # noqa: E402
 
 from headsmith.detect import make_detector  # noqa: E402
 from headsmith.detect.point_sets import POINT_SETS  # noqa: E402
@@ -101,10 +101,9 @@ def main() -> int:
               f"{np.median([r['fitted'] for r in ok]) * 100:.2f}%, within 3 %: "
               f"{sum(r['fitted'] <= 0.03 for r in ok)}/{a.heads}; face vertex error median of medians "
               f"{np.median([r['vertex'] for r in ok]):.2f} mm")
-    a.sheet.parent.mkdir(parents=True, exist_ok=True)
     rows = [np.hstack(thumbs[i:i + 8] + [np.zeros_like(thumbs[0])] * (8 - len(thumbs[i:i + 8])))
             for i in range(0, len(thumbs), 8)]
-    cv2.imwrite(str(a.sheet), cv2.cvtColor(np.vstack(rows), cv2.COLOR_RGB2BGR))
+    write_sheet(a.sheet, np.vstack(rows))
     print(f"the heads: {a.sheet}; bundles in {tmp}")
     return 0
 

@@ -21,7 +21,8 @@ from ..texture.fill import weighted_blur
 from ..uvspace import uv_support
 
 # shortening (1 - smaller principal stretch) where leaving out starts and where it is complete:
-# a few % is fitting noise and the neck's bend; a smile shortens the skin around the mouth 15-35 %
+# a few % is fitting noise and the neck's bend; a smile shortens the skin around the mouth far
+# more (figures: benchmarks/NOTES.md, "Static detail")
 COMPRESSION_START, COMPRESSION_FULL = 0.03, 0.15
 SPREAD_TEXELS_AT_256 = 2.0   # blur of the per-triangle map: no facet edges in the static map
 

@@ -26,6 +26,7 @@ from .rig_builder import BUNDLE_PROP, HeadRig
 
 # the engine contract of STEM.wrinkles.json (core/engine_wrinkles.schema.json holds it)
 ENGINE_SIDECAR_SCHEMA = "headsmith-engine-wrinkles/1"
+STATIC_NORMAL_FILE = "normal_static.png"   # the static normal map's name in the wrinkles folder
 NORMAL_FORMULA = ("n = normalize(N_static + sum_r mask_r * sum_k w[r][k] * (N_k - N_static)); "
                   "N = 2 * rgb - 1 of each map (static_normal_map, normal_maps[k]); mask_r in [0, 1] from masks[r]")
 TANGENT_SPACE = {"convention": "OpenGL: +X = +u (red), +Y = +v (green up), +Z = the surface normal (blue)",
@@ -126,11 +127,12 @@ def _write_wrinkle_sidecar(rig: HeadRig, path: Path) -> None:
     if wr is None:
         return
     folder = path.with_name(f"{path.stem}_wrinkles")
+    sources = {f: wr.folder / f for f in list(wr.normal_maps.values()) + list(wr.masks.values())}
+    sources[STATIC_NORMAL_FILE] = avatar.normal
     stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=path.parent))
     try:
-        for f in list(wr.normal_maps.values()) + list(wr.masks.values()):
-            shutil.copy2(wr.folder / f, stage / f)
-        shutil.copy2(avatar.normal, stage / "normal_static.png")
+        for name, src in sources.items():
+            shutil.copy2(src, stage / name)
         if folder.exists():
             shutil.rmtree(folder)
         publish(stage, folder)
@@ -140,10 +142,10 @@ def _write_wrinkle_sidecar(rig: HeadRig, path: Path) -> None:
     side["normal_formula"] = NORMAL_FORMULA
     side["tangent_space"] = TANGENT_SPACE
     side["weight_range"] = [0, side["weight_max"]]
-    side["files"] = sorted(list(wr.normal_maps.values()) + list(wr.masks.values()) + ["normal_static.png"])
+    side["files"] = sorted(sources)
     side["glb"] = path.name
     side["folder"] = folder.name
-    side["static_normal_map"] = "normal_static.png"
+    side["static_normal_map"] = STATIC_NORMAL_FILE
     side["morph_targets"] = [kb.name for kb in rig.head.data.shape_keys.key_blocks[1:]]
     side["jaw"] = {"bone": "jaw", "axis": "local X", "unit": "radians"}
     tmp = _atomic_file(path.with_suffix(".wrinkles.json"))
