@@ -60,10 +60,12 @@ def write_bytes_atomic(path: str | Path, data: bytes, private: bool = False) -> 
 
 
 def encode_png(img: np.ndarray) -> bytes:
-    """(H, W, 3) RGB or (H, W) grey, uint8 or uint16 -> PNG bytes."""
+    """(H, W, 3) RGB, (H, W, 4) RGBA or (H, W) grey, uint8 or uint16 -> PNG bytes."""
     import cv2
 
-    ok, buf = cv2.imencode(".png", cv2.cvtColor(img, cv2.COLOR_RGB2BGR) if img.ndim == 3 else img)
+    if img.ndim == 3:
+        img = cv2.cvtColor(img, cv2.COLOR_RGBA2BGRA if img.shape[2] == 4 else cv2.COLOR_RGB2BGR)
+    ok, buf = cv2.imencode(".png", img)
     if not ok:
         raise OSError(f"could not encode a {img.shape} {img.dtype} image as PNG")
     return buf.tobytes()

@@ -68,6 +68,7 @@ class WrinkleFiles:
     masks: dict[str, np.ndarray]         # region -> (T, T) uint8
     sidecar: dict                        # wrinkles.json (formula, coefficients, files, blend error)
     picture: np.ndarray                  # wrinkles.png, (H, W) uint8 grey
+    packed: dict[str, np.ndarray] = field(default_factory=dict)   # file -> (T, T, 4) uint8 (sidecar 'packed')
 
 
 @dataclass
@@ -102,6 +103,8 @@ def _write_wrinkle_folder(folder: Path, w: WrinkleFiles) -> None:
         _png(folder / f"wrinkle_{name}_normal.png", rgb)
     for name, m in w.masks.items():
         _png(folder / f"mask_{name}.png", m)
+    for name, rgba in w.packed.items():
+        _png(folder / name, rgba)
     (folder / WRINKLES_SIDECAR).write_text(json.dumps(w.sidecar, indent=1))
 
 

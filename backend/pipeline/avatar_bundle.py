@@ -42,7 +42,7 @@ def wrinkle_files(model, decoder: WrinkleDecoder, code: np.ndarray, residual: np
     maps = bake_wrinkle_maps(model, decoder, code, residual, shape)
     picture = wrinkles_picture(model, decoder, maps.baked, np.asarray(code, np.float32), residual,
                                FacePicture(model, decoder.size))
-    return WrinkleFiles(maps.normal_maps, maps.masks, maps.sidecar, picture), maps.blend_error
+    return WrinkleFiles(maps.normal_maps, maps.masks, maps.sidecar, picture, maps.packed), maps.blend_error
 
 
 def run_wrinkle_decoder(r: Reconstruction) -> WrinkleDecoder | None:

@@ -89,6 +89,7 @@ class WrinkleBake:
     neutral: np.ndarray          # (S, S) metres
     deltas: np.ndarray           # (K, S, S) metres, key map minus neutral
     masks: np.ndarray            # (R, S, S) in [0, 1], sum <= 1
+    side: np.ndarray             # (S, S) in [0, 1]: a left mask is its region's times this, a right one 1 - this
     weights: np.ndarray          # (R, K, n_expression + 2): coefficients on [expression, jaw_x, 1]
     expression_names: list[str]
 
@@ -117,38 +118,66 @@ class WrinkleBake:
         }
 
 
-def region_masks(model, size: int) -> tuple[list[str], np.ndarray]:
-    """Soft UV masks of the wrinkle regions (left/right split at x = 0), normalised to sum <= 1.
-    Regions the model does not have (FLAME's masks have no cheeks or chin) are left out, and the
-    rest of the face becomes one more region, 'face.other', so that every face texel can wrinkle."""
+def region_masks(model, size: int) -> tuple[list[str], np.ndarray, np.ndarray]:
+    """Soft UV masks of the wrinkle regions, normalised to sum <= 1. A left/right pair is one
+    region's mask times the side weight (`side_weight`) and times one minus it, so an engine can
+    pack the pair into two channels (the region and the side) and rebuild both exactly. Regions
+    the model does not have (FLAME's masks have no cheeks or chin) are left out, and the rest of
+    the face becomes one more region, 'face.other', so that every face texel can wrinkle.
+    -> (names, (R, S, S) masks, (S, S) side weight)."""
+    vertex = {}
+    for name, (reg, side) in WRINKLE_REGIONS.items():
+        if reg in model.region_names:
+            vertex[name] = model.vertex_regions[model.region_names.index(reg)]
+    if len(vertex) < len(WRINKLE_REGIONS) and "face" in model.region_names:
+        # each model region counted once: a pair's two halves sum to the region
+        whole = torch.stack([m for n, m in vertex.items() if WRINKLE_REGIONS[n][1] >= 0]).sum(0)
+        face = model.vertex_regions[model.region_names.index("face")]
+        vertex["face.other"] = (face - whole).clamp(0, 1)
+    uvm = _feathered_uv(model, size, torch.stack(list(vertex.values()), 1))
+    uvm = uvm / _unique_regions(list(vertex), uvm).sum(0, keepdim=True).clamp(min=1.0)
+    s = side_weight(model, size)
+    for i, name in enumerate(vertex):
+        side = region_side(name)
+        if side:
+            uvm[i] = uvm[i] * (s if side > 0 else 1.0 - s)
+    return list(vertex), uvm.numpy(), s.numpy()
+
+
+def region_side(name: str) -> int:
+    """+1 a left (+x) region, -1 a right one, 0 one across the middle."""
+    return WRINKLE_REGIONS.get(name, ("", 0))[1]
+
+
+SIDE_SOFTNESS = 0.003   # metres: the left/right split's sigmoid width across x = 0
+
+
+def side_weight(model, size: int) -> torch.Tensor:
+    """(size, size) in [0, 1]: how much each texel is on the head's left (+x) side, a sigmoid of
+    the template's x (SIDE_SOFTNESS wide), feathered as the masks are."""
+    x = model.v_template[:, 0].cpu()
+    return _feathered_uv(model, size, torch.sigmoid(x / SIDE_SOFTNESS)[:, None])[0]
+
+
+def _unique_regions(names: list[str], uvm: torch.Tensor) -> torch.Tensor:
+    """The masks with each left/right pair counted once (its left name stands for both)."""
+    return uvm[[i for i, n in enumerate(names) if region_side(n) >= 0]]
+
+
+def _feathered_uv(model, size: int, per_vertex: torch.Tensor) -> torch.Tensor:
+    """(V, C) per-vertex values -> (C, size, size) in UV space, borders feathered by two 5-tap
+    binomial blurs so that blended maps show no seams."""
     import torch.nn.functional as Fn
 
     from ..render import interpolate
     from ..uvspace import uv_support
 
     raster = uv_support(model, size).raster
-    x = model.v_template[:, 0]
-    names, rows = [], []
-    for name, (reg, side) in WRINKLE_REGIONS.items():
-        if reg not in model.region_names:
-            continue
-        m = model.vertex_regions[model.region_names.index(reg)].clone()
-        if side:
-            m = m * torch.sigmoid(side * x / 0.003)
-        names.append(name)
-        rows.append(m)
-    if len(names) < len(WRINKLE_REGIONS) and "face" in model.region_names:
-        face = model.vertex_regions[model.region_names.index("face")]
-        names.append("face.other")
-        rows.append((face - torch.stack(rows).sum(0)).clamp(0, 1))
-    vm = torch.stack(rows, 1)[None]                                     # (1, V, R)
-    uvm = interpolate(raster.fragments, model.faces.cpu(), vm)[0].permute(2, 0, 1)
-    # feather the borders so blended maps show no seams
+    uvm = interpolate(raster.fragments, model.faces.cpu(), per_vertex.cpu()[None])[0].permute(2, 0, 1)
     k = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
     for _ in range(2):
         uvm = Fn.conv2d(Fn.pad(uvm[:, None], (2, 2, 2, 2), mode="replicate"), (k[:, None] * k[None])[None, None])[:, 0]
-    uvm = uvm / uvm.sum(0, keepdim=True).clamp(min=1.0)
-    return names, uvm.numpy()
+    return uvm
 
 
 def _key_inputs(model, keys: WrinkleKeys):
@@ -212,7 +241,7 @@ def bake(decoder: WrinkleDecoder, model, code: np.ndarray, train_expr: np.ndarra
     E, J = _key_inputs(model, table)
     keys = decoder.decode(np.repeat(code1, len(names), 0), E, J)
     deltas = keys - neutral[None]
-    rnames, masks = region_masks(model, decoder.size)
+    rnames, masks, side = region_masks(model, decoder.size)
     # true per-region weights for each training expression: least squares in each region
     true = decoder.decode(np.repeat(code1, len(train_expr), 0), train_expr, train_jaw) - neutral[None]
     feats = np.concatenate([train_expr, train_jaw[:, :1], np.ones((len(train_expr), 1))], 1)
@@ -235,7 +264,7 @@ def bake(decoder: WrinkleDecoder, model, code: np.ndarray, train_expr: np.ndarra
     jaw_eq = jaw_open_equivalent(model)
     if jaw_eq is not None:   # the jawOpen shape key drives the jaw terms as its bone opening would
         W[:, :, model.expression_names.index(JAW_OPEN_SHAPE_KEY)] += W[:, :, -2] * jaw_eq
-    return WrinkleBake(names, rnames, neutral, deltas, masks, W, list(model.expression_names))
+    return WrinkleBake(names, rnames, neutral, deltas, masks, side, W, list(model.expression_names))
 
 
 def blend_error(decoder: WrinkleDecoder, baked: WrinkleBake, code: np.ndarray, expr: np.ndarray,

@@ -1,6 +1,7 @@
 """Wrinkle maps for a reconstructed avatar: bake key maps from its detail code, fit the shape-key
 -> map-weight mapping, measure the blend against re-decoding, and render the key maps as 1024
-tangent-space normal maps with 1024 region masks: what BUNDLE/wrinkles/ holds (bundle.io writes it).
+tangent-space normal maps with 1024 region masks, and both packed into a few RGBA textures for
+engines (`engine_pack`): what BUNDLE/wrinkles/ holds (bundle.io writes it).
 """
 from __future__ import annotations
 
@@ -12,8 +13,9 @@ import torch
 
 from ..render import interpolate
 from ..uvspace import uv_support
-from .bake import WrinkleBake, bake, blend_error
+from .bake import WrinkleBake, bake, blend_error, region_side
 from .decoder import UVGeometry, WrinkleDecoder, normal_map_rgb8
+from .engine_pack import pack_for_engines
 
 MAP_SIZE = 1024          # texels of the shipped normal maps and masks
 FIT_EXPRESSIONS = 300    # random expressions the blend weights are fitted on (seed 1)
@@ -26,6 +28,7 @@ class WrinkleMaps:
     blend_error: dict                    # mean_um, p95_um, signal_mean_um on the test expressions
     normal_maps: dict[str, np.ndarray]   # key -> (MAP_SIZE, MAP_SIZE, 3) uint8 RGB
     masks: dict[str, np.ndarray]         # region -> (MAP_SIZE, MAP_SIZE) uint8
+    packed: dict[str, np.ndarray]        # file -> (MAP_SIZE, MAP_SIZE, 4) uint8: both of the above for engines
     sidecar: dict                        # wrinkles.json
 
 
@@ -70,15 +73,34 @@ def bake_wrinkle_maps(model, decoder: WrinkleDecoder, code: np.ndarray, residual
     for k, name in enumerate(baked.key_names):
         D = (baked.neutral + baked.deltas[k])[None] + (0 if residual is None else residual[None])
         normal_maps[name] = normal_map_rgb8(geo, D)[0]
-    masks = {}
-    for r, name in enumerate(baked.region_names):
-        m = cv2.resize(baked.masks[r], (MAP_SIZE, MAP_SIZE), interpolation=cv2.INTER_LINEAR)
-        masks[name] = (np.clip(m, 0, 1) * 255 + 0.5).astype(np.uint8)
+    def upsized(a):
+        return np.clip(cv2.resize(a, (MAP_SIZE, MAP_SIZE), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
+
+    soft = _upsized_masks(baked, upsized)
+    masks = {name: (m * 255 + 0.5).astype(np.uint8) for name, m in soft.items()}
+    packed, layout = pack_for_engines(normal_maps, soft, {r: region_side(r) for r in soft}, upsized(baked.side))
     side = baked.sidecar()
     side["blend_error_100_random_expressions"] = err
     side["normal_maps"] = {k: f"wrinkle_{k}_normal.png" for k in baked.key_names}
     side["masks"] = {r: f"mask_{r}.png" for r in baked.region_names}
-    return WrinkleMaps(baked, err, normal_maps, masks, side)
+    side["packed"] = layout
+    return WrinkleMaps(baked, err, normal_maps, masks, packed, side)
+
+
+def _upsized_masks(baked: WrinkleBake, upsized) -> dict[str, np.ndarray]:
+    """The masks at MAP_SIZE, a left/right pair still its region's mask times the side weight
+    (upsizing each half on its own would not keep that product)."""
+    names, side = baked.region_names, upsized(baked.side)
+    out = {}
+    for r, name in enumerate(names):
+        s = region_side(name)
+        if s == 0:
+            out[name] = upsized(baked.masks[r])
+            continue
+        other = names.index(name[:-1] + ("R" if s > 0 else "L"))
+        both = upsized(baked.masks[r] + baked.masks[other])
+        out[name] = both * (side if s > 0 else 1.0 - side)
+    return out
 
 
 def describe_blend_error(err: dict) -> str:

@@ -61,6 +61,11 @@ def test_glb_content_and_wrinkle_sidecar(exported, avatar):
     assert side["morph_targets"] == names
     for f in list(side["normal_maps"].values()) + list(side["masks"].values()) + [side["static_normal_map"]]:
         assert (folder / f).is_file(), f
+    # the engine route: every key map and mask in at most 6 RGBA textures
+    packed = [*side["packed"]["normals"], *side["packed"]["masks"]]
+    assert len(packed) <= 6 and all((folder / f).is_file() for f in packed)
+    assert {k for ks in side["packed"]["normals"].values() for k in ks} == set(side["keys"])
+    assert set(side["packed"]["regions"]) == set(side["regions"])
     # the sidecar's formula terms are morph target names (or the jaw / bias)
     for per_key in side["coefficients"].values():
         for terms in per_key.values():

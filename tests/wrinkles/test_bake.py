@@ -50,3 +50,37 @@ def test_the_jaw_open_shape_key_drives_the_jaw_terms(openhead, maps):
     by_bone = baked.region_weights(np.zeros_like(e), np.array([eq]))
     assert by_bone.max() > 0.2
     assert np.allclose(by_key, by_bone, atol=1e-6)
+
+
+def test_left_and_right_masks_are_one_region_times_the_side(maps):
+    """The pairs split one region's mask by the side weight, so engines pack a pair into two channels."""
+    from headsmith.wrinkles.bake import region_side
+
+    b = maps.baked
+    names = b.region_names
+    for i, name in enumerate(names):
+        if region_side(name) > 0:
+            right = b.masks[names.index(name[:-2] + ".R")]
+            both = b.masks[i] + right
+            assert both.max() > 0.5
+            assert np.allclose(b.masks[i], both * b.side, atol=1e-6)
+            assert np.allclose(right, both * (1 - b.side), atol=1e-6)
+    assert b.masks.sum(0).max() <= 1.0 + 1e-6
+
+
+def test_engine_pack_fits_six_textures_and_decodes_to_the_maps(maps):
+    """Issue 21: 8 key normal maps + 10 masks in at most 6 RGBA textures; decoding by the sidecar's
+    rule gives back every map to within 8-bit rounding."""
+    from headsmith.wrinkles.engine_pack import unpack
+
+    layout = maps.sidecar["packed"]
+    assert len(maps.packed) <= 6 and set(maps.packed) == set(layout["normals"]) | set(layout["masks"])
+    normals, masks = unpack(maps.packed, layout)
+    assert set(normals) == set(maps.normal_maps) and set(masks) == set(maps.masks)
+    for k, rgb in maps.normal_maps.items():
+        full = rgb.astype(np.float64) / 255.0 * 2.0 - 1.0
+        full /= np.linalg.norm(full, axis=-1, keepdims=True)
+        assert np.abs(normals[k] - full).max() < 0.05, k            # Z rebuilt from X, Y
+        assert np.abs(np.linalg.norm(normals[k], axis=-1) - 1.0).max() < 0.02
+    for r, m in maps.masks.items():
+        assert np.abs(masks[r] - m / 255.0).max() <= 2.5 / 255.0, r   # two 8-bit roundings

@@ -18,14 +18,14 @@ from pathlib import Path
 
 import bpy
 
-from ..core.bundle import read_avatar
+from ..core.bundle import BundleError, read_avatar
 from ..core.files import publish
 from .materials import NORMAL_MAP_NODE, STATIC_NORMAL_NODE
 from .rig_builder import BUNDLE_PROP, HeadRig
 
 
 # the engine contract of STEM.wrinkles.json (core/engine_wrinkles.schema.json holds it)
-ENGINE_SIDECAR_SCHEMA = "headsmith-engine-wrinkles/1"
+ENGINE_SIDECAR_SCHEMA = "headsmith-engine-wrinkles/2"
 STATIC_NORMAL_FILE = "normal_static.png"   # the static normal map's name in the wrinkles folder
 NORMAL_FORMULA = ("n = normalize(N_static + sum_r mask_r * sum_k w[r][k] * (N_k - N_static)); "
                   "N = 2 * rgb - 1 of each map (static_normal_map, normal_maps[k]); mask_r in [0, 1] from masks[r]")
@@ -127,7 +127,12 @@ def _write_wrinkle_sidecar(rig: HeadRig, path: Path) -> None:
     if wr is None:
         return
     folder = path.with_name(f"{path.stem}_wrinkles")
-    sources = {f: wr.folder / f for f in list(wr.normal_maps.values()) + list(wr.masks.values())}
+    packed = wr.sidecar.get("packed")
+    if packed is None:
+        raise BundleError(f"{wr.folder} has no maps packed for engines (a bundle from an older Headsmith); "
+                          "bake its wrinkles again with: headsmith wrinkles BUNDLE")
+    sources = {f: wr.folder / f for f in [*wr.normal_maps.values(), *wr.masks.values(), *packed["normals"],
+                                          *packed["masks"]]}
     sources[STATIC_NORMAL_FILE] = avatar.normal
     stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=path.parent))
     try:
