@@ -8,8 +8,9 @@
     python3 dev.py bench [SCRIPT]   run a benchmark (default benchmarks/bench_render.py)
     python3 dev.py addon [DIR]      build the Blender extension zip (default dist/)
 
-Setup also installs the Khronos glTF validator (tools/gltf_validator, npm ci) when Node.js is there;
-the export tests use it.
+Setup also installs the Khronos glTF validator (tools/gltf_validator) and three.js
+(examples/threejs) with npm ci when Node.js is there, and Debian's chromium (apt-get, when run as
+root) for the three.js engine tests.
 
 The environment is re-installed when pyproject.toml changes (a hash is kept in .venv).
 """
@@ -33,21 +34,46 @@ def venv_python() -> Path:
     return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
-def setup_validator() -> None:
-    """npm ci the glTF validator when Node.js is installed and the lock file changed."""
-    tool = ROOT / "tools" / "gltf_validator"
+NODE_FOLDERS = {  # npm projects the tests use: folder -> what for
+    ROOT / "tools" / "gltf_validator": "the Khronos glTF validator (export tests)",
+    ROOT / "examples" / "threejs": "three.js for the reference wrinkle page (engine tests)",
+}
+
+
+def setup_node_folders() -> None:
+    """npm ci each NODE_FOLDERS project when Node.js is installed and its lock file changed."""
     npm = shutil.which("npm")
     if npm is None or shutil.which("node") is None:
-        print("note: Node.js/npm not found; the glTF export validation tests will be skipped", flush=True)
+        print("note: Node.js/npm not found; the glTF validation and three.js tests will be skipped", flush=True)
         return
-    lock = (tool / "package-lock.json").read_bytes()
-    stamp = tool / "node_modules" / ".headsmith-lock"
-    if stamp.exists() and stamp.read_bytes() == lock:
+    for folder, what in NODE_FOLDERS.items():
+        lock = (folder / "package-lock.json").read_bytes()
+        stamp = folder / "node_modules" / ".headsmith-lock"
+        if stamp.exists() and stamp.read_bytes() == lock:
+            continue
+        print(f"installing {what} (npm ci in {folder.relative_to(ROOT)}) ...", flush=True)
+        if subprocess.call([npm, "ci", "--no-audit", "--no-fund"], cwd=folder) != 0:
+            sys.exit(f"npm ci failed in {folder.relative_to(ROOT)} (see npm's message above)")
+        stamp.write_bytes(lock)
+
+
+def setup_chromium() -> None:
+    """Debian's chromium for the three.js tests, installed with apt-get when this runs as root on
+    a machine that has apt-get; elsewhere a note (install chromium yourself; the tests skip)."""
+    if shutil.which("chromium") or shutil.which("chromium-browser"):
         return
-    print("installing the Khronos glTF validator (npm ci) ...", flush=True)
-    if subprocess.call([npm, "ci", "--no-audit", "--no-fund"], cwd=tool) != 0:
-        sys.exit("npm ci failed in tools/gltf_validator (see npm's message above)")
-    stamp.write_bytes(lock)
+    apt = shutil.which("apt-get")
+    if apt is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        print("note: chromium not found; the three.js engine tests will be skipped "
+              "(on Debian/Ubuntu: sudo apt-get install chromium)", flush=True)
+        return
+    print("installing Debian's chromium for the three.js tests (apt-get) ...", flush=True)
+    install = [apt, "install", "-y", "-q", "--no-install-recommends", "chromium"]
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    if subprocess.call(install, env=env) != 0:
+        subprocess.call([apt, "update", "-q"], env=env)
+        if subprocess.call(install, env=env) != 0:
+            sys.exit("apt-get could not install chromium (see its message above)")
 
 
 def setup(force: bool = False) -> Path:
@@ -56,7 +82,8 @@ def setup(force: bool = False) -> Path:
                  f"{sys.version.split()[0]}. Run dev.py with a Python 3.11 interpreter.")
     digest = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
     py = venv_python()
-    setup_validator()
+    setup_node_folders()
+    setup_chromium()
     if not force and py.exists() and STAMP.exists() and STAMP.read_text() == digest:
         return py
     if not py.exists():

@@ -23,3 +23,19 @@ def avatar(avatar_bundle):
     from headsmith_blender.core.bundle import read_avatar
 
     return read_avatar(avatar_bundle)
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, avatar_bundle):
+    """The sample head built and exported, once per test module (another module's tests reset the
+    scene): (rig, head.glb, head.fbx)."""
+    import bpy
+
+    from headsmith_blender.core.bundle import read_avatar
+    from headsmith_blender.scene.export import export_fbx, export_glb
+    from headsmith_blender.scene.rig_builder import build_head
+
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    rig = build_head(read_avatar(avatar_bundle), pack=False)
+    out = tmp_path_factory.mktemp("export")
+    return rig, export_glb(rig, out / "head.glb"), export_fbx(rig, out / "head.fbx")

@@ -10,19 +10,6 @@ import pytest
 VALIDATOR = Path(__file__).resolve().parents[2] / "tools" / "gltf_validator"
 
 
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory, avatar):
-    import bpy
-
-    from headsmith_blender.scene.export import export_fbx, export_glb
-    from headsmith_blender.scene.rig_builder import build_head
-
-    bpy.ops.wm.read_factory_settings(use_empty=True)
-    rig = build_head(avatar, pack=False)
-    out = tmp_path_factory.mktemp("export")
-    return rig, export_glb(rig, out / "head.glb"), export_fbx(rig, out / "head.fbx")
-
-
 def _glb_json(path):
     b = path.read_bytes()
     n = struct.unpack("<I", b[12:16])[0]
