@@ -73,9 +73,31 @@ def main():
                 rt.append(time.perf_counter() - t)
             rows[f"live wrinkles round trip, {size} normal map (request -> image updated)"] = \
                 statistics.median(rt[2:]) * 1000
+            rows.update(_live_parts(head, size, a.runs))
     finally:
         headsmith_blender.unregister()
     print(json.dumps(rows))
+
+
+def _live_parts(head, size: int, runs: int) -> dict:
+    """The round trip's two halves on their own: the backend request (HTTP + decode + normal map)
+    and writing the answer into the live image."""
+    import numpy as np
+
+    from headsmith_blender.ops import live
+    from headsmith_blender.ops.operators import AVATAR_ID_PROP, make_client
+
+    client, aid = make_client(timeout=5.0), head[AVATAR_ID_PROP]
+    req, wr = [], []
+    for i in range(runs + 2):
+        t = time.perf_counter()
+        data, shape = client.decode_normal(aid, {"browInnerUp": float(i % 2)}, [0.0, 0.0, 0.0], size)
+        t1 = time.perf_counter()
+        live.write_normal(live.live_image_of(head), np.frombuffer(data, np.uint8).reshape(shape))
+        req.append(t1 - t)
+        wr.append(time.perf_counter() - t1)
+    return {f"  of which the backend request, {size}": statistics.median(req[2:]) * 1000,
+            f"  of which writing the image, {size}": statistics.median(wr[2:]) * 1000}
 
 
 if __name__ == "__main__":

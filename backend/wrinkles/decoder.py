@@ -11,10 +11,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as Fn
 
 from ..render import displacement_to_tangent_normal
-from ..render.uv import tangent_normal_basis, tangent_normal_from_basis
+from ..render.uv import derivative_stencil, tangent_normal_basis, tangent_normal_from_basis
 
 
 class WrinkleDecoder:
@@ -121,6 +120,7 @@ class UVGeometry:
     normal: torch.Tensor     # (1, T, T, 3) unit
     mask: torch.Tensor       # (T, T) bool
     basis: torch.Tensor | None = None   # (1, T, T, 6) see render.uv.tangent_normal_basis
+    stencil: torch.Tensor | None = None  # (6, T, T) see render.uv.derivative_stencil
 
     @staticmethod
     def of(model, vertices: torch.Tensor, size: int = 1024) -> "UVGeometry":
@@ -128,34 +128,48 @@ class UVGeometry:
 
         raster = uv_support(model, size).raster
         P, N = surface_maps(raster, vertices.detach().float().cpu(), model.faces.cpu())
-        return UVGeometry(P, N, raster.mask, tangent_normal_basis(P, N, raster.mask))
+        return UVGeometry(P, N, raster.mask, tangent_normal_basis(P, N, raster.mask),
+                          derivative_stencil(raster.mask))
+
+
+SHARPEN_KERNEL = np.array([1.0, 4.0, 6.0, 4.0, 1.0], np.float32) / 16   # the unsharp mask's blur
 
 
 def sharpen_upsample(disp: np.ndarray, size: int, amount: float = 0.6) -> np.ndarray:
-    """(B, S, S) -> (B, size, size): bicubic upsampling plus an unsharp mask at the new scale, so
-    furrows stay crisp on 1024 textures instead of turning soft."""
-    t = torch.as_tensor(disp, dtype=torch.float32)[:, None]
-    up = Fn.interpolate(t, size=(size, size), mode="bicubic", align_corners=False)
-    k = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
-    blur = Fn.conv2d(Fn.pad(up, (2, 2, 0, 0), mode="replicate"), k.view(1, 1, 1, 5))
-    blur = Fn.conv2d(Fn.pad(blur, (0, 0, 2, 2), mode="replicate"), k.view(1, 1, 5, 1))
-    return (up + amount * (up - blur))[:, 0].numpy()
+    """(B, S, S) -> (B, size, size) float32: bicubic upsampling (OpenCV's, a = -0.75, borders
+    replicated, as torch's) plus an unsharp mask at the new scale, so furrows stay crisp on 1024
+    textures instead of turning soft."""
+    import cv2
+
+    out = np.empty((len(disp), size, size), np.float32)
+    for i, d in enumerate(np.asarray(disp, np.float32)):
+        up = cv2.resize(d, (size, size), interpolation=cv2.INTER_CUBIC)
+        blur = cv2.sepFilter2D(up, -1, SHARPEN_KERNEL, SHARPEN_KERNEL, borderType=cv2.BORDER_REPLICATE)
+        out[i] = up + amount * (up - blur)
+    return out
 
 
-def normal_map_rgb8(geometry: UVGeometry, displacement: np.ndarray) -> np.ndarray:
+def normal_map_rgb8(geometry: UVGeometry, displacement: np.ndarray, alpha: bool = False) -> np.ndarray:
     """(B, S, S) metres -> (B, T, T, 3) uint8 tangent-space normal map of the sharp upsampled map,
-    encoded (n + 1) / 2 as normal-map images are (T = the geometry's size)."""
-    n = normal_map(geometry, sharpen_upsample(displacement, geometry.mask.shape[0]))
-    return np.clip((n + 1) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+    encoded (n + 1) / 2 as normal-map images are (T = the geometry's size); (B, T, T, 4) with an
+    opaque alpha when `alpha`."""
+    hi = sharpen_upsample(displacement, geometry.mask.shape[0])
+    if geometry.stencil is None:
+        rgb = np.clip((normal_map(geometry, hi) + 1) * 127.5 + 0.5, 0, 255).astype(np.uint8)
+        return np.concatenate([rgb, np.full(rgb.shape[:-1] + (1,), 255, np.uint8)], -1) if alpha else rgb
+    out = torch.full((len(hi),) + hi.shape[1:] + (4 if alpha else 3,), 255, dtype=torch.uint8)
+    for i, d in enumerate(hi):
+        n = tangent_normal_from_basis(geometry.basis, geometry.stencil, torch.from_numpy(d))
+        out[i, ..., :3] = n.mul_(127.5).add_(128.0).clamp_(0, 255).to(torch.uint8).permute(1, 2, 0)
+    return out.numpy()
 
 
 def normal_map(geometry: UVGeometry, displacement_hi: np.ndarray) -> np.ndarray:
     """(B, T, T) metres -> (B, T, T, 3) tangent-space normals in [-1, 1] (OpenGL, +Y = +v)."""
     D = torch.as_tensor(displacement_hi, dtype=torch.float32)
-    if geometry.basis is not None:
-        n = tangent_normal_from_basis(geometry.basis, D, geometry.mask)
-        flat = torch.tensor([0.0, 0.0, 1.0])
-        return torch.where(geometry.mask[None, ..., None], n, flat).numpy()
+    if geometry.stencil is not None:
+        return torch.stack([tangent_normal_from_basis(geometry.basis, geometry.stencil, d)
+                            for d in D]).permute(0, 2, 3, 1).numpy()
     return displacement_to_tangent_normal(geometry.position.expand(D.shape[0], -1, -1, -1),
                                           geometry.normal.expand(D.shape[0], -1, -1, -1), D,
                                           geometry.mask).numpy()

@@ -42,6 +42,7 @@ class LiveWrinkles:
         """(E,), (3,) -> (S, S) metres at the decoder's resolution."""
         return self.decoder.decode(self.code, expression[None], jaw[None])[0] + self.residual
 
-    def normal_rgb(self, expression: np.ndarray, jaw: np.ndarray) -> np.ndarray:
-        """-> (T, T, 3) uint8 tangent-space normal map (OpenGL, +Y = +v)."""
-        return normal_map_rgb8(self.geometry, self.displacement(expression, jaw)[None])[0]
+    def normal_rgb(self, expression: np.ndarray, jaw: np.ndarray, alpha: bool = False) -> np.ndarray:
+        """-> (T, T, 3) uint8 tangent-space normal map (OpenGL, +Y = +v); (T, T, 4) with an opaque
+        alpha channel when `alpha`."""
+        return normal_map_rgb8(self.geometry, self.displacement(expression, jaw)[None], alpha)[0]

@@ -1,5 +1,7 @@
 import math
 
+import numpy as np
+
 import torch
 
 from headsmith.render import (MeshRenderer, OrthographicCamera, displacement_to_normal,
@@ -62,3 +64,21 @@ def test_displacement_to_normal_of_a_sine_height_field():
     assert (ts - expected).norm(dim=-1)[0][core].max() < 0.01
     flat = displacement_to_tangent_normal(P, N, torch.zeros_like(D), raster.mask)
     assert torch.allclose(flat[0][raster.mask], torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64), atol=1e-9)
+
+
+def test_derivative_stencil_gives_the_masked_differences():
+    """The live path's precomputed stencil equals the masked central / one-sided differences
+    (chart borders, single-texel gaps and the image border included)."""
+    from headsmith.render.uv import _uv_derivatives, derivative_stencil
+
+    rng = np.random.default_rng(3)
+    mask = torch.from_numpy(rng.random((40, 40)) > 0.25)
+    mask[:, :3] = True                                  # touches the image border
+    D = torch.from_numpy(rng.normal(size=(40, 40)).astype(np.float32))
+    du, dv = _uv_derivatives(D[None, ..., None], mask)
+    w = derivative_stencil(mask)
+    Dp = torch.nn.functional.pad(D[None, None], (1, 1, 1, 1), mode="replicate")[0, 0]
+    su = w[0] * Dp[1:-1, 2:] + w[1] * Dp[1:-1, :-2] + w[2] * D
+    sv = w[3] * Dp[2:, 1:-1] + w[4] * Dp[:-2, 1:-1] + w[5] * D
+    assert torch.allclose(su, du[0, ..., 0], atol=1e-6) and torch.allclose(sv, dv[0, ..., 0], atol=1e-6)
+    assert du.abs().max() > 0.5

@@ -172,6 +172,8 @@ def test_live_wrinkle_decoding_and_baking(server, avatar_bundle, tmp_path):
     n0, n1 = decode(size=256), decode(size=256, expression=brows)
     assert n0.shape == (256, 256, 3) and n0.dtype == np.uint8
     assert (np.abs(n1.astype(int) - n0).max(-1) > 3).mean() > 0.002          # furrows appear
+    rgba = decode(size=256, expression=brows, output="normal_rgba")           # what the add-on asks for
+    assert rgba.shape == (256, 256, 4) and np.array_equal(rgba[..., :3], n1) and (rgba[..., 3] == 255).all()
     # the displacement output is the decoder plus the bundle's residual, exactly
     from headsmith.bundle.io import decode_displacement
     from headsmith.wrinkles.decoder import OnnxWrinkleDecoder

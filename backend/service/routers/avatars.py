@@ -40,8 +40,9 @@ class DecodeRequest(BaseModel):
     jaw: list[Angle] = Field(default_factory=lambda: [0.0, 0.0, 0.0], min_length=3, max_length=3,
                              description="jaw axis-angle, radians")
     size: Literal[LIVE_SIZES] = Field(1024, description="normal map size")
-    output: Literal["normal", "displacement"] = Field(
-        "normal", description="normal (uint8 RGB) or displacement (float32 metres)")
+    output: Literal["normal", "normal_rgba", "displacement"] = Field(
+        "normal", description="normal (uint8 RGB), normal_rgba (uint8 RGBA, alpha 255: what image APIs such as "
+                              "Blender's take without a per-channel copy) or displacement (float32 metres)")
 
 
 def open_avatars(request: Request) -> dict:
@@ -128,7 +129,7 @@ def decode(request: Request, aid: str, req: DecodeRequest):
     if req.output == "displacement":
         arr, dtype = lw.displacement(e, jaw).astype("<f4"), "float32"
     else:
-        arr, dtype = lw.normal_rgb(e, jaw), "uint8"
+        arr, dtype = lw.normal_rgb(e, jaw, alpha=req.output == "normal_rgba"), "uint8"
     return Response(arr.tobytes(), media_type="application/octet-stream",
                     headers={"X-Shape": ",".join(map(str, arr.shape)), "X-Dtype": dtype})
 

@@ -155,8 +155,9 @@ class BackendClient:
         return self._json("POST", "/avatars", payload, timeout=30)
 
     def decode_normal(self, avatar: str, expression: dict, jaw: list[float], size: int = 1024):
-        """-> (bytes of a (size, size, 3) uint8 normal map, row 0 at v = 1, shape tuple)."""
-        body = json.dumps({"expression": expression, "jaw": jaw, "size": size, "output": "normal"}).encode()
+        """-> (bytes of a (size, size, 4) uint8 normal map with opaque alpha, row 0 at v = 1, shape
+        tuple): four channels, so Blender's pixels take it without a per-channel copy."""
+        body = json.dumps({"expression": expression, "jaw": jaw, "size": size, "output": "normal_rgba"}).encode()
         with self._request("POST", f"/avatars/{avatar}/decode", body, "application/json", timeout=10) as r:
             shape = tuple(int(x) for x in r.headers["X-Shape"].split(","))
             return r.read(), shape

