@@ -109,6 +109,25 @@ def _avatar(args) -> int:
     return 0
 
 
+def _animate(args) -> int:
+    from .avatar import AvatarError, run_animate_job
+
+    try:
+        summary = run_animate_job(Path(args.avatar), Path(args.live_link), Path(args.out), args.start_frame,
+                                  args.scene_rate)
+    except AvatarError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    for note in summary["notes"]:
+        print(f"note: {note}")
+    print(f"keyed {summary['rows']} rows ({summary['rate']:.1f} per second) on frames "
+          f"{summary['frames'][0]:.0f}-{summary['frames'][1]:.0f} at {summary['scene_fps']:.0f} fps: "
+          f"{summary['shape_keys']} shape keys, {summary['bones']} bones")
+    for f in summary["files"]:
+        print(f"  {(Path(args.out) / f).resolve()}")
+    return 0
+
+
 def _reconstruct(args) -> int:
     from .pipeline import ReconstructionError, reconstruct
 
@@ -243,6 +262,13 @@ def main(argv=None) -> int:
     av.add_argument("--samples", type=int, default=16, help="Cycles samples of avatar.png")
     av.add_argument("--no-render", action="store_true", help="skip avatar.png")
     av.set_defaults(func=_avatar)
+    an = sub.add_parser("animate", help="key a Live Link Face take (CSV) onto an avatar: OUT/TAKE.blend, .glb")
+    an.add_argument("avatar", help="an avatar folder (headsmith avatar's OUT) or a bundle")
+    an.add_argument("--live-link", required=True, metavar="TAKE.csv", help="the take, as Live Link Face exports it")
+    an.add_argument("-o", "--out", required=True)
+    an.add_argument("--start-frame", type=int, default=1)
+    an.add_argument("--scene-rate", type=int, help="keep this frame rate (default: the take's own)")
+    an.set_defaults(func=_animate)
     sv = sub.add_parser("serve", help="run the local reconstruction service (loopback, token)")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=SERVE_PORT)

@@ -41,6 +41,26 @@ def run_blender_job(bundle: Path, out: Path, samples: int = 16, size: int = 512,
     return summary
 
 
+def run_animate_job(avatar_dir: Path, take: Path, out: Path, start_frame: int = 1,
+                    scene_rate: int | None = None, timeout: float = 900) -> dict:
+    """`headsmith animate`: the extension's headless job keys a Live Link Face take onto the head of
+    AVATAR_DIR (an avatar folder with bundle/, or a bundle) and writes OUT/TAKE.blend and .glb.
+    A bad take or bundle: AvatarError with the job's own message, nothing written."""
+    avatar_dir = Path(avatar_dir)
+    bundle = avatar_dir / "bundle" if (avatar_dir / "bundle" / "bundle.json").is_file() else avatar_dir
+    if not (bundle / "bundle.json").is_file():
+        raise AvatarError(f"{avatar_dir} is neither an avatar folder (with bundle/) nor a bundle; "
+                          "make one with headsmith avatar PHOTO -o DIR")
+    cmd = [sys.executable, "-m", "headsmith_blender.headless_animate", str(bundle), str(take), str(out),
+           "--start-frame", str(start_frame)] + (["--scene-rate", str(scene_rate)] if scene_rate else [])
+    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if p.returncode != 0:
+        lines = (p.stderr or p.stdout).strip().splitlines()
+        said = [ln[len("error: "):] for ln in lines if ln.startswith("error: ")]
+        raise AvatarError(said[-1] if said else "keying the take in Blender failed: " + " | ".join(lines[-5:]))
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
 def make_avatar(photos: list[str], out: Path, settings, progress=None, samples: int = 16,
                 render: bool = True, log=print, force: bool = False) -> dict:
     from ..pipeline import reconstruct

@@ -41,6 +41,13 @@ UI = {
     "flame_albedo": "FLAME albedo model (.npz, optional)",
     "deca_path": "DECA checkpoint (deca_model.tar), wrinkles for FLAME",
     "quality": "Quality",
+    "import_live_link": "Import Live Link Face Take",
+    "import_live_link_tip": "Key a Live Link Face CSV take onto the selected head: shape keys, head and eye "
+                            "rotations (the wrinkles follow)",
+    "start_frame": "Start frame",
+    "use_take_rate": "Use the take's frame rate",
+    "use_take_rate_tip": "Set the scene's frame rate to the take's (one row per frame); off: keep the scene's "
+                         "rate and place each row at its time",
     "status_idle": "Ready",
     "status_busy": "Working…",
 }
@@ -62,6 +69,8 @@ MESSAGES = {
     "no_head": "Select a Headsmith head first.",
     "exported": "Exported {path}",
     "live_failed": "Live wrinkles: {message}",
+    "take_refused": "Take not imported (the scene is unchanged): {message}",
+    "take_keyed": "Keyed {rows} rows ({rate:.1f} per second) on frames {start:.0f}-{end:.0f}",
     "remote_refused": "{url} is not on this machine. Photos and the token go only to a backend on "
                       "loopback (127.0.0.1); turn on 'Allow a remote backend' in the preferences to send them there.",
 }

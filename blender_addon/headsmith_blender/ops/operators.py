@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import bpy
-from bpy.props import CollectionProperty, StringProperty
+from bpy.props import BoolProperty, CollectionProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from ..core import background
@@ -214,5 +214,45 @@ class HEADSMITH_OT_export_fbx(bpy.types.Operator, _ExportBase):
     export_fn = "export_fbx"
 
 
+class HEADSMITH_OT_import_live_link(bpy.types.Operator, ImportHelper):
+    """Key a Live Link Face take (CSV) onto the selected head: the file is read and checked whole
+    first, so a bad file changes nothing in the scene."""
+    bl_idname = "headsmith.import_live_link"
+    bl_label = UI["import_live_link"]
+    bl_description = UI["import_live_link_tip"]
+    bl_options = {"REGISTER", "UNDO"}
+    filename_ext = ".csv"
+    filter_glob: StringProperty(default="*.csv", options={"HIDDEN"})
+    start_frame: IntProperty(name=UI["start_frame"], default=1, min=0)
+    use_take_rate: BoolProperty(name=UI["use_take_rate"], description=UI["use_take_rate_tip"], default=True)
+
+    @classmethod
+    def poll(cls, context):
+        return active_head(context) is not None
+
+    def execute(self, context):
+        from ..core.live_link import LiveLinkError, read_live_link
+        from ..scene.animation import apply_take
+
+        head = active_head(context)
+        if head is None:
+            self.report({"ERROR"}, MESSAGES["no_head"])
+            return {"CANCELLED"}
+        try:
+            take = read_live_link(Path(bpy.path.abspath(self.filepath)))
+        except LiveLinkError as e:
+            msg = MESSAGES["take_refused"].format(message=e)
+            set_status(context.scene, msg, True)
+            self.report({"ERROR"}, msg)
+            return {"CANCELLED"}
+        res = apply_take(rig_of(head), take, Path(self.filepath).stem, self.start_frame, self.use_take_rate)
+        set_status(context.scene, MESSAGES["take_keyed"].format(rows=res["rows"], rate=res["rate"],
+                                                                 start=res["frames"][0], end=res["frames"][1]))
+        for note in take.notes:
+            self.report({"WARNING"}, note)
+        return {"FINISHED"}
+
+
 CLASSES = (HEADSMITH_OT_add_photo, HEADSMITH_OT_clear_photos, HEADSMITH_OT_reconstruct, HEADSMITH_OT_cancel,
-           HEADSMITH_OT_import_bundle, HEADSMITH_OT_export_gltf, HEADSMITH_OT_export_fbx)
+           HEADSMITH_OT_import_bundle, HEADSMITH_OT_export_gltf, HEADSMITH_OT_export_fbx,
+           HEADSMITH_OT_import_live_link)

@@ -88,6 +88,7 @@ class HEADSMITH_PT_head(bpy.types.Panel):
             box.label(text=UI["expressions"])
             for kb in other:
                 box.prop(kb, "value", text=kb.name, slider=True)
+        col.operator("headsmith.import_live_link", icon="ANIM")
         row = col.row(align=True)
         row.operator("headsmith.export_gltf", icon="EXPORT")
         row.operator("headsmith.export_fbx", icon="EXPORT")
