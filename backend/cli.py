@@ -114,7 +114,7 @@ def _animate(args) -> int:
 
     try:
         summary = run_animate_job(Path(args.avatar), Path(args.live_link), Path(args.out), args.start_frame,
-                                  args.scene_rate)
+                                  args.scene_rate, args.preview)
     except AvatarError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -268,6 +268,8 @@ def main(argv=None) -> int:
     an.add_argument("-o", "--out", required=True)
     an.add_argument("--start-frame", type=int, default=1)
     an.add_argument("--scene-rate", type=int, help="keep this frame rate (default: the take's own)")
+    an.add_argument("--preview", type=int, default=0, metavar="N",
+                    help="also OUT/TAKE.png: N frames of the take rendered side by side (Cycles, ~4 s each)")
     an.set_defaults(func=_animate)
     sv = sub.add_parser("serve", help="run the local reconstruction service (loopback, token)")
     sv.add_argument("--host", default="127.0.0.1")

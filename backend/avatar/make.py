@@ -42,23 +42,33 @@ def run_blender_job(bundle: Path, out: Path, samples: int = 16, size: int = 512,
 
 
 def run_animate_job(avatar_dir: Path, take: Path, out: Path, start_frame: int = 1,
-                    scene_rate: int | None = None, timeout: float = 900) -> dict:
+                    scene_rate: int | None = None, preview: int = 0, timeout: float = 900) -> dict:
     """`headsmith animate`: the extension's headless job keys a Live Link Face take onto the head of
-    AVATAR_DIR (an avatar folder with bundle/, or a bundle) and writes OUT/TAKE.blend and .glb.
+    AVATAR_DIR (an avatar folder with bundle/, or a bundle) and writes OUT/TAKE.blend and .glb, and
+    with `preview` OUT/TAKE.png: that many frames rendered side by side with their foreheads.
     A bad take or bundle: AvatarError with the job's own message, nothing written."""
-    avatar_dir = Path(avatar_dir)
+    avatar_dir, out = Path(avatar_dir), Path(out)
     bundle = avatar_dir / "bundle" if (avatar_dir / "bundle" / "bundle.json").is_file() else avatar_dir
     if not (bundle / "bundle.json").is_file():
         raise AvatarError(f"{avatar_dir} is neither an avatar folder (with bundle/) nor a bundle; "
                           "make one with headsmith avatar PHOTO -o DIR")
+    renders = out / f".{Path(take).stem}_renders.npz"
     cmd = [sys.executable, "-m", "headsmith_blender.headless_animate", str(bundle), str(take), str(out),
-           "--start-frame", str(start_frame)] + (["--scene-rate", str(scene_rate)] if scene_rate else [])
+           "--start-frame", str(start_frame)] + (["--scene-rate", str(scene_rate)] if scene_rate else []) + \
+        (["--preview", str(preview), "--renders", str(renders)] if preview else [])
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if p.returncode != 0:
         lines = (p.stderr or p.stdout).strip().splitlines()
         said = [ln[len("error: "):] for ln in lines if ln.startswith("error: ")]
         raise AvatarError(said[-1] if said else "keying the take in Blender failed: " + " | ".join(lines[-5:]))
-    return json.loads(p.stdout.strip().splitlines()[-1])
+    summary = json.loads(p.stdout.strip().splitlines()[-1])
+    if preview:
+        with np.load(renders) as z:
+            pic = compose([str(x) for x in z["labels"]], z["images"])
+        renders.unlink()
+        write_png_atomic(out / f"{Path(take).stem}.png", pic)
+        summary["files"].append(f"{Path(take).stem}.png")
+    return summary
 
 
 def make_avatar(photos: list[str], out: Path, settings, progress=None, samples: int = 16,

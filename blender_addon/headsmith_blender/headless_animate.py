@@ -1,11 +1,13 @@
 """The bpy half of `headsmith animate`, run as its own process (numpy and bpy only):
 
     python -m headsmith_blender.headless_animate BUNDLE TAKE.csv OUT [--start-frame N] [--scene-rate FPS]
+        [--preview N --renders NPZ]
 
 Reads and checks the take first (a bad take: exit 2, nothing written), builds the head from the
 bundle, keys the take (scene.animation.apply_take) and writes OUT/STEM.blend and OUT/STEM.glb (with
-its wrinkle sidecar and folder) atomically, STEM being the take's file name. The last stdout line
-is a JSON summary.
+its wrinkle sidecar and folder) atomically, STEM being the take's file name; with --preview, N
+frames spread over the take rendered (labels, images) into NPZ for the caller's contact sheet.
+The last stdout line is a JSON summary.
 """
 import argparse
 import json
@@ -21,6 +23,8 @@ def main(argv=None) -> int:
     ap.add_argument("out", type=Path)
     ap.add_argument("--start-frame", type=int, default=1)
     ap.add_argument("--scene-rate", type=int, help="keep this scene frame rate instead of the take's")
+    ap.add_argument("--preview", type=int, default=0, help="render this many frames of the take")
+    ap.add_argument("--renders", type=Path, help="where the preview renders go (NPZ)")
     a = ap.parse_args(argv)
     import bpy
 
@@ -47,6 +51,17 @@ def main(argv=None) -> int:
     tmp = a.out / f".{a.take.stem}.tmp.blend"
     bpy.ops.wm.save_as_mainfile(filepath=str(tmp), compress=True)
     os.replace(tmp, a.out / f"{a.take.stem}.blend")
+    if a.preview and a.renders:
+        import numpy as np
+
+        from .scene.preview import render_frames
+
+        first, last = int(summary["frames"][0]), int(np.ceil(summary["frames"][1]))
+        frames = sorted({int(round(f)) for f in np.linspace(first, last, a.preview)})
+        renders = render_frames(rig, frames)
+        tmp_npz = a.renders.with_name(a.renders.name + ".tmp.npz")
+        np.savez(tmp_npz, labels=np.array(list(renders)), images=np.stack(list(renders.values())))
+        os.replace(tmp_npz, a.renders)
     summary["notes"] = take.notes
     summary["files"] = [f"{a.take.stem}.blend", f"{a.take.stem}.glb"]
     print(json.dumps(summary))

@@ -1,5 +1,6 @@
 """`headsmith animate`: a Live Link Face take keyed onto a bundle's head in a bpy subprocess ->
-OUT/TAKE.blend and OUT/TAKE.glb with the animation; a bad take exits 2 and writes nothing."""
+OUT/TAKE.blend, OUT/TAKE.glb with the animation and the preview sheet; a bad take exits 2 and
+writes nothing."""
 import json
 import struct
 
@@ -11,12 +12,17 @@ from tests.blender_addon.core.test_live_link import make_take
 def test_animate_command(tmp_path, avatar_bundle, capsys):
     take = write_live_link(tmp_path / "take01.csv", make_take(rows=45))
     out = tmp_path / "anim"
-    assert main(["animate", str(avatar_bundle), "--live-link", str(take), "-o", str(out)]) == 0
+    assert main(["animate", str(avatar_bundle), "--live-link", str(take), "-o", str(out), "--preview", "2"]) == 0
     said = capsys.readouterr().out
     assert "keyed 45 rows (60.0 per second) on frames 1-45" in said and "52 shape keys, 3 bones" in said
     b = (out / "take01.glb").read_bytes()
     j = json.loads(b[20:20 + struct.unpack("<I", b[12:16])[0]])
     assert j["animations"] and (out / "take01.blend").is_file() and (out / "take01.wrinkles.json").is_file()
+    # the preview: the first and last frames side by side
+    import cv2
+
+    pic = cv2.imread(str(out / "take01.png"))
+    assert pic.shape[1] == 2 * 384 and not list(out.glob(".*renders*"))
 
 
 def test_animate_refuses_a_bad_take(tmp_path, avatar_bundle, capsys):

@@ -8,6 +8,7 @@ for one last render of the neutral head it turns THREE_QUARTER_DEG about the hea
 from __future__ import annotations
 
 import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import bpy
@@ -102,20 +103,34 @@ def _render(tmp: Path, size: int) -> np.ndarray:
     return (px * 255 + 0.5).clip(0, 255).astype(np.uint8)
 
 
+@contextmanager
+def _staged(rig: HeadRig, size: int, samples: int):
+    """The preview camera and lights in the scene while the block runs, then removed."""
+    added = _stage(rig, size, samples)
+    try:
+        yield added[0]
+    finally:
+        for o in added:
+            data = o.data
+            bpy.data.objects.remove(o)
+            if isinstance(data, bpy.types.Camera):
+                bpy.data.cameras.remove(data)
+            else:
+                bpy.data.lights.remove(data)
+
+
 def render_poses(rig: HeadRig, poses: dict | None = None, size: int = 512, samples: int = 16,
                  three_quarter: bool = True) -> dict:
     """{label: (size, size, 3) uint8 sRGB} for each pose (default: `poses_for(rig)`), then the
     neutral head at three-quarter view (THREE_QUARTER_LABEL); the scene is left as it was."""
     poses = poses_for(rig) if poses is None else poses
-    added = _stage(rig, size, samples)
     out = {}
     try:
-        with tempfile.TemporaryDirectory() as tmp:
+        with _staged(rig, size, samples) as cam, tempfile.TemporaryDirectory() as tmp:
             for label, (values, jaw) in poses.items():
                 set_pose(rig, values, jaw)
                 out[label] = _render(Path(tmp), size)
             if three_quarter:
-                cam = added[0]
                 set_pose(rig, {}, 0.0)
                 V = np.asarray([v.co[:] for v in rig.head.data.vertices])
                 pivot = Vector((cam.location.x, float(V[:, 1].min() + V[:, 1].max()) / 2, cam.location.z))
@@ -124,11 +139,19 @@ def render_poses(rig: HeadRig, poses: dict | None = None, size: int = 512, sampl
                 out[THREE_QUARTER_LABEL] = _render(Path(tmp), size)
     finally:
         set_pose(rig, {}, 0.0)
-        for o in added:
-            data = o.data
-            bpy.data.objects.remove(o)
-            if isinstance(data, bpy.types.Camera):
-                bpy.data.cameras.remove(data)
-            else:
-                bpy.data.lights.remove(data)
+    return out
+
+
+def render_frames(rig: HeadRig, frames: list[int], size: int = 384, samples: int = 16) -> dict:
+    """{'frame F': (size, size, 3) uint8 sRGB} of the scene's animation at each frame (a keyed
+    take), front view; the scene is left at its first frame."""
+    scene = bpy.context.scene
+    out = {}
+    try:
+        with _staged(rig, size, samples), tempfile.TemporaryDirectory() as tmp:
+            for f in frames:
+                scene.frame_set(int(f))
+                out[f"frame {int(f)}"] = _render(Path(tmp), size)
+    finally:
+        scene.frame_set(scene.frame_start)
     return out
