@@ -8,7 +8,9 @@
     python3 dev.py bench [SCRIPT]   run a benchmark (default benchmarks/bench_render.py)
     python3 dev.py addon [DIR]      build the Blender extension zip (default dist/)
 
-Setup also installs the Khronos glTF validator (tools/gltf_validator) and three.js
+Setup also makes .venv-bpy42 with bpy 4.2.0 (the oldest Blender the extension supports: the
+.blend files the commands write are built with it, so they open in Blender 4.2 .. 5.x), and installs
+the Khronos glTF validator (tools/gltf_validator) and three.js
 (examples/threejs) with npm ci when Node.js is there, and Debian's chromium (apt-get, when run as
 root) for the three.js engine tests.
 
@@ -28,6 +30,11 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".headsmith-installed"
 EXTRAS = "dev,blender,build"
+# the oldest Blender the extension supports, in its own environment: `headsmith avatar` and
+# `headsmith animate` build their .blend files with it (a file saved by bpy 5.0 opens only in
+# Blender 4.5+), and the suite runs the extension's checks on it
+OLDEST_BPY = "bpy==4.2.0"
+VENV_OLDEST = ROOT / ".venv-bpy42"
 
 
 def venv_python() -> Path:
@@ -76,6 +83,21 @@ def setup_chromium() -> None:
             sys.exit("apt-get could not install chromium (see its message above)")
 
 
+def setup_oldest_bpy(force: bool = False) -> None:
+    """VENV_OLDEST with OLDEST_BPY (numpy and bpy only: the extension's own dependencies)."""
+    py = VENV_OLDEST / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+    stamp = VENV_OLDEST / ".headsmith-installed"
+    if not force and py.exists() and stamp.exists() and stamp.read_text() == OLDEST_BPY:
+        return
+    if not py.exists():
+        venv.EnvBuilder(with_pip=True).create(VENV_OLDEST)
+    print(f"installing {OLDEST_BPY} in {VENV_OLDEST.name} (the oldest Blender the extension supports) ...",
+          flush=True)
+    if subprocess.call([str(py), "-m", "pip", "install", "--disable-pip-version-check", "-q", OLDEST_BPY]) != 0:
+        sys.exit(f"could not install {OLDEST_BPY} into {VENV_OLDEST} (see pip's message above)")
+    stamp.write_text(OLDEST_BPY)
+
+
 def setup(force: bool = False) -> Path:
     if sys.version_info[:2] != (3, 11):
         sys.exit(f"Headsmith needs Python 3.11 (the bpy 5.0.1 wheel is cp311 only); this is "
@@ -84,6 +106,7 @@ def setup(force: bool = False) -> Path:
     py = venv_python()
     setup_node_folders()
     setup_chromium()
+    setup_oldest_bpy(force)
     if not force and py.exists() and STAMP.exists() and STAMP.read_text() == digest:
         return py
     if not py.exists():

@@ -99,8 +99,8 @@ def _avatar(args) -> int:
     b = summary["blender"]
     errs = ", ".join(f"{e * 100:.1f}%" for e in summary["landmark_error"])
     print(f"reconstructed in {summary['reconstruct_s']:.1f} s (landmark fit error {errs} of the inter-ocular distance)")
-    print(f"rig built in {b['timings_s']['build_rig']:.2f} s: {b['shape_keys']} shape keys, bones "
-          f"{', '.join(b['bones'])}, {b['wrinkle_drivers']} wrinkle drivers")
+    print(f"rig built in {b['timings_s']['build_rig']:.2f} s with Blender {b['blender']}: {b['shape_keys']} "
+          f"shape keys, bones {', '.join(b['bones'])}, {b['wrinkle_drivers']} wrinkle drivers")
     for f in ("avatar.blend", "avatar.glb", "avatar.fbx", "avatar.png", "bundle/report.png", "bundle/wrinkles.png"):
         if (out / f).is_file():
             print(f"  {(out / f).resolve()}")
@@ -122,7 +122,7 @@ def _animate(args) -> int:
         print(f"note: {note}")
     print(f"keyed {summary['rows']} rows ({summary['rate']:.1f} per second) on frames "
           f"{summary['frames'][0]:.0f}-{summary['frames'][1]:.0f} at {summary['scene_fps']:.0f} fps: "
-          f"{summary['shape_keys']} shape keys, {summary['bones']} bones")
+          f"{summary['shape_keys']} shape keys, {summary['bones']} bones (Blender {summary['blender']})")
     for f in summary["files"]:
         print(f"  {(Path(args.out) / f).resolve()}")
     return 0

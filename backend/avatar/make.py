@@ -4,6 +4,7 @@ torch and bpy never share one), then avatar.png laid out from its renders."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -20,14 +21,42 @@ class AvatarError(RuntimeError):
     """A stage failed; the message says what to do."""
 
 
+BLENDER_PYTHON_ENV = "HEADSMITH_BLENDER_PYTHON"
+OLDEST_BPY_VENV = Path(__file__).resolve().parents[2] / ".venv-bpy42"   # made by dev.py setup
+
+
+def blender_python() -> tuple[str, dict]:
+    """The interpreter (one with bpy) that runs the extension's headless jobs, and its environment:
+    $HEADSMITH_BLENDER_PYTHON, else the setup's oldest-Blender environment beside the source tree
+    (bpy 4.2: the .blend it saves opens in Blender 4.2 .. 5.x; one saved by bpy 5.0 only in 4.5+),
+    else this interpreter's own bpy. Another interpreter finds the extension through PYTHONPATH."""
+    import importlib.util
+
+    chosen = os.environ.get(BLENDER_PYTHON_ENV)
+    if not chosen:
+        oldest = OLDEST_BPY_VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+        chosen = str(oldest) if oldest.is_file() else sys.executable
+    env = dict(os.environ)
+    if chosen != sys.executable:
+        spec = importlib.util.find_spec("headsmith_blender")
+        addon_parent = str(Path(next(iter(spec.submodule_search_locations))).parent)
+        env["PYTHONPATH"] = os.pathsep.join([addon_parent] + [x for x in [env.get("PYTHONPATH")] if x])
+    return chosen, env
+
+
+def _run_job(module: str, args: list[str], timeout: float) -> subprocess.CompletedProcess:
+    python, env = blender_python()
+    return subprocess.run([python, "-m", module, *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
 def run_blender_job(bundle: Path, out: Path, samples: int = 16, size: int = 512, render: bool = True,
                     timeout: float = 900) -> dict:
     """The extension's headless job in its own process, then avatar.png laid out from its renders,
     written atomically. -> the job's JSON summary."""
     renders = Path(out) / RENDERS
-    cmd = [sys.executable, "-m", "headsmith_blender.headless", str(bundle), str(out),
-           "--samples", str(samples), "--size", str(size)] + (["--renders", str(renders)] if render else ["--no-render"])
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    args = [str(bundle), str(out), "--samples", str(samples), "--size", str(size)] + \
+        (["--renders", str(renders)] if render else ["--no-render"])
+    p = _run_job("headsmith_blender.headless", args, timeout)
     if p.returncode != 0:
         tail = (p.stderr or p.stdout).strip().splitlines()[-5:]
         raise AvatarError("building the rig in Blender failed: " + " | ".join(tail) +
@@ -53,10 +82,10 @@ def run_animate_job(avatar_dir: Path, take: Path, out: Path, start_frame: int = 
         raise AvatarError(f"{avatar_dir} is neither an avatar folder (with bundle/) nor a bundle; "
                           "make one with headsmith avatar PHOTO -o DIR")
     renders = out / f".{Path(take).stem}_renders.npz"
-    cmd = [sys.executable, "-m", "headsmith_blender.headless_animate", str(bundle), str(take), str(out),
-           "--start-frame", str(start_frame)] + (["--scene-rate", str(scene_rate)] if scene_rate else []) + \
+    args = [str(bundle), str(take), str(out), "--start-frame", str(start_frame)] + \
+        (["--scene-rate", str(scene_rate)] if scene_rate else []) + \
         (["--preview", str(preview), "--renders", str(renders)] if preview else [])
-    p = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    p = _run_job("headsmith_blender.headless_animate", args, timeout)
     if p.returncode != 0:
         lines = (p.stderr or p.stdout).strip().splitlines()
         said = [ln[len("error: "):] for ln in lines if ln.startswith("error: ")]

@@ -66,10 +66,12 @@ def main(argv=None) -> int:
     skin = rig.materials["Skin"].node_tree.animation_data
     summary = {"timings_s": timings, "shape_keys": len(rig.head.data.shape_keys.key_blocks) - 1,
                "bones": [b.name for b in rig.armature.data.bones],
-               "wrinkle_drivers": len(skin.drivers) if skin else 0}
+               "wrinkle_drivers": len(skin.drivers) if skin else 0, "blender": bpy.app.version_string}
     print(json.dumps(summary))
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from .core.process_exit import exit_now
+
+    exit_now(main())

@@ -63,10 +63,13 @@ def main(argv=None) -> int:
         np.savez(tmp_npz, labels=np.array(list(renders)), images=np.stack(list(renders.values())))
         os.replace(tmp_npz, a.renders)
     summary["notes"] = take.notes
+    summary["blender"] = bpy.app.version_string
     summary["files"] = [f"{a.take.stem}.blend", f"{a.take.stem}.glb"]
     print(json.dumps(summary))
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from .core.process_exit import exit_now
+
+    exit_now(main())
