@@ -160,3 +160,19 @@ def test_launches_the_backend_when_none_answers(ext, tmp_path):
     finally:
         ext.core.backend_process.stop_launched()
     assert not ext.core.backend_process.LAUNCHED
+
+
+def test_zip_passes_blenders_strict_validation(tmp_path):
+    """extensions.blender.org's rules, by the validator the bpy wheel ships (`blender --command
+    extension validate`): e.g. each permission's reason at most 64 characters."""
+    import subprocess
+
+    import bpy
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "blender_addon"))
+    from package_extension import build_zip
+
+    zp = build_zip(tmp_path)
+    cli = Path(bpy.utils.system_resource("SCRIPTS")) / "addons_core" / "bl_pkg" / "cli" / "blender_ext.py"
+    p = subprocess.run([sys.executable, str(cli), "validate", str(zp)], capture_output=True, text=True, timeout=120)
+    assert p.returncode == 0 and "Success" in p.stdout, p.stdout + p.stderr
