@@ -24,7 +24,8 @@ def main() -> None:
     found = {"blender": bpy.app.version_string, "file_version": list(bpy.data.version),
              "objects": sorted(o.name for o in bpy.data.objects),
              "shape_keys": len(head.data.shape_keys.key_blocks) - 1,
-             "bones": sorted(b.name for b in rig.armature.data.bones)}
+             "bones": sorted(b.name for b in rig.armature.data.bones),
+             "image_paths": sorted(i.filepath for i in bpy.data.images if i.filepath)}
     weights = wrinkle_weight_nodes(rig.materials["Skin"])
     w = weights[("forehead.L", "brows_up")].outputs[0]
     found["weight_at_rest"] = w.default_value

@@ -41,6 +41,8 @@ def test_its_blend_works_in_bpy_4_2(built, tmp_path):
     found = json.loads(p.stdout.strip().splitlines()[-1])
     assert found["blender"].startswith("4.2") and found["file_version"][:2] == [4, 2]
     assert found["shape_keys"] == 52 and found["bones"] == ["eye.L", "eye.R", "head", "jaw", "neck", "root"]
+    # images are packed, and their paths relative to the .blend (unpacking writes beside it)
+    assert found["image_paths"] and all(p.startswith("//") for p in found["image_paths"])
     assert found["weight_at_rest"] == pytest.approx(0.0, abs=1e-6) and found["weight_brows_up"] > 0.3
     assert found["take"]["rows"] == 90 and found["take"]["browInnerUp_at_46"] == pytest.approx(1.0)
     assert found["take"]["weight_at_46"] > 0.3
