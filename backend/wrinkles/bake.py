@@ -92,6 +92,7 @@ class WrinkleBake:
     side: np.ndarray             # (S, S) in [0, 1]: a left mask is its region's times this, a right one 1 - this
     weights: np.ndarray          # (R, K, n_expression + 2): coefficients on [expression, jaw_x, 1]
     expression_names: list[str]
+    jaw_open_equivalent: float | None = None   # radians of jaw bone that open the chin as jawOpen = 1
 
     def region_weights(self, expression: np.ndarray, jaw_x: np.ndarray) -> np.ndarray:
         """(B, E), (B,) -> (B, R, K) blend weights, clamped like the drivers clamp them."""
@@ -105,7 +106,7 @@ class WrinkleBake:
 
     def sidecar(self) -> dict:
         """The JSON mapping shipped with exports: shape-key weights -> wrinkle-map weights."""
-        return {
+        side = {
             "formula": "w[region][key] = clamp(sum_j coef[j] * shapekey[j] + coef_jaw * jaw_open_rad + bias, 0, %.1f)" % WEIGHT_MAX,
             "weight_max": WEIGHT_MAX,
             "keys": self.key_names, "regions": self.region_names,
@@ -116,6 +117,9 @@ class WrinkleBake:
                                  for ki, k in enumerate(self.key_names) if self.weights[ri, ki].any()}
                              for ri, r in enumerate(self.region_names)},
         }
+        if self.jaw_open_equivalent is not None:
+            side["jaw_open_equivalent_rad"] = self.jaw_open_equivalent
+        return side
 
 
 def region_masks(model, size: int) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -264,7 +268,7 @@ def bake(decoder: WrinkleDecoder, model, code: np.ndarray, train_expr: np.ndarra
     jaw_eq = jaw_open_equivalent(model)
     if jaw_eq is not None:   # the jawOpen shape key drives the jaw terms as its bone opening would
         W[:, :, model.expression_names.index(JAW_OPEN_SHAPE_KEY)] += W[:, :, -2] * jaw_eq
-    return WrinkleBake(names, rnames, neutral, deltas, masks, side, W, list(model.expression_names))
+    return WrinkleBake(names, rnames, neutral, deltas, masks, side, W, list(model.expression_names), jaw_eq)
 
 
 def blend_error(decoder: WrinkleDecoder, baked: WrinkleBake, code: np.ndarray, expr: np.ndarray,

@@ -72,6 +72,8 @@ def test_engine_sidecar_holds_to_its_schema(exported):
     folder = glb.parent / side["folder"]
     assert sorted(p.name for p in folder.iterdir()) == side["files"]
     assert side["weight_range"] == [0, side["weight_max"]] and "OpenGL" in side["tangent_space"]["convention"]
+    # jawOpen and the jaw bone each open the jaw's wrinkles: the sidecar says which angle matches
+    assert 0.3 < side["jaw"]["jawOpen_equivalent_rad"] < 0.5 and "not both" in side["jaw"]["one_or_the_other"]
     broken = dict(side, schema="headsmith-engine-wrinkles/0")
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(broken, schema)

@@ -152,7 +152,11 @@ def _write_wrinkle_sidecar(rig: HeadRig, path: Path) -> None:
     side["folder"] = folder.name
     side["static_normal_map"] = STATIC_NORMAL_FILE
     side["morph_targets"] = [kb.name for kb in rig.head.data.shape_keys.key_blocks[1:]]
-    side["jaw"] = {"bone": "jaw", "axis": "local X", "unit": "radians"}
+    side["jaw"] = {"bone": "jaw", "axis": "local X", "unit": "radians",
+                   "one_or_the_other": "the jaw bone and the jawOpen morph target each open the mouth and its "
+                                       "wrinkles in full: drive one of them (an ARKit stream: jawOpen), not both"}
+    if "jaw_open_equivalent_rad" in side:
+        side["jaw"]["jawOpen_equivalent_rad"] = side.pop("jaw_open_equivalent_rad")
     tmp = _atomic_file(path.with_suffix(".wrinkles.json"))
     tmp.write_text(json.dumps(side, indent=1))
     publish(tmp, path.with_suffix(".wrinkles.json"))
