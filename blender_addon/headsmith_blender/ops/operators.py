@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 import bpy
-from bpy.props import BoolProperty, CollectionProperty, IntProperty, StringProperty
+from bpy.props import BoolProperty, CollectionProperty, EnumProperty, IntProperty, StringProperty
 from bpy_extras.io_utils import ExportHelper, ImportHelper
 
 from ..core import background
@@ -253,6 +253,54 @@ class HEADSMITH_OT_import_live_link(bpy.types.Operator, ImportHelper):
         return {"FINISHED"}
 
 
+def _preset_items(self, context):
+    from ..core.expression_presets import PRESETS
+
+    return [(k, UI[f"preset_{k}"], "") for k in PRESETS] + [("reset", UI["preset_reset"], UI["preset_reset_tip"])]
+
+
+class HEADSMITH_OT_expression_preset(bpy.types.Operator):
+    bl_idname = "headsmith.expression_preset"
+    bl_label = UI["preset"]
+    bl_description = UI["preset_tip"]
+    bl_options = {"REGISTER", "UNDO"}
+    preset: EnumProperty(items=_preset_items)
+
+    @classmethod
+    def poll(cls, context):
+        return active_head(context) is not None
+
+    def execute(self, context):
+        from ..core.expression_presets import PRESETS
+        from ..scene.face_controls import reset_face, set_expression
+
+        rig = rig_of(active_head(context))
+        if self.preset == "reset":
+            reset_face(rig)
+        elif set_expression(rig, PRESETS[self.preset]) == 0:
+            self.report({"WARNING"}, MESSAGES["preset_unknown"])
+        context.view_layer.update()
+        return {"FINISHED"}
+
+
+class HEADSMITH_OT_key_face(bpy.types.Operator):
+    bl_idname = "headsmith.key_face"
+    bl_label = UI["key_face"]
+    bl_description = UI["key_face_tip"]
+    bl_options = {"REGISTER", "UNDO"}
+
+    @classmethod
+    def poll(cls, context):
+        return active_head(context) is not None
+
+    def execute(self, context):
+        from ..scene.face_controls import key_face
+
+        n = key_face(rig_of(active_head(context)), context.scene.frame_current)
+        set_status(context.scene, MESSAGES["keyed_face"].format(n=n, frame=context.scene.frame_current))
+        return {"FINISHED"}
+
+
 CLASSES = (HEADSMITH_OT_add_photo, HEADSMITH_OT_clear_photos, HEADSMITH_OT_reconstruct, HEADSMITH_OT_cancel,
            HEADSMITH_OT_import_bundle, HEADSMITH_OT_export_gltf, HEADSMITH_OT_export_fbx,
-           HEADSMITH_OT_import_live_link)
+           HEADSMITH_OT_import_live_link, HEADSMITH_OT_expression_preset, HEADSMITH_OT_key_face)
