@@ -128,6 +128,42 @@ def _animate(args) -> int:
     return 0
 
 
+def _track(args) -> int:
+    import json
+    import time
+
+    from .detect import make_detector
+    from .headmodel import OpenHead
+    from .track import TrackError, track_frames
+    from .track.take import write_take
+    from .track.video import read_video
+    from .wrinkles.bake import jaw_open_equivalent
+
+    avatar = Path(args.avatar)
+    bundle = avatar / "bundle" if (avatar / "bundle" / "bundle.json").is_file() else avatar
+    try:
+        if not (bundle / "bundle.json").is_file():
+            raise TrackError(f"{avatar} is neither an avatar folder (with bundle/) nor a bundle; make one with "
+                             "headsmith avatar PHOTO -o DIR")
+        meta = json.loads((bundle / "bundle.json").read_text())
+        if meta["model"]["name"] != "openhead":
+            raise TrackError(f"{bundle} is a {meta['model']['name']} head; tracking supports OpenHead heads")
+        frames, fps, count = read_video(args.video)
+        model = OpenHead()
+        t = time.perf_counter()
+        track = track_frames(model, frames, meta["parameters"]["shape"], make_detector("mediapipe"), fps, args.quality)
+        seconds = time.perf_counter() - t
+        out = write_take(track, args.out, jaw_open_equivalent(model))
+    except TrackError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    n, found = len(track.found), int(track.found.sum())
+    print(f"tracked {n} frames at {fps:.2f} fps in {seconds:.1f} s ({n / seconds:.1f} frames per second); "
+          f"a face in {found}" + (f", {n - found} bridged from their neighbours" if found < n else ""))
+    print(f"  {out.resolve()}")
+    return 0
+
+
 def _reconstruct(args) -> int:
     from .pipeline import ReconstructionError, reconstruct
 
@@ -271,6 +307,12 @@ def main(argv=None) -> int:
     an.add_argument("--preview", type=int, default=0, metavar="N",
                     help="also OUT/TAKE.png: N frames of the take rendered side by side (Cycles, ~4 s each)")
     an.set_defaults(func=_animate)
+    tr = sub.add_parser("track", help="video of the avatar's person -> a Live Link Face take (CSV)")
+    tr.add_argument("video")
+    tr.add_argument("--avatar", required=True, help="an avatar folder (headsmith avatar's OUT) or a bundle")
+    tr.add_argument("-o", "--out", required=True, metavar="TAKE.csv")
+    tr.add_argument("--quality", default="fast", choices=("fast", "default"))
+    tr.set_defaults(func=_track)
     sv = sub.add_parser("serve", help="run the local reconstruction service (loopback, token)")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=SERVE_PORT)

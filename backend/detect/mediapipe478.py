@@ -138,6 +138,19 @@ class MediaPipe478:
         mesh, score = self.mesh(image, roi_from_points(mesh, MEDIAPIPE478.outer_eye_corners, ROI_SCALE))
         return DenseFace(box, np.concatenate([mesh, self.iris(image, mesh)]).astype(np.float64), score)
 
+    def follow(self, image: np.ndarray, previous: DenseFace | None) -> DenseFace | None:
+        """Video: the face framed from the previous frame's points (one mesh pass, as MediaPipe's
+        own tracking does), the largest detected face when that fails or there is none before;
+        None when the frame shows no face."""
+        if previous is not None:
+            mesh, score = self.mesh(image, roi_from_points(previous.points[:468], MEDIAPIPE478.outer_eye_corners,
+                                                           ROI_SCALE))
+            if score >= MIN_FACE_SCORE:
+                return DenseFace(previous.box, np.concatenate([mesh, self.iris(image, mesh)]).astype(np.float64),
+                                 score)
+        faces = self.detect(image)
+        return faces[0] if faces else None
+
     def detect(self, image: np.ndarray) -> list[DenseFace]:
         """image: (H, W, 3) uint8 RGB. Faces the mesh model accepts, largest box first."""
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:

@@ -181,7 +181,7 @@ def detect_faces(images: list, s: ReconstructSettings, device: str, progress: Pr
     side = s.crop_px(max(found.face_px))
     for img, points in zip(images, found.detected):
         found.crops.append(crop_face(img.rgb, points, side, box=box))
-        found.irises.append(_irises(found.crops[-1], POINT_SETS[detector.point_set]))
+        found.irises.append(iris_centres_in_crop(found.crops[-1], POINT_SETS[detector.point_set]))
     if len(images) > 1 and not s.allow_different_people:
         check_one_person(images, found.chosen)
     return found
@@ -206,7 +206,7 @@ def _chosen_face(img, faces: list, s: ReconstructSettings, found: Faces):
     return face
 
 
-def _irises(crop, point_set) -> np.ndarray:
+def iris_centres_in_crop(crop, point_set) -> np.ndarray:
     """(2, 2) iris centres in crop pixels, image-left eye first, NaN rows for an unseen eye: the
     detector's own (MediaPipe's iris model) where the lids are open, else the hand-made finder
     inside the 68-point eye contours."""

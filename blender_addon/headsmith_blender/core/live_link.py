@@ -155,12 +155,13 @@ APP_DEFAULT_RATE = 60
 
 
 def _timecode_rate(secs: np.ndarray, frames: np.ndarray) -> int | None:
-    """The timecode's frame rate: when the take covers a whole second, the smallest standard rate
-    above its largest frame number; a shorter take cannot tell 48 from 60, so the app's default
-    (60) unless its frame numbers go past it."""
-    covers_a_second = secs.max() - secs.min() >= 2
-    floor = 0 if covers_a_second else APP_DEFAULT_RATE
-    return next((r for r in TIMECODE_RATES if r >= floor and frames.max() < r), None)
+    """The timecode's frame rate: a second that the next one follows ran to its last frame, so the
+    smallest standard rate above the largest frame number of such seconds; a take inside one
+    second cannot tell 48 from 60: the app's default (60), unless its frame numbers go past it."""
+    complete = np.isin(secs, secs + 1)            # rows whose second has a successor in the take
+    top = frames[complete].max() if complete.any() else frames.max()
+    floor = 0 if complete.any() else APP_DEFAULT_RATE
+    return next((r for r in TIMECODE_RATES if r >= floor and top < r and frames.max() < r), None)
 
 
 def _take(secs: np.ndarray, frames: np.ndarray, values: np.ndarray, names: list[str],

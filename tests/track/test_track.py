@@ -1,0 +1,59 @@
+"""`headsmith track`: a synthetic performance (known per-frame parameters, benchmarks/synthetic_video)
+written as a video, tracked with the performer's identity, out as a Live Link Face take that the
+extension reads back: the head turn and the jaw follow the truth, a still face stays still, bad
+input exits 2."""
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
+from synthetic_video import render_video, write_video  # noqa: E402
+
+from headsmith.cli import main  # noqa: E402
+from headsmith_blender.core.live_link import read_live_link  # noqa: E402
+
+SEG = 10   # frames per segment: still, brows, smile, turn, jaw, frown
+
+
+@pytest.fixture(scope="module")
+def performance(tmp_path_factory, openhead):
+    d = tmp_path_factory.mktemp("track")
+    frames, truth = render_video(openhead, seed=1, frames_per_segment=SEG, size=256)
+    bundle = d / "bundle"
+    bundle.mkdir()
+    (bundle / "bundle.json").write_text(json.dumps({"model": {"name": "openhead"},
+                                                    "parameters": {"shape": truth["shape"].tolist()}}))
+    return write_video(frames, d / "performance.avi"), bundle, truth
+
+
+def test_track_command_writes_a_take_that_follows_the_head(performance, tmp_path, capsys):
+    video, bundle, truth = performance
+    out = tmp_path / "take.csv"
+    assert main(["track", str(video), "--avatar", str(bundle), "-o", str(out)]) == 0
+    assert f"tracked {6 * SEG} frames" in capsys.readouterr().out
+    take = read_live_link(out)
+    assert take.rows == 6 * SEG and take.timecode_rate == 30 and take.rate == pytest.approx(30, rel=1e-3)
+    seg = truth["segment"]
+    turn = take.head[seg == "turn", 0]
+    true_turn = truth["rotation"][seg == "turn", 1]
+    assert np.degrees(np.abs(turn - true_turn)).mean() < 5.0           # yaw within a few degrees
+    assert turn.max() > np.radians(15) and turn.min() < -np.radians(15)
+    jaw = take.curves["jawOpen"]
+    assert jaw[seg == "jaw"].max() > 0.4 and jaw[seg == "still"].max() < 0.15
+    still = take.head[seg == "still"]
+    assert np.degrees(np.abs(np.diff(still, axis=0))).mean() < 0.2    # a still face stays still
+
+
+def test_track_refuses_bad_input(performance, tmp_path, capsys):
+    _, bundle, _ = performance
+    assert main(["track", str(tmp_path / "missing.mp4"), "--avatar", str(bundle), "-o", str(tmp_path / "t.csv")]) == 2
+    assert "no such video file" in capsys.readouterr().err
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video" * 100)
+    assert main(["track", str(junk), "--avatar", str(bundle), "-o", str(tmp_path / "t.csv")]) == 2
+    assert "not a video OpenCV can read" in capsys.readouterr().err
+    assert main(["track", str(junk), "--avatar", str(tmp_path), "-o", str(tmp_path / "t.csv")]) == 2
+    assert "neither an avatar folder" in capsys.readouterr().err and not (tmp_path / "t.csv").exists()
