@@ -14,7 +14,6 @@ roll > 0 leans toward the left shoulder.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
