@@ -91,13 +91,13 @@ def test_a_closed_eye_shows_no_iris(mediapipe, astronaut):
     """The pipeline takes MediaPipe's irises only where the lids are apart: closing one eye's lids
     (moving the lower lid onto the upper) leaves that eye's iris unseen, the other kept."""
     from headsmith.detect import crop_face
-    from headsmith.pipeline.stages import _irises
+    from headsmith.pipeline.stages import iris_centres_in_crop
 
     pts = mediapipe.detect(astronaut)[0].points.copy()
     crop = crop_face(astronaut, pts, 512, box=MEDIAPIPE478.box)
-    open_eyes = _irises(crop, MEDIAPIPE478)
+    open_eyes = iris_centres_in_crop(crop, MEDIAPIPE478)
     assert np.isfinite(open_eyes).all()
     upper, lower = MEDIAPIPE478.lid_middles[0]
     crop.landmarks[lower] = crop.landmarks[upper]
-    closed = _irises(crop, MEDIAPIPE478)
+    closed = iris_centres_in_crop(crop, MEDIAPIPE478)
     assert np.isnan(closed[0]).all() and np.allclose(closed[1], open_eyes[1])
