@@ -1,10 +1,16 @@
 """Train the OpenHead detail decoder on the synthetic wrinkle generator.
 
     headsmith-train detail --config training/configs/openhead_detail.json --run runs/detail [--resume]
-        [--export assets/detail]
+        [--export assets/detail] [--stop-at STEP] [--max-minutes M]
+    torchrun --nproc-per-node 2 -m headsmith_training.train_detail detail --run-dir runs/detail ...
+        (the same on 2 processes; torchrun reads "--run" as its own --run-path, so --run-dir)
+    torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint HOST:29500 \
+        -m headsmith_training.train_detail detail --run-dir runs/detail ...     (several machines)
 
-Resumable: a checkpoint (model, optimiser, step, data seed) is written every `checkpoint_every`
-steps into the run folder; --resume continues from it. The dataset (codes, expressions, jaws and
+Resumable: a checkpoint (model, optimiser, step) is written every `checkpoint_every` steps (and
+when a run stops early) into the run folder; --resume continues from it, drawing the batches an
+unbroken run would (each step's batch comes from the seed and the step). Distributed: see
+training/distributed.py; the global batch is the config's `batch` whatever the process count. The dataset (codes, expressions, jaws and
 their generated maps) is made once per run from the config's seed and kept in the run folder.
 With --export, the final weights (torch state dict and ONNX) and a JSON record of the command,
 config, seed and losses are written to the export folder.
@@ -26,6 +32,7 @@ from headsmith.wrinkles.networks import DetailDecoder
 from headsmith.wrinkles.texture_decoder import GatedTextureDecoder, latent_mirror, symmetry_tables
 from headsmith.headmodel import OpenHead
 
+from .distributed import Dist
 from .wrinkle_generator import CODE_DIM, N_ORIENT, N_PATTERNS, basis_textures, build_tables, generate, person_code, sample_expressions
 
 
@@ -98,18 +105,44 @@ def make_network(model, cfg: dict) -> torch.nn.Module:
     raise ValueError(f"unknown architecture {arch!r} (gated_texture or deca)")
 
 
-def train(cfg: dict, run: Path, resume: bool, model=None, log=print, max_seconds: float | None = None) -> dict:
+def _dataset(model, cfg: dict, run: Path, dist: Dist, log) -> dict:
+    """The run's dataset, made once (by rank 0) and kept in the run folder."""
+    data_path = run / "dataset.npz"
+    if dist.is_main and not data_path.is_file():
+        data = make_dataset(model, cfg, log)
+        tmp = run / "dataset.tmp.npz"
+        np.savez(tmp, **data)
+        tmp.replace(data_path)
+    dist.barrier()
+    with np.load(data_path) as z:
+        return {k: z[k] for k in z.files}
+
+
+def step_indices(cfg: dict, step: int, n: int) -> torch.Tensor:
+    """The global batch of step `step`: a function of the seed and the step alone, so a resumed
+    (or differently distributed) run trains on what an unbroken one would."""
+    g = torch.Generator().manual_seed(cfg["seed"] * 1_000_003 + step)
+    return torch.randint(0, n, (cfg["batch"],), generator=g)
+
+
+def _save(run: Path, net, opt, step: int, history: list) -> None:
+    ckpt = run / "checkpoint.pt"
+    tmp = ckpt.with_suffix(".tmp")
+    torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "step": step}, tmp)
+    tmp.replace(ckpt)
+    (run / "history.json").write_text(json.dumps(history))
+
+
+def train(cfg: dict, run: Path, resume: bool, model=None, log=print, max_seconds: float | None = None,
+          stop_at: int | None = None) -> dict:
+    """Train (or resume) in `run`; under torchrun every process calls this (training.distributed).
+    stop_at: leave after that step with a checkpoint, as a kill would after one (tests, split runs)."""
+    dist = Dist.from_env()
     run.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg["seed"])
     model = model or OpenHead()
-    data_path = run / "dataset.npz"
-    if data_path.is_file():
-        with np.load(data_path) as z:
-            data = {k: z[k] for k in z.files}
-    else:
-        data = make_dataset(model, cfg, log)
-        np.savez(data_path, **data)
-    net = make_network(model, cfg)
+    data = _dataset(model, cfg, run, dist, log)
+    net = make_network(model, cfg).to(dist.device)
     tex = [p for n, p in net.named_parameters() if n == "textures"]
     rest = [p for n, p in net.named_parameters() if n != "textures"]
     opt = torch.optim.Adam([{"params": rest, "scale": 1.0},
@@ -117,46 +150,44 @@ def train(cfg: dict, run: Path, resume: bool, model=None, log=print, max_seconds
     step, history = 0, []
     ckpt = run / "checkpoint.pt"
     if resume and ckpt.is_file():
-        state = torch.load(ckpt, map_location="cpu", weights_only=True)
+        state = torch.load(ckpt, map_location=dist.device, weights_only=True)
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         step = int(state["step"])
         history = json.loads((run / "history.json").read_text()) if (run / "history.json").is_file() else []
         log(f"resumed at step {step}")
+    ddp = dist.wrap(net)
     # the last held-out samples are never trained on (see evaluate)
     held = heldout_count(len(data["codes"]))
     latent = torch.tensor(np.concatenate([data["jaw"], data["expression"], data["codes"]], 1))[:-held]
     target = torch.tensor(data["maps_mm"][:-held].astype(np.float32))
-    n = len(latent)
-    g = torch.Generator().manual_seed(cfg["seed"] + step)
     t0 = time.time()
     net.train()
     while step < cfg["steps"]:
         lr = cfg["lr"] * 0.5 * (1 + math.cos(math.pi * step / cfg["steps"]))
         for grp in opt.param_groups:
             grp["lr"] = lr * grp["scale"]
-        idx = torch.randint(0, n, (cfg["batch"],), generator=g)
-        pred = net(latent[idx])[:, 0] * 1000.0
-        loss, l1, gl = loss_fn(pred, target[idx], cfg["grad_weight"], cfg.get("furrow_weight", 0.0),
+        idx = dist.shard(step_indices(cfg, step, len(latent)))
+        pred = ddp(latent[idx].to(dist.device))[:, 0] * 1000.0
+        loss, l1, gl = loss_fn(pred, target[idx].to(dist.device), cfg["grad_weight"], cfg.get("furrow_weight", 0.0),
                                cfg.get("squared", False))
         opt.zero_grad()
         loss.backward()
         opt.step()
         step += 1
-        history.append([step, float(loss.detach()), float(l1.detach()), float(gl.detach())])
-        if step % 20 == 0:
+        history.append([step] + [dist.mean(float(x.detach())) for x in (loss, l1, gl)])
+        if step % 20 == 0 and dist.is_main:
             log(f"step {step}/{cfg['steps']} loss {history[-1][1]:.4f} (L1 {history[-1][2]:.4f} mm, grad {history[-1][3]:.4f}) "
                 f"lr {lr:.5f} {time.time() - t0:.0f}s")
-        if step % cfg["checkpoint_every"] == 0 or step == cfg["steps"]:
-            tmp = ckpt.with_suffix(".tmp")
-            torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "step": step}, tmp)
-            tmp.replace(ckpt)
-            (run / "history.json").write_text(json.dumps(history))
-        if max_seconds is not None and time.time() - t0 > max_seconds:
-            log(f"stopping at step {step} (time budget); --resume continues")
+        early = (stop_at is not None and step >= stop_at) or (max_seconds is not None and time.time() - t0 > max_seconds)
+        if dist.is_main and (step % cfg["checkpoint_every"] == 0 or step == cfg["steps"] or early):
+            _save(run, net, opt, step, history)
+        if early:
+            log(f"stopping at step {step}; --resume continues")
             break
+    dist.barrier()
     net.eval()
-    return {"net": net, "step": step, "history": history}
+    return {"net": net, "step": step, "history": history, "dist": dist}
 
 
 def export(net: torch.nn.Module, out: Path, record: dict) -> None:
@@ -188,14 +219,17 @@ def main(argv=None) -> int:
     sub = ap.add_subparsers(dest="cmd", required=True)
     d = sub.add_parser("detail")
     d.add_argument("--config", type=Path, default=Path(__file__).parent / "configs" / "openhead_detail.json")
-    d.add_argument("--run", type=Path, default=Path("runs/detail"))
+    # --run-dir: under torchrun, whose own parser takes "--run" for its "--run-path"
+    d.add_argument("--run", "--run-dir", dest="run", type=Path, default=Path("runs/detail"))
     d.add_argument("--resume", action="store_true")
     d.add_argument("--export", type=Path)
     d.add_argument("--max-minutes", type=float)
+    d.add_argument("--stop-at", type=int, help="leave after this step with a checkpoint (--resume continues)")
     a = ap.parse_args(argv)
     cfg = json.loads(a.config.read_text())
-    res = train(cfg, a.run, a.resume, max_seconds=a.max_minutes * 60 if a.max_minutes else None)
-    if a.export:
+    res = train(cfg, a.run, a.resume, max_seconds=a.max_minutes * 60 if a.max_minutes else None, stop_at=a.stop_at)
+    res["dist"].close()
+    if a.export and res["dist"].is_main:
         with np.load(a.run / "dataset.npz") as z:
             data = {k: z[k] for k in z.files}
         hist = res["history"]
