@@ -35,8 +35,10 @@ def main() -> None:
     head.data.shape_keys.key_blocks["browInnerUp"].value = 0.0
     res = apply_take(rig, read_live_link(take_path), "take")
     bpy.context.scene.frame_set(46)
+    action = head.data.shape_keys.animation_data.action
     found["take"] = {"rows": res["rows"], "browInnerUp_at_46": head.data.shape_keys.key_blocks["browInnerUp"].value,
-                     "weight_at_46": w.default_value}
+                     "weight_at_46": w.default_value, "curves": len(action.fcurves),
+                     "keys_per_curve": sorted({len(fc.keyframe_points) for fc in action.fcurves})}
     found["glb"] = str(export_glb(rig, out / "oldest.glb"))
     found["fbx"] = str(export_fbx(rig, out / "oldest.fbx"))
     print(json.dumps(found))

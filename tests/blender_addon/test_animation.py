@@ -86,6 +86,17 @@ def test_exported_glb_carries_the_animation(head, tmp_path):
              for c in a["channels"]}
     assert ("head", "rotation") in paths and ("eye.L", "rotation") in paths
     assert any(p == "weights" for _, p in paths)
+    # Blender's own importer reads the animation back: shape-key and bone actions
+    bpy.ops.wm.read_factory_settings(use_empty=True)
+    bpy.ops.import_scene.gltf(filepath=str(glb))
+    mesh = next(o for o in bpy.data.objects if o.type == "MESH" and o.data.shape_keys is not None)
+    arm = next(o for o in bpy.data.objects if o.type == "ARMATURE")
+
+    def actions(ad):   # the importer puts an animation on the active action or in NLA strips
+        return [a for a in [ad.action] + [st.action for tr in ad.nla_tracks for st in tr.strips] if a is not None]
+
+    assert actions(mesh.data.shape_keys.animation_data) and actions(arm.animation_data), \
+        [(a.name, a.users) for a in bpy.data.actions]
     if shutil.which("node") and (VALIDATOR / "node_modules" / "gltf-validator").is_dir():
         p = subprocess.run(["node", str(VALIDATOR / "validate.js"), str(glb)], capture_output=True, text=True,
                            timeout=120)

@@ -2,6 +2,7 @@
 builds the head with the oldest supported bpy (4.2, the setup's .venv-bpy42), its .blend opens
 there and in the suite's bpy 5.0, and the extension's drivers, take import and exports work in 4.2."""
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -46,7 +47,14 @@ def test_its_blend_works_in_bpy_4_2(built, tmp_path):
     assert found["weight_at_rest"] == pytest.approx(0.0, abs=1e-6) and found["weight_brows_up"] > 0.3
     assert found["take"]["rows"] == 90 and found["take"]["browInnerUp_at_46"] == pytest.approx(1.0)
     assert found["take"]["weight_at_46"] > 0.3
+    assert found["take"]["curves"] == 52 and found["take"]["keys_per_curve"] == [90]   # a key per row
     assert Path(found["glb"]).stat().st_size > 100_000 and Path(found["fbx"]).is_file()
+    validator = Path(__file__).resolve().parents[2] / "tools" / "gltf_validator"
+    if shutil.which("node") and (validator / "node_modules" / "gltf-validator").is_dir():
+        v = subprocess.run(["node", str(validator / "validate.js"), found["glb"]], capture_output=True, text=True,
+                           timeout=120)
+        report = json.loads(v.stdout)
+        assert report["issues"]["numErrors"] == 0 and report["info"]["animationCount"] >= 1
 
 
 def test_its_blend_opens_in_the_suites_bpy(built):
