@@ -29,7 +29,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".headsmith-installed"
-EXTRAS = "dev,blender,build"
+EXTRAS = "dev,blender,build,train"
 # the oldest Blender the extension supports, in its own environment: `headsmith avatar` and
 # `headsmith animate` build their .blend files with it (a file saved by bpy 5.0 opens only in
 # Blender 4.5+), and the suite runs the extension's checks on it

@@ -10,7 +10,8 @@
 Resumable: a checkpoint (model, optimiser, step) is written every `checkpoint_every` steps (and
 when a run stops early) into the run folder; --resume continues from it, drawing the batches an
 unbroken run would (each step's batch comes from the seed and the step). Distributed: see
-training/distributed.py; the global batch is the config's `batch` whatever the process count. The dataset (codes, expressions, jaws and
+training/distributed.py; the global batch is the config's `batch` whatever the process count.
+Rank 0 shows a progress bar and writes TensorBoard event logs into RUN/tensorboard. The dataset (codes, expressions, jaws and
 their generated maps) is made once per run from the config's seed and kept in the run folder.
 With --export, the final weights (torch state dict and ONNX) and a JSON record of the command,
 config, seed and losses are written to the export folder.
@@ -163,6 +164,7 @@ def train(cfg: dict, run: Path, resume: bool, model=None, log=print, max_seconds
     target = torch.tensor(data["maps_mm"][:-held].astype(np.float32))
     t0 = time.time()
     net.train()
+    board, bar = _monitors(run, dist, step, cfg["steps"])
     while step < cfg["steps"]:
         lr = cfg["lr"] * 0.5 * (1 + math.cos(math.pi * step / cfg["steps"]))
         for grp in opt.param_groups:
@@ -176,18 +178,42 @@ def train(cfg: dict, run: Path, resume: bool, model=None, log=print, max_seconds
         opt.step()
         step += 1
         history.append([step] + [dist.mean(float(x.detach())) for x in (loss, l1, gl)])
-        if step % 20 == 0 and dist.is_main:
-            log(f"step {step}/{cfg['steps']} loss {history[-1][1]:.4f} (L1 {history[-1][2]:.4f} mm, grad {history[-1][3]:.4f}) "
-                f"lr {lr:.5f} {time.time() - t0:.0f}s")
+        if board is not None:
+            for name, v in zip(("loss", "value_mm", "gradient_mm"), history[-1][1:]):
+                board.add_scalar(f"train/{name}", v, step)
+            board.add_scalar("train/lr", lr, step)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(loss=f"{history[-1][1]:.4f}")
         early = (stop_at is not None and step >= stop_at) or (max_seconds is not None and time.time() - t0 > max_seconds)
         if dist.is_main and (step % cfg["checkpoint_every"] == 0 or step == cfg["steps"] or early):
             _save(run, net, opt, step, history)
         if early:
             log(f"stopping at step {step}; --resume continues")
             break
+    for m in (board, bar):
+        if m is not None:
+            m.close()
     dist.barrier()
     net.eval()
     return {"net": net, "step": step, "history": history, "dist": dist}
+
+
+def _monitors(run: Path, dist: Dist, step: int, steps: int):
+    """Rank 0's TensorBoard event log (RUN/tensorboard; `tensorboard --logdir RUN`) and progress bar.
+    Without the tensorboard package (headsmith[train]) the run goes on with the bar alone."""
+    if not dist.is_main:
+        return None, None
+    from tqdm import tqdm
+
+    bar = tqdm(total=steps, initial=step, desc="training", unit="step", mininterval=2.0)
+    try:
+        from torch.utils.tensorboard import SummaryWriter
+    except ImportError:
+        bar.write("note: no TensorBoard log (pip install 'headsmith[train]' for tensorboard)")
+        return None, bar
+    # a resumed run drops what the interrupted one logged after its last checkpoint (step)
+    return SummaryWriter(log_dir=str(run / "tensorboard"), purge_step=step + 1 if step else None), bar
 
 
 def export(net: torch.nn.Module, out: Path, record: dict) -> None:
