@@ -142,6 +142,10 @@ def train(cfg: dict, run: Path, resume: bool, model=None, log=print, max_seconds
     run.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg["seed"])
     model = model or OpenHead()
+    if dist.is_main:   # every run records what it was asked, each start appended
+        starts = json.loads((run / "run.json").read_text())["starts"] if (run / "run.json").is_file() else []
+        starts.append({"resume": resume, "processes": dist.world, "time": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        (run / "run.json").write_text(json.dumps({"config": cfg, "seed": cfg["seed"], "starts": starts}, indent=1))
     data = _dataset(model, cfg, run, dist, log)
     net = make_network(model, cfg).to(dist.device)
     tex = [p for n, p in net.named_parameters() if n == "textures"]

@@ -36,3 +36,5 @@ def test_run_writes_a_tensorboard_log(tmp_path, openhead):
     history = json.loads((tmp_path / "run" / "history.json").read_text())
     last = {e.step: e.value for e in acc.Scalars("train/loss")}
     assert abs(last[6] - history[-1][1]) < 1e-6
+    record = json.loads((tmp_path / "run" / "run.json").read_text())        # config and seed with the run
+    assert record["config"] == cfg and record["seed"] == 1 and [s["resume"] for s in record["starts"]] == [False, True]
