@@ -127,7 +127,7 @@ def _similarity_init(model: HeadModel, lmk_ndc: torch.Tensor, yaw_deg: float, em
     return err, torch.tensor([s, float(sol[1]) / s, float(sol[2]) / s])
 
 
-def _initial_cameras(model: HeadModel, det_ndc: torch.Tensor, embedding) -> tuple[torch.Tensor, list[float]]:
+def initial_cameras(model: HeadModel, det_ndc: torch.Tensor, embedding) -> tuple[torch.Tensor, list[float]]:
     """Per photo: a yaw search over the mean head and the closed-form scale/translation at the
     best yaw. -> cameras (B, 3), yaws in degrees."""
     cams, yaws = [], []
@@ -151,7 +151,7 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
     model = model.to(dev)
     if len(observations) == 0:
         raise ValueError("no observations to fit")
-    st = FitState.start(model, observations, settings, dev, _initial_cameras)
+    st = FitState.start(model, observations, settings, dev, initial_cameras)
     if not st.iris_seen.any():
         sched = dict(sched, gaze=0)
     st.steps = StepCounter(progress, sum(sched[k] for k in ("rigid", "landmark", "photo", "polish", "gaze")))

@@ -29,7 +29,7 @@ def rigid_stage(st: FitState, steps: int) -> None:
         st.steps.step("rigid")
 
 
-def _clamp_expression(st: FitState) -> None:
+def clamp_expression(st: FitState) -> None:
     with torch.no_grad():
         st.expression.clamp_(0, 1)
         st.jaw[:, 0].clamp_(-0.05, 0.6)
@@ -44,7 +44,7 @@ def landmark_stage(st: FitState, opt: Adam, steps: int, stage: str) -> None:
         loss = s.w_landmark * lmk + s.w_eye * eye + s.w_lip * lip + st.priors()
         loss.backward()
         opt.step()
-        _clamp_expression(st)
+        clamp_expression(st)
         st.history[stage].append(float(loss.detach()))
         st.steps.step(stage)
 
@@ -147,7 +147,7 @@ def photometric_stage(st: FitState, observations: list, albedo_model: AlbedoMode
                 + albedo_prior)
         loss.backward()
         opt.step()
-        _clamp_expression(st)
+        clamp_expression(st)
         with torch.no_grad():
             st.albedo.clamp_(0.02, 1.0)
         st.history["photo"].append(float(photo.detach()))

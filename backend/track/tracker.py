@@ -21,8 +21,8 @@ import torch
 
 from ..detect.crop import CROP_SCALE, Crop, face_span
 from ..detect.point_sets import POINT_SETS
-from ..fit.coarse import FitSettings, Observation, _initial_cameras
-from ..fit.stages import _clamp_expression, gaze_stage, rigid_stage
+from ..fit.coarse import FitSettings, Observation, initial_cameras
+from ..fit.stages import clamp_expression, gaze_stage, rigid_stage
 from ..fit.terms import FitState, StepCounter
 from ..headmodel import HeadModel
 from ..headmodel.lbs import axis_angle_to_matrix
@@ -59,14 +59,14 @@ class Track:
     seconds: dict = field(default_factory=dict)
 
 
-def frame_observations(frames, detector) -> tuple[list[Observation | None], list[float]]:
+def frame_observations(frames, detector) -> list[Observation | None]:
     """Each frame's dense landmarks in a CROP-pixel frame around the face (no image is warped: the
-    fit needs only the points), or None where no face was found; and each face's size in pixels."""
+    fit needs only the points), or None where no face was found."""
     from ..pipeline.stages import iris_centres_in_crop
 
     ps = POINT_SETS[detector.point_set]
     blank = np.broadcast_to(np.zeros((1, 1, 3), np.uint8), (CROP, CROP, 3))
-    obs, spans, prev = [], [], None
+    obs, prev = [], None
     for rgb in frames:
         face = detector.follow(rgb, prev)
         prev = face
@@ -80,11 +80,11 @@ def frame_observations(frames, detector) -> tuple[list[Observation | None], list
         M = np.array([[s, 0.0, CROP / 2 - s * centre[0]], [0.0, s, CROP / 2 - s * centre[1]]])
         crop = Crop(blank, face.points @ M[:, :2].T + M[:, 2], M, CROP)
         obs.append(Observation(blank, crop.landmarks, iris_centres_in_crop(crop, ps), ps.name))
-        spans.append(span)
-    return obs, spans
+    return obs
 
 
 def _temporal(st: FitState) -> torch.Tensor:
+    """The squared frame-to-frame change of each parameter in W_TEMPORAL, weighted, per frame."""
     t = torch.zeros((), device=st.camera.device)
     for name, w in W_TEMPORAL.items():
         x = getattr(st, name)
@@ -98,7 +98,7 @@ def _fit_chunk(model: HeadModel, obs: list[Observation], shape: torch.Tensor, sc
     """One chunk: -> per-frame parameters (CPU tensors) and the last frame's, to start the next."""
     # each frame's camera and turn from the yaw search of a photo fit (a fast turn outruns any
     # warm start); expression and jaw start from the previous chunk's last frame
-    st = FitState.start(model, obs, settings, torch.device("cpu"), _initial_cameras)
+    st = FitState.start(model, obs, settings, torch.device("cpu"), initial_cameras)
     with torch.no_grad():
         st.shape.copy_(shape)
         if start is not None:
@@ -116,7 +116,7 @@ def _fit_chunk(model: HeadModel, obs: list[Observation], shape: torch.Tensor, sc
         loss = s.w_landmark * lmk + s.w_eye * eye + s.w_lip * lip + st.priors() + _temporal(st)
         loss.backward()
         opt.step()
-        _clamp_expression(st)
+        clamp_expression(st)
         st.steps.step("landmark")
     if sched["gaze"] and st.iris_seen.any():
         gaze_stage(st, sched["gaze"])
@@ -154,7 +154,7 @@ def track_frames(model: HeadModel, frames, shape: np.ndarray, detector, fps: flo
     if quality not in SCHEDULES:
         raise TrackError(f"quality must be one of {list(SCHEDULES)}, got {quality!r}")
     t0 = time.perf_counter()
-    obs, _ = frame_observations(frames, detector)
+    obs = frame_observations(frames, detector)
     t1 = time.perf_counter()
     found = np.array([o is not None for o in obs])
     if not found.any():
