@@ -39,3 +39,21 @@ def exported(tmp_path_factory, avatar_bundle):
     rig = build_head(read_avatar(avatar_bundle), pack=False)
     out = tmp_path_factory.mktemp("export")
     return rig, export_glb(rig, out / "head.glb"), export_fbx(rig, out / "head.fbx")
+
+
+@pytest.fixture
+def registered_head(empty_scene, avatar):
+    """The sample head built with the extension's classes registered, selected and active (for
+    operators and panels); unregistered afterwards."""
+    import bpy
+
+    import headsmith_blender
+    from headsmith_blender.scene.rig_builder import build_head
+
+    headsmith_blender.register()
+    rig = build_head(avatar, pack=False)
+    for o in bpy.context.view_layer.objects:
+        o.select_set(o == rig.head)
+    bpy.context.view_layer.objects.active = rig.head
+    yield rig
+    headsmith_blender.unregister()

@@ -15,20 +15,8 @@ VALIDATOR = Path(__file__).resolve().parents[2] / "tools" / "gltf_validator"
 
 
 @pytest.fixture
-def head(empty_scene, avatar):
-    """The sample head with the extension's classes registered, selected and active."""
-    import bpy
-
-    import headsmith_blender
-    from headsmith_blender.scene.rig_builder import build_head
-
-    headsmith_blender.register()
-    rig = build_head(avatar, pack=False)
-    for o in bpy.context.view_layer.objects:
-        o.select_set(o == rig.head)
-    bpy.context.view_layer.objects.active = rig.head
-    yield rig
-    headsmith_blender.unregister()
+def head(registered_head):
+    return registered_head
 
 
 def _import(bpy, path, **kw):

@@ -5,19 +5,8 @@ import pytest
 
 
 @pytest.fixture
-def head(empty_scene, avatar):
-    import bpy
-
-    import headsmith_blender
-    from headsmith_blender.scene.rig_builder import build_head
-
-    headsmith_blender.register()
-    rig = build_head(avatar, pack=False)
-    for o in bpy.context.view_layer.objects:
-        o.select_set(o == rig.head)
-    bpy.context.view_layer.objects.active = rig.head
-    yield rig
-    headsmith_blender.unregister()
+def head(registered_head):
+    return registered_head
 
 
 def test_presets_reset_and_key_face(head):

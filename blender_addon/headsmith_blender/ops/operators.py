@@ -179,11 +179,15 @@ class HEADSMITH_OT_import_bundle(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class _ExportBase(ExportHelper):
+class _OnHead:
+    """Operators that act on the selected head: greyed out without one."""
+
     @classmethod
     def poll(cls, context):
         return active_head(context) is not None
 
+
+class _ExportBase(_OnHead, ExportHelper):
     def execute(self, context):
         from ..scene import export
 
@@ -214,7 +218,7 @@ class HEADSMITH_OT_export_fbx(bpy.types.Operator, _ExportBase):
     export_fn = "export_fbx"
 
 
-class HEADSMITH_OT_import_live_link(bpy.types.Operator, ImportHelper):
+class HEADSMITH_OT_import_live_link(_OnHead, bpy.types.Operator, ImportHelper):
     """Key a Live Link Face take (CSV) onto the selected head: the file is read and checked whole
     first, so a bad file changes nothing in the scene."""
     bl_idname = "headsmith.import_live_link"
@@ -225,10 +229,6 @@ class HEADSMITH_OT_import_live_link(bpy.types.Operator, ImportHelper):
     filter_glob: StringProperty(default="*.csv", options={"HIDDEN"})
     start_frame: IntProperty(name=UI["start_frame"], default=1, min=0)
     use_take_rate: BoolProperty(name=UI["use_take_rate"], description=UI["use_take_rate_tip"], default=True)
-
-    @classmethod
-    def poll(cls, context):
-        return active_head(context) is not None
 
     def execute(self, context):
         from ..core.live_link import LiveLinkError, read_live_link
@@ -259,16 +259,12 @@ def _preset_items(self, context):
     return [(k, UI[f"preset_{k}"], "") for k in PRESETS] + [("reset", UI["preset_reset"], UI["preset_reset_tip"])]
 
 
-class HEADSMITH_OT_expression_preset(bpy.types.Operator):
+class HEADSMITH_OT_expression_preset(_OnHead, bpy.types.Operator):
     bl_idname = "headsmith.expression_preset"
     bl_label = UI["preset"]
     bl_description = UI["preset_tip"]
     bl_options = {"REGISTER", "UNDO"}
     preset: EnumProperty(items=_preset_items)
-
-    @classmethod
-    def poll(cls, context):
-        return active_head(context) is not None
 
     def execute(self, context):
         from ..core.expression_presets import PRESETS
@@ -283,15 +279,11 @@ class HEADSMITH_OT_expression_preset(bpy.types.Operator):
         return {"FINISHED"}
 
 
-class HEADSMITH_OT_key_face(bpy.types.Operator):
+class HEADSMITH_OT_key_face(_OnHead, bpy.types.Operator):
     bl_idname = "headsmith.key_face"
     bl_label = UI["key_face"]
     bl_description = UI["key_face_tip"]
     bl_options = {"REGISTER", "UNDO"}
-
-    @classmethod
-    def poll(cls, context):
-        return active_head(context) is not None
 
     def execute(self, context):
         from ..scene.face_controls import key_face

@@ -25,12 +25,22 @@ SLIDER_GROUPS = {  # panel box -> shape key name prefixes
 }
 
 
-class HEADSMITH_PT_main(bpy.types.Panel):
-    bl_label = UI["panel"]
-    bl_idname = "HEADSMITH_PT_main"
+class _InSidebar:
+    """Where every Headsmith panel lives: the 3D view's sidebar, tab "Headsmith"."""
     bl_space_type = "VIEW_3D"
     bl_region_type = "UI"
     bl_category = UI["panel"]
+
+
+class _HeadSubPanel(_InSidebar):
+    """A folding sub-panel of the head panel."""
+    bl_parent_id = "HEADSMITH_PT_head"
+    bl_options = {"DEFAULT_CLOSED"}
+
+
+class HEADSMITH_PT_main(_InSidebar, bpy.types.Panel):
+    bl_label = UI["panel"]
+    bl_idname = "HEADSMITH_PT_main"
 
     def draw(self, context):
         st = context.scene.headsmith
@@ -55,14 +65,11 @@ class HEADSMITH_PT_main(bpy.types.Panel):
         col.operator("headsmith.import_bundle", icon="FILE_FOLDER")
 
 
-class HEADSMITH_PT_head(bpy.types.Panel):
+class HEADSMITH_PT_head(_InSidebar, bpy.types.Panel):
     """The selected head: wrinkles, the one jaw control, presets, keying, takes and exports; the
     sliders fold away in one sub-panel per face area (below)."""
     bl_label = "Head"
     bl_idname = "HEADSMITH_PT_head"
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = UI["panel"]
 
     @classmethod
     def poll(cls, context):
@@ -87,13 +94,8 @@ class HEADSMITH_PT_head(bpy.types.Panel):
         row.operator("headsmith.export_fbx", icon="EXPORT")
 
 
-class _FaceAreaPanel:
-    """A folding sub-panel of the head panel with the shape-key sliders of one face area."""
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = UI["panel"]
-    bl_parent_id = "HEADSMITH_PT_head"
-    bl_options = {"DEFAULT_CLOSED"}
+class _FaceAreaPanel(_HeadSubPanel):
+    """The shape-key sliders of one face area."""
     prefixes: tuple = ()
 
     @classmethod
@@ -118,14 +120,9 @@ def face_area_keys(head, prefixes: tuple) -> list:
     return [kb for kb in keys if kb.name.startswith(prefixes) and kb.name != JAW_CONTROL]
 
 
-class HEADSMITH_PT_head_bones(bpy.types.Panel):
+class HEADSMITH_PT_head_bones(_HeadSubPanel, bpy.types.Panel):
     bl_label = UI["head_eyes"]
     bl_idname = "HEADSMITH_PT_head_bones"
-    bl_space_type = "VIEW_3D"
-    bl_region_type = "UI"
-    bl_category = UI["panel"]
-    bl_parent_id = "HEADSMITH_PT_head"
-    bl_options = {"DEFAULT_CLOSED"}
 
     @classmethod
     def poll(cls, context):
