@@ -132,6 +132,8 @@ def _track(args) -> int:
     import json
     import time
 
+    from .avatar import AvatarError
+    from .avatar.make import bundle_of
     from .detect import make_detector
     from .headmodel import OpenHead
     from .track import TrackError, track_frames
@@ -139,12 +141,8 @@ def _track(args) -> int:
     from .track.video import read_video
     from .wrinkles.bake import jaw_open_equivalent
 
-    avatar = Path(args.avatar)
-    bundle = avatar / "bundle" if (avatar / "bundle" / "bundle.json").is_file() else avatar
     try:
-        if not (bundle / "bundle.json").is_file():
-            raise TrackError(f"{avatar} is neither an avatar folder (with bundle/) nor a bundle; make one with "
-                             "headsmith avatar PHOTO -o DIR")
+        bundle = bundle_of(args.avatar)
         meta = json.loads((bundle / "bundle.json").read_text())
         if meta["model"]["name"] != "openhead":
             raise TrackError(f"{bundle} is a {meta['model']['name']} head; tracking supports OpenHead heads")
@@ -154,7 +152,7 @@ def _track(args) -> int:
         track = track_frames(model, frames, meta["parameters"]["shape"], make_detector("mediapipe"), fps, args.quality)
         seconds = time.perf_counter() - t
         out = write_take(track, args.out, jaw_open_equivalent(model))
-    except TrackError as e:
+    except (AvatarError, TrackError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     n, found = len(track.found), int(track.found.sum())

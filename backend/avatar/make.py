@@ -70,17 +70,25 @@ def run_blender_job(bundle: Path, out: Path, samples: int = 16, size: int = 512,
     return summary
 
 
+def bundle_of(avatar_dir: Path | str) -> Path:
+    """The bundle of an avatar folder (what `headsmith avatar` wrote: DIR/bundle) or the bundle
+    itself; AvatarError for anything else."""
+    avatar_dir = Path(avatar_dir)
+    bundle = avatar_dir / "bundle" if (avatar_dir / "bundle" / "bundle.json").is_file() else avatar_dir
+    if not (bundle / "bundle.json").is_file():
+        raise AvatarError(f"{avatar_dir} is neither an avatar folder (with bundle/) nor a bundle; "
+                          "make one with headsmith avatar PHOTO -o DIR")
+    return bundle
+
+
 def run_animate_job(avatar_dir: Path, take: Path, out: Path, start_frame: int = 1,
                     scene_rate: int | None = None, preview: int = 0, timeout: float = 900) -> dict:
     """`headsmith animate`: the extension's headless job keys a Live Link Face take onto the head of
     AVATAR_DIR (an avatar folder with bundle/, or a bundle) and writes OUT/TAKE.blend and .glb, and
     with `preview` OUT/TAKE.png: that many frames rendered side by side with their foreheads.
     A bad take or bundle: AvatarError with the job's own message, nothing written."""
-    avatar_dir, out = Path(avatar_dir), Path(out)
-    bundle = avatar_dir / "bundle" if (avatar_dir / "bundle" / "bundle.json").is_file() else avatar_dir
-    if not (bundle / "bundle.json").is_file():
-        raise AvatarError(f"{avatar_dir} is neither an avatar folder (with bundle/) nor a bundle; "
-                          "make one with headsmith avatar PHOTO -o DIR")
+    out = Path(out)
+    bundle = bundle_of(avatar_dir)
     renders = out / f".{Path(take).stem}_renders.npz"
     args = [str(bundle), str(take), str(out), "--start-frame", str(start_frame)] + \
         (["--scene-rate", str(scene_rate)] if scene_rate else []) + \

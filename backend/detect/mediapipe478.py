@@ -25,6 +25,7 @@ from .point_sets import MEDIAPIPE478
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "mediapipe"
 MESH_SIZE, IRIS_SIZE = 192, 64          # model input sides, pixels
 ROI_SCALE, EYE_SCALE = 1.5, 2.3         # crop side over the points' extent (MediaPipe's values)
+MESH_POINTS = 468                        # the face mesh's points; the irises follow them
 MIN_FACE_SCORE = 0.5                    # the mesh model's face-presence probability
 
 
@@ -107,7 +108,7 @@ class MediaPipe478:
         """-> (468, 2) mesh points in image pixels, face-presence probability."""
         x, M = warp(image, roi, MESH_SIZE)
         out = self._sessions[0].run(None, {"in0": x})
-        pts = next(o for o in out if o.size == 1404).reshape(468, 3)[:, :2]
+        pts = next(o for o in out if o.size == 3 * MESH_POINTS).reshape(MESH_POINTS, 3)[:, :2]
         logit = float(next(o for o in out if o.size == 1).ravel()[0])
         return to_image(pts, M), float(1 / (1 + np.exp(-logit)))
 
@@ -143,7 +144,7 @@ class MediaPipe478:
         own tracking does), the largest detected face when that fails or there is none before;
         None when the frame shows no face."""
         if previous is not None:
-            mesh, score = self.mesh(image, roi_from_points(previous.points[:468], MEDIAPIPE478.outer_eye_corners,
+            mesh, score = self.mesh(image, roi_from_points(previous.points[:MESH_POINTS], MEDIAPIPE478.outer_eye_corners,
                                                            ROI_SCALE))
             if score >= MIN_FACE_SCORE:
                 return DenseFace(previous.box, np.concatenate([mesh, self.iris(image, mesh)]).astype(np.float64),

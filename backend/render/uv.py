@@ -136,9 +136,8 @@ def derivative_stencil(mask: torch.Tensor) -> torch.Tensor:
     3-tap stencils on the map padded by replication: du = w0 D[x+1] + w1 D[x-1] + w2 D and
     dv = w3 D[y+1] + w4 D[y-1] + w5 D (rows grow downward). Fixed by the mask, so a map re-baked
     often on fixed geometry (live wrinkles) needs no masking work per bake."""
-    m = mask.float()
-    c = m
-    mr = Fn.pad(m[None, None], (1, 1, 1, 1), mode="replicate")[0, 0]
+    c = mask.float()
+    mr = Fn.pad(c[None, None], (1, 1, 1, 1), mode="replicate")[0, 0]
     ok_r, ok_l = c * mr[1:-1, 2:], c * mr[1:-1, :-2]
     ok_d, ok_u = c * mr[2:, 1:-1], c * mr[:-2, 1:-1]
     cu, cv = (ok_r + ok_l).clamp(min=1), (ok_d + ok_u).clamp(min=1)

@@ -8,13 +8,11 @@ import numpy as np
 
 from .tracker import Track
 
-TIMECODE_RATES = (24, 25, 30, 48, 50, 60, 120)
-
 
 def write_take(track: Track, path: Path | str, jaw_open_equivalent: float) -> Path:
     """jaw_open_equivalent: the jaw-bone opening (radians) that equals jawOpen = 1 on this head
     (wrinkles.bake.jaw_open_equivalent); the fit opens the mouth with the bone."""
-    from headsmith_blender.core.live_link import ARKIT_CURVES, LiveLinkTake, write_live_link
+    from headsmith_blender.core.live_link import ARKIT_CURVES, TIMECODE_RATES, LiveLinkTake, write_live_link
 
     from ..atomic import atomic_file
 

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..render import displacement_to_tangent_normal
 from ..render.uv import derivative_stencil, tangent_normal_basis, tangent_normal_from_basis
 
 
@@ -119,8 +118,8 @@ class UVGeometry:
     position: torch.Tensor   # (1, T, T, 3) metres
     normal: torch.Tensor     # (1, T, T, 3) unit
     mask: torch.Tensor       # (T, T) bool
-    basis: torch.Tensor | None = None   # (1, T, T, 6) see render.uv.tangent_normal_basis
-    stencil: torch.Tensor | None = None  # (6, T, T) see render.uv.derivative_stencil
+    basis: torch.Tensor      # (1, T, T, 6) see render.uv.tangent_normal_basis
+    stencil: torch.Tensor    # (6, T, T) see render.uv.derivative_stencil
 
     @staticmethod
     def of(model, vertices: torch.Tensor, size: int = 1024) -> "UVGeometry":
@@ -154,9 +153,6 @@ def normal_map_rgb8(geometry: UVGeometry, displacement: np.ndarray, alpha: bool 
     encoded (n + 1) / 2 as normal-map images are (T = the geometry's size); (B, T, T, 4) with an
     opaque alpha when `alpha`."""
     hi = sharpen_upsample(displacement, geometry.mask.shape[0])
-    if geometry.stencil is None:
-        rgb = np.clip((normal_map(geometry, hi) + 1) * 127.5 + 0.5, 0, 255).astype(np.uint8)
-        return np.concatenate([rgb, np.full(rgb.shape[:-1] + (1,), 255, np.uint8)], -1) if alpha else rgb
     out = torch.full((len(hi),) + hi.shape[1:] + (4 if alpha else 3,), 255, dtype=torch.uint8)
     for i, d in enumerate(hi):
         n = tangent_normal_from_basis(geometry.basis, geometry.stencil, torch.from_numpy(d))
@@ -167,9 +163,5 @@ def normal_map_rgb8(geometry: UVGeometry, displacement: np.ndarray, alpha: bool 
 def normal_map(geometry: UVGeometry, displacement_hi: np.ndarray) -> np.ndarray:
     """(B, T, T) metres -> (B, T, T, 3) tangent-space normals in [-1, 1] (OpenGL, +Y = +v)."""
     D = torch.as_tensor(displacement_hi, dtype=torch.float32)
-    if geometry.stencil is not None:
-        return torch.stack([tangent_normal_from_basis(geometry.basis, geometry.stencil, d)
-                            for d in D]).permute(0, 2, 3, 1).numpy()
-    return displacement_to_tangent_normal(geometry.position.expand(D.shape[0], -1, -1, -1),
-                                          geometry.normal.expand(D.shape[0], -1, -1, -1), D,
-                                          geometry.mask).numpy()
+    return torch.stack([tangent_normal_from_basis(geometry.basis, geometry.stencil, d)
+                        for d in D]).permute(0, 2, 3, 1).numpy()

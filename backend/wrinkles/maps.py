@@ -76,9 +76,10 @@ def bake_wrinkle_maps(model, decoder: WrinkleDecoder, code: np.ndarray, residual
     def upsized(a):
         return np.clip(cv2.resize(a, (MAP_SIZE, MAP_SIZE), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
 
-    soft = _upsized_masks(baked, upsized)
+    side_hi = upsized(baked.side)
+    soft = _upsized_masks(baked, upsized, side_hi)
     masks = {name: (m * 255 + 0.5).astype(np.uint8) for name, m in soft.items()}
-    packed, layout = pack_for_engines(normal_maps, soft, {r: region_side(r) for r in soft}, upsized(baked.side))
+    packed, layout = pack_for_engines(normal_maps, soft, {r: region_side(r) for r in soft}, side_hi)
     side = baked.sidecar()
     side["blend_error_100_random_expressions"] = err
     side["normal_maps"] = {k: f"wrinkle_{k}_normal.png" for k in baked.key_names}
@@ -87,10 +88,10 @@ def bake_wrinkle_maps(model, decoder: WrinkleDecoder, code: np.ndarray, residual
     return WrinkleMaps(baked, err, normal_maps, masks, packed, side)
 
 
-def _upsized_masks(baked: WrinkleBake, upsized) -> dict[str, np.ndarray]:
-    """The masks at MAP_SIZE, a left/right pair still its region's mask times the side weight
-    (upsizing each half on its own would not keep that product)."""
-    names, side = baked.region_names, upsized(baked.side)
+def _upsized_masks(baked: WrinkleBake, upsized, side: np.ndarray) -> dict[str, np.ndarray]:
+    """The masks at MAP_SIZE (side: the side weight there), a left/right pair still its region's
+    mask times the side weight (upsizing each half on its own would not keep that product)."""
+    names = baked.region_names
     out = {}
     for r, name in enumerate(names):
         s = region_side(name)

@@ -9,12 +9,10 @@ caller to lay out as avatar.png. The last stdout line is a JSON summary (timings
 """
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
 
-import numpy as np
 
 RENDERS = ".avatar_renders.npz"
 
@@ -31,7 +29,7 @@ def main(argv=None) -> int:
     import bpy
 
     from .core.bundle import BundleError, read_avatar
-    from .scene.export import export_fbx, export_glb
+    from .scene.export import export_fbx, export_glb, save_blend
     from .scene.rig_builder import build_head
 
     timings = {}
@@ -51,18 +49,12 @@ def main(argv=None) -> int:
     export_fbx(rig, a.out / "avatar.fbx")
     timings["export"] = time.perf_counter() - t
     if not a.no_render:
-        from .scene.preview import render_poses
+        from .scene.preview import render_poses, write_renders
 
         t = time.perf_counter()
-        renders = render_poses(rig, size=a.size, samples=a.samples)
-        dest = a.renders or a.out / RENDERS
-        tmp = dest.with_name(dest.name + ".tmp.npz")
-        np.savez(tmp, labels=np.array(list(renders)), images=np.stack(list(renders.values())))
-        os.replace(tmp, dest)
+        write_renders(render_poses(rig, size=a.size, samples=a.samples), a.renders or a.out / RENDERS)
         timings["render"] = time.perf_counter() - t
-    tmp = a.out / ".avatar.tmp.blend"
-    bpy.ops.wm.save_as_mainfile(filepath=str(tmp), compress=True)
-    os.replace(tmp, a.out / "avatar.blend")
+    save_blend(a.out / "avatar.blend")
     skin = rig.materials["Skin"].node_tree.animation_data
     summary = {"timings_s": timings, "shape_keys": len(rig.head.data.shape_keys.key_blocks) - 1,
                "bones": [b.name for b in rig.armature.data.bones],

@@ -11,7 +11,6 @@ The last stdout line is a JSON summary.
 """
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
@@ -31,7 +30,7 @@ def main(argv=None) -> int:
     from .core.bundle import BundleError, read_avatar
     from .core.live_link import LiveLinkError, read_live_link
     from .scene.animation import apply_take
-    from .scene.export import export_glb
+    from .scene.export import export_glb, save_blend
     from .scene.rig_builder import build_head
 
     try:
@@ -48,20 +47,15 @@ def main(argv=None) -> int:
     summary = apply_take(rig, take, a.take.stem, a.start_frame, use_take_rate=not a.scene_rate)
     a.out.mkdir(parents=True, exist_ok=True)
     export_glb(rig, a.out / f"{a.take.stem}.glb")
-    tmp = a.out / f".{a.take.stem}.tmp.blend"
-    bpy.ops.wm.save_as_mainfile(filepath=str(tmp), compress=True)
-    os.replace(tmp, a.out / f"{a.take.stem}.blend")
+    save_blend(a.out / f"{a.take.stem}.blend")
     if a.preview and a.renders:
         import numpy as np
 
-        from .scene.preview import render_frames
+        from .scene.preview import render_frames, write_renders
 
         first, last = int(summary["frames"][0]), int(np.ceil(summary["frames"][1]))
         frames = sorted({int(round(f)) for f in np.linspace(first, last, a.preview)})
-        renders = render_frames(rig, frames)
-        tmp_npz = a.renders.with_name(a.renders.name + ".tmp.npz")
-        np.savez(tmp_npz, labels=np.array(list(renders)), images=np.stack(list(renders.values())))
-        os.replace(tmp_npz, a.renders)
+        write_renders(render_frames(rig, frames), a.renders)
     summary["notes"] = take.notes
     summary["blender"] = bpy.app.version_string
     summary["files"] = [f"{a.take.stem}.blend", f"{a.take.stem}.glb"]

@@ -119,8 +119,8 @@ def _blender_blend(rig, weights: dict) -> np.ndarray:
         target.name, target.image = "hs-bake", img
         nt.nodes.active = target
         out = next(n for n in nt.nodes if n.bl_idname == "ShaderNodeOutputMaterial")
-        saved.append((nt, out, out.inputs["Surface"].links[0].from_socket))
         emit = nt.nodes.new("ShaderNodeEmission")
+        saved.append((nt, out, out.inputs["Surface"].links[0].from_socket, emit))
         blend = nt.nodes.get(BLEND_OUTPUT_NODE)
         if blend is not None:
             nt.links.new(blend.outputs[0], emit.inputs["Color"])
@@ -131,8 +131,9 @@ def _blender_blend(rig, weights: dict) -> np.ndarray:
         bpy.context.view_layer.objects.active = rig.head
         bpy.ops.object.bake(type="EMIT", margin=0)
     finally:
-        for nt, out, surface in saved:
+        for nt, out, surface, emit in saved:
             nt.links.new(surface, out.inputs["Surface"])
+            nt.nodes.remove(emit)
     px = np.empty(big * big * 4, np.float32)
     img.pixels.foreach_get(px)
     px = px.reshape(UV_SIZE, SUPERSAMPLE, UV_SIZE, SUPERSAMPLE, 4).mean((1, 3))

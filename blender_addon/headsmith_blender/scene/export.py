@@ -105,6 +105,16 @@ def _atomic_file(path: Path):
     return Path(tmp)
 
 
+def save_blend(path: Path | str) -> Path:
+    """The open file saved as PATH (.blend, compressed), atomically: image paths stay relative to it
+    (Blender remaps them on saving into the same folder)."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.stem}.tmp.blend")
+    bpy.ops.wm.save_as_mainfile(filepath=str(tmp), compress=True)
+    os.replace(tmp, path)
+    return path
+
+
 def export_glb(rig: HeadRig, path: Path | str) -> Path:
     """Write PATH (.glb), PATH_wrinkles/ and PATH.wrinkles.json (see the module docstring)."""
     path = Path(path)

@@ -7,6 +7,7 @@ for one last render of the neutral head it turns THREE_QUARTER_DEG about the hea
 """
 from __future__ import annotations
 
+import os
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -155,3 +156,13 @@ def render_frames(rig: HeadRig, frames: list[int], size: int = 384, samples: int
     finally:
         scene.frame_set(scene.frame_start)
     return out
+
+
+def write_renders(renders: dict, dest: Path) -> Path:
+    """{label: image} -> an NPZ (labels, (N, S, S, 3) uint8 images) for the caller to lay out,
+    written atomically (a headless job's hand-over to the backend process)."""
+    dest = Path(dest)
+    tmp = dest.with_name(dest.name + ".tmp.npz")
+    np.savez(tmp, labels=np.array(list(renders)), images=np.stack(list(renders.values())))
+    os.replace(tmp, dest)
+    return dest
