@@ -3,7 +3,9 @@
 
     python3 dev.py demo     set up .venv on first use, then run the main job (reconstruct the sample
                             photo into out/demo/astronaut/, and the OpenHead contact sheet)
-    python3 dev.py test     set up .venv on first use, then run the whole test suite (pytest args pass through)
+    python3 dev.py test     set up .venv on first use, then run the whole test suite, and the add-on's
+                            tests again on bpy 4.2 (with pytest args: only those, on bpy 5.0)
+    python3 dev.py test-oldest [ARGS]   pytest on the bpy 4.2 environment (default tests/blender_addon)
     python3 dev.py setup    only (re)create the environment
     python3 dev.py bench [SCRIPT]   run a benchmark (default benchmarks/bench_render.py)
     python3 dev.py addon [DIR]      build the Blender extension zip (default dist/)
@@ -34,11 +36,12 @@ EXTRAS = "dev,blender,build,train"
 # `headsmith animate` build their .blend files with it (a file saved by bpy 5.0 opens only in
 # Blender 4.5+), and the suite runs the extension's checks on it
 OLDEST_BPY = "bpy==4.2.0"
+NUMPY = "numpy==1.26.4"   # as pyproject.toml pins it
 VENV_OLDEST = ROOT / ".venv-bpy42"
 
 
-def venv_python() -> Path:
-    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+def venv_python(folder: Path = VENV) -> Path:
+    return folder / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
 
 
 NODE_FOLDERS = {  # npm projects the tests use: folder -> what for
@@ -83,19 +86,31 @@ def setup_chromium() -> None:
             sys.exit("apt-get could not install chromium (see its message above)")
 
 
-def setup_oldest_bpy(force: bool = False) -> None:
-    """VENV_OLDEST with OLDEST_BPY (numpy and bpy only: the extension's own dependencies)."""
-    py = VENV_OLDEST / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+def site_packages(python: Path) -> str:
+    return subprocess.check_output([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                                   text=True).strip()
+
+
+def setup_oldest_bpy(main_python: Path, force: bool = False) -> None:
+    """VENV_OLDEST with OLDEST_BPY and the main environment's numpy; it also sees the main
+    environment's packages (a .pth after its own, so its bpy 4.2 wins), so that the add-on's tests run
+    on it too (`dev.py test`)."""
+    py = venv_python(VENV_OLDEST)
     stamp = VENV_OLDEST / ".headsmith-installed"
-    if not force and py.exists() and stamp.exists() and stamp.read_text() == OLDEST_BPY:
-        return
-    if not py.exists():
-        venv.EnvBuilder(with_pip=True).create(VENV_OLDEST)
-    print(f"installing {OLDEST_BPY} in {VENV_OLDEST.name} (the oldest Blender the extension supports) ...",
-          flush=True)
-    if subprocess.call([str(py), "-m", "pip", "install", "--disable-pip-version-check", "-q", OLDEST_BPY]) != 0:
-        sys.exit(f"could not install {OLDEST_BPY} into {VENV_OLDEST} (see pip's message above)")
-    stamp.write_text(OLDEST_BPY)
+    wanted = f"{OLDEST_BPY} {NUMPY}"
+    if force or not (py.exists() and stamp.exists() and stamp.read_text() == wanted):
+        if not py.exists():
+            venv.EnvBuilder(with_pip=True).create(VENV_OLDEST)
+        print(f"installing {OLDEST_BPY} in {VENV_OLDEST.name} (the oldest Blender the extension supports) ...",
+              flush=True)
+        cmd = [str(py), "-m", "pip", "install", "--disable-pip-version-check", "-q", OLDEST_BPY, NUMPY]
+        if subprocess.call(cmd) != 0:
+            sys.exit(f"could not install {OLDEST_BPY} into {VENV_OLDEST} (see pip's message above)")
+        stamp.write_text(wanted)
+    link = Path(site_packages(py)) / "headsmith-main-venv.pth"
+    line = f"import site; site.addsitedir({site_packages(main_python)!r})\n"
+    if not link.exists() or link.read_text() != line:
+        link.write_text(line)
 
 
 def setup(force: bool = False) -> Path:
@@ -106,8 +121,8 @@ def setup(force: bool = False) -> Path:
     py = venv_python()
     setup_node_folders()
     setup_chromium()
-    setup_oldest_bpy(force)
     if not force and py.exists() and STAMP.exists() and STAMP.read_text() == digest:
+        setup_oldest_bpy(py)
         return py
     if not py.exists():
         print(f"creating {VENV} ...", flush=True)
@@ -119,7 +134,19 @@ def setup(force: bool = False) -> Path:
     if subprocess.call(cmd, cwd=ROOT) != 0:
         sys.exit("dependency installation failed (see pip's message above)")
     STAMP.write_text(digest)
+    setup_oldest_bpy(py, force)
     return py
+
+
+def run_tests(py: Path, args: list[str], env: dict) -> int:
+    """The whole suite on bpy 5.0 (.venv), then the add-on's tests again on the oldest supported
+    bpy (.venv-bpy42). With arguments: only pytest on .venv with them."""
+    rc = subprocess.call([str(py), "-m", "pytest", *args], cwd=ROOT, env=env)
+    if args:
+        return rc
+    print(f"\nthe add-on's tests on {OLDEST_BPY} ({VENV_OLDEST.name}) ...", flush=True)
+    rc_oldest = subprocess.call([str(venv_python(VENV_OLDEST)), "-m", "pytest", "tests/blender_addon"], cwd=ROOT, env=env)
+    return rc or rc_oldest
 
 
 def main(argv: list[str]) -> int:
@@ -133,7 +160,9 @@ def main(argv: list[str]) -> int:
     if cmd == "demo":
         return subprocess.call([str(py), "-m", "headsmith.cli", "demo", *rest], cwd=ROOT, env=env)
     if cmd == "test":
-        return subprocess.call([str(py), "-m", "pytest", *rest], cwd=ROOT, env=env)
+        return run_tests(py, rest, env)
+    if cmd == "test-oldest":
+        return subprocess.call([str(venv_python(VENV_OLDEST)), "-m", "pytest", *(rest or ["tests/blender_addon"])], cwd=ROOT, env=env)
     if cmd == "addon":
         return subprocess.call([str(py), "blender_addon/package_extension.py", *(rest or ["dist"])], cwd=ROOT,
                                env=env)

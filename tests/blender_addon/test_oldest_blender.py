@@ -24,8 +24,8 @@ def built(avatar_bundle, tmp_path_factory):
 
 def test_headless_job_uses_the_oldest_blender(built):
     summary, out = built
-    python, env = blender_python()
-    assert python == str(OLDEST) and "blender_addon" in env["PYTHONPATH"]
+    python, _ = blender_python()
+    assert python == str(OLDEST)
     assert summary["blender"].startswith("4.2") and summary["wrinkle_drivers"] > 50
     assert (out / "avatar.blend").is_file()
 
@@ -62,7 +62,7 @@ def test_its_blend_opens_in_the_suites_bpy(built):
 
     _, out = built
     bpy.ops.wm.open_mainfile(filepath=str(out / "avatar.blend"))
-    assert tuple(bpy.data.version[:2]) == (4, 2) and bpy.app.version >= (5, 0, 0)
+    assert tuple(bpy.data.version[:2]) == (4, 2)   # the suite runs on bpy 5.0 and 4.2 (dev.py test)
     head = next(o for o in bpy.data.objects if o.type == "MESH")
     assert len(head.data.shape_keys.key_blocks) == 53
     bpy.ops.wm.read_factory_settings(use_empty=True)

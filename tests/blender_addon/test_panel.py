@@ -29,7 +29,7 @@ def test_presets_reset_and_key_face(head):
     assert bpy.ops.headsmith.expression_preset(preset="reset") == {"FINISHED"}
     assert all(k.value == 0.0 for k in kb[1:]) and tuple(head.armature.pose.bones["head"].rotation_euler) == (0, 0, 0)
     bpy.context.view_layer.update()
-    assert w.default_value == 0.0
+    assert w.default_value == pytest.approx(0.0, abs=1e-6)   # bpy 4.2's drivers leave ~1e-10
     bpy.context.scene.frame_set(12)
     assert bpy.ops.headsmith.key_face() == {"FINISHED"}
     action = head.head.data.shape_keys.animation_data.action
