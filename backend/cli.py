@@ -129,36 +129,16 @@ def _animate(args) -> int:
 
 
 def _track(args) -> int:
-    import json
-    import time
-
-    from .avatar import AvatarError
-    from .avatar.make import bundle_of
-    from .detect import make_detector
-    from .headmodel import OpenHead
-    from .track import TrackError, track_frames
-    from .track.take import write_take
-    from .track.video import read_video
-    from .wrinkles.bake import jaw_open_equivalent
+    from .track import TrackError
+    from .track.job import track_video
 
     try:
-        bundle = bundle_of(args.avatar)
-        meta = json.loads((bundle / "bundle.json").read_text())
-        if meta["model"]["name"] != "openhead":
-            raise TrackError(f"{bundle} is a {meta['model']['name']} head; tracking supports OpenHead heads")
-        frames, fps, count = read_video(args.video)
-        model = OpenHead()
-        t = time.perf_counter()
-        track = track_frames(model, frames, meta["parameters"]["shape"], make_detector("mediapipe"), fps, args.quality)
-        seconds = time.perf_counter() - t
-        out = write_take(track, args.out, jaw_open_equivalent(model))
-    except (AvatarError, TrackError) as e:
+        done = track_video(args.video, args.avatar, args.out, args.quality)
+    except TrackError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    n, found = len(track.found), int(track.found.sum())
-    print(f"tracked {n} frames at {fps:.2f} fps in {seconds:.1f} s ({n / seconds:.1f} frames per second); "
-          f"a face in {found}" + (f", {n - found} bridged from their neighbours" if found < n else ""))
-    print(f"  {out.resolve()}")
+    print(done.summary())
+    print(f"  {done.path.resolve()}")
     return 0
 
 

@@ -96,6 +96,29 @@ def avatar_bundle(tmp_path_factory, fast_bundle):
     return out
 
 
+PERFORMANCE_SEGMENT = 10   # frames per segment of the synthetic performance: still, brows, smile, turn, jaw, frown
+
+
+@pytest.fixture(scope="session")
+def performance(tmp_path_factory, openhead):
+    """A synthetic performance (known per-frame parameters, benchmarks/synthetic_video) written as a
+    video, and a bundle with the performer's identity: (video, bundle, truth)."""
+    import json
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from synthetic_video import render_video, write_video
+
+    d = tmp_path_factory.mktemp("track")
+    frames, truth = render_video(openhead, seed=1, frames_per_segment=PERFORMANCE_SEGMENT, size=256)
+    bundle = d / "bundle"
+    bundle.mkdir()
+    (bundle / "bundle.json").write_text(json.dumps({"model": {"name": "openhead"},
+                                                    "parameters": {"shape": truth["shape"].tolist()}}))
+    return write_video(frames, d / "performance.avi"), bundle, truth
+
+
 @pytest.fixture(scope="session")
 def flame_standin(tmp_path_factory):
     """FLAME and DECA files in their real formats (see tests/headmodel/flame_standin.py), with a

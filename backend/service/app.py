@@ -1,5 +1,6 @@
 """FastAPI app: health, reconstruction jobs (upload photos -> job id -> progress -> bundle zip),
-cancel, and live wrinkles (open an avatar, then decode its normal map at any expression: the fast
+video tracking jobs (a video and an avatar on this machine -> a Live Link Face take), cancel, and
+live wrinkles (open an avatar, then decode its normal map at any expression: the fast
 path the Blender add-on calls when sliders move; bake its wrinkle maps). Every request needs the
 per-launch token (header `Authorization: Bearer TOKEN`). Bad input gets a 4xx JSON error with a
 message; a full queue gets 503 with Retry-After."""
@@ -16,7 +17,7 @@ from .. import __version__
 from .body_limit import BodyLimit
 from .contract import LOOPBACK_HOSTS, add_contract, errors
 from .jobs import JobManager
-from .routers import avatars, jobs
+from .routers import avatars, jobs, track
 
 MAX_UPLOAD_BYTES = 32 * 1024 * 1024        # one photo
 MAX_REQUEST_BYTES = 64 * 1024 * 1024       # one request, all its photos: refused before it is read
@@ -59,6 +60,7 @@ def create_app(settings: ServiceSettings | None = None) -> FastAPI:
 
     app.include_router(jobs.router, dependencies=[Depends(auth)], responses=errors(400, 401, 422))
     app.include_router(avatars.router, dependencies=[Depends(auth)], responses=errors(400, 401, 422))
+    app.include_router(track.router, dependencies=[Depends(auth)], responses=errors(400, 401, 422))
     add_contract(app, auth, s.allowed_hosts)
     app.add_middleware(BodyLimit, limit=s.max_request_bytes)
     return app

@@ -1,4 +1,4 @@
-"""Reconstruction jobs: a bounded queue, worked one at a time in a worker process (worker.py) that
+"""Jobs (reconstructions and video tracks): a bounded queue, worked one at a time in a worker process (worker.py) that
 one background thread follows, with progress by stage and cancellation. A failing job records its
 error; it never takes the service down.
 
@@ -37,10 +37,13 @@ class Cancelled(RuntimeError):
 
 @dataclass
 class Job:
+    """kind and settings as in worker.WorkOrder; inputs: the uploaded photos (kept in
+    workdir/photos until the job ends) or the video on this machine."""
     id: str
     workdir: Path
-    photos: list[Path]
+    inputs: list[Path]
     settings: dict
+    kind: str = "reconstruct"
     state: str = "queued"            # queued, running, done, failed, cancelled
     stage: str = ""
     progress: float = 0.0
@@ -50,11 +53,12 @@ class Job:
     cancel: threading.Event = field(default_factory=threading.Event)
 
     @property
-    def bundle(self) -> Path:
-        return self.workdir / "bundle"
+    def output(self) -> Path:
+        """The bundle folder of a reconstruction, the take file of a track."""
+        return self.workdir / ("take.csv" if self.kind == "track" else "bundle")
 
     def public(self) -> dict:
-        return {"id": self.id, "state": self.state, "stage": self.stage, "progress": round(self.progress, 3),
+        return {"id": self.id, "kind": self.kind, "state": self.state, "stage": self.stage, "progress": round(self.progress, 3),
                 "error": self.error, "created": self.created, "finished": self.finished}
 
 
@@ -112,20 +116,35 @@ class JobManager:
         self.parts: dict = {}   # (model, wrinkle decoder) per bundle kind, for live decoding and re-bakes
 
     def submit(self, photos: list[tuple[str, bytes]], settings: dict) -> Job:
-        self.prune()
-        with self._lock:
-            pending = sum(j.state in ("queued", "running") for j in self._jobs.values())
-            if pending >= self.max_pending:
-                raise QueueFull(f"{pending} reconstructions are already queued or running")
-            jid = uuid.uuid4().hex[:12]
-            work = self.root / jid
-            (work / "photos").mkdir(parents=True)
+        """A reconstruction of the uploaded photos ((file name, bytes) each)."""
+
+        def keep_photos(work: Path) -> list[Path]:
+            (work / "photos").mkdir()
             paths = []
             for i, (name, data) in enumerate(photos):
                 p = work / "photos" / f"{i:02d}{Path(name).suffix.lower()[:8] or '.img'}"
                 p.write_bytes(data)
                 paths.append(p)
-            job = Job(jid, work, paths, settings)
+            return paths
+
+        return self._queue("reconstruct", keep_photos, settings)
+
+    def submit_track(self, video: Path, avatar: Path, quality: str) -> Job:
+        """A track of a video on this machine with the identity of an avatar bundle folder."""
+        return self._queue("track", lambda work: [Path(video)], {"avatar": str(avatar), "quality": quality})
+
+    def _queue(self, kind: str, inputs, settings: dict) -> Job:
+        """A new job in its own folder (inputs(folder) -> its input paths), handed to the pool;
+        QueueFull past max_pending."""
+        self.prune()
+        with self._lock:
+            pending = sum(j.state in ("queued", "running") for j in self._jobs.values())
+            if pending >= self.max_pending:
+                raise QueueFull(f"{pending} jobs are already queued or running")
+            jid = uuid.uuid4().hex[:12]
+            work = self.root / jid
+            work.mkdir(parents=True)
+            job = Job(jid, work, inputs(work), settings, kind)
             self._jobs[jid] = job
         self._pool.submit(self._run, job)
         return job
@@ -148,7 +167,7 @@ class JobManager:
                 raise Cancelled("cancelled before it started")
             job.state = "running"
             conn = self._worker.start()
-            conn.send(WorkOrder(job.photos, job.bundle, job.settings))
+            conn.send(WorkOrder(job.kind, job.inputs, job.output, job.settings))
             job.state, job.error = self._follow(job, conn)
             if job.state == "done":
                 job.stage, job.progress = "bundle", 1.0

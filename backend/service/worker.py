@@ -1,4 +1,5 @@
-"""The reconstruction worker: one process, started for the first job and kept for the next ones.
+"""The job worker: one process, started for the first job and kept for the next ones. It runs
+reconstructions (photos -> a bundle) and tracks (a video on this machine + an avatar -> a take).
 
 Why a process: a reconstruction spends seconds in dlib, torch and numpy calls that hold the GIL;
 run in a thread of the service it stalled /health and live decoding for up to ~0.75 s. In its own
@@ -19,10 +20,17 @@ from pathlib import Path
 WORKER_NICENESS = 10   # the live sliders (decode in the service) come before a background job
 
 
+KINDS = ("reconstruct", "track")
+
+
 @dataclass(frozen=True)
 class WorkOrder:
-    photos: list[Path]
-    bundle: Path
+    """kind "reconstruct": inputs are photos, output the bundle folder, settings a
+    ReconstructSettings dict; "track": inputs [video], output the take (.csv), settings
+    {avatar: bundle folder, quality}."""
+    kind: str
+    inputs: list[Path]
+    output: Path
     settings: dict
 
 
@@ -40,6 +48,8 @@ def _exit_with_parent() -> None:
 def _run_one(conn: Connection, order: WorkOrder) -> tuple:
     """-> ("done",), ("cancelled",) or ("failed", message)."""
     from ..pipeline import ReconstructionError, ReconstructSettings, reconstruct
+    from ..track import TrackError
+    from ..track.job import track_video
     from ..wrinkles.sources import DecoderUnavailable
 
     def progress(stage: str, frac: float) -> None:
@@ -49,12 +59,15 @@ def _run_one(conn: Connection, order: WorkOrder) -> tuple:
         conn.send(("progress", stage, float(frac)))
 
     try:
-        reconstruct(order.photos, order.bundle, ReconstructSettings(**order.settings), progress=progress,
-                    wrinkles=True)
+        if order.kind == "track":
+            track_video(order.inputs[0], order.settings["avatar"], order.output, order.settings["quality"], progress)
+        else:
+            reconstruct(order.inputs, order.output, ReconstructSettings(**order.settings), progress=progress,
+                        wrinkles=True)
         return ("done",)
     except _Cancelled:
         return ("cancelled",)
-    except (ReconstructionError, DecoderUnavailable) as e:
+    except (ReconstructionError, DecoderUnavailable, TrackError) as e:
         return ("failed", str(e))
     except Exception as e:  # a bug fails the job, not the worker
         return ("failed", f"internal error: {type(e).__name__}: {e}")

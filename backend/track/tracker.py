@@ -15,6 +15,7 @@ roll > 0 leans toward the left shoulder.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 import torch
@@ -29,6 +30,7 @@ from ..headmodel.lbs import axis_angle_to_matrix
 from ..optim import Adam
 
 CHUNK = 32               # frames fitted together (one batch)
+PROGRESS_EVERY = 8       # frames between two progress reports while finding landmarks
 CROP = 256               # the virtual crop the landmarks are expressed in, pixels
 SCHEDULES = {            # steps per chunk: rigid, landmark, gaze
     "fast": dict(rigid=20, landmark=80, gaze=15),
@@ -36,6 +38,9 @@ SCHEDULES = {            # steps per chunk: rigid, landmark, gaze
 }
 # per squared unit of frame-to-frame change, against the landmark term (benchmarks/NOTES.md)
 W_TEMPORAL = {"expression": 0.05, "jaw": 0.5, "global_rot": 0.3}
+
+
+Progress = Callable[[str, float], None]   # (stage, fraction 0..1); may raise to cancel
 
 
 class TrackError(ValueError):
@@ -59,15 +64,19 @@ class Track:
     seconds: dict = field(default_factory=dict)
 
 
-def frame_observations(frames, detector) -> list[Observation | None]:
+def frame_observations(frames, detector, progress: Progress | None = None,
+                       count: int = 0) -> list[Observation | None]:
     """Each frame's dense landmarks in a CROP-pixel frame around the face (no image is warped: the
-    fit needs only the points), or None where no face was found."""
+    fit needs only the points), or None where no face was found. progress("landmarks", fraction of
+    `count` frames) every PROGRESS_EVERY frames when both are given."""
     from ..pipeline.stages import iris_centres_in_crop
 
     ps = POINT_SETS[detector.point_set]
     blank = np.broadcast_to(np.zeros((1, 1, 3), np.uint8), (CROP, CROP, 3))
     obs, prev = [], None
-    for rgb in frames:
+    for k, rgb in enumerate(frames):
+        if progress is not None and count and k % PROGRESS_EVERY == 0:
+            progress("landmarks", min(k / count, 1.0))
         face = detector.follow(rgb, prev)
         prev = face
         if face is None:
@@ -147,14 +156,15 @@ def euler_yaw_pitch_roll(axis_angle: np.ndarray) -> np.ndarray:
 
 
 def track_frames(model: HeadModel, frames, shape: np.ndarray, detector, fps: float,
-                 quality: str = "fast") -> Track:
-    """frames: an iterable of (H, W, 3) uint8 RGB; shape (n_shape,) the avatar's identity."""
+                 quality: str = "fast", progress: Progress | None = None, count: int = 0) -> Track:
+    """frames: an iterable of (H, W, 3) uint8 RGB (about `count` of them: for progress); shape
+    (n_shape,) the avatar's identity. progress(stage, fraction) for "landmarks" then "fit"."""
     import time
 
     if quality not in SCHEDULES:
         raise TrackError(f"quality must be one of {list(SCHEDULES)}, got {quality!r}")
     t0 = time.perf_counter()
-    obs = frame_observations(frames, detector)
+    obs = frame_observations(frames, detector, progress, count)
     t1 = time.perf_counter()
     found = np.array([o is not None for o in obs])
     if not found.any():
@@ -165,6 +175,8 @@ def track_frames(model: HeadModel, frames, shape: np.ndarray, detector, fps: flo
     parts, start = [], None
     settings = FitSettings(quality="fast")
     for i in range(0, len(seen), CHUNK):
+        if progress is not None:
+            progress("fit", i / len(seen))
         res = _fit_chunk(model, seen[i:i + CHUNK], shape_t, SCHEDULES[quality], settings, start)
         start = res["last"]
         parts.append(res)

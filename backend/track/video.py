@@ -8,12 +8,10 @@ from .tracker import TrackError
 MAX_FRAMES = 72_000      # 20 minutes at 60 fps: past it, split the take
 
 
-def read_video(path: Path | str, max_frames: int = MAX_FRAMES):
-    """-> (frames: an iterator of (H, W, 3) uint8 RGB, frames per second, frame count as the file
-    states it). TrackError for a file that is missing, not a video, or too long."""
+def _open(path: Path, max_frames: int):
+    """-> (an open cv2.VideoCapture, its first frame (BGR), frames per second, frame count)."""
     import cv2
 
-    path = Path(path)
     if not path.is_file():
         raise TrackError(f"{path}: no such video file")
     cap = cv2.VideoCapture(str(path))
@@ -26,6 +24,23 @@ def read_video(path: Path | str, max_frames: int = MAX_FRAMES):
     if count > max_frames:
         cap.release()
         raise TrackError(f"{path} has {count} frames; at most {max_frames} are tracked at once (split the take)")
+    return cap, first, fps, count
+
+
+def probe_video(path: Path | str, max_frames: int = MAX_FRAMES) -> tuple[float, int]:
+    """-> (frames per second, frame count) of a video that read_video would take; TrackError as
+    read_video raises it."""
+    cap, _, fps, count = _open(Path(path), max_frames)
+    cap.release()
+    return fps, count
+
+
+def read_video(path: Path | str, max_frames: int = MAX_FRAMES):
+    """-> (frames: an iterator of (H, W, 3) uint8 RGB, frames per second, frame count as the file
+    states it). TrackError for a file that is missing, not a video, or too long."""
+    import cv2
+
+    cap, first, fps, count = _open(Path(path), max_frames)
 
     def frames():
         try:

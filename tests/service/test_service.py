@@ -125,6 +125,45 @@ def test_cancel_a_queued_job(server, astronaut_png):
     assert _wait(client, first.json()["id"])["state"] == "done"
 
 
+def test_track_job_round_trip(server, performance, tmp_path):
+    """A video and an avatar on this machine -> a track job with progress -> its take (CSV)."""
+    from headsmith_blender.core.live_link import read_live_link
+
+    client, _ = server
+    video, bundle, truth = performance
+    r = client.post("/track", json={"video": str(video), "bundle": str(bundle)})
+    assert r.status_code == 202 and r.json()["kind"] == "track", r.text
+    jid, stages = r.json()["id"], set()
+    while (st := client.get(f"/jobs/{jid}").json())["state"] in ("queued", "running"):
+        stages.add(st["stage"])
+        time.sleep(0.05)
+    assert st["state"] == "done", st
+    assert "landmarks" in stages or "fit" in stages
+    r = client.get(f"/jobs/{jid}/take")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    (tmp_path / "take.csv").write_bytes(r.content)
+    take = read_live_link(tmp_path / "take.csv")
+    seg = truth["segment"]
+    assert take.rows == len(seg) and take.curves["jawOpen"][seg == "jaw"].max() > 0.4
+    r = client.get(f"/jobs/{jid}/bundle")
+    assert r.status_code == 409 and "track job" in r.json()["error"]
+
+
+def test_bad_track_requests_get_422(server, performance, tmp_path):
+    client, _ = server
+    video, bundle, _ = performance
+    junk = tmp_path / "junk.mp4"
+    junk.write_bytes(b"not a video" * 100)
+    cases = [({"video": str(tmp_path / "missing.mp4"), "bundle": str(bundle)}, "no such video file"),
+             ({"video": str(junk), "bundle": str(bundle)}, "not a video OpenCV can read"),
+             ({"video": str(video), "bundle": str(tmp_path)}, "neither an avatar folder"),
+             ({"video": str(video), "bundle": str(bundle), "quality": "ultra"}, "quality"),
+             ({"video": str(video)}, "bundle")]
+    for body, message in cases:
+        r = client.post("/track", json=body)
+        assert r.status_code == 422 and message in r.json()["error"], (body, r.text)
+
+
 def test_token_file_is_private(tmp_path):
     import stat
 

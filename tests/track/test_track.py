@@ -2,31 +2,12 @@
 written as a video, tracked with the performer's identity, out as a Live Link Face take that the
 extension reads back: the head turn and the jaw follow the truth, a still face stays still, bad
 input exits 2."""
-import json
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
-from synthetic_video import render_video, write_video  # noqa: E402
-
-from headsmith.cli import main  # noqa: E402
-from headsmith_blender.core.live_link import read_live_link  # noqa: E402
-
-SEG = 10   # frames per segment: still, brows, smile, turn, jaw, frown
-
-
-@pytest.fixture(scope="module")
-def performance(tmp_path_factory, openhead):
-    d = tmp_path_factory.mktemp("track")
-    frames, truth = render_video(openhead, seed=1, frames_per_segment=SEG, size=256)
-    bundle = d / "bundle"
-    bundle.mkdir()
-    (bundle / "bundle.json").write_text(json.dumps({"model": {"name": "openhead"},
-                                                    "parameters": {"shape": truth["shape"].tolist()}}))
-    return write_video(frames, d / "performance.avi"), bundle, truth
+from headsmith.cli import main
+from headsmith_blender.core.live_link import read_live_link
+from tests.conftest import PERFORMANCE_SEGMENT as SEG
 
 
 def test_track_command_writes_a_take_that_follows_the_head(performance, tmp_path, capsys):

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from pydantic.json_schema import SkipJsonSchema
 
 from ..contract import errors
-from .jobs import find_job, job_manager
+from .jobs import finished_job, job_manager
 
 LIVE_SIZES = (256, 512, 1024)
 MAX_OPEN_AVATARS = 4
@@ -78,10 +78,7 @@ def _bundle_folder(request: Request, req: OpenAvatar) -> Path:
             return Path(req.bundle).expanduser()
         except RuntimeError as e:   # '~someone' for a user that does not exist
             raise HTTPException(422, f"bundle {req.bundle!r}: {e}")
-    job = find_job(req.job, job_manager(request))
-    if job.state != "done":
-        raise HTTPException(409, f"job {req.job} is {job.state}")
-    return job.bundle
+    return finished_job(req.job, job_manager(request), "reconstruct").output
 
 
 @router.post("/avatars", status_code=201, responses=errors(404, 409, 503))

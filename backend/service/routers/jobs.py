@@ -50,6 +50,16 @@ def find_job(jid: str, jobs: JobManager) -> Job:
     return job
 
 
+def finished_job(jid: str, jobs: JobManager, kind: str) -> Job:
+    """The job, done and of this kind; 404 or 409 (saying why) otherwise."""
+    job = find_job(jid, jobs)
+    if job.kind != kind:
+        raise HTTPException(409, f"job {jid} is a {job.kind} job, not a {kind} job")
+    if job.state != "done":
+        raise HTTPException(409, f"job {jid} is {job.state}" + (f": {job.error}" if job.error else ""))
+    return job
+
+
 def _check_settings(form: dict) -> dict:
     """The form's settings through the pipeline's one check, and the user's FLAME/DECA files
     loaded once (a refused pickle is a 422 now, not a failed job) -> the job's settings dict."""
@@ -131,14 +141,12 @@ def cancel(jid: str, jobs: JobManager = Depends(job_manager)):
 @router.get("/jobs/{jid}/bundle", responses={**errors(404, 409), 200: {"content": {"application/zip": {}},
                                                                         "description": "the bundle as a zip"}})
 def bundle(jid: str, jobs: JobManager = Depends(job_manager)):
-    job = find_job(jid, jobs)
-    if job.state != "done":
-        raise HTTPException(409, f"job {jid} is {job.state}" + (f": {job.error}" if job.error else ""))
+    job = finished_job(jid, jobs, "reconstruct")
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-        for f in sorted(job.bundle.rglob("*")):
+        for f in sorted(job.output.rglob("*")):
             if f.is_file():
-                z.write(f, f.relative_to(job.bundle))
+                z.write(f, f.relative_to(job.output))
     buf.seek(0)
     return StreamingResponse(buf, media_type="application/zip",
                              headers={"Content-Disposition": f'attachment; filename="{jid}.zip"'})
