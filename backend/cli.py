@@ -111,11 +111,13 @@ def _avatar(args) -> int:
 
 def _animate(args) -> int:
     from .avatar import AvatarError, run_animate_job
+    from .track import TrackError
 
     try:
-        summary = run_animate_job(Path(args.avatar), Path(args.live_link), Path(args.out), args.start_frame,
-                                  args.scene_rate, args.preview)
-    except AvatarError as e:
+        take = Path(args.live_link) if args.live_link else _track_for_animate(args)
+        summary = run_animate_job(Path(args.avatar), take, Path(args.out), args.start_frame, args.scene_rate,
+                                  args.preview)
+    except (AvatarError, TrackError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     for note in summary["notes"]:
@@ -126,6 +128,20 @@ def _animate(args) -> int:
     for f in summary["files"]:
         print(f"  {(Path(args.out) / f).resolve()}")
     return 0
+
+
+def _track_for_animate(args) -> Path:
+    """`animate --video`: track the video first, into OUT/VIDEO_STEM.csv (the take the rig is keyed from)."""
+    from .track.job import avatar_shape, track_video
+    from .track.video import probe_video
+
+    avatar_shape(args.avatar)            # a bad avatar or video is refused before OUT is made
+    probe_video(args.video)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    done = track_video(args.video, args.avatar, out / f"{Path(args.video).stem}.csv", args.quality)
+    print(done.summary())
+    return done.path
 
 
 def _track(args) -> int:
@@ -276,9 +292,14 @@ def main(argv=None) -> int:
     av.add_argument("--samples", type=int, default=16, help="Cycles samples of avatar.png")
     av.add_argument("--no-render", action="store_true", help="skip avatar.png")
     av.set_defaults(func=_avatar)
-    an = sub.add_parser("animate", help="key a Live Link Face take (CSV) onto an avatar: OUT/TAKE.blend, .glb")
+    an = sub.add_parser("animate", help="key a Live Link Face take (CSV) or a tracked video onto an avatar: "
+                                           "OUT/TAKE.blend, .glb")
     an.add_argument("avatar", help="an avatar folder (headsmith avatar's OUT) or a bundle")
-    an.add_argument("--live-link", required=True, metavar="TAKE.csv", help="the take, as Live Link Face exports it")
+    source = an.add_mutually_exclusive_group(required=True)
+    source.add_argument("--live-link", metavar="TAKE.csv", help="the take, as Live Link Face exports it")
+    source.add_argument("--video", help="a video of the avatar's person: tracked first (as headsmith track) into "
+                                        "OUT/VIDEO_STEM.csv, then keyed")
+    an.add_argument("--quality", choices=["fast", "default"], default="fast", help="tracking quality (--video)")
     an.add_argument("-o", "--out", required=True)
     an.add_argument("--start-frame", type=int, default=1)
     an.add_argument("--scene-rate", type=int, help="keep this frame rate (default: the take's own)")

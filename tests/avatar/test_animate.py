@@ -34,3 +34,17 @@ def test_animate_refuses_a_bad_take(tmp_path, avatar_bundle, capsys):
     assert "not a Live Link Face CSV: missing column(s)" in err and not out.exists()
     assert main(["animate", str(tmp_path), "--live-link", str(bad), "-o", str(out)]) == 2
     assert "neither an avatar folder" in capsys.readouterr().err
+
+
+def test_animate_from_a_video(tmp_path, avatar_bundle, performance, capsys):
+    """`animate --video`: the video is tracked with the avatar's identity, its take kept in OUT and
+    keyed onto the rig in the same run; a bad video exits 2 before OUT is made."""
+    video, _, truth = performance
+    out = tmp_path / "anim"
+    assert main(["animate", str(avatar_bundle), "--video", str(tmp_path / "none.mp4"), "-o", str(out)]) == 2
+    assert "no such video file" in capsys.readouterr().err and not out.exists()
+    assert main(["animate", str(avatar_bundle), "--video", str(video), "-o", str(out)]) == 0
+    said = capsys.readouterr().out
+    n = len(truth["segment"])
+    assert f"tracked {n} frames" in said and f"keyed {n} rows (30.0 per second) on frames 1-{n}" in said
+    assert {p.name for p in out.iterdir()} >= {"performance.csv", "performance.blend", "performance.glb"}

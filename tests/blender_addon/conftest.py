@@ -57,3 +57,12 @@ def registered_head(empty_scene, avatar):
     bpy.context.view_layer.objects.active = rig.head
     yield rig
     headsmith_blender.unregister()
+
+
+def action_fcurves(datablock):
+    """F-curves of a datablock's action, in Blender 4.2 (legacy) and 4.4+ (layered actions)."""
+    action = datablock.animation_data.action
+    if hasattr(action, "fcurves") and len(getattr(action, "fcurves", [])):
+        return list(action.fcurves)
+    slot = datablock.animation_data.action_slot
+    return [fc for layer in action.layers for strip in layer.strips for fc in strip.channelbag(slot).fcurves]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.blender_addon.conftest import action_fcurves
 from tests.blender_addon.core.test_live_link import make_take
 
 VALIDATOR = Path(__file__).resolve().parents[2] / "tools" / "gltf_validator"
@@ -35,7 +36,7 @@ def test_take_keys_shape_keys_bones_and_wrinkles(head, tmp_path):
     scene = bpy.context.scene
     assert scene.render.fps == 60 and (scene.frame_start, scene.frame_end) == (1, 90)
     keys = head.head.data.shape_keys
-    fcurves = {fc.data_path: fc for fc in _fcurves(keys)}
+    fcurves = {fc.data_path: fc for fc in action_fcurves(keys)}
     assert len(fcurves) == 52
     assert all(len(fc.keyframe_points) == take.rows for fc in fcurves.values())
     weight = wrinkle_weight_nodes(head.materials["Skin"])[("forehead.L", "brows_up")].outputs[0]
@@ -49,15 +50,6 @@ def test_take_keys_shape_keys_bones_and_wrinkles(head, tmp_path):
     assert tuple(pb["head"].rotation_euler) == pytest.approx((-take.head[45, 1], take.head[45, 0], -take.head[45, 2]),
                                                              abs=1e-5)
     assert pb["eye.L"].rotation_euler[2] == pytest.approx(0.2, abs=1e-5)
-
-
-def _fcurves(datablock):
-    """F-curves of a datablock's action, in Blender 4.2 (legacy) and 4.4+ (layered actions)."""
-    action = datablock.animation_data.action
-    if hasattr(action, "fcurves") and len(getattr(action, "fcurves", [])):
-        return list(action.fcurves)
-    slot = datablock.animation_data.action_slot
-    return [fc for layer in action.layers for strip in layer.strips for fc in strip.channelbag(slot).fcurves]
 
 
 def test_exported_glb_carries_the_animation(head, tmp_path):

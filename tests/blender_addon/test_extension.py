@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from headsmith.service.local import free_port
+from tests.blender_addon.conftest import action_fcurves
 from headsmith.service.local import serve_in_thread as loopback_server
 
 ADDON = "bl_ext.user_default.headsmith_blender"
@@ -52,7 +53,8 @@ def test_registers_panel_operators_and_preferences(ext):
     import bpy
 
     assert hasattr(bpy.types, "HEADSMITH_PT_main") and hasattr(bpy.types, "HEADSMITH_PT_head")
-    for op in ("reconstruct", "cancel", "add_photo", "clear_photos", "import_bundle", "export_gltf", "export_fbx"):
+    for op in ("reconstruct", "cancel", "add_photo", "clear_photos", "import_bundle", "export_gltf", "export_fbx",
+               "import_live_link", "track_video"):
         assert hasattr(bpy.ops.headsmith, op)
     p = _prefs(bpy)
     assert p.backend_url.startswith("http://127.0.0.1") and p.head_model == "openhead"
@@ -147,6 +149,45 @@ def test_round_trip_photo_to_rig_and_live_wrinkles(ext, tmp_path, astronaut_path
         changed = np.abs(up - neutral)[..., :3].max(-1) > 2 / 255
         assert changed.mean() > 0.002                       # the brows-up furrows appear
         assert not st.is_error, st.status
+
+
+def test_track_video_keys_the_head(ext, tmp_path, avatar_bundle, performance):
+    """Track Video: the backend tracks a video on this machine and the take is keyed onto the
+    selected head, without blocking; a bad video is the backend's 422 and keys nothing."""
+    import bpy
+
+    from headsmith.service import ServiceSettings
+
+    video, _, truth = performance
+    for o in list(bpy.data.objects):     # not a factory reset: that would disable the extension
+        bpy.data.objects.remove(o)
+    rig = ext.scene.rig_builder.build_head(ext.core.bundle.read_avatar(avatar_bundle), pack=False)
+    bpy.context.view_layer.objects.active = rig.head
+    rig.head.select_set(True)
+    st = bpy.context.scene.headsmith
+    s = ServiceSettings(jobs_root=tmp_path / "jobs")
+    with loopback_server(s) as port:
+        p = _prefs(bpy)
+        p.launch_command = ""
+        p.token_file = str(_token_file(tmp_path, f"http://127.0.0.1:{port}", s.token))
+        assert bpy.ops.headsmith.track_video(filepath=str(tmp_path / "missing.mp4")) == {"FINISHED"}
+        _pump(ext, lambda: not st.busy, 30)
+        assert st.is_error and "422" in st.status and "no such video file" in st.status
+        assert rig.head.data.shape_keys.animation_data is None
+        t0 = time.monotonic()
+        assert bpy.ops.headsmith.track_video(filepath=str(video), start_frame=1) == {"FINISHED"}
+        assert time.monotonic() - t0 < 1.0 and st.busy          # the UI is not blocked
+        _pump(ext, lambda: not st.busy, 300)
+    assert not st.is_error and st.status.startswith("Tracked the video. Keyed 60 rows"), st.status
+    take = Path(st.status.rsplit(" at ", 1)[1])
+    assert take.is_file() and take.suffix == ".csv"
+    curves = {c.data_path: c for c in action_fcurves(rig.head.data.shape_keys)}
+    jaw_at = lambda f: (bpy.context.scene.frame_set(f), rig.head.data.shape_keys.key_blocks["jawOpen"].value)[1]  # noqa: E731
+    seg = truth["segment"]
+    jaw = [jaw_at(int(i) + 1) for i in np.flatnonzero(seg == "jaw")]
+    still = [jaw_at(int(i) + 1) for i in np.flatnonzero(seg == "still")]
+    assert max(jaw) > max(still) + 0.2, (jaw, still)
+    assert len(curves['key_blocks["jawOpen"].value'].keyframe_points) == len(seg)
 
 
 def test_launches_the_backend_when_none_answers(ext, tmp_path):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import ipaddress
 import json
+import os
 import secrets
 import urllib.error
 import urllib.parse
@@ -149,6 +150,30 @@ class BackendClient:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
         return folder
+
+    def track(self, video: Path, bundle: Path, quality: str = "fast") -> dict:
+        """Start tracking a video with the identity of an avatar bundle (both paths on the backend's
+        machine: a video is read where it lies, never uploaded) -> the job's public state."""
+        return self._json("POST", "/track", {"video": str(video), "bundle": str(bundle), "quality": quality},
+                          timeout=30)
+
+    def download_take(self, jid: str, path: Path) -> Path:
+        """Fetch a finished track job's Live Link Face take into `path` (written whole, then renamed)."""
+        import tempfile
+
+        with self._request("GET", f"/jobs/{jid}/take", timeout=60) as r:
+            data = r.read()
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+            publish(Path(tmp), path)
+        finally:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        return path
 
     def open_avatar(self, job: str | None = None, bundle: str | None = None) -> dict:
         payload = {"job": job} if job else {"bundle": str(bundle)}

@@ -44,6 +44,9 @@ UI = {
     "import_live_link": "Import Live Link Face Take",
     "import_live_link_tip": "Key a Live Link Face CSV take onto the selected head: shape keys, head and eye "
                             "rotations (the wrinkles follow)",
+    "track_video": "Track Video",
+    "track_video_tip": "Track a video of this head's person (the backend fits each frame's expression, jaw, head "
+                       "and eyes with the head's identity) and key the take onto the head",
     "start_frame": "Start frame",
     "use_take_rate": "Use the take's frame rate",
     "use_take_rate_tip": "Set the scene's frame rate to the take's (one row per frame); off: keep the scene's "
@@ -74,11 +77,11 @@ MESSAGES = {
     "bad_token": "The backend refused the token. Check the token file in the preferences "
                  "(it changes each time `headsmith serve` starts).",
     "no_token": "No token file at {path}. Start the backend with `headsmith serve` first.",
-    "job_failed": "Reconstruction failed: {message}",
+    "job_failed": "The backend's job failed: {message}",
     "http_error": "The backend answered {status}: {message}",
-    "busy": "A reconstruction is already running.",
+    "busy": "A reconstruction or track is already running.",
     "done": "Head built: {name}",
-    "cancelled": "Reconstruction cancelled.",
+    "cancelled": "Cancelled.",
     "not_a_bundle": "{path} is not a Headsmith avatar bundle (no bundle.json).",
     "no_rig": "{path} has no rig.npz; re-run the reconstruction with this version of Headsmith.",
     "no_head": "Select a Headsmith head first.",
@@ -88,6 +91,8 @@ MESSAGES = {
     "keyed_face": "Keyed {n} face controls at frame {frame}",
     "take_refused": "Take not imported (the scene is unchanged): {message}",
     "take_keyed": "Keyed {rows} rows ({rate:.1f} per second) on frames {start:.0f}-{end:.0f}",
+    "tracked": "Tracked the video. {keyed}; the take is kept at {path}",
+    "take_no_head": "Tracked the video, but its head is gone from the scene; the take is kept at {path}",
     "remote_refused": "{url} is not on this machine. Photos and the token go only to a backend on "
                       "loopback (127.0.0.1); turn on 'Allow a remote backend' in the preferences to send them there.",
 }

@@ -65,27 +65,86 @@ class HEADSMITH_OT_clear_photos(bpy.types.Operator):
         return {"FINISHED"}
 
 
+def user_folder(name: str) -> Path:
+    """The extension's folder `name` (bundles, takes) in Blender's per-user extension data; a
+    temporary one when the code runs as a plain add-on (the tests' headless scripts)."""
+    if hasattr(bpy.utils, "extension_path_user") and ADDON_PACKAGE.startswith("bl_ext."):
+        return Path(bpy.utils.extension_path_user(ADDON_PACKAGE, path=name, create=True))
+    return Path(bpy.app.tempdir or "/tmp") / f"headsmith_{name}"
+
+
+def wait_for_job(client: BackendClient, job: dict, report) -> dict:
+    """Follow a backend job (worker thread) until it ends, posting report(stage, fraction, id) to
+    the main thread and honouring the panel's Cancel. -> the done job; BackendError otherwise."""
+    jid = job["id"]
+    while job["state"] in ("queued", "running"):
+        if _cancel.is_set():
+            client.cancel(jid)
+            raise BackendError(MESSAGES["cancelled"])
+        background.post(report, job["stage"] or job["state"], float(job["progress"]), jid)
+        time.sleep(0.3)
+        job = client.job(jid)
+    if job["state"] != "done":
+        raise BackendError(MESSAGES["job_failed"].format(message=job.get("error") or job["state"]))
+    return job
+
+
+def start_backend_task(context, task, done) -> None:
+    """Run task(client, report) off the main thread with the backend the preferences name
+    (started when it does not answer and a launch command is set); the scene shows busy,
+    progress and Cancel meanwhile, then done(scene, result) runs on the main thread, or the
+    error is shown."""
+    p = prefs(context)
+    launch = p.launch_command if p else ""
+    token_file = p.token_file if p else default_token_file()
+    url = p.backend_url if p else DEFAULT_URL
+    allow_remote = bool(p and p.allow_remote_backend)
+    scene_name = context.scene.name
+    st = context.scene.headsmith
+    _cancel.clear()
+    st.busy, st.progress, st.stage, st.job_id = True, 0.0, "", ""
+    set_status(context.scene, UI["status_busy"])
+
+    def report(stage, frac, jid):
+        s = bpy.data.scenes.get(scene_name)
+        if s is not None:
+            s.headsmith.stage, s.headsmith.progress, s.headsmith.job_id = stage, frac, jid
+            set_status(s, f"Headsmith: {stage} {frac * 100:.0f}%")
+
+    def work():
+        return task(ensure_backend(launch, token_file, url, allow_remote=allow_remote), report)
+
+    def finished(res):
+        s = bpy.data.scenes.get(scene_name)
+        if s is not None:
+            s.headsmith.busy = False
+            done(s, res)
+
+    def failed(e):
+        s = bpy.data.scenes.get(scene_name)
+        if s is not None:
+            s.headsmith.busy = False
+            set_status(s, str(e), True)
+
+    background.run(work, finished, failed)
+
+
 class HEADSMITH_OT_reconstruct(bpy.types.Operator):
     bl_idname = "headsmith.reconstruct"
     bl_label = UI["reconstruct"]
     bl_description = UI["reconstruct_tip"]
 
     def execute(self, context):
-        scene = context.scene
-        st = scene.headsmith
+        st = context.scene.headsmith
         if st.busy:
             self.report({"WARNING"}, MESSAGES["busy"])
             return {"CANCELLED"}
         photos = [Path(bpy.path.abspath(p.path)) for p in st.photos if p.path]
         if not photos:
-            set_status(scene, MESSAGES["no_photos"], True)
+            set_status(context.scene, MESSAGES["no_photos"], True)
             self.report({"ERROR"}, MESSAGES["no_photos"])
             return {"CANCELLED"}
         p = prefs(context)
-        launch = p.launch_command if p else ""
-        token_file = p.token_file if p else default_token_file()
-        url = p.backend_url if p else DEFAULT_URL
-        allow_remote = bool(p and p.allow_remote_backend)
         landmarks = p.landmarks if p else "mediapipe"
         model = p.head_model if p else "openhead"
         flame = {k: bpy.path.abspath(getattr(p, k)) for k in ("flame_path", "flame_landmarks", "flame_uv",
@@ -93,58 +152,28 @@ class HEADSMITH_OT_reconstruct(bpy.types.Operator):
                                                               "deca_path")} \
             if p and model == "flame" else None
         quality = st.quality
-        target = Path(bpy.utils.extension_path_user(ADDON_PACKAGE, path="bundles", create=True)) \
-            if hasattr(bpy.utils, "extension_path_user") and ADDON_PACKAGE.startswith("bl_ext.") \
-            else Path(bpy.app.tempdir or "/tmp") / "headsmith_bundles"
-        _cancel.clear()
-        st.busy, st.progress, st.stage, st.job_id = True, 0.0, "", ""
-        set_status(scene, UI["status_busy"])
-        scene_name = scene.name
+        target = user_folder("bundles")
 
-        def progress(stage, frac, jid):
-            s = bpy.data.scenes.get(scene_name)
-            if s is not None:
-                s.headsmith.stage, s.headsmith.progress, s.headsmith.job_id = stage, frac, jid
-                set_status(s, f"Headsmith: {stage} {frac * 100:.0f}%")
-
-        def task():
-            client = ensure_backend(launch, token_file, url, allow_remote=allow_remote)
+        def task(client, report):
             job = client.submit(photos, quality=quality, landmarks=landmarks, model=model, flame=flame)
-            jid = job["id"]
-            while job["state"] in ("queued", "running"):
-                if _cancel.is_set():
-                    client.cancel(jid)
-                    raise BackendError(MESSAGES["cancelled"])
-                background.post(progress, job["stage"] or job["state"], float(job["progress"]), jid)
-                time.sleep(0.3)
-                job = client.job(jid)
-            if job["state"] != "done":
-                raise BackendError(MESSAGES["job_failed"].format(message=job.get("error") or job["state"]))
+            jid = wait_for_job(client, job, report)["id"]
             folder = client.download_bundle(jid, target / jid)
             avatar = client.open_avatar(job=jid)["id"] if (folder / "wrinkles").is_dir() else ""
             return folder, avatar
 
-        def done(res):
-            s = bpy.data.scenes.get(scene_name)
+        def done(scene, res):
             folder, avatar_id = res
-            s.headsmith.busy = False
             try:
                 rig = build_head(read_avatar(folder))
             except BundleError as e:
-                set_status(s, str(e), True)
+                set_status(scene, str(e), True)
                 return
             if avatar_id:
                 rig.head[AVATAR_ID_PROP] = avatar_id
-            s.headsmith.progress = 1.0
-            set_status(s, MESSAGES["done"].format(name=rig.head.name))
+            scene.headsmith.progress = 1.0
+            set_status(scene, MESSAGES["done"].format(name=rig.head.name))
 
-        def failed(e):
-            s = bpy.data.scenes.get(scene_name)
-            if s is not None:
-                s.headsmith.busy = False
-                set_status(s, str(e), True)
-
-        background.run(task, done, failed)
+        start_backend_task(context, task, done)
         return {"FINISHED"}
 
 
@@ -231,25 +260,74 @@ class HEADSMITH_OT_import_live_link(_OnHead, bpy.types.Operator, ImportHelper):
     use_take_rate: BoolProperty(name=UI["use_take_rate"], description=UI["use_take_rate_tip"], default=True)
 
     def execute(self, context):
-        from ..core.live_link import LiveLinkError, read_live_link
-        from ..scene.animation import apply_take
-
         head = active_head(context)
         if head is None:
             self.report({"ERROR"}, MESSAGES["no_head"])
             return {"CANCELLED"}
-        try:
-            take = read_live_link(Path(bpy.path.abspath(self.filepath)))
-        except LiveLinkError as e:
-            msg = MESSAGES["take_refused"].format(message=e)
-            set_status(context.scene, msg, True)
+        ok, msg, notes = key_take_file(context.scene, head, Path(bpy.path.abspath(self.filepath)), self.start_frame,
+                                       self.use_take_rate)
+        for note in notes:
+            self.report({"WARNING"}, note)
+        if not ok:
             self.report({"ERROR"}, msg)
             return {"CANCELLED"}
-        res = apply_take(rig_of(head), take, Path(self.filepath).stem, self.start_frame, self.use_take_rate)
-        set_status(context.scene, MESSAGES["take_keyed"].format(rows=res["rows"], rate=res["rate"],
-                                                                 start=res["frames"][0], end=res["frames"][1]))
-        for note in take.notes:
-            self.report({"WARNING"}, note)
+        return {"FINISHED"}
+
+
+def key_take_file(scene, head, path: Path, start_frame: int, use_take_rate: bool) -> tuple[bool, str, list[str]]:
+    """Read a Live Link Face take whole (a bad file changes nothing) and key it onto `head`; the
+    status line says what happened. -> (keyed, the message, the take's notes)."""
+    from ..core.live_link import LiveLinkError, read_live_link
+    from ..scene.animation import apply_take
+
+    try:
+        take = read_live_link(path)
+    except LiveLinkError as e:
+        msg = MESSAGES["take_refused"].format(message=e)
+        set_status(scene, msg, True)
+        return False, msg, []
+    res = apply_take(rig_of(head), take, path.stem, start_frame, use_take_rate)
+    msg = MESSAGES["take_keyed"].format(rows=res["rows"], rate=res["rate"], start=res["frames"][0],
+                                        end=res["frames"][1])
+    set_status(scene, msg)
+    return True, msg, take.notes
+
+
+class HEADSMITH_OT_track_video(_OnHead, bpy.types.Operator, ImportHelper):
+    """Track a video of the selected head's person with the backend (its identity fixed) and key
+    the take onto the head; the take is kept as a Live Link Face CSV in the extension's folder."""
+    bl_idname = "headsmith.track_video"
+    bl_label = UI["track_video"]
+    bl_description = UI["track_video_tip"]
+    filter_glob: StringProperty(default="*.mp4;*.mov;*.avi;*.mkv;*.m4v;*.webm", options={"HIDDEN"})
+    start_frame: IntProperty(name=UI["start_frame"], default=1, min=0)
+    use_take_rate: BoolProperty(name=UI["use_take_rate"], description=UI["use_take_rate_tip"], default=True)
+
+    def execute(self, context):
+        from ..scene.rig_builder import BUNDLE_PROP
+
+        head = active_head(context)
+        if context.scene.headsmith.busy:
+            self.report({"WARNING"}, MESSAGES["busy"])
+            return {"CANCELLED"}
+        video, bundle = Path(bpy.path.abspath(self.filepath)), head.get(BUNDLE_PROP, "")
+        head_name, start, use_rate = head.name, self.start_frame, self.use_take_rate
+        takes = user_folder("takes")
+
+        def task(client, report):
+            jid = wait_for_job(client, client.track(video, bundle), report)["id"]
+            return client.download_take(jid, takes / f"{video.stem}-{jid}.csv")
+
+        def done(scene, path):
+            target = bpy.data.objects.get(head_name)
+            if target is None:
+                set_status(scene, MESSAGES["take_no_head"].format(path=path), True)
+                return
+            ok, msg, _ = key_take_file(scene, target, path, start, use_rate)
+            if ok:
+                set_status(scene, MESSAGES["tracked"].format(keyed=msg, path=path))
+
+        start_backend_task(context, task, done)
         return {"FINISHED"}
 
 
@@ -295,4 +373,5 @@ class HEADSMITH_OT_key_face(_OnHead, bpy.types.Operator):
 
 CLASSES = (HEADSMITH_OT_add_photo, HEADSMITH_OT_clear_photos, HEADSMITH_OT_reconstruct, HEADSMITH_OT_cancel,
            HEADSMITH_OT_import_bundle, HEADSMITH_OT_export_gltf, HEADSMITH_OT_export_fbx,
-           HEADSMITH_OT_import_live_link, HEADSMITH_OT_expression_preset, HEADSMITH_OT_key_face)
+           HEADSMITH_OT_import_live_link, HEADSMITH_OT_track_video, HEADSMITH_OT_expression_preset,
+           HEADSMITH_OT_key_face)

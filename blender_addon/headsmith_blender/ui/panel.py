@@ -1,6 +1,6 @@
 """The N-panel "Headsmith" in the 3D view (bpy): photos, reconstruct/cancel with progress, and for
 the active head: the live/baked wrinkle switch, one jaw control, expression presets and reset,
-"Key Face", the Live Link take import and the exports, with folding sub-panels of shape-key sliders
+"Key Face", the Live Link take import, video tracking and the exports, with folding sub-panels of shape-key sliders
 per face area and of the head and eye bones."""
 
 import bpy
@@ -88,7 +88,11 @@ class HEADSMITH_PT_head(_InSidebar, bpy.types.Panel):
             grid.operator("headsmith.expression_preset", text=UI[f"preset_{name}"]).preset = name
         grid.operator("headsmith.expression_preset", text=UI["preset_reset"], icon="LOOP_BACK").preset = "reset"
         col.operator("headsmith.key_face", icon="KEYFRAME_HLT")
-        col.operator("headsmith.import_live_link", icon="ANIM")
+        row = col.row(align=True)
+        row.operator("headsmith.import_live_link", icon="ANIM")
+        sub = row.row(align=True)
+        sub.enabled = not context.scene.headsmith.busy
+        sub.operator("headsmith.track_video", icon="FILE_MOVIE")
         row = col.row(align=True)
         row.operator("headsmith.export_gltf", icon="EXPORT")
         row.operator("headsmith.export_fbx", icon="EXPORT")
