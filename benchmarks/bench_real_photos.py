@@ -1,7 +1,7 @@
 """Real photos (issue 19): each landmark detector's fit on the development set of real_photos.py.
 
     .venv/bin/python benchmarks/bench_real_photos.py [--detectors mediapipe,dlib] [--quality default]
-        [--only NAME,...] [--sheet out/real_photos.png]
+        [--only NAME,...] [--sheet out/real_photos.png] [--init auto|learned|search]
 
 Per photo and detector: the fitted-to-detected landmark error over the inter-ocular distance (the
 points the fit used), dlib's 128-d identity distance between the photo's face and the textured
@@ -36,11 +36,11 @@ BOUNDS = {"landmarks": 0.03, "identity": 0.45, "identity_turned": 0.55}
 
 
 def measure(model, emb: FaceEmbedder, photo_path: Path, out: Path, detector: str, quality: str,
-            face_index: int) -> dict:
+            face_index: int, init: str = "auto") -> dict:
     """Reconstruct one photo; -> its figures (or {"error": message})."""
     try:
         res = reconstruct([photo_path], out, ReconstructSettings(landmarks=detector, quality=quality,
-                                                                  face_index=face_index))
+                                                                  face_index=face_index, init=init))
     except Exception as e:  # a failure is a result here
         return {"error": str(e).splitlines()[0][:90]}
     meta = json.loads((out / "bundle.json").read_text())
@@ -53,7 +53,7 @@ def measure(model, emb: FaceEmbedder, photo_path: Path, out: Path, detector: str
         e = emb.embed(render_reconstruction(model, out, photo, yaw))
         dist.append(FaceEmbedder.distance(e_photo, e) if e is not None else float("nan"))
     return {"landmarks": ph["landmark_error_iod"], "identity": dist[0], "identity_turned": dist[1],
-            "seconds": sum(res.timings.values())}
+            "seconds": sum(res.timings.values()), "fit_seconds": res.timings["fit"]}
 
 
 def contact_row(model, bundle: Path, photo_path: Path, tile: int = 200) -> np.ndarray:
@@ -107,6 +107,9 @@ def summary(results: dict) -> str:
         unit = "%" if key == "landmarks" else ""
         parts.append(f"{key} <= {bound * 100 if key == 'landmarks' else bound:g}{unit}: {within}/{n} "
                      f"(median {med:.3g}{unit})")
+    if ok:
+        parts.append(f"median seconds of stages {np.median([r['seconds'] for r in ok]):.2f} "
+                     f"(fit {np.median([r['fit_seconds'] for r in ok]):.2f})")
     return "; ".join(parts)
 
 
@@ -114,6 +117,7 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--detectors", default="mediapipe,dlib")
     ap.add_argument("--quality", default="default")
+    ap.add_argument("--init", default="auto", help="the fit's start: auto, learned or search")
     ap.add_argument("--only", default="", help="comma-separated photo names")
     ap.add_argument("--sheet", type=Path, default=Path("out/real_photos.png"))
     a = ap.parse_args()
@@ -125,12 +129,13 @@ def main() -> int:
     detectors = a.detectors.split(",")
     results = {d: {} for d in detectors}
     rows = []
-    print(f"machine: {machine()}; quality {a.quality}")
+    print(f"machine: {machine()}; quality {a.quality}; init {a.init}")
     print(f"{'photo':<36} " + " ".join(f"{d + ' lmk%':>13} {'id':>5} {'id20':>5}" for d in detectors))
     for name, path in photos.items():
         cells = []
         for d in detectors:
-            r = results[d][name] = measure(model, emb, path, tmp / d / name, d, a.quality, index.get(name, 0))
+            r = results[d][name] = measure(model, emb, path, tmp / d / name, d, a.quality, index.get(name, 0),
+                                               a.init)
             cells.append(f"{'failed':>13} {'':>5} {'':>5}" if "error" in r else
                          f"{r['landmarks'] * 100:>13.2f} {r['identity']:>5.2f} {r['identity_turned']:>5.2f}")
         print(f"{name:<36} " + " ".join(cells), flush=True)

@@ -1,6 +1,6 @@
 """Reconstruction benchmark (issue 3): time per stage, landmark fit, synthetic ground truth, identity.
 
-    .venv/bin/python benchmarks/bench_reconstruct.py [--runs 3] [--synthetic 8] [--device cpu]
+    .venv/bin/python benchmarks/bench_reconstruct.py [--runs 3] [--synthetic 8] [--device cpu] [--inits auto,search]
 
 Prints tables: median seconds per stage (default and fast quality) on the bundled astronaut photo;
 landmark error / inter-ocular distance on the astronaut and on synthetic renders; a synthetic
@@ -258,12 +258,29 @@ def gaze_directions(model: OpenHead, pose: HeadPose) -> np.ndarray:
                         for e in (pose.eye_right, pose.eye_left)]).detach().numpy()
 
 
+def print_init_latency(runs: int) -> None:
+    """The learned initialiser's own cost per face (onnxruntime on the device it runs on)."""
+    from headsmith.fit.learned_init import learned_init
+
+    net = learned_init()
+    pts = torch.randn(1, 468, 2)
+    net.predict(pts)
+    times = []
+    for _ in range(max(runs, 1) * 30):
+        t = time.perf_counter()
+        net.predict(pts)
+        times.append(time.perf_counter() - t)
+    print(f"learned initialiser: {statistics.median(times) * 1000:.3f} ms per face (onnxruntime, "
+          f"{net.session.get_providers()[0]}, median of {len(times)})")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--synthetic", type=int, default=8)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--gaze", type=int, default=6, help="synthetic gaze cases")
+    ap.add_argument("--inits", default="auto,search", help="the fit's starts to time (auto, learned, search)")
     a = ap.parse_args()
     model = OpenHead()
     tmp = Path(tempfile.mkdtemp(prefix="hs-bench-"))
@@ -274,16 +291,17 @@ def main():
         print(f"gpu: {torch.cuda.get_device_name(0)}")
 
     print("\n## time per photo by stage (astronaut 512x512, median of %d runs), seconds" % a.runs)
-    print(f"{'quality':<8} {'load':>6} {'detect':>7} {'fit':>6} {'texture':>8} {'detail':>7} {'bundle':>7} {'total':>7}")
-    for quality in ("default", "fast"):
+    print(f"{'quality':<8} {'init':<8} {'load':>6} {'detect':>7} {'fit':>6} {'texture':>8} {'detail':>7} {'bundle':>7} "
+          f"{'total':>7}")
+    for quality, init in [(q, i) for q in ("default", "fast") for i in a.inits.split(",")]:
         runs = []
         for i in range(a.runs):
             res = reconstruct([photo_path], tmp / f"b-{quality}",
-                              ReconstructSettings(quality=quality, device=a.device))
+                              ReconstructSettings(quality=quality, device=a.device, init=init))
             runs.append(res.timings)
         med = {k: statistics.median(r[k] for r in runs) for k in runs[0]}
         tot = statistics.median(sum(r.values()) for r in runs)
-        print(f"{quality:<8} " + " ".join(f"{med[k]:>{w}.2f}" for k, w in
+        print(f"{quality:<8} {init:<8} " + " ".join(f"{med[k]:>{w}.2f}" for k, w in
               (("load", 6), ("detect", 7), ("fit", 6), ("texture", 8), ("detail", 7), ("bundle", 7)))
               + f" {tot:>7.2f}")
     # Each `headsmith reconstruct` is a new process: its first run pays for loading the dlib
@@ -300,6 +318,7 @@ def main():
         print(f"{quality:<8} " + " ".join(f"{st.get(k, float('nan')):>{w}.2f}" for k, w in
               (("load", 6), ("detect", 7), ("fit", 6), ("texture", 8), ("detail", 7)))
               + f" {'':>7} {wall:>7.2f} wall")
+    print_init_latency(a.runs)
     bundle = tmp / "b-default"
     meta, ph, *_ = load_params(bundle)
 

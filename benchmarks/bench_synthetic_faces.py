@@ -2,7 +2,7 @@
 landmarks, and the fit it leads to.
 
     .venv/bin/python benchmarks/bench_synthetic_faces.py [--heads 16] [--detectors mediapipe,dlib]
-        [--quality default] [--sheet out/synthetic_faces.png]
+        [--quality default] [--init auto|learned|search] [--sheet out/synthetic_faces.png]
 
 Heads outside the fitting prior (bench_reconstruct.synthetic_case: shape at 1.3x the prior's
 spread plus smooth offsets outside the basis, random expression, light and skin), dressed with
@@ -39,7 +39,8 @@ def case_params(k: int, rng: np.random.Generator) -> dict:
                 dressed=True)
 
 
-def measure(model, photo_path: Path, out: Path, detector: str, truth: dict, quality: str, face) -> dict:
+def measure(model, photo_path: Path, out: Path, detector: str, truth: dict, quality: str, face,
+            init: str = "auto") -> dict:
     det = make_detector(detector)
     ps = POINT_SETS[det.point_set]
     index = model.landmark_set(ps.name).detector_index().numpy()
@@ -54,7 +55,7 @@ def measure(model, photo_path: Path, out: Path, detector: str, truth: dict, qual
         return {**r, "error": "no face found"}
     r["detected"] = float(np.linalg.norm(found[0].points[index] - true, axis=1).mean() / iod)
     try:
-        reconstruct([photo_path], out, ReconstructSettings(landmarks=detector, quality=quality))
+        reconstruct([photo_path], out, ReconstructSettings(landmarks=detector, quality=quality, init=init))
     except Exception as e:  # a failure is a result here
         return {**r, "error": str(e).splitlines()[0][:80]}
     meta, ph, shape, *_ = load_params(out)
@@ -70,6 +71,7 @@ def main() -> int:
     ap.add_argument("--heads", type=int, default=16)
     ap.add_argument("--detectors", default="mediapipe,dlib")
     ap.add_argument("--quality", default="default")
+    ap.add_argument("--init", default="auto", help="the fit's start: auto, learned or search")
     ap.add_argument("--sheet", type=Path, default=Path("out/synthetic_faces.png"))
     a = ap.parse_args()
     model = OpenHead()
@@ -78,7 +80,7 @@ def main() -> int:
     detectors = a.detectors.split(",")
     res = {d: [] for d in detectors}
     thumbs = []
-    print(f"machine: {machine()}; quality {a.quality}")
+    print(f"machine: {machine()}; quality {a.quality}; init {a.init}")
     print(f"{'head':<5} {'yaw':>6} {'jaw':>5} " + " ".join(f"{d + ' det%':>14} {'fit%':>6} {'mm':>5}" for d in detectors))
     for k in range(a.heads):
         rng = np.random.default_rng(2000 + k)
@@ -89,7 +91,7 @@ def main() -> int:
         thumbs.append(cv2.resize(img, (160, 160), interpolation=cv2.INTER_AREA))
         cells = []
         for d in detectors:
-            r = measure(model, p, tmp / d / f"h{k}", d, truth, a.quality, face)
+            r = measure(model, p, tmp / d / f"h{k}", d, truth, a.quality, face, a.init)
             res[d].append(r)
             cells.append(f"{r['detected'] * 100:>14.2f} {r['fitted'] * 100:>6.2f} {r['vertex']:>5.2f}"
                          + (f"  ({r['error']})" if "error" in r else ""))

@@ -18,10 +18,8 @@ config, seed and losses are written to the export folder.
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import sys
 import time
 from pathlib import Path
 
@@ -244,10 +242,8 @@ def evaluate(net: torch.nn.Module, data: dict, k: int = None) -> dict:
             "heldout_furrow_corr": float(np.corrcoef(pred[furrow].numpy(), target[furrow].numpy())[0, 1])}
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="headsmith-train", description=__doc__.split("\n")[0])
-    sub = ap.add_subparsers(dest="cmd", required=True)
-    d = sub.add_parser("detail")
+def add_arguments(d) -> None:
+    """`headsmith-train detail`'s options."""
     d.add_argument("--config", type=Path, default=Path(__file__).parent / "configs" / "openhead_detail.json")
     # --run-dir: under torchrun, whose own parser takes "--run" for its "--run-path"
     d.add_argument("--run", "--run-dir", dest="run", type=Path, default=Path("runs/detail"))
@@ -255,7 +251,10 @@ def main(argv=None) -> int:
     d.add_argument("--export", type=Path)
     d.add_argument("--max-minutes", type=float)
     d.add_argument("--stop-at", type=int, help="leave after this step with a checkpoint (--resume continues)")
-    a = ap.parse_args(argv)
+
+
+def run(a, command: str) -> int:
+    """`headsmith-train detail` with parsed options; `command` is recorded with the export."""
     cfg = json.loads(a.config.read_text())
     res = train(cfg, a.run, a.resume, max_seconds=a.max_minutes * 60 if a.max_minutes else None, stop_at=a.stop_at)
     res["dist"].close()
@@ -264,8 +263,7 @@ def main(argv=None) -> int:
             data = {k: z[k] for k in z.files}
         hist = res["history"]
         tail = np.mean([h[1] for h in hist[-50:]]) if hist else float("nan")
-        record = {"command": "headsmith-train " + " ".join(argv if argv is not None else sys.argv[1:]),
-                  "config": cfg, "seed": cfg["seed"], "steps_done": res["step"],
+        record = {"command": command, "config": cfg, "seed": cfg["seed"], "steps_done": res["step"],
                   "loss": "squared" if cfg.get("squared") else "L1",
                   "train_loss_mean_last50": float(tail), **evaluate(res["net"], data),
                   "first_loss": hist[0][1] if hist else None, "final_loss": hist[-1][1] if hist else None}
@@ -275,4 +273,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
+    from .cli import main
+
     raise SystemExit(main())

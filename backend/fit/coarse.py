@@ -25,9 +25,19 @@ from ..headmodel import HeadModel, HeadPose
 from ..headmodel.albedo import AlbedoModel
 from ..optim import Adam
 from ..render import OrthographicCamera
+from .learned_init import start_from_network
+from .similarity import similarity_camera
 from .stages import gaze_stage, landmark_stage, photometric_stage, rigid_stage
 from .terms import FitState, StepCounter
 
+INITS = ("search", "learned")
+# the stages a learned start shortens (measured with --init in bench_real_photos.py and
+# bench_synthetic_faces.py: benchmarks/NOTES.md, "Learned initialiser")
+LEARNED_STEPS = {
+    "fast": dict(rigid=0, landmark=90),
+    "default": dict(rigid=0, landmark=80),
+    "high": dict(rigid=0),
+}
 QUALITY = {
     "fast": dict(rigid=40, landmark=90, photo=0, polish=0, gaze=30, size=160),
     "default": dict(rigid=60, landmark=160, photo=140, polish=150, gaze=60, size=224),
@@ -80,10 +90,15 @@ class FitSettings:
     gaze_sigma: float = 0.5
     vergence_sigma: tuple[float, float] = (0.02, 0.06)
     seed: int = 0
+    # the starting point: "search" (the mean head at 13 yaws, the best one's camera) or "learned"
+    # (the network of learned_init.py guesses identity, expression, jaw and rotation)
+    init: str = "search"
 
     def schedule(self) -> dict:
         if self.quality not in QUALITY:
             raise ValueError(f"quality must be one of {list(QUALITY)}, got {self.quality!r}")
+        if self.init == "learned":
+            return dict(QUALITY[self.quality], **LEARNED_STEPS.get(self.quality, {}))
         return QUALITY[self.quality]
 
 
@@ -114,17 +129,8 @@ def _similarity_init(model: HeadModel, lmk_ndc: torch.Tensor, yaw_deg: float, em
     inner = embedding.contour_faces.shape[1]
     with torch.no_grad():
         L = model(pose=pose, embedding=embedding).landmarks3d[0, inner:, :2].double().cpu()
-    d = lmk_ndc[inner:].double()
-    # x' = s * x + c  (c = s * t): linear least squares in (s, cx, cy)
-    n = L.shape[0]
-    A = torch.zeros(2 * n, 3, dtype=torch.float64)
-    A[:n, 0], A[:n, 1] = L[:, 0], 1
-    A[n:, 0], A[n:, 2] = L[:, 1], 1
-    b = torch.cat([d[:, 0], d[:, 1]])
-    sol = torch.linalg.lstsq(A, b[:, None]).solution[:, 0]
-    err = float(((A @ sol - b) ** 2).mean())
-    s = float(sol[0])
-    return err, torch.tensor([s, float(sol[1]) / s, float(sol[2]) / s])
+    sol, err = similarity_camera(L, lmk_ndc[inner:])
+    return err, sol.float()
 
 
 def initial_cameras(model: HeadModel, det_ndc: torch.Tensor, embedding) -> tuple[torch.Tensor, list[float]]:
@@ -136,6 +142,12 @@ def initial_cameras(model: HeadModel, det_ndc: torch.Tensor, embedding) -> tuple
                    key=lambda r: r[0])
         cams.append(best[1]); yaws.append(best[2])
     return torch.stack(cams), yaws
+
+
+def unit_cameras(model: HeadModel, det_ndc: torch.Tensor, embedding) -> tuple[torch.Tensor, list[float]]:
+    """Placeholder cameras (s = 1, no offset) and yaws (0) for a start that sets its own."""
+    B = det_ndc.shape[0]
+    return torch.tensor([[1.0, 0.0, 0.0]]).repeat(B, 1), [0.0] * B
 
 
 def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitSettings | None = None,
@@ -151,7 +163,12 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
     model = model.to(dev)
     if len(observations) == 0:
         raise ValueError("no observations to fit")
-    st = FitState.start(model, observations, settings, dev, initial_cameras)
+    if settings.init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {settings.init!r}")
+    learned = settings.init == "learned"
+    st = FitState.start(model, observations, settings, dev, unit_cameras if learned else initial_cameras)
+    if learned:
+        start_from_network(st)
     if not st.iris_seen.any():
         sched = dict(sched, gaze=0)
     st.steps = StepCounter(progress, sum(sched[k] for k in ("rigid", "landmark", "photo", "polish", "gaze")))

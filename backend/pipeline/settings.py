@@ -23,6 +23,9 @@ QUALITIES = tuple(QUALITY)                  # fast, default, high: the fit's sch
 LANDMARKS = ("mediapipe", "dlib", "fan")   # mediapipe: 478 dense points; dlib, fan: iBUG-68
 FACE_DETECTORS = ("hog", "cnn")             # dlib's hog (fast) or cnn (finds harder faces)
 DEVICES = ("auto", "cpu", "cuda")
+# the fit's starting point: learned (fit/learned_init.py: OpenHead with MediaPipe's points only),
+# search (a yaw search over the mean head), auto (learned where it applies)
+INITS = ("auto", "learned", "search")
 # albedo and normal-map texels per side when ReconstructSettings.texture_size is not given:
 # fast is a preview (its stages fit in ~1.5 s, benchmarks/NOTES.md)
 TEXTURE_SIZES = {"fast": 512, "default": 1024, "high": 1024}
@@ -60,6 +63,13 @@ class ReconstructSettings:
     crop_size: int = 512                    # the face crop's side (pixels), at least
     texture_size: int | None = None         # None: by quality and the face's size (texture_px)
     detail_size: int = 256
+    init: str = "auto"                      # one of INITS
+
+    def fit_init(self, point_set: str) -> str:
+        """The fit's start for the detected point set: "learned" or "search"."""
+        if self.init != "auto":
+            return self.init
+        return "learned" if self.model == "openhead" and point_set == "mediapipe478" else "search"
 
     def texture_choice(self, face_px: float = 0.0) -> tuple[int, str]:
         """(albedo and normal-map texels per side, why) for a face `face_px` photo pixels across
@@ -93,6 +103,10 @@ def check_settings(s: ReconstructSettings, files_must_exist: bool = False) -> No
     _one_of("face_detector", s.face_detector, FACE_DETECTORS)
     _one_of("device", s.device, DEVICES)
     _one_of("model", s.model, MODELS)
+    _one_of("init", s.init, INITS)
+    if s.init == "learned" and (s.model != "openhead" or s.landmarks != "mediapipe"):
+        raise ReconstructionError("--init learned reads MediaPipe's points on OpenHead heads; with "
+                                  f"--model {s.model} --landmarks {s.landmarks} use --init search (or auto)")
     if s.face_index < 0:
         raise ReconstructionError("face_index (--face-index) must be 0 or more")
     if s.model != "flame":

@@ -301,7 +301,8 @@ def run_reconstruction(photos: list[str | Path], s: ReconstructSettings, progres
     faces = timed("detect", detect_faces, inputs.images, s, device, progress, inputs.model)
     obs = [Observation(c.image, c.landmarks, faces.irises[i], faces.point_set, faces.seen[i])
            for i, c in enumerate(faces.crops)]
-    fit = timed("fit", lambda: fit_coarse(inputs.model, obs, FitSettings(quality=s.quality, device=device),
+    fit = timed("fit", lambda: fit_coarse(inputs.model, obs, FitSettings(quality=s.quality, device=device,
+                                                                          init=s.fit_init(faces.point_set)),
                                           progress=lambda stage, frac: progress("fit", frac),
                                           albedo_model=inputs.albedo_model))
     inputs.model = inputs.model.cpu()

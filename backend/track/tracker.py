@@ -22,7 +22,8 @@ import torch
 
 from ..detect.crop import CROP_SCALE, Crop, face_span
 from ..detect.point_sets import POINT_SETS
-from ..fit.coarse import FitSettings, Observation, initial_cameras
+from ..fit.coarse import FitSettings, Observation, initial_cameras, unit_cameras
+from ..fit.learned_init import start_from_network
 from ..fit.stages import clamp_expression, gaze_stage, rigid_stage
 from ..fit.terms import FitState, StepCounter
 from ..headmodel import HeadModel
@@ -105,9 +106,13 @@ def _temporal(st: FitState) -> torch.Tensor:
 def _fit_chunk(model: HeadModel, obs: list[Observation], shape: torch.Tensor, sched: dict,
                settings: FitSettings, start: dict | None) -> dict:
     """One chunk: -> per-frame parameters (CPU tensors) and the last frame's, to start the next."""
-    # each frame's camera and turn from the yaw search of a photo fit (a fast turn outruns any
-    # warm start); expression and jaw start from the previous chunk's last frame
-    st = FitState.start(model, obs, settings, torch.device("cpu"), initial_cameras)
+    # each frame's camera and turn from a photo fit's start (a fast turn outruns any warm start):
+    # the learned network's guess, or the yaw search; expression and jaw start from the previous
+    # chunk's last frame
+    learned = settings.init == "learned"
+    st = FitState.start(model, obs, settings, torch.device("cpu"), unit_cameras if learned else initial_cameras)
+    if learned:
+        start_from_network(st)
     with torch.no_grad():
         st.shape.copy_(shape)
         if start is not None:
@@ -156,7 +161,8 @@ def euler_yaw_pitch_roll(axis_angle: np.ndarray) -> np.ndarray:
 
 
 def track_frames(model: HeadModel, frames, shape: np.ndarray, detector, fps: float,
-                 quality: str = "fast", progress: Progress | None = None, count: int = 0) -> Track:
+                 quality: str = "fast", progress: Progress | None = None, count: int = 0,
+                 init: str = "search") -> Track:
     """frames: an iterable of (H, W, 3) uint8 RGB (about `count` of them: for progress); shape
     (n_shape,) the avatar's identity. progress(stage, fraction) for "landmarks" then "fit"."""
     import time
@@ -173,7 +179,7 @@ def track_frames(model: HeadModel, frames, shape: np.ndarray, detector, fps: flo
     seen = [o for o in obs if o is not None]
     shape_t = torch.as_tensor(np.asarray(shape, np.float32))[None]
     parts, start = [], None
-    settings = FitSettings(quality="fast")
+    settings = FitSettings(quality="fast", init=init)
     for i in range(0, len(seen), CHUNK):
         if progress is not None:
             progress("fit", i / len(seen))

@@ -72,7 +72,7 @@ def _check_settings(form: dict) -> dict:
         check_user_files(s)
     except ReconstructionError as e:
         raise HTTPException(422, str(e))
-    out = {k: form[k] for k in ("quality", "landmarks", "face_index", "model")}
+    out = {k: form[k] for k in ("quality", "landmarks", "face_index", "model", "init")}
     if s.model == "flame":
         out.update({k: str(Path(v).expanduser()) for k, v in form.items() if k not in out and v})
     return out
@@ -107,7 +107,7 @@ def _check_photos(data: list[tuple[str, bytes]]) -> None:
 @router.post("/reconstruct", status_code=202, responses=errors(413, 503))
 async def submit(request: Request, photos: list[UploadFile] = File(..., min_length=1, max_length=MAX_PHOTOS),
                  quality: str = Form("default"), landmarks: str = Form("mediapipe"), face_index: int = Form(0),
-                 model: str = Form("openhead"),
+                 model: str = Form("openhead"), init: str = Form("auto"),
                  flame_path: str | None = Form(None), flame_landmarks: str | None = Form(None),
                  flame_uv: str | None = Form(None), flame_masks: str | None = Form(None),
                  flame_albedo: str | None = Form(None), deca_path: str | None = Form(None),
@@ -116,7 +116,7 @@ async def submit(request: Request, photos: list[UploadFile] = File(..., min_leng
     flame_masks (DECA's FLAME_masks.pkl), flame_mediapipe (FLAME's mediapipe_landmark_embedding.npz), flame_albedo (an albedo model .npz) and deca_path
     (deca_model.tar, for wrinkles) are optional. 1 to MAX_PHOTOS photos (checked by the schema)."""
     settings = await run_in_threadpool(_check_settings, dict(
-        quality=quality, landmarks=landmarks, face_index=face_index, model=model, flame_path=flame_path,
+        quality=quality, landmarks=landmarks, face_index=face_index, model=model, init=init, flame_path=flame_path,
         flame_landmarks=flame_landmarks, flame_uv=flame_uv, flame_masks=flame_masks, flame_albedo=flame_albedo,
         deca_path=deca_path, flame_mediapipe=flame_mediapipe))
     data = await _read_photos(photos, request.app.state.settings.max_upload_bytes)
