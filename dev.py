@@ -145,7 +145,8 @@ def run_tests(py: Path, args: list[str], env: dict) -> int:
     if args:
         return rc
     print(f"\nthe add-on's tests on {OLDEST_BPY} ({VENV_OLDEST.name}) ...", flush=True)
-    rc_oldest = subprocess.call([str(venv_python(VENV_OLDEST)), "-m", "pytest", "tests/blender_addon"], cwd=ROOT, env=env)
+    rc_oldest = subprocess.call([str(venv_python(VENV_OLDEST)), "-m", "pytest", "tests/blender_addon"], cwd=ROOT,
+                                env=env)
     return rc or rc_oldest
 
 
@@ -162,7 +163,8 @@ def main(argv: list[str]) -> int:
     if cmd == "test":
         return run_tests(py, rest, env)
     if cmd == "test-oldest":
-        return subprocess.call([str(venv_python(VENV_OLDEST)), "-m", "pytest", *(rest or ["tests/blender_addon"])], cwd=ROOT, env=env)
+        return subprocess.call([str(venv_python(VENV_OLDEST)), "-m", "pytest", *(rest or ["tests/blender_addon"])],
+                               cwd=ROOT, env=env)
     if cmd == "addon":
         return subprocess.call([str(py), "blender_addon/package_extension.py", *(rest or ["dist"])], cwd=ROOT,
                                env=env)

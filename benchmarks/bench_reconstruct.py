@@ -291,7 +291,8 @@ def main():
         print(f"gpu: {torch.cuda.get_device_name(0)}")
 
     print("\n## time per photo by stage (astronaut 512x512, median of %d runs), seconds" % a.runs)
-    print(f"{'quality':<8} {'init':<8} {'load':>6} {'detect':>7} {'fit':>6} {'texture':>8} {'detail':>7} {'bundle':>7} "
+    print(f"{'quality':<8} {'init':<8} {'load':>6} {'detect':>7} {'fit':>6} {'texture':>8} {'detail':>7} "
+          f"{'bundle':>7} "
           f"{'total':>7}")
     for quality, init in [(q, i) for q in ("default", "fast") for i in a.inits.split(",")]:
         runs = []

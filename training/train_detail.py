@@ -2,10 +2,10 @@
 
     headsmith-train detail --config training/configs/openhead_detail.json --run runs/detail [--resume]
         [--export assets/detail] [--stop-at STEP] [--max-minutes M]
-    torchrun --nproc-per-node 2 -m headsmith_training.train_detail detail --run-dir runs/detail ...
+    torchrun --nproc-per-node 2 -m headsmith_training.cli detail --run-dir runs/detail ...
         (the same on 2 processes; torchrun reads "--run" as its own --run-path, so --run-dir)
     torchrun --nnodes 2 --nproc-per-node 8 --rdzv-backend c10d --rdzv-endpoint HOST:29500 \
-        -m headsmith_training.train_detail detail --run-dir runs/detail ...     (several machines)
+        -m headsmith_training.cli detail --run-dir runs/detail ...     (several machines)
 
 Resumable: a checkpoint (model, optimiser, step) is written every `checkpoint_every` steps (and
 when a run stops early) into the run folder; --resume continues from it, drawing the batches an
@@ -270,9 +270,3 @@ def run(a, command: str) -> int:
         export(res["net"], a.export, record)
         print(json.dumps(record, indent=1))
     return 0
-
-
-if __name__ == "__main__":
-    from .cli import main
-
-    raise SystemExit(main())

@@ -91,7 +91,7 @@ class FitSettings:
     vergence_sigma: tuple[float, float] = (0.02, 0.06)
     seed: int = 0
     # the starting point: "search" (the mean head at 13 yaws, the best one's camera) or "learned"
-    # (the network of learned_init.py guesses identity, expression, jaw and rotation)
+    # (the network of learned_init.py guesses expression, jaw and head rotation)
     init: str = "search"
 
     def schedule(self) -> dict:

@@ -366,7 +366,7 @@ def _bundle_meta(r: Reconstruction, fitted_crop: list) -> dict:
                      "normal": {"file": "normal.png", "space": "tangent, OpenGL (+Y = +v)", "size": r.texture_px},
                      "resolution": _resolution_meta(r)},
         "provenance": {"headsmith": __version__, "torch": torch.__version__, "python": platform.python_version(),
-                       "device": r.device, "settings": asdict(s),
+                       "device": r.device, "settings": asdict(s), "fit_init": s.fit_init(r.faces.point_set),
                        "timings_s": dict(r.timings)},   # stages before writing the bundle
         "frame": "metres, right-handed, y up, face toward +z (FLAME)",
     }

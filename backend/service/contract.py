@@ -13,7 +13,8 @@ from starlette.middleware.trustedhost import TrustedHostMiddleware
 
 LOOPBACK_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
 _REASONS = {400: "a body that cannot be parsed", 401: "missing or wrong token",
-            404: "no such job or avatar", 409: "the job is not done, or is of another kind", 413: "the upload is too large",
+            404: "no such job or avatar", 409: "the job is not done, or is of another kind",
+            413: "the upload is too large",
             422: "bad input; the message says what to change", 503: "busy or a shipped model is missing"}
 
 

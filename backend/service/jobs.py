@@ -1,6 +1,6 @@
-"""Jobs (reconstructions and video tracks): a bounded queue, worked one at a time in a worker process (worker.py) that
-one background thread follows, with progress by stage and cancellation. A failing job records its
-error; it never takes the service down.
+"""Jobs (reconstructions and video tracks): a bounded queue, worked one at a time in a worker
+process (worker.py) that one background thread follows, with progress by stage and cancellation.
+A failing job records its error; it never takes the service down.
 
 Where they live: one folder per user (TMPDIR/headsmith-jobs-<user>, 0700), and in it one folder per
 running server (<pid>-<random>). A starting server removes the folders of servers that are no
@@ -58,7 +58,8 @@ class Job:
         return self.workdir / ("take.csv" if self.kind == "track" else "bundle")
 
     def public(self) -> dict:
-        return {"id": self.id, "kind": self.kind, "state": self.state, "stage": self.stage, "progress": round(self.progress, 3),
+        return {"id": self.id, "kind": self.kind, "state": self.state, "stage": self.stage,
+                "progress": round(self.progress, 3),
                 "error": self.error, "created": self.created, "finished": self.finished}
 
 

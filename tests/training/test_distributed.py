@@ -18,7 +18,7 @@ CFG = {"architecture": "gated_texture", "texture_init": "generator", "texture_lr
 def _train(tmp: Path, run: str, *extra, procs: int = 1) -> dict:
     cfg = tmp / "cfg.json"
     cfg.write_text(json.dumps(CFG))
-    args = ["-m", "headsmith_training.train_detail", "detail", "--config", str(cfg), "--run-dir", str(tmp / run), *extra]
+    args = ["-m", "headsmith_training.cli", "detail", "--config", str(cfg), "--run-dir", str(tmp / run), *extra]
     if procs > 1:
         torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
         cmd = [torchrun, "--nproc-per-node", str(procs), "--master-port", str(_free_port()), *args]

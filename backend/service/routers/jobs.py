@@ -116,7 +116,8 @@ async def submit(request: Request, photos: list[UploadFile] = File(..., min_leng
     flame_masks (DECA's FLAME_masks.pkl), flame_mediapipe (FLAME's mediapipe_landmark_embedding.npz), flame_albedo (an albedo model .npz) and deca_path
     (deca_model.tar, for wrinkles) are optional. 1 to MAX_PHOTOS photos (checked by the schema)."""
     settings = await run_in_threadpool(_check_settings, dict(
-        quality=quality, landmarks=landmarks, face_index=face_index, model=model, init=init, flame_path=flame_path,
+        quality=quality, landmarks=landmarks, face_index=face_index, model=model, init=init,
+        flame_path=flame_path,
         flame_landmarks=flame_landmarks, flame_uv=flame_uv, flame_masks=flame_masks, flame_albedo=flame_albedo,
         deca_path=deca_path, flame_mediapipe=flame_mediapipe))
     data = await _read_photos(photos, request.app.state.settings.max_upload_bytes)
