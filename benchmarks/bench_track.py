@@ -2,7 +2,7 @@
 (synthetic_video.py: still, brows up, smile, head turn +-25 deg, jaw open, frown + blink) written
 as an .avi, tracked with the true identity as the avatar's, against the truth.
 
-    .venv/bin/python benchmarks/bench_track.py [--segment-frames 20] [--quality fast] [--runs 3] [--init search]
+    .venv/bin/python benchmarks/bench_track.py [--segment-frames 20] [--quality fast] [--runs 3] [--init search] [--raw]
 
 Prints per run and the median: frames per second (landmarks + fit), the expression RMSE over the
 fitted ARKit weights (and that of an all-zero guess), each segment's peak weight found vs true,
@@ -34,10 +34,11 @@ from headsmith.track.video import read_video  # noqa: E402
 PEAKS = {"brows": "browInnerUp", "smile": "mouthSmileLeft", "frown": "browDownLeft"}
 
 
-def measure(model, video: Path, truth: dict, quality: str, init: str = "search") -> dict:
+def measure(model, video: Path, truth: dict, quality: str, init: str = "search", calibrate: bool = True) -> dict:
     frames, fps, _ = read_video(video)
     t = time.perf_counter()
-    tr = track_frames(model, frames, truth["shape"], make_detector("mediapipe"), fps, quality, init=init)
+    tr = track_frames(model, frames, truth["shape"], make_detector("mediapipe"), fps, quality, init=init,
+                      calibrate=calibrate)
     seconds = time.perf_counter() - t
     names = model.expression_names
     fitted = [i for i, n in enumerate(names) if not n.startswith(NOT_FITTED)]
@@ -63,12 +64,13 @@ def main() -> int:
     ap.add_argument("--quality", default="fast")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--init", default="search", help="each chunk's start: search or learned")
+    ap.add_argument("--raw", action="store_true", help="expression weights without the take's neutral calibration")
     a = ap.parse_args()
     model = OpenHead()
     frames, truth = render_video(model, seed=0, frames_per_segment=a.segment_frames)
     with tempfile.TemporaryDirectory() as tmp:
         video = write_video(frames, Path(tmp) / "performance.avi")
-        rows = [measure(model, video, truth, a.quality, a.init) for _ in range(a.runs)]
+        rows = [measure(model, video, truth, a.quality, a.init, not a.raw) for _ in range(a.runs)]
     print(f"machine: {machine()}")
     print(f"{len(frames)} frames at {FPS:.0f} fps, quality {a.quality}, {a.runs} runs")
     r = rows[-1]

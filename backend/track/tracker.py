@@ -37,6 +37,9 @@ SCHEDULES = {            # steps per chunk: rigid, landmark, gaze
     "fast": dict(rigid=20, landmark=80, gaze=15),
     "default": dict(rigid=30, landmark=160, gaze=30),
 }
+# each ARKit key's weight at or below this percentile of a take is its neutral (see neutral_calibrated),
+# for takes of at least NEUTRAL_MIN_FRAMES frames
+NEUTRAL_PERCENTILE, NEUTRAL_MIN_FRAMES = 10, 30
 # per squared unit of frame-to-frame change, against the landmark term (benchmarks/NOTES.md)
 W_TEMPORAL = {"expression": 0.05, "jaw": 0.5, "global_rot": 0.3}
 
@@ -149,6 +152,17 @@ def _bridge(values: np.ndarray, found: np.ndarray) -> np.ndarray:
     return out
 
 
+def neutral_calibrated(expression: np.ndarray) -> np.ndarray:
+    """(T, E) ARKit weights with each key's NEUTRAL_PERCENTILE over the take subtracted (and
+    clipped at 0). The fit explains the landmarker's bias on a neutral face with steady weights
+    (noseSneer and cheekSquint ~0.3 on the benchmark), which would put sneer wrinkles on every frame;
+    a take has neutral moments, a key held through the whole take is lost. Shorter takes pass as
+    they are."""
+    if len(expression) < NEUTRAL_MIN_FRAMES:
+        return expression
+    return np.clip(expression - np.percentile(expression, NEUTRAL_PERCENTILE, axis=0), 0, 1)
+
+
 def euler_yaw_pitch_roll(axis_angle: np.ndarray) -> np.ndarray:
     """(T, 3) model-frame axis-angle -> (T, 3) yaw, pitch, roll (radians) of the Live Link table:
     R = Rz(ez) Ry(ey) Rx(ex) (Blender's XYZ Euler on the head bone, whose axes are the model's),
@@ -162,9 +176,10 @@ def euler_yaw_pitch_roll(axis_angle: np.ndarray) -> np.ndarray:
 
 def track_frames(model: HeadModel, frames, shape: np.ndarray, detector, fps: float,
                  quality: str = "fast", progress: Progress | None = None, count: int = 0,
-                 init: str = "search") -> Track:
+                 init: str = "search", calibrate: bool = True) -> Track:
     """frames: an iterable of (H, W, 3) uint8 RGB (about `count` of them: for progress); shape
-    (n_shape,) the avatar's identity. progress(stage, fraction) for "landmarks" then "fit"."""
+    (n_shape,) the avatar's identity. progress(stage, fraction) for "landmarks" then "fit".
+    calibrate: the expression weights relative to the take's neutral (neutral_calibrated)."""
     import time
 
     if quality not in SCHEDULES:
@@ -195,6 +210,7 @@ def track_frames(model: HeadModel, frames, shape: np.ndarray, detector, fps: flo
         full[n] = _bridge(rows, found).reshape((len(obs),) + v.shape[1:])
     gaze = full["gaze"]                       # (T, eye, [pitch, yaw]), eyes in image order (eye.R, eye.L)
     eye = lambda e: np.stack([gaze[:, e, 1], -gaze[:, e, 0], np.zeros(len(gaze))], 1)  # noqa: E731
-    return Track(full["expression"], full["jaw"], euler_yaw_pitch_roll(full["global_rot"]), eye(1), eye(0), found,
+    expression = neutral_calibrated(full["expression"]) if calibrate else full["expression"]
+    return Track(expression, full["jaw"], euler_yaw_pitch_roll(full["global_rot"]), eye(1), eye(0), found,
                  list(model.expression_names), fps,
                  {"landmarks": t1 - t0, "fit": time.perf_counter() - t1})

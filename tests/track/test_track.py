@@ -28,6 +28,17 @@ def test_track_command_writes_a_take_that_follows_the_head(performance, tmp_path
     assert np.degrees(np.abs(np.diff(still, axis=0))).mean() < 0.2    # a still face stays still
 
 
+def test_neutral_calibration_removes_a_steady_bias_and_keeps_expressions():
+    from headsmith.track.tracker import NEUTRAL_MIN_FRAMES, neutral_calibrated
+
+    t = np.arange(60)
+    w = np.stack([np.full(60, 0.3), 0.3 + 0.6 * ((t > 20) & (t < 30))], 1)    # a bias; a bias and a smile
+    out = neutral_calibrated(w)
+    assert np.allclose(out[:, 0], 0) and np.allclose(out[:, 1], 0.6 * ((t > 20) & (t < 30)))
+    short = w[:NEUTRAL_MIN_FRAMES - 1]
+    assert np.array_equal(neutral_calibrated(short), short)             # too short to know its neutral
+
+
 def test_track_refuses_bad_input(performance, tmp_path, capsys):
     _, bundle, _ = performance
     assert main(["track", str(tmp_path / "missing.mp4"), "--avatar", str(bundle), "-o", str(tmp_path / "t.csv")]) == 2
