@@ -25,7 +25,7 @@ from bench_render import machine  # noqa: E402
 from synthetic_video import FPS, render_video, write_video  # noqa: E402
 
 from headsmith.detect import make_detector  # noqa: E402
-from headsmith.fit.terms import NOT_FITTED  # noqa: E402
+from headsmith.fit.terms import fitted_expressions  # noqa: E402
 from headsmith.headmodel import OpenHead  # noqa: E402
 from headsmith.track import track_frames  # noqa: E402
 from headsmith.track.tracker import euler_yaw_pitch_roll  # noqa: E402
@@ -34,14 +34,15 @@ from headsmith.track.video import read_video  # noqa: E402
 PEAKS = {"brows": "browInnerUp", "smile": "mouthSmileLeft", "frown": "browDownLeft"}
 
 
-def measure(model, video: Path, truth: dict, quality: str, init: str = "search", calibrate: bool = True) -> dict:
+def measure(model, video: Path, truth: dict, quality: str, init: str = "search",
+            calibrate: bool = True) -> dict:
     frames, fps, _ = read_video(video)
     t = time.perf_counter()
     tr = track_frames(model, frames, truth["shape"], make_detector("mediapipe"), fps, quality, init=init,
                       calibrate=calibrate)
     seconds = time.perf_counter() - t
     names = model.expression_names
-    fitted = [i for i, n in enumerate(names) if not n.startswith(NOT_FITTED)]
+    fitted = fitted_expressions(names)
     err = tr.expression[:, fitted] - truth["expression"][:, fitted]
     still = truth["segment"] == "still"
     rot_true = euler_yaw_pitch_roll(truth["rotation"])

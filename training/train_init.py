@@ -18,18 +18,13 @@ import numpy as np
 import torch
 
 from headsmith.fit.learned_init import normalise_points, output_layout
-
-
-def fitted_expressions(model) -> list[int]:
-    from headsmith.fit.terms import NOT_FITTED
-
-    return [i for i, n in enumerate(model.expression_names) if not n.startswith(NOT_FITTED)]
+from headsmith.fit.terms import fitted_expressions
 
 
 def sample_parameters(model, n: int, g: torch.Generator, cfg: dict) -> dict:
     """Random heads: shape N(0, shape_sd); a few ARKit keys each (weights U(0, 1), the rest small);
     the jaw open on half of them; yaw/pitch/roll uniform within cfg's degrees."""
-    fitted = torch.tensor(fitted_expressions(model))
+    fitted = torch.tensor(fitted_expressions(model.expression_names))
     shape = torch.randn(n, model.n_shape, generator=g) * cfg["shape_sd"]
     expr = torch.zeros(n, model.n_expression)
     small = torch.rand(n, len(fitted), generator=g) * cfg["expression_floor"]
@@ -60,7 +55,7 @@ def targets(params: dict, fitted: list[int]) -> torch.Tensor:
 def make_dataset(model, cfg: dict, n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
     """-> (normalised points (n, N*2), targets (n, D)), made in batches of 4096."""
     emb = model.landmark_set("mediapipe478")
-    fitted = fitted_expressions(model)
+    fitted = fitted_expressions(model.expression_names)
     g = torch.Generator().manual_seed(seed)
     xs, ys = [], []
     for i in range(0, n, 4096):
@@ -89,8 +84,7 @@ def output_weights(cfg: dict, n_fitted: int) -> torch.Tensor:
 
 def noisy(points: torch.Tensor, cfg: dict, g: torch.Generator) -> torch.Tensor:
     """Detector-like noise: each point moved by Gaussian noise of cfg['noise'] times the spread
-    of the face's points (about a third of the inter-ocular distance per 0.01), then normalised as
-    at inference."""
+    (standard deviation) of the face's points, then normalised as at inference."""
     x = points + torch.randn(points.shape, generator=g) * cfg["noise"] * points.std(dim=(1, 2), keepdim=True)
     return normalise_points(x).flatten(1)
 
@@ -105,7 +99,7 @@ def train(cfg: dict, run: Path, log=print, model=None) -> dict:
     t0 = time.perf_counter()
     pts, y = make_dataset(model, cfg, cfg["dataset_size"], cfg["seed"])
     n_hold = len(y) // 20
-    fitted = fitted_expressions(model)
+    fitted = fitted_expressions(model.expression_names)
     net = InitNet(pts.shape[1] * 2, y.shape[1], cfg["width"])
     opt = torch.optim.AdamW(net.parameters(), lr=cfg["lr"], weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, cfg["lr"], total_steps=cfg["steps"])

@@ -150,6 +150,18 @@ def unit_cameras(model: HeadModel, det_ndc: torch.Tensor, embedding) -> tuple[to
     return torch.tensor([[1.0, 0.0, 0.0]]).repeat(B, 1), [0.0] * B
 
 
+def start_state(model: HeadModel, observations: list[Observation], settings: FitSettings, dev) -> FitState:
+    """The fit's parameters at its start, as settings.init chooses: the learned network's guess or
+    the yaw search."""
+    if settings.init not in INITS:
+        raise ValueError(f"init must be one of {INITS}, got {settings.init!r}")
+    if settings.init == "search":
+        return FitState.start(model, observations, settings, dev, initial_cameras)
+    st = FitState.start(model, observations, settings, dev, unit_cameras)
+    start_from_network(st)
+    return st
+
+
 def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitSettings | None = None,
                progress=None, albedo_model: AlbedoModel | None = None) -> CoarseFit:
     """progress(stage: str, fraction: float) is called as the fit advances. With an albedo model
@@ -163,12 +175,7 @@ def fit_coarse(model: HeadModel, observations: list[Observation], settings: FitS
     model = model.to(dev)
     if len(observations) == 0:
         raise ValueError("no observations to fit")
-    if settings.init not in INITS:
-        raise ValueError(f"init must be one of {INITS}, got {settings.init!r}")
-    learned = settings.init == "learned"
-    st = FitState.start(model, observations, settings, dev, unit_cameras if learned else initial_cameras)
-    if learned:
-        start_from_network(st)
+    st = start_state(model, observations, settings, dev)
     if not st.iris_seen.any():
         sched = dict(sched, gaze=0)
     st.steps = StepCounter(progress, sum(sched[k] for k in ("rigid", "landmark", "photo", "polish", "gaze")))

@@ -24,6 +24,11 @@ from ..render.camera import pixels_to_ndc
 NOT_FITTED = ("eyeLook", "jawOpen", "jawLeft", "jawRight", "jawForward", "tongueOut")
 
 
+def fitted_expressions(names: list[str]) -> list[int]:
+    """The indices of the expressions the fit moves (all but NOT_FITTED)."""
+    return [i for i, n in enumerate(names) if not n.startswith(NOT_FITTED)]
+
+
 def embedded_pairs(pairs, index: torch.Tensor) -> list[tuple[int, int]]:
     """Detector-numbered point pairs -> positions in the embedding's output (pairs it lacks dropped)."""
     pos = {int(k): i for i, k in enumerate(index.tolist())}
@@ -86,7 +91,8 @@ class FitState:
         ps = POINT_SETS[observations[0].point_set]
         emb = model.landmark_set(ps.name)
         index = emb.detector_index().to(dev)
-        fitted_expr = torch.tensor([not n.startswith(NOT_FITTED) for n in model.expression_names], device=dev)
+        fitted_expr = torch.zeros(model.n_expression, dtype=torch.bool, device=dev)
+        fitted_expr[fitted_expressions(model.expression_names)] = True
         det_px = torch.tensor(np.stack([o.landmarks for o in observations]), dtype=torch.float32, device=dev)
         sizes = torch.tensor([o.size for o in observations], dtype=torch.float32, device=dev)
         det_all = torch.stack([pixels_to_ndc(det_px[i], o.size, o.size) for i, o in enumerate(observations)])

@@ -22,8 +22,7 @@ import torch
 
 from ..detect.crop import CROP_SCALE, Crop, face_span
 from ..detect.point_sets import POINT_SETS
-from ..fit.coarse import FitSettings, Observation, initial_cameras, unit_cameras
-from ..fit.learned_init import start_from_network
+from ..fit.coarse import FitSettings, Observation, start_state
 from ..fit.stages import clamp_expression, gaze_stage, rigid_stage
 from ..fit.terms import FitState, StepCounter
 from ..headmodel import HeadModel
@@ -112,10 +111,7 @@ def _fit_chunk(model: HeadModel, obs: list[Observation], shape: torch.Tensor, sc
     # each frame's camera and turn from a photo fit's start (a fast turn outruns any warm start):
     # the learned network's guess, or the yaw search; expression and jaw start from the previous
     # chunk's last frame
-    learned = settings.init == "learned"
-    st = FitState.start(model, obs, settings, torch.device("cpu"), unit_cameras if learned else initial_cameras)
-    if learned:
-        start_from_network(st)
+    st = start_state(model, obs, settings, torch.device("cpu"))
     with torch.no_grad():
         st.shape.copy_(shape)
         if start is not None:
