@@ -8,6 +8,7 @@ global batch. Only rank 0 writes (dataset cache, checkpoints, records); the othe
 """
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 
@@ -73,8 +74,14 @@ class Dist:
         return float(t[0]) / self.world
 
     def close(self) -> None:
+        """Leave the process group. The DDP wrapper sits in reference cycles, so it (and the gloo
+        group it holds) is collected first; a group left to the interpreter's exit aborts the
+        process now and then ("terminate called without an active exception", seen under load)."""
         if self.world > 1:
             import torch.distributed as dist
 
+            gc.collect()
             if dist.is_initialized():
+                dist.barrier()
                 dist.destroy_process_group()
+            gc.collect()
