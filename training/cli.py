@@ -2,13 +2,16 @@
 
     headsmith-train detail ...   the OpenHead detail (wrinkle) decoder (train_detail.py)
     headsmith-train init ...     the fit's learned initialiser (train_init.py)
+    headsmith-train coarse ...   the coarse encoder, from photo folders (train_coarse.py)
+    headsmith-train make-synthetic ...   a synthetic photo folder with known parameters (synthetic_faces.py)
 """
 from __future__ import annotations
 
 import argparse
 import sys
 
-from . import train_detail, train_init
+from . import synthetic_faces, train_coarse, train_detail, train_init
+from .face_folders import DataError
 
 
 def main(argv=None) -> int:
@@ -18,9 +21,18 @@ def main(argv=None) -> int:
     train_detail.add_arguments(sub.add_parser("detail", help="the OpenHead detail (wrinkle) decoder"))
     train_init.add_arguments(sub.add_parser("init", help="the fit's learned initialiser (dense landmarks -> "
                                                          "head parameters)"))
+    train_coarse.add_arguments(sub.add_parser("coarse", help="the coarse encoder (photo -> head parameters), "
+                                                             "self-supervised on folders of people"))
+    synthetic_faces.add_arguments(sub.add_parser("make-synthetic", help="a synthetic folder of people with "
+                                                                        "known parameters (tests, pre-training)"))
     a = ap.parse_args(argv)
     command = "headsmith-train " + " ".join(argv)
-    return (train_detail if a.cmd == "detail" else train_init).run(a, command)
+    commands = {"detail": train_detail, "init": train_init, "coarse": train_coarse, "make-synthetic": synthetic_faces}
+    try:
+        return commands[a.cmd].run(a, command)
+    except DataError as e:
+        print(f"headsmith-train {a.cmd}: {e}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

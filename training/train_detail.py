@@ -32,6 +32,7 @@ from headsmith.wrinkles.texture_decoder import GatedTextureDecoder, latent_mirro
 from headsmith.headmodel import OpenHead
 
 from .distributed import Dist
+from .run_files import close_monitors, load_checkpoint, log_step, monitors, record_start, save_checkpoint
 from .wrinkle_generator import CODE_DIM, N_ORIENT, N_PATTERNS, basis_textures, build_tables, generate, person_code, sample_expressions
 
 
@@ -124,14 +125,6 @@ def step_indices(cfg: dict, step: int, n: int) -> torch.Tensor:
     return torch.randint(0, n, (cfg["batch"],), generator=g)
 
 
-def _save(run: Path, net, opt, step: int, history: list) -> None:
-    ckpt = run / "checkpoint.pt"
-    tmp = ckpt.with_suffix(".tmp")
-    torch.save({"model": net.state_dict(), "optimizer": opt.state_dict(), "step": step}, tmp)
-    tmp.replace(ckpt)
-    (run / "history.json").write_text(json.dumps(history))
-
-
 def train(cfg: dict, run: Path, resume: bool, model=None, log=print, max_seconds: float | None = None,
           stop_at: int | None = None) -> dict:
     """Train (or resume) in `run`; under torchrun every process calls this (training.distributed).
@@ -140,25 +133,14 @@ def train(cfg: dict, run: Path, resume: bool, model=None, log=print, max_seconds
     run.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg["seed"])
     model = model or OpenHead()
-    if dist.is_main:   # every run records what it was asked, each start appended
-        starts = json.loads((run / "run.json").read_text())["starts"] if (run / "run.json").is_file() else []
-        starts.append({"resume": resume, "processes": dist.world, "time": time.strftime("%Y-%m-%dT%H:%M:%S")})
-        (run / "run.json").write_text(json.dumps({"config": cfg, "seed": cfg["seed"], "starts": starts}, indent=1))
+    record_start(run, cfg, resume, dist)
     data = _dataset(model, cfg, run, dist, log)
     net = make_network(model, cfg).to(dist.device)
     tex = [p for n, p in net.named_parameters() if n == "textures"]
     rest = [p for n, p in net.named_parameters() if n != "textures"]
     opt = torch.optim.Adam([{"params": rest, "scale": 1.0},
                             {"params": tex, "scale": cfg.get("texture_lr_scale", 1.0)}], lr=cfg["lr"])
-    step, history = 0, []
-    ckpt = run / "checkpoint.pt"
-    if resume and ckpt.is_file():
-        state = torch.load(ckpt, map_location=dist.device, weights_only=True)
-        net.load_state_dict(state["model"])
-        opt.load_state_dict(state["optimizer"])
-        step = int(state["step"])
-        history = json.loads((run / "history.json").read_text()) if (run / "history.json").is_file() else []
-        log(f"resumed at step {step}")
+    step, history = load_checkpoint(run, net, opt, dist.device, log) if resume else (0, [])
     ddp = dist.wrap(net)
     # the last held-out samples are never trained on (see evaluate)
     held = heldout_count(len(data["codes"]))
@@ -166,7 +148,7 @@ def train(cfg: dict, run: Path, resume: bool, model=None, log=print, max_seconds
     target = torch.tensor(data["maps_mm"][:-held].astype(np.float32))
     t0 = time.time()
     net.train()
-    board, bar = _monitors(run, dist, step, cfg["steps"])
+    board, bar = monitors(run, dist, step, cfg["steps"])
     while step < cfg["steps"]:
         lr = cfg["lr"] * 0.5 * (1 + math.cos(math.pi * step / cfg["steps"]))
         for grp in opt.param_groups:
@@ -180,42 +162,17 @@ def train(cfg: dict, run: Path, resume: bool, model=None, log=print, max_seconds
         opt.step()
         step += 1
         history.append([step] + [dist.mean(float(x.detach())) for x in (loss, l1, gl)])
-        if board is not None:
-            for name, v in zip(("loss", "value_mm", "gradient_mm"), history[-1][1:]):
-                board.add_scalar(f"train/{name}", v, step)
-            board.add_scalar("train/lr", lr, step)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{history[-1][1]:.4f}")
+        log_step(board, bar, step, {**dict(zip(("loss", "value_mm", "gradient_mm"), history[-1][1:])), "lr": lr})
         early = (stop_at is not None and step >= stop_at) or (max_seconds is not None and time.time() - t0 > max_seconds)
         if dist.is_main and (step % cfg["checkpoint_every"] == 0 or step == cfg["steps"] or early):
-            _save(run, net, opt, step, history)
+            save_checkpoint(run, net, opt, step, history)
         if early:
             log(f"stopping at step {step}; --resume continues")
             break
-    for m in (board, bar):
-        if m is not None:
-            m.close()
+    close_monitors(board, bar)
     dist.barrier()
     net.eval()
     return {"net": net, "step": step, "history": history, "dist": dist}
-
-
-def _monitors(run: Path, dist: Dist, step: int, steps: int):
-    """Rank 0's TensorBoard event log (RUN/tensorboard; `tensorboard --logdir RUN`) and progress bar.
-    Without the tensorboard package (headsmith[train]) the run goes on with the bar alone."""
-    if not dist.is_main:
-        return None, None
-    from tqdm import tqdm
-
-    bar = tqdm(total=steps, initial=step, desc="training", unit="step", mininterval=2.0)
-    try:
-        from torch.utils.tensorboard import SummaryWriter
-    except ImportError:
-        bar.write("note: no TensorBoard log (pip install 'headsmith[train]' for tensorboard)")
-        return None, bar
-    # a resumed run drops what the interrupted one logged after its last checkpoint (step)
-    return SummaryWriter(log_dir=str(run / "tensorboard"), purge_step=step + 1 if step else None), bar
 
 
 def export(net: torch.nn.Module, out: Path, record: dict) -> None:

@@ -1,0 +1,282 @@
+"""The coarse encoder (DECA's E_coarse): a face crop -> the head model's identity, expression, jaw,
+head rotation, camera, SH light and a mean skin colour, learned without 3D truth from
+identity-grouped photo folders (face_folders.py), on one process or under torchrun.
+
+    headsmith-train coarse --data ROOT --config training/configs/openhead_coarse.json --run runs/coarse
+        [--resume] [--stop-at STEP] [--export DIR]
+    torchrun --nproc-per-node 2 -m headsmith_training.cli coarse --data ROOT --run-dir runs/coarse ...
+
+Losses (weights in the config), the reconstruction's own objective (fit.terms.FitState) with the
+network's outputs in place of the fitted parameters: the dense landmarks (robust, per-point trust,
+the face oval as silhouette points), eye and lip closure, a photometric term on the skin (the
+projected head shaded by the predicted SH light and skin colour against the photo, clamped as in
+the fit), DECA's shape consistency (each photo's landmarks again with the identity predicted from
+another photo of the same person) and Gaussian / L1 priors. With a synthetic folder's truth.json
+(synthetic_faces.py) a supervised term can be added (`w_supervised`) and `evaluate` measures the
+parameters against the truth. A batch is `people_per_batch` people x `images_per_person` photos,
+drawn from the seed and the step (a resumed or differently distributed run draws the same).
+Units: crops in pixels (x right, y down), rotations axis-angle radians in the model frame, the
+camera DECA's (s, tx, ty) in NDC.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from headsmith.fit.coarse import FitSettings, Observation, unit_cameras
+from headsmith.fit.terms import FitState, fitted_expressions
+
+from .distributed import Dist
+from .face_folders import DataError, FaceCache, build_cache, load_cache
+from .run_files import close_monitors, load_checkpoint, log_step, monitors, record_start, save_checkpoint
+
+N_LIGHT = 27
+
+
+class CoarseEncoder(torch.nn.Module):
+    """A small strided CNN (crop -> features) and a linear head per parameter group. The heads
+    start at zero: an untrained encoder gives the mean head, unturned, at the default camera and
+    light, so the first steps see sensible renders."""
+
+    def __init__(self, n_shape: int, n_expression: int, width: int = 32):
+        super().__init__()
+        layers, c = [], 3
+        for k in range(5):
+            w = width * min(2 ** k, 8)
+            layers += [torch.nn.Conv2d(c, w, 3, stride=2, padding=1), torch.nn.GroupNorm(8, w), torch.nn.SiLU()]
+            c = w
+        self.features = torch.nn.Sequential(*layers, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
+                                            torch.nn.Linear(c, 256), torch.nn.SiLU())
+        self.sizes = {"shape": n_shape, "expression": n_expression, "jaw": 1, "rotation": 3, "camera": 3,
+                      "light": N_LIGHT, "albedo": 3}
+        self.head = torch.nn.Linear(256, sum(self.sizes.values()))
+        torch.nn.init.zeros_(self.head.weight)
+        torch.nn.init.zeros_(self.head.bias)
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        """images (B, 3, S, S) sRGB in [0, 1] -> named raw outputs (decode with `parameters`)."""
+        out = self.head(self.features(images * 2 - 1))
+        return dict(zip(self.sizes, torch.split(out, list(self.sizes.values()), 1)))
+
+
+def parameters(raw: dict, n_expression_all: int, fitted: list[int]) -> dict[str, torch.Tensor]:
+    """The network's raw outputs as the head model's parameters: expression weights in [0, 1] (the
+    fitted keys), the jaw opening >= 0, the camera scale near 4.5 (a crop framed as the fit's),
+    light around the default, skin colour in (0, 1)."""
+    from headsmith.render import default_light
+
+    B = raw["shape"].shape[0]
+    expr = raw["shape"].new_zeros(B, n_expression_all)
+    expr[:, fitted] = torch.sigmoid(raw["expression"] - 4.0)            # ~0.02 at the start
+    jaw = torch.nn.functional.pad(torch.nn.functional.softplus(raw["jaw"] - 3.0), (0, 2))
+    cam = torch.cat([4.5 * torch.exp(raw["camera"][:, :1]), raw["camera"][:, 1:] * 0.1], 1)
+    light = default_light(B, device=raw["light"].device) + raw["light"].view(B, 9, 3)
+    albedo = torch.sigmoid(raw["albedo"] - 0.5)
+    return {"shape": raw["shape"], "expression": expr, "jaw": jaw, "global_rot": raw["rotation"],
+            "camera": cam, "light": light, "albedo": albedo}
+
+
+def batch_indices(cache: FaceCache, cfg: dict, step: int) -> np.ndarray:
+    """The global batch of a step: people_per_batch people, images_per_person photos of each,
+    person-major; a function of the seed and the step alone."""
+    rng = np.random.default_rng(cfg["seed"] * 1_000_003 + step)
+    people = rng.choice(len(cache.people), cfg["people_per_batch"], replace=len(cache.people) < cfg["people_per_batch"])
+    k = cfg["images_per_person"]
+    return np.concatenate([rng.choice(cache.images_of(p), k, replace=len(cache.images_of(p)) < k) for p in people])
+
+
+def _observations(cache: FaceCache, idx: np.ndarray) -> list[Observation]:
+    return [Observation(cache.crops[i], cache.landmarks[i], None, "mediapipe478", cache.seen[i]) for i in idx]
+
+
+def losses(model, net, cache: FaceCache, idx: np.ndarray, cfg: dict, device, truth=None) -> dict:
+    """The weighted terms of one (local) batch; 'loss' is their sum."""
+    obs = _observations(cache, idx)
+    settings = FitSettings(device=str(device))
+    st = FitState.start(model, obs, settings, device, unit_cameras)
+    images = torch.as_tensor(cache.crops[idx], device=device).permute(0, 3, 1, 2).float() / 255.0
+    fitted = fitted_expressions(model.expression_names)
+    p = parameters(net(images), model.n_expression, fitted)
+    st = dataclasses.replace(st, **{k: p[k] for k in ("shape", "expression", "jaw", "global_rot", "camera")})
+    lmk, eye, lip, _ = st.landmark_terms(st.landmarks_ndc())
+    k = cfg["images_per_person"]
+    swapped = p["shape"].view(-1, k, p["shape"].shape[1]).roll(1, dims=1).reshape(p["shape"].shape)
+    lmk_swap = dataclasses.replace(st, shape=swapped).landmark_terms(dataclasses.replace(st, shape=swapped).landmarks_ndc())[0]
+    w = cfg["weights"]
+    terms = {"landmark": w["landmark"] * lmk, "eye": w["eye"] * eye, "lip": w["lip"] * lip,
+             "shape_consistency": w["shape_consistency"] * lmk_swap,
+             "prior": (w["shape_prior"] * p["shape"].pow(2).sum(1).mean() + w["expression_prior"]
+                       * p["expression"].abs().sum(1).mean() + w["jaw_prior"] * p["jaw"].pow(2).sum(1).mean())}
+    if w.get("photometric", 0) > 0:
+        terms["photometric"] = w["photometric"] * photometric(st, obs, p, cfg["photo_size"])
+    if truth is not None and w.get("supervised", 0) > 0:
+        terms["supervised"] = w["supervised"] * supervised(p, truth, idx, fitted)
+    terms["loss"] = sum(terms.values())
+    return terms
+
+
+def photometric(st: FitState, obs: list, p: dict, size: int) -> torch.Tensor:
+    """Clamped L1 between the photo and the head shaded by the predicted light and skin colour, at
+    the skin pixels (fit.stages.SkinRender's visibility), as the fit's photometric stage."""
+    from headsmith.fit.stages import SkinRender
+    from headsmith.render import OrthographicCamera
+
+    sr = SkinRender(st, obs, None, size)
+    out = st.forward()[0]
+    vis, target = sr.visibility(out)
+    r = sr.renderer.shade_pixels(out.vertices, OrthographicCamera(st.camera), (size, size), light=p["light"],
+                                 visibility=vis)
+    image = r.shading * p["albedo"][vis.pixel_batch]
+    return torch.clamp((image - target).abs(), max=st.settings.photo_clamp).mean()
+
+
+def truth_table(root: Path, cache: FaceCache, model) -> dict | None:
+    """A synthetic folder's truth (synthetic_faces.py) as arrays in the cache's photo order."""
+    path = Path(root) / "truth.json"
+    if not path.is_file():
+        return None
+    t = json.loads(path.read_text())
+    person = [t[Path(p).parent.name] for p in cache.paths]
+    photo = [t[Path(p).parent.name]["photos"][Path(p).name] for p in cache.paths]
+    table = lambda rows: torch.tensor(rows, dtype=torch.float32)  # noqa: E731
+    return {"shape": table([q["shape"] for q in person]), "expression": table([q["expression"] for q in photo]),
+            "jaw": table([q["jaw"] for q in photo]), "global_rot": table([q["rotation"] for q in photo])}
+
+
+def supervised(p: dict, truth: dict, idx: np.ndarray, fitted: list[int]) -> torch.Tensor:
+    """Squared error to the known parameters (identity coefficients are unit-variance)."""
+    i = torch.as_tensor(idx)
+    n = p["shape"].shape[1]
+    return ((p["shape"] - truth["shape"][i, :n].to(p["shape"])).pow(2).mean()
+            + 10 * (p["global_rot"] - truth["global_rot"][i].to(p["shape"])).pow(2).mean()
+            + 10 * (p["jaw"][:, 0] - truth["jaw"][i].to(p["shape"])).pow(2).mean()
+            + (p["expression"][:, fitted] - truth["expression"][i][:, fitted].to(p["shape"])).pow(2).mean())
+
+
+def _cache(data: Path, run: Path, cfg: dict, dist: Dist, log) -> FaceCache:
+    """The run's landmark cache (RUN/faces.npz), made once by rank 0 and read by every process."""
+    path = run / "faces.npz"
+    if dist.is_main and not path.is_file():
+        build_cache(data, path, cfg["size"], cfg["images_per_person"], log)
+    dist.barrier()
+    return load_cache(path)
+
+
+def train(cfg: dict, data: Path, run: Path, resume: bool, model=None, log=print,
+          stop_at: int | None = None) -> dict:
+    """Train (or resume) in `run`; under torchrun every process calls this (training.distributed)."""
+    from headsmith.headmodel import OpenHead
+
+    dist = Dist.from_env()
+    if cfg["people_per_batch"] % dist.world:
+        raise DataError(f"people_per_batch ({cfg['people_per_batch']}) must divide among the {dist.world} processes")
+    run.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg["seed"])
+    model = (model or OpenHead()).to(dist.device)
+    record_start(run, cfg, resume, dist)
+    cache = _cache(data, run, cfg, dist, log)
+    truth = truth_table(data, cache, model)
+    net = CoarseEncoder(cfg["n_shape"], len(fitted_expressions(model.expression_names)), cfg["width"]).to(dist.device)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
+    step, history = load_checkpoint(run, net, opt, dist.device, log) if resume else (0, [])
+    ddp = dist.wrap(net)
+    board, bar = monitors(run, dist, step, cfg["steps"])
+    net.train()
+    while step < cfg["steps"]:
+        idx = batch_indices(cache, cfg, step)
+        k = len(idx) // dist.world
+        terms = losses(model, ddp, cache, idx[dist.rank * k:(dist.rank + 1) * k], cfg, dist.device, truth)
+        opt.zero_grad()
+        terms["loss"].backward()
+        opt.step()
+        step += 1
+        means = {name: dist.mean(float(v.detach())) for name, v in terms.items()}
+        history.append([step, means["loss"]] + [means[n] for n in sorted(means) if n != "loss"])
+        log_step(board, bar, step, means)
+        early = stop_at is not None and step >= stop_at
+        if dist.is_main and (step % cfg["checkpoint_every"] == 0 or step == cfg["steps"] or early):
+            save_checkpoint(run, net, opt, step, history)
+        if early:
+            log(f"stopping at step {step}; --resume continues")
+            break
+    close_monitors(board, bar)
+    dist.barrier()
+    net.eval()
+    return {"net": net, "step": step, "history": history, "dist": dist, "cache": cache, "truth": truth,
+            "model": model, "terms": sorted(means) if history else []}
+
+
+def evaluate(net: CoarseEncoder, model, cache: FaceCache, truth: dict) -> dict:
+    """Against a synthetic folder's truth, over all its photos: RMSE of the identity coefficients
+    (the predicted ones), head rotation (degrees), jaw (radians) and the fitted ARKit weights, and
+    the same for guessing the prior's mean (zeros); lower than the mean's is learning."""
+    fitted = fitted_expressions(model.expression_names)
+    with torch.no_grad():
+        ps = [parameters(net(torch.as_tensor(cache.crops[i:i + 32]).permute(0, 3, 1, 2).float() / 255.0),
+                         model.n_expression, fitted) for i in range(0, len(cache.crops), 32)]
+    p = {k: torch.cat([q[k] for q in ps]) for k in ps[0]}
+    n = p["shape"].shape[1]
+    pairs = {"shape": (p["shape"], truth["shape"][:, :n]), "rotation_deg": (p["global_rot"].rad2deg(),
+             truth["global_rot"].rad2deg()), "jaw": (p["jaw"][:, 0], truth["jaw"]),
+             "expression": (p["expression"][:, fitted], truth["expression"][:, fitted])}
+    out = {}
+    for name, (pred, true) in pairs.items():
+        out[f"rmse_{name}"] = float((pred - true).pow(2).mean().sqrt())
+        out[f"rmse_{name}_of_mean_guess"] = float(true.pow(2).mean().sqrt())
+    return out
+
+
+def export(net: CoarseEncoder, folder: Path, record: dict, size: int) -> None:
+    """The encoder as ONNX (input `image` (B, 3, S, S) sRGB in [0, 1]; raw outputs, decoded by
+    `parameters`), its state dict and the run's record."""
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.save(net.state_dict(), folder / "coarse_encoder.pt")
+
+    class Flat(torch.nn.Module):
+        def __init__(self, enc):
+            super().__init__()
+            self.enc = enc
+
+        def forward(self, x):
+            return torch.cat(list(self.enc(x).values()), 1)
+
+    torch.onnx.export(Flat(net.eval()), torch.zeros(1, 3, size, size), folder / "coarse_encoder.onnx",
+                      input_names=["image"], output_names=["raw"], opset_version=17, dynamo=False,
+                      dynamic_axes={"image": {0: "batch"}, "raw": {0: "batch"}})
+    (folder / "coarse_encoder.json").write_text(json.dumps({**record, "outputs": net.sizes}, indent=1))
+
+
+def add_arguments(d) -> None:
+    """`headsmith-train coarse`'s options."""
+    d.add_argument("--data", type=Path, required=True, help="a folder of people: ROOT/PERSON/*.jpg (VGGFace2's layout)")
+    d.add_argument("--config", type=Path, default=Path(__file__).parent / "configs" / "openhead_coarse.json")
+    d.add_argument("--run", "--run-dir", dest="run", type=Path, default=Path("runs/coarse"))
+    d.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
+    d.add_argument("--stop-at", type=int, help="leave after this step with a checkpoint (--resume continues)")
+    d.add_argument("--export", type=Path, help="write the encoder (ONNX, state dict, record) here")
+
+
+def run(a, command: str) -> int:
+    """`headsmith-train coarse` with parsed options."""
+    cfg = json.loads(a.config.read_text())
+    t0 = time.perf_counter()
+    res = train(cfg, a.data, a.run, a.resume, stop_at=a.stop_at)
+    res["dist"].close()
+    if not res["dist"].is_main:
+        return 0
+    hist = res["history"]
+    record = {"command": command, "config": cfg, "seed": cfg["seed"], "steps_done": res["step"],
+              "seconds": time.perf_counter() - t0, "data": res["cache"].report | {"skipped": len(res["cache"].report["skipped"])},
+              "first_loss": hist[0][1] if hist else None,
+              "final_loss_mean_last20": float(np.mean([h[1] for h in hist[-20:]])) if hist else None}
+    if res["truth"] is not None:
+        record.update(evaluate(res["net"], res["model"], res["cache"], res["truth"]))
+    if a.export:
+        export(res["net"], a.export, record, cfg["size"])
+    print(json.dumps(record, indent=1))
+    return 0
