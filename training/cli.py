@@ -3,6 +3,7 @@
     headsmith-train detail ...   the OpenHead detail (wrinkle) decoder (train_detail.py)
     headsmith-train init ...     the fit's learned initialiser (train_init.py)
     headsmith-train coarse ...   the coarse encoder, from photo folders (train_coarse.py)
+    headsmith-train detail-encoder ...   the detail encoder, from photo folders (train_detail_encoder.py)
     headsmith-train make-synthetic ...   a synthetic photo folder with known parameters (synthetic_faces.py)
 """
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from . import synthetic_faces, train_coarse, train_detail, train_init
+from . import synthetic_faces, train_coarse, train_detail, train_detail_encoder, train_init
 from .face_folders import DataError
 
 
@@ -23,11 +24,14 @@ def main(argv=None) -> int:
                                                          "head parameters)"))
     train_coarse.add_arguments(sub.add_parser("coarse", help="the coarse encoder (photo -> head parameters), "
                                                              "self-supervised on folders of people"))
+    train_detail_encoder.add_arguments(sub.add_parser("detail-encoder", help="the detail encoder (photo -> the "
+                                                                             "detail decoder's person code)"))
     synthetic_faces.add_arguments(sub.add_parser("make-synthetic", help="a synthetic folder of people with "
                                                                         "known parameters (tests, pre-training)"))
     a = ap.parse_args(argv)
     command = "headsmith-train " + " ".join(argv)
-    commands = {"detail": train_detail, "init": train_init, "coarse": train_coarse, "make-synthetic": synthetic_faces}
+    commands = {"detail": train_detail, "init": train_init, "coarse": train_coarse,
+                "detail-encoder": train_detail_encoder, "make-synthetic": synthetic_faces}
     try:
         return commands[a.cmd].run(a, command)
     except DataError as e:

@@ -32,36 +32,18 @@ from headsmith.fit.coarse import FitSettings, Observation, unit_cameras
 from headsmith.fit.terms import FitState, fitted_expressions
 
 from .distributed import Dist
+from .encoders import ImageEncoder, crops_tensor, export_onnx
 from .face_folders import DataError, FaceCache, build_cache, load_cache
 from .run_files import close_monitors, load_checkpoint, log_step, monitors, record_start, save_checkpoint
 
 N_LIGHT = 27
 
 
-class CoarseEncoder(torch.nn.Module):
-    """A small strided CNN (crop -> features) and a linear head per parameter group. The heads
-    start at zero: an untrained encoder gives the mean head, unturned, at the default camera and
-    light, so the first steps see sensible renders."""
-
-    def __init__(self, n_shape: int, n_expression: int, width: int = 32):
-        super().__init__()
-        layers, c = [], 3
-        for k in range(5):
-            w = width * min(2 ** k, 8)
-            layers += [torch.nn.Conv2d(c, w, 3, stride=2, padding=1), torch.nn.GroupNorm(8, w), torch.nn.SiLU()]
-            c = w
-        self.features = torch.nn.Sequential(*layers, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
-                                            torch.nn.Linear(c, 256), torch.nn.SiLU())
-        self.sizes = {"shape": n_shape, "expression": n_expression, "jaw": 1, "rotation": 3, "camera": 3,
-                      "light": N_LIGHT, "albedo": 3}
-        self.head = torch.nn.Linear(256, sum(self.sizes.values()))
-        torch.nn.init.zeros_(self.head.weight)
-        torch.nn.init.zeros_(self.head.bias)
-
-    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
-        """images (B, 3, S, S) sRGB in [0, 1] -> named raw outputs (decode with `parameters`)."""
-        out = self.head(self.features(images * 2 - 1))
-        return dict(zip(self.sizes, torch.split(out, list(self.sizes.values()), 1)))
+def coarse_encoder(n_shape: int, n_expression: int, width: int) -> ImageEncoder:
+    """The coarse encoder's groups: identity, fitted ARKit weights, jaw opening, head rotation,
+    camera, SH light, skin colour (decoded by `parameters`)."""
+    return ImageEncoder({"shape": n_shape, "expression": n_expression, "jaw": 1, "rotation": 3, "camera": 3,
+                         "light": N_LIGHT, "albedo": 3}, width)
 
 
 def parameters(raw: dict, n_expression_all: int, fitted: list[int]) -> dict[str, torch.Tensor]:
@@ -99,7 +81,7 @@ def losses(model, net, cache: FaceCache, idx: np.ndarray, cfg: dict, device, tru
     obs = _observations(cache, idx)
     settings = FitSettings(device=str(device))
     st = FitState.start(model, obs, settings, device, unit_cameras)
-    images = torch.as_tensor(cache.crops[idx], device=device).permute(0, 3, 1, 2).float() / 255.0
+    images = crops_tensor(cache.crops[idx], device)
     fitted = fitted_expressions(model.expression_names)
     p = parameters(net(images), model.n_expression, fitted)
     st = dataclasses.replace(st, **{k: p[k] for k in ("shape", "expression", "jaw", "global_rot", "camera")})
@@ -181,7 +163,7 @@ def train(cfg: dict, data: Path, run: Path, resume: bool, model=None, log=print,
     record_start(run, cfg, resume, dist)
     cache = _cache(data, run, cfg, dist, log)
     truth = truth_table(data, cache, model)
-    net = CoarseEncoder(cfg["n_shape"], len(fitted_expressions(model.expression_names)), cfg["width"]).to(dist.device)
+    net = coarse_encoder(cfg["n_shape"], len(fitted_expressions(model.expression_names)), cfg["width"]).to(dist.device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
     step, history = load_checkpoint(run, net, opt, dist.device, log) if resume else (0, [])
     ddp = dist.wrap(net)
@@ -211,14 +193,14 @@ def train(cfg: dict, data: Path, run: Path, resume: bool, model=None, log=print,
             "model": model, "terms": sorted(means) if history else []}
 
 
-def evaluate(net: CoarseEncoder, model, cache: FaceCache, truth: dict) -> dict:
+def evaluate(net: ImageEncoder, model, cache: FaceCache, truth: dict) -> dict:
     """Against a synthetic folder's truth, over all its photos: RMSE of the identity coefficients
     (the predicted ones), head rotation (degrees), jaw (radians) and the fitted ARKit weights, and
     the same for guessing the prior's mean (zeros); lower than the mean's is learning."""
     fitted = fitted_expressions(model.expression_names)
     with torch.no_grad():
-        ps = [parameters(net(torch.as_tensor(cache.crops[i:i + 32]).permute(0, 3, 1, 2).float() / 255.0),
-                         model.n_expression, fitted) for i in range(0, len(cache.crops), 32)]
+        ps = [parameters(net(crops_tensor(cache.crops[i:i + 32])), model.n_expression, fitted)
+              for i in range(0, len(cache.crops), 32)]
     p = {k: torch.cat([q[k] for q in ps]) for k in ps[0]}
     n = p["shape"].shape[1]
     pairs = {"shape": (p["shape"], truth["shape"][:, :n]), "rotation_deg": (p["global_rot"].rad2deg(),
@@ -231,23 +213,12 @@ def evaluate(net: CoarseEncoder, model, cache: FaceCache, truth: dict) -> dict:
     return out
 
 
-def export(net: CoarseEncoder, folder: Path, record: dict, size: int) -> None:
-    """The encoder as ONNX (input `image` (B, 3, S, S) sRGB in [0, 1]; raw outputs, decoded by
-    `parameters`), its state dict and the run's record."""
+def export(net: ImageEncoder, folder: Path, record: dict, size: int) -> None:
+    """The encoder as ONNX (encoders.export_onnx; raw outputs, decoded by `parameters`), its state
+    dict and the run's record."""
     folder.mkdir(parents=True, exist_ok=True)
     torch.save(net.state_dict(), folder / "coarse_encoder.pt")
-
-    class Flat(torch.nn.Module):
-        def __init__(self, enc):
-            super().__init__()
-            self.enc = enc
-
-        def forward(self, x):
-            return torch.cat(list(self.enc(x).values()), 1)
-
-    torch.onnx.export(Flat(net.eval()), torch.zeros(1, 3, size, size), folder / "coarse_encoder.onnx",
-                      input_names=["image"], output_names=["raw"], opset_version=17, dynamo=False,
-                      dynamic_axes={"image": {0: "batch"}, "raw": {0: "batch"}})
+    export_onnx(net, folder / "coarse_encoder.onnx", size)
     (folder / "coarse_encoder.json").write_text(json.dumps({**record, "outputs": net.sizes}, indent=1))
 
 
@@ -259,6 +230,8 @@ def add_arguments(d) -> None:
     d.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
     d.add_argument("--stop-at", type=int, help="leave after this step with a checkpoint (--resume continues)")
     d.add_argument("--export", type=Path, help="write the encoder (ONNX, state dict, record) here")
+    d.add_argument("--heldout", type=Path, help="a synthetic folder of other people (make-synthetic) to "
+                                                "measure the encoder on after training")
 
 
 def run(a, command: str) -> int:
@@ -275,7 +248,13 @@ def run(a, command: str) -> int:
               "first_loss": hist[0][1] if hist else None,
               "final_loss_mean_last20": float(np.mean([h[1] for h in hist[-20:]])) if hist else None}
     if res["truth"] is not None:
-        record.update(evaluate(res["net"], res["model"], res["cache"], res["truth"]))
+        record["training_photos"] = evaluate(res["net"], res["model"], res["cache"], res["truth"])
+    if a.heldout:
+        cache = build_cache(a.heldout, a.run / "heldout.npz", cfg["size"], 1)
+        truth = truth_table(a.heldout, cache, res["model"])
+        if truth is None:
+            raise DataError(f"{a.heldout}: no truth.json; --heldout takes a folder made by make-synthetic")
+        record["heldout_photos"] = evaluate(res["net"], res["model"], cache, truth)
     if a.export:
         export(res["net"], a.export, record, cfg["size"])
     print(json.dumps(record, indent=1))

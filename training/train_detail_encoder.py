@@ -1,0 +1,219 @@
+"""The detail encoder (DECA's E_detail): a face crop -> the OpenHead detail decoder's person code,
+learned from identity-grouped photo folders without 3D truth, on one process or under torchrun.
+
+    headsmith-train detail-encoder --data ROOT --config training/configs/openhead_detail_encoder.json
+        --run runs/detail_encoder [--resume] [--stop-at STEP] [--export DIR]
+
+Each photo is first reconstructed once at fast quality (the coarse fit and the albedo unwrap), and
+its shape-from-shading problem in UV space (detail.static.SfsProblem: the posed surface, the light,
+the low-pass albedo, the photo's shading, the texel trust) is kept in the run folder, so training
+touches no renderer. Losses (weights in the config), the person-detail fit's own objective
+(detail.person) with the network's code in place of the fitted one:
+- photometric: the detail the decoder makes from the code at the photo's expression and jaw,
+  shaded, against the photo (SfsProblem.photo_loss);
+- detail consistency (DECA): the same with the code predicted from another photo of that person,
+  so the code holds what belongs to the person, not the photo;
+- regularisers: the smoothness and soft symmetry of the decoded maps, and the code's prior
+  (detail.person.PERSON_PRIOR).
+The decoder stays frozen (it is trained by `headsmith-train detail`). Units: displacement metres.
+"""
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from headsmith.detail.person import PERSON_DIMS, PERSON_PRIOR, decode_torch
+from headsmith.detail.static import SfsProblem
+from headsmith.wrinkles.texture_decoder import CODE_DIM
+
+from .distributed import Dist
+from .encoders import ImageEncoder, crops_tensor, export_onnx
+from .face_folders import DataError, FaceCache, build_cache, load_cache
+from .run_files import close_monitors, load_checkpoint, log_step, monitors, record_start, save_checkpoint
+from .train_coarse import batch_indices
+
+PER_PHOTO = ("P", "N", "light", "A_smooth", "target", "W", "support")
+
+
+def sfs_problems(model, cache: FaceCache, size: int, texture: int, log=print) -> dict:
+    """Each cached photo's SfS problem at `size` texels and its fitted expression (52) and jaw (3):
+    -> arrays stacked over the photos (PER_PHOTO fields, 'expression', 'jaw')."""
+    from tqdm import tqdm
+
+    from headsmith.detail.static import prepare_sfs
+    from headsmith.fit import FitSettings, Observation, fit_coarse
+    from headsmith.texture import unwrap_albedo
+
+    rows = {k: [] for k in PER_PHOTO + ("expression", "jaw")}
+    for i in tqdm(range(len(cache.crops)), desc="coarse fits", unit="photo", mininterval=2.0):
+        obs = Observation(cache.crops[i], cache.landmarks[i], None, "mediapipe478", cache.seen[i])
+        fit = fit_coarse(model, [obs], FitSettings(quality="fast"))
+        with torch.no_grad():
+            posed = model(shape=fit.shape, expression=fit.expression, pose=fit.pose).vertices
+        tex = unwrap_albedo(model, posed, fit.camera, fit.light, [cache.crops[i]], texture)
+        prob = prepare_sfs(model, posed, fit.light, tex.albedo, tex.observed, size)
+        for k in PER_PHOTO:
+            x = getattr(prob, k)
+            rows[k].append((x[0] if x.shape[0] == 1 else x).numpy())     # without the batch of one
+        rows["expression"].append(fit.expression[0].numpy())
+        rows["jaw"].append(fit.pose.jaw[0].numpy())
+    log(f"SfS problems of {len(cache.crops)} photos at {size} texels")
+    return {k: np.stack(v).astype(np.float32) for k, v in rows.items()}
+
+
+def batch_problem(model, arrays: dict, idx: np.ndarray, size: int, device) -> SfsProblem:
+    """The photos idx as one batched SfsProblem (the layout's mask and mirror are the model's)."""
+    from headsmith.uvspace import uv_support
+
+    sup = uv_support(model, size)
+    t = {k: torch.as_tensor(arrays[k][idx], device=device) for k in PER_PHOTO}
+    return SfsProblem(size, sup.raster.mask.to(device), t["P"], t["N"], t["light"], t["A_smooth"], t["target"],
+                      t["W"], t["support"], sup.mirror_grid.expand(len(idx), -1, -1, -1).to(device),
+                      sup.has_mirror.float().to(device))
+
+
+def person_code(raw: torch.Tensor) -> torch.Tensor:
+    """The encoder's raw output (B, PERSON_DIMS) -> the decoder's code (B, CODE_DIM): the person dims
+    as sigmoids about the prior (zero raw output = PERSON_PRIOR), the rest zero."""
+    prior = torch.logit(torch.tensor([PERSON_PRIOR], device=raw.device))
+    return torch.cat([torch.sigmoid(prior + raw), raw.new_zeros(raw.shape[0], CODE_DIM - PERSON_DIMS)], 1)
+
+
+def _at(maps: torch.Tensor, size: int) -> torch.Tensor:
+    """(B, S0, S0) decoded maps (metres) -> (B, size, size), texel means (the SfS problems' size)."""
+    if maps.shape[-1] == size:
+        return maps
+    return torch.nn.functional.interpolate(maps[:, None], size=(size, size), mode="area")[:, 0]
+
+
+def losses(decoder, net, cache: FaceCache, arrays: dict, idx: np.ndarray, cfg: dict, model, device) -> dict:
+    """The weighted terms of one (local) batch; 'loss' is their sum."""
+    prob = batch_problem(model, arrays, idx, cfg["uv_size"], device)
+    e = torch.as_tensor(arrays["expression"][idx], device=device)
+    j = torch.as_tensor(arrays["jaw"][idx], device=device)
+    raw = net(crops_tensor(cache.crops[idx], device))["code"]
+    code = person_code(raw)
+    k = cfg["images_per_person"]
+    other = code.view(-1, k, CODE_DIM).roll(1, dims=1).reshape(code.shape)
+    D = _at(decode_torch(decoder, code, e, j), cfg["uv_size"]) * prob.support
+    D_other = _at(decode_torch(decoder, other, e, j), cfg["uv_size"]) * prob.support
+    w = cfg["weights"]
+    terms = {"photometric": w["photometric"] * prob.photo_loss(D),
+             "detail_consistency": w["detail_consistency"] * prob.photo_loss(D_other),
+             "regularisers": prob.regularisers(D, 0.0, w["smooth"], w["symmetry"]),
+             "code_prior": w["code_prior"] * raw.pow(2).mean()}
+    terms["loss"] = sum(terms.values())
+    return terms
+
+
+def evaluate(decoder, net, cache: FaceCache, arrays: dict, cfg: dict, model) -> dict:
+    """The photometric term over all the photos (mean of per-photo values) with the encoder's codes
+    and with the prior code (what the fit starts from): lower with the encoder is learning."""
+    out = {"photometric_encoder_code": [], "photometric_prior_code": []}
+    with torch.no_grad():
+        for i in range(len(cache.crops)):
+            idx = np.array([i])
+            prob = batch_problem(model, arrays, idx, cfg["uv_size"], "cpu")
+            e, j = torch.as_tensor(arrays["expression"][idx]), torch.as_tensor(arrays["jaw"][idx])
+            raw = net(crops_tensor(cache.crops[idx]))["code"]
+            for name, r in (("photometric_encoder_code", raw), ("photometric_prior_code", torch.zeros_like(raw))):
+                D = _at(decode_torch(decoder, person_code(r), e, j), cfg["uv_size"]) * prob.support
+                out[name].append(float(prob.photo_loss(D)))
+    return {k: float(np.mean(v)) for k, v in out.items()}
+
+
+def _data(data: Path, run: Path, cfg: dict, model, dist: Dist, log) -> tuple[FaceCache, dict]:
+    """The landmark cache and the SfS problems, made once by rank 0 and read by every process."""
+    faces, probs = run / "faces.npz", run / "sfs_problems.npz"
+    if dist.is_main and not probs.is_file():
+        cache = load_cache(faces) if faces.is_file() else build_cache(data, faces, cfg["size"],
+                                                                      cfg["images_per_person"], log)
+        arrays = sfs_problems(model, cache, cfg["uv_size"], cfg["texture_size"], log)
+        tmp = run / "sfs_problems.tmp.npz"
+        np.savez(tmp, **arrays)
+        tmp.replace(probs)
+    dist.barrier()
+    with np.load(probs) as z:
+        return load_cache(faces), {k: z[k] for k in z.files}
+
+
+def train(cfg: dict, data: Path, run: Path, resume: bool, model=None, log=print, stop_at: int | None = None) -> dict:
+    """Train (or resume) in `run`; under torchrun every process calls this (training.distributed)."""
+    from headsmith.headmodel import OpenHead
+    from headsmith.wrinkles.texture_decoder import load_openhead_decoder
+
+    dist = Dist.from_env()
+    if cfg["people_per_batch"] % dist.world:
+        raise DataError(f"people_per_batch ({cfg['people_per_batch']}) must divide among the {dist.world} processes")
+    decoder = load_openhead_decoder(n_expression=52)
+    if decoder is None:
+        raise DataError("the OpenHead detail decoder is missing (assets/detail); train it first: headsmith-train detail")
+    run.mkdir(parents=True, exist_ok=True)
+    torch.manual_seed(cfg["seed"])
+    model = model or OpenHead()
+    record_start(run, cfg, resume, dist)
+    cache, arrays = _data(data, run, cfg, model, dist, log)
+    decoder = decoder.to(dist.device).eval().requires_grad_(False)
+    net = ImageEncoder({"code": PERSON_DIMS}, cfg["width"]).to(dist.device)
+    opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
+    step, history = load_checkpoint(run, net, opt, dist.device, log) if resume else (0, [])
+    ddp = dist.wrap(net)
+    board, bar = monitors(run, dist, step, cfg["steps"])
+    while step < cfg["steps"]:
+        idx = batch_indices(cache, cfg, step)
+        k = len(idx) // dist.world
+        terms = losses(decoder, ddp, cache, arrays, idx[dist.rank * k:(dist.rank + 1) * k], cfg, model, dist.device)
+        opt.zero_grad()
+        terms["loss"].backward()
+        opt.step()
+        step += 1
+        means = {name: dist.mean(float(v.detach())) for name, v in terms.items()}
+        history.append([step, means["loss"]] + [means[n] for n in sorted(means) if n != "loss"])
+        log_step(board, bar, step, means)
+        early = stop_at is not None and step >= stop_at
+        if dist.is_main and (step % cfg["checkpoint_every"] == 0 or step == cfg["steps"] or early):
+            save_checkpoint(run, net, opt, step, history)
+        if early:
+            log(f"stopping at step {step}; --resume continues")
+            break
+    close_monitors(board, bar)
+    dist.barrier()
+    return {"net": net.eval(), "step": step, "history": history, "dist": dist, "cache": cache, "arrays": arrays,
+            "decoder": decoder, "model": model}
+
+
+def add_arguments(d) -> None:
+    """`headsmith-train detail-encoder`'s options."""
+    d.add_argument("--data", type=Path, required=True, help="a folder of people: ROOT/PERSON/*.jpg (VGGFace2's layout)")
+    d.add_argument("--config", type=Path, default=Path(__file__).parent / "configs" / "openhead_detail_encoder.json")
+    d.add_argument("--run", "--run-dir", dest="run", type=Path, default=Path("runs/detail_encoder"))
+    d.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
+    d.add_argument("--stop-at", type=int, help="leave after this step with a checkpoint (--resume continues)")
+    d.add_argument("--export", type=Path, help="write the encoder (ONNX, state dict, record) here")
+
+
+def run(a, command: str) -> int:
+    """`headsmith-train detail-encoder` with parsed options."""
+    cfg = json.loads(a.config.read_text())
+    t0 = time.perf_counter()
+    res = train(cfg, a.data, a.run, a.resume, stop_at=a.stop_at)
+    res["dist"].close()
+    if not res["dist"].is_main:
+        return 0
+    hist = res["history"]
+    record = {"command": command, "config": cfg, "seed": cfg["seed"], "steps_done": res["step"],
+              "seconds": time.perf_counter() - t0, "photos": len(res["cache"].crops),
+              "first_loss": hist[0][1] if hist else None,
+              "final_loss_mean_last20": float(np.mean([h[1] for h in hist[-20:]])) if hist else None,
+              **evaluate(res["decoder"], res["net"], res["cache"], res["arrays"], cfg, res["model"])}
+    if a.export:
+        a.export.mkdir(parents=True, exist_ok=True)
+        torch.save(res["net"].state_dict(), a.export / "detail_encoder.pt")
+        export_onnx(res["net"], a.export / "detail_encoder.onnx", cfg["size"])
+        (a.export / "detail_encoder.json").write_text(json.dumps({**record, "outputs": res["net"].sizes}, indent=1))
+    print(json.dumps(record, indent=1))
+    return 0
