@@ -90,8 +90,20 @@ def _at(maps: torch.Tensor, size: int) -> torch.Tensor:
     return torch.nn.functional.interpolate(maps[:, None], size=(size, size), mode="area")[:, 0]
 
 
-def losses(decoder, net, cache: FaceCache, arrays: dict, idx: np.ndarray, cfg: dict, model, device) -> dict:
-    """The weighted terms of one (local) batch; 'loss' is their sum."""
+def true_codes(data: Path, cache: FaceCache) -> torch.Tensor | None:
+    """A synthetic folder's person codes (truth.json's detail_code, (N, PERSON_DIMS)) in the cache's
+    photo order; None for a folder of real photos."""
+    path = Path(data) / "truth.json"
+    if not path.is_file():
+        return None
+    t = json.loads(path.read_text())
+    return torch.tensor([t[Path(p).parent.name]["detail_code"] for p in cache.paths], dtype=torch.float32)
+
+
+def losses(decoder, net, cache: FaceCache, arrays: dict, idx: np.ndarray, cfg: dict, model, device,
+           truth: torch.Tensor | None = None) -> dict:
+    """The weighted terms of one (local) batch; 'loss' is their sum. With a synthetic folder's
+    true codes and a `supervised` weight, their squared error joins (pre-training)."""
     prob = batch_problem(model, arrays, idx, cfg["uv_size"], device)
     e = torch.as_tensor(arrays["expression"][idx], device=device)
     j = torch.as_tensor(arrays["jaw"][idx], device=device)
@@ -106,13 +118,17 @@ def losses(decoder, net, cache: FaceCache, arrays: dict, idx: np.ndarray, cfg: d
              "detail_consistency": w["detail_consistency"] * prob.photo_loss(D_other),
              "regularisers": prob.regularisers(D, 0.0, w["smooth"], w["symmetry"]),
              "code_prior": w["code_prior"] * raw.pow(2).mean()}
+    if truth is not None and w.get("supervised", 0) > 0:
+        terms["supervised"] = w["supervised"] * (code[:, :PERSON_DIMS] - truth[idx].to(device)).pow(2).mean()
     terms["loss"] = sum(terms.values())
     return terms
 
 
-def evaluate(decoder, net, cache: FaceCache, arrays: dict, cfg: dict, model) -> dict:
+def evaluate(decoder, net, cache: FaceCache, arrays: dict, cfg: dict, model, data: Path | None = None) -> dict:
     """The photometric term over all the photos (mean of per-photo values) with the encoder's codes
-    and with the prior code (what the fit starts from): lower with the encoder is learning."""
+    and with the prior code (what the fit starts from): lower with the encoder is learning. For a
+    synthetic folder (data's truth.json), the RMSE of the person dims against the truth and the
+    prior's."""
     out = {"photometric_encoder_code": [], "photometric_prior_code": []}
     with torch.no_grad():
         for i in range(len(cache.crops)):
@@ -123,7 +139,15 @@ def evaluate(decoder, net, cache: FaceCache, arrays: dict, cfg: dict, model) -> 
             for name, r in (("photometric_encoder_code", raw), ("photometric_prior_code", torch.zeros_like(raw))):
                 D = _at(decode_torch(decoder, person_code(r), e, j), cfg["uv_size"]) * prob.support
                 out[name].append(float(prob.photo_loss(D)))
-    return {k: float(np.mean(v)) for k, v in out.items()}
+    figures = {k: float(np.mean(v)) for k, v in out.items()}
+    true = true_codes(data, cache) if data is not None else None
+    if true is not None:        # a synthetic folder: the person codes are known
+        with torch.no_grad():
+            pred = torch.cat([person_code(net(crops_tensor(cache.crops[i:i + 32]))["code"])
+                              for i in range(0, len(cache.crops), 32)])[:, :PERSON_DIMS]
+        figures["rmse_code"] = float((pred - true).pow(2).mean().sqrt())
+        figures["rmse_code_of_prior"] = float((torch.tensor(PERSON_PRIOR) - true).pow(2).mean().sqrt())
+    return figures
 
 
 def _data(data: Path, run: Path, cfg: dict, model, dist: Dist, log) -> tuple[FaceCache, dict]:
@@ -157,6 +181,7 @@ def train(cfg: dict, data: Path, run: Path, resume: bool, model=None, log=print,
     model = model or OpenHead()
     record_start(run, cfg, resume, dist)
     cache, arrays = _data(data, run, cfg, model, dist, log)
+    truth = true_codes(data, cache)
     decoder = decoder.to(dist.device).eval().requires_grad_(False)
     net = ImageEncoder({"code": PERSON_DIMS}, cfg["width"]).to(dist.device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
@@ -166,7 +191,8 @@ def train(cfg: dict, data: Path, run: Path, resume: bool, model=None, log=print,
     while step < cfg["steps"]:
         idx = batch_indices(cache, cfg, step)
         k = len(idx) // dist.world
-        terms = losses(decoder, ddp, cache, arrays, idx[dist.rank * k:(dist.rank + 1) * k], cfg, model, dist.device)
+        terms = losses(decoder, ddp, cache, arrays, idx[dist.rank * k:(dist.rank + 1) * k], cfg, model, dist.device,
+                       truth)
         opt.zero_grad()
         terms["loss"].backward()
         opt.step()
@@ -209,7 +235,7 @@ def run(a, command: str) -> int:
               "seconds": time.perf_counter() - t0, "photos": len(res["cache"].crops),
               "first_loss": hist[0][1] if hist else None,
               "final_loss_mean_last20": float(np.mean([h[1] for h in hist[-20:]])) if hist else None,
-              **evaluate(res["decoder"], res["net"], res["cache"], res["arrays"], cfg, res["model"])}
+              **evaluate(res["decoder"], res["net"], res["cache"], res["arrays"], cfg, res["model"], a.data)}
     if a.export:
         a.export.mkdir(parents=True, exist_ok=True)
         torch.save(res["net"].state_dict(), a.export / "detail_encoder.pt")
