@@ -46,21 +46,57 @@ def coarse_encoder(n_shape: int, n_expression: int, width: int) -> ImageEncoder:
                          "light": N_LIGHT, "albedo": 3}, width)
 
 
-def parameters(raw: dict, n_expression_all: int, fitted: list[int]) -> dict[str, torch.Tensor]:
-    """The network's raw outputs as the head model's parameters: expression weights in [0, 1] (the
-    fitted keys), the jaw opening >= 0, the camera scale near 4.5 (a crop framed as the fit's),
-    light around the default, skin colour in (0, 1)."""
+def parameters(raw: dict, n_expression_all: int, fitted: list[int],
+               expression_range: tuple[float, float] = (0.0, 1.0)) -> dict[str, torch.Tensor]:
+    """The network's raw outputs as the head model's parameters: expressions within the model's
+    range (ARKit weights in [0, 1], ~0.02 at a zero output; FLAME's components within +-3 standard
+    deviations, 0 at zero), the jaw opening >= 0, the camera scale near 4.5 (a crop framed as the
+    fit's), light around the default, skin colour in (0, 1). `deca_raw` inverts it."""
     from headsmith.render import default_light
 
     B = raw["shape"].shape[0]
     expr = raw["shape"].new_zeros(B, n_expression_all)
-    expr[:, fitted] = torch.sigmoid(raw["expression"] - 4.0)            # ~0.02 at the start
+    lo, hi = expression_range
+    expr[:, fitted] = torch.sigmoid(raw["expression"] - 4.0) if lo >= 0 else hi * torch.tanh(raw["expression"] / hi)
     jaw = torch.nn.functional.pad(torch.nn.functional.softplus(raw["jaw"] - 3.0), (0, 2))
     cam = torch.cat([4.5 * torch.exp(raw["camera"][:, :1]), raw["camera"][:, 1:] * 0.1], 1)
     light = default_light(B, device=raw["light"].device) + raw["light"].view(B, 9, 3)
     albedo = torch.sigmoid(raw["albedo"] - 0.5)
     return {"shape": raw["shape"], "expression": expr, "jaw": jaw, "global_rot": raw["rotation"],
             "camera": cam, "light": light, "albedo": albedo}
+
+
+DECA_GROUPS = {"shape": 100, "albedo_code": 50, "expression": 50, "pose": 6, "camera": 3, "light": 27}   # E_flame's 236
+
+
+class DecaCoarseEncoder(torch.nn.Module):
+    """DECA's released E_flame (a FLAME user's own deca_model.tar) as the coarse encoder, to fine-tune:
+    its 236 outputs re-expressed as the raw groups `parameters` decodes (so the same losses train
+    it): FLAME's shape (the first n_shape) and expression as they are, the jaw's opening, the head
+    rotation, DECA's camera and SH light; the mean skin colour at its neutral raw value. Input:
+    the trainer's crops, resized to DECA's 224 pixels."""
+
+    def __init__(self, deca_path: Path, n_shape: int, n_expression: int):
+        super().__init__()
+        from headsmith.wrinkles.deca_checkpoint import load_deca_checkpoint
+
+        self.net = load_deca_checkpoint(deca_path).E_flame
+        self.n_shape, self.n_expression = n_shape, n_expression
+        self.sizes = {"deca_e_flame": sum(DECA_GROUPS.values())}
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        from headsmith.detail.person import DECA_IMAGE_SIZE
+        from headsmith.render import default_light
+
+        x = torch.nn.functional.interpolate(images, size=(DECA_IMAGE_SIZE,) * 2, mode="bilinear", align_corners=False)
+        g = dict(zip(DECA_GROUPS, torch.split(self.net(x), list(DECA_GROUPS.values()), 1)))
+        B = x.shape[0]
+        jaw_open = g["pose"][:, 3:4].clamp(min=1e-4)
+        expr = torch.nn.functional.pad(g["expression"], (0, max(self.n_expression - 50, 0)))[:, :self.n_expression]
+        return {"shape": g["shape"][:, :self.n_shape], "expression": 3.0 * torch.atanh((expr / 3.0).clamp(-0.999, 0.999)),
+                "jaw": torch.log(torch.expm1(jaw_open)) + 3.0, "rotation": g["pose"][:, :3],
+                "camera": torch.cat([torch.log(g["camera"][:, :1].clamp(min=1e-3) / 4.5), g["camera"][:, 1:] / 0.1], 1),
+                "light": g["light"] - default_light(B, device=x.device).reshape(B, -1), "albedo": x.new_zeros(B, 3)}
 
 
 def batch_indices(cache: FaceCache, cfg: dict, step: int) -> np.ndarray:
@@ -83,7 +119,7 @@ def losses(model, net, cache: FaceCache, idx: np.ndarray, cfg: dict, device, tru
     st = FitState.start(model, obs, settings, device, unit_cameras)
     images = crops_tensor(cache.crops[idx], device)
     fitted = fitted_expressions(model.expression_names)
-    p = parameters(net(images), model.n_expression, fitted)
+    p = parameters(net(images), model.n_expression, fitted, model.expression_range)
     st = dataclasses.replace(st, **{k: p[k] for k in ("shape", "expression", "jaw", "global_rot", "camera")})
     lmk, eye, lip, _ = st.landmark_terms(st.landmarks_ndc())
     k = cfg["images_per_person"]
@@ -111,6 +147,8 @@ def photometric(st: FitState, obs: list, p: dict, size: int) -> torch.Tensor:
     sr = SkinRender(st, obs, None, size)
     out = st.forward()[0]
     vis, target = sr.visibility(out)
+    if target.shape[0] == 0:                  # no skin in view (e.g. an untrained camera): no term
+        return p["albedo"].sum() * 0.0
     r = sr.renderer.shade_pixels(out.vertices, OrthographicCamera(st.camera), (size, size), light=p["light"],
                                  visibility=vis)
     image = r.shading * p["albedo"][vis.pixel_batch]
@@ -149,9 +187,22 @@ def _cache(data: Path, run: Path, cfg: dict, dist: Dist, log) -> FaceCache:
     return load_cache(path)
 
 
+def make_encoder(cfg: dict, model, deca: Path | None) -> torch.nn.Module:
+    """The coarse encoder for this head model: DECA's E_flame from the user's deca_model.tar (FLAME
+    heads, fine-tuning) or a fresh ImageEncoder."""
+    n_fitted = len(fitted_expressions(model.expression_names))
+    if deca is not None:
+        if model.name != "flame":
+            raise DataError("--deca initialises the encoder from DECA's E_flame, which predicts FLAME's "
+                            "parameters: use it with --head flame")
+        return DecaCoarseEncoder(deca, min(cfg["n_shape"], 100), n_fitted)
+    return coarse_encoder(cfg["n_shape"], n_fitted, cfg["width"])
+
+
 def train(cfg: dict, data: Path, run: Path, resume: bool, model=None, log=print,
-          stop_at: int | None = None) -> dict:
-    """Train (or resume) in `run`; under torchrun every process calls this (training.distributed)."""
+          stop_at: int | None = None, deca: Path | None = None) -> dict:
+    """Train (or resume) in `run`; under torchrun every process calls this (training.distributed).
+    model: the head model (OpenHead when None); deca: initialise from DECA's E_flame (FLAME)."""
     from headsmith.headmodel import OpenHead
 
     dist = Dist.from_env()
@@ -163,7 +214,7 @@ def train(cfg: dict, data: Path, run: Path, resume: bool, model=None, log=print,
     record_start(run, cfg, resume, dist)
     cache = _cache(data, run, cfg, dist, log)
     truth = truth_table(data, cache, model)
-    net = coarse_encoder(cfg["n_shape"], len(fitted_expressions(model.expression_names)), cfg["width"]).to(dist.device)
+    net = make_encoder(cfg, model, deca).to(dist.device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
     step, history = load_checkpoint(run, net, opt, dist.device, log) if resume else (0, [])
     ddp = dist.wrap(net)
@@ -199,7 +250,7 @@ def evaluate(net: ImageEncoder, model, cache: FaceCache, truth: dict) -> dict:
     the same for guessing the prior's mean (zeros); lower than the mean's is learning."""
     fitted = fitted_expressions(model.expression_names)
     with torch.no_grad():
-        ps = [parameters(net(crops_tensor(cache.crops[i:i + 32])), model.n_expression, fitted)
+        ps = [parameters(net(crops_tensor(cache.crops[i:i + 32])), model.n_expression, fitted, model.expression_range)
               for i in range(0, len(cache.crops), 32)]
     p = {k: torch.cat([q[k] for q in ps]) for k in ps[0]}
     n = p["shape"].shape[1]
@@ -230,24 +281,44 @@ def add_arguments(d) -> None:
     d.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
     d.add_argument("--stop-at", type=int, help="leave after this step with a checkpoint (--resume continues)")
     d.add_argument("--export", type=Path, help="write the encoder (ONNX, state dict, record) here")
+    d.add_argument("--head", choices=("openhead", "flame"), default="openhead",
+                   help="the head model: OpenHead (shipped) or your FLAME (--flame, --flame-mediapipe)")
+    d.add_argument("--flame", type=Path, help="FLAME's generic_model.pkl (your licensed copy)")
+    d.add_argument("--flame-mediapipe", type=Path, help="FLAME's mediapipe_landmark_embedding.npz (FLAME/MICA release)")
+    d.add_argument("--deca", type=Path, help="your deca_model.tar: start the encoder from DECA's E_flame (FLAME only)")
     d.add_argument("--heldout", type=Path, help="a synthetic folder of other people (make-synthetic) to "
                                                 "measure the encoder on after training")
+
+
+def head_model(a):
+    """The model the options ask for; DataError naming what is missing for FLAME."""
+    from headsmith.headmodel import ModelFileError, load_head_model
+
+    if a.head == "openhead":
+        return None
+    if a.flame is None or a.flame_mediapipe is None:
+        raise DataError("--head flame needs --flame (generic_model.pkl) and --flame-mediapipe "
+                        "(mediapipe_landmark_embedding.npz): the encoders learn from MediaPipe's points")
+    try:
+        return load_head_model("flame", {"flame_path": a.flame, "flame_mediapipe": a.flame_mediapipe})
+    except ModelFileError as e:
+        raise DataError(str(e)) from e
 
 
 def run(a, command: str) -> int:
     """`headsmith-train coarse` with parsed options."""
     cfg = json.loads(a.config.read_text())
     t0 = time.perf_counter()
-    res = train(cfg, a.data, a.run, a.resume, stop_at=a.stop_at)
+    res = train(cfg, a.data, a.run, a.resume, head_model(a), stop_at=a.stop_at, deca=a.deca)
     res["dist"].close()
     if not res["dist"].is_main:
         return 0
     hist = res["history"]
-    record = {"command": command, "config": cfg, "seed": cfg["seed"], "steps_done": res["step"],
+    record = {"command": command, "head_model": res["model"].name, "config": cfg, "seed": cfg["seed"], "steps_done": res["step"],
               "seconds": time.perf_counter() - t0, "data": res["cache"].report | {"skipped": len(res["cache"].report["skipped"])},
               "first_loss": hist[0][1] if hist else None,
               "final_loss_mean_last20": float(np.mean([h[1] for h in hist[-20:]])) if hist else None}
-    if res["truth"] is not None:
+    if res["truth"] is not None and res["model"].name == "openhead":     # the synthetic people are OpenHead's
         record["training_photos"] = evaluate(res["net"], res["model"], res["cache"], res["truth"])
     if a.heldout:
         cache = build_cache(a.heldout, a.run / "heldout.npz", cfg["size"], 1)

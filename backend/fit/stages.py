@@ -30,8 +30,10 @@ def rigid_stage(st: FitState, steps: int) -> None:
 
 
 def clamp_expression(st: FitState) -> None:
+    """Expressions within the model's range (ARKit weights 0..1; FLAME's components -3..3 standard
+    deviations), the jaw between a little closed and wide open (radians)."""
     with torch.no_grad():
-        st.expression.clamp_(0, 1)
+        st.expression.clamp_(*st.model.expression_range)
         st.jaw[:, 0].clamp_(-0.05, 0.6)
 
 

@@ -87,3 +87,45 @@ def test_help_documents_every_command():
         assert cmd in out.stdout
         sub = subprocess.run([sys.executable, "-m", "headsmith_training.cli", cmd, "--help"], capture_output=True, text=True)
         assert sub.returncode == 0 and "--" in sub.stdout
+
+
+def test_decas_encoder_starts_where_deca_predicts(flame_standin):
+    """DECA's E_flame as the coarse encoder: decoded by the trainer, its raw groups give back DECA's
+    own shape, expression, head rotation, jaw opening, camera and light."""
+    import torch
+
+    from headsmith.headmodel import load_head_model
+    from headsmith.render import default_light
+    from headsmith.wrinkles.deca_checkpoint import load_deca_checkpoint
+    from headsmith_training.train_coarse import DecaCoarseEncoder, parameters
+
+    model = load_head_model("flame", {"flame_path": flame_standin["flame_path"],
+                                      "flame_mediapipe": flame_standin["flame_mediapipe"]})
+    enc = DecaCoarseEncoder(flame_standin["deca_path"], 100, model.n_expression).eval()
+    x = torch.rand(2, 3, 224, 224)
+    with torch.no_grad():
+        deca = load_deca_checkpoint(flame_standin["deca_path"]).E_flame.eval()(x)
+        p = parameters(enc(x), model.n_expression, list(range(model.n_expression)), model.expression_range)
+    shape, expr, pose, cam, light = deca[:, :100], deca[:, 150:200], deca[:, 200:206], deca[:, 206:209], deca[:, 209:]
+    assert torch.allclose(p["shape"], shape, atol=1e-5)
+    n = min(50, model.n_expression)
+    inside = expr[:, :n].abs() < 2.9                  # (beyond that, the decoding's +-3 bound)
+    assert torch.allclose(p["expression"][:, :n][inside], expr[:, :n][inside], atol=1e-3)
+    assert torch.allclose(p["global_rot"], pose[:, :3], atol=1e-5)
+    assert torch.allclose(p["jaw"][:, 0], pose[:, 3].clamp(min=1e-4), atol=1e-4)
+    assert torch.allclose(p["camera"], torch.cat([cam[:, :1].clamp(min=1e-3), cam[:, 1:]], 1), atol=1e-4)
+    assert torch.allclose(p["light"], light.reshape(2, 9, 3), atol=1e-4)
+    assert default_light().shape == (1, 9, 3)
+
+
+def test_flame_users_fine_tune_decas_encoder(people, flame_standin, tmp_path, run_cli):
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(dict(TINY, steps=3)))
+    args = ["coarse", "--data", str(people), "--config", str(cfg), "--run", str(tmp_path / "run"), "--head", "flame",
+            "--flame", flame_standin["flame_path"], "--flame-mediapipe", flame_standin["flame_mediapipe"]]
+    code, out = run_cli(args + ["--deca", flame_standin["deca_path"]])
+    assert code == 0, out.err
+    rec = json.loads(out.out[out.out.index("{"):])
+    assert rec["head_model"] == "flame" and rec["steps_done"] == 3 and np.isfinite(rec["first_loss"])
+    code, out = run_cli(args[:-4] + ["--deca", flame_standin["deca_path"]])       # FLAME's files missing
+    assert code == 2 and "--head flame needs --flame" in out.err
