@@ -14,7 +14,9 @@ class ImageEncoder(torch.nn.Module):
         layers, c = [], 3
         for k in range(5):
             w = width * min(2 ** k, 8)
-            layers += [torch.nn.Conv2d(c, w, 3, stride=2, padding=1), torch.nn.GroupNorm(8, w), torch.nn.SiLU()]
+            # no conv bias: the GroupNorm after it removes it (its gradient would be float noise,
+            # which Adam turns into full steps)
+            layers += [torch.nn.Conv2d(c, w, 3, stride=2, padding=1, bias=False), torch.nn.GroupNorm(8, w), torch.nn.SiLU()]
             c = w
         self.features = torch.nn.Sequential(*layers, torch.nn.AdaptiveAvgPool2d(1), torch.nn.Flatten(),
                                             torch.nn.Linear(c, 256), torch.nn.SiLU())

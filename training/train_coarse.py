@@ -140,7 +140,8 @@ def losses(model, net, cache: FaceCache, idx: np.ndarray, cfg: dict, device, tru
 
 def photometric(st: FitState, obs: list, p: dict, size: int) -> torch.Tensor:
     """Clamped L1 between the photo and the head shaded by the predicted light and skin colour, at
-    the skin pixels (fit.stages.SkinRender's visibility), as the fit's photometric stage."""
+    the skin pixels (fit.stages.SkinRender's visibility), as the fit's photometric stage; the mean
+    over each photo's pixels, then over the photos."""
     from headsmith.fit.stages import SkinRender
     from headsmith.render import OrthographicCamera
 
@@ -152,7 +153,12 @@ def photometric(st: FitState, obs: list, p: dict, size: int) -> torch.Tensor:
     r = sr.renderer.shade_pixels(out.vertices, OrthographicCamera(st.camera), (size, size), light=p["light"],
                                  visibility=vis)
     image = r.shading * p["albedo"][vis.pixel_batch]
-    return torch.clamp((image - target).abs(), max=st.settings.photo_clamp).mean()
+    resid = torch.clamp((image - target).abs(), max=st.settings.photo_clamp).mean(-1)
+    # a mean per photo, then over the photos: a sharded batch's gradient is then the whole batch's
+    B = st.n_photos
+    total = resid.new_zeros(B).index_add(0, vis.pixel_batch, resid)
+    count = resid.new_zeros(B).index_add(0, vis.pixel_batch, torch.ones_like(resid))
+    return (total / count.clamp(min=1)).mean()
 
 
 def truth_table(root: Path, cache: FaceCache, model) -> dict | None:
