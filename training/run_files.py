@@ -73,3 +73,33 @@ def close_monitors(*ms) -> None:
     for m in ms:
         if m is not None:
             m.close()
+
+
+def train_steps(run: Path, cfg: dict, dist: Dist, net, opt, step: int, history: list, step_terms, log=print,
+                stop_at: int | None = None, max_seconds: float | None = None) -> tuple[int, list]:
+    """The loop the trainers share, from `step` to cfg["steps"]: step_terms(step) -> {name: value}
+    of this process's shard ('loss' is minimised; the others, tensors or numbers, are logged);
+    backward and the optimiser's step; each value's mean over the processes into the history
+    ([step, loss, the others by name]), the event log and the bar; rank 0's checkpoint every
+    cfg["checkpoint_every"] steps, at the end and when stopping early (at stop_at, or past
+    max_seconds), which --resume continues. -> (the last step, the history)."""
+    t0 = time.time()
+    board, bar = monitors(run, dist, step, cfg["steps"])
+    while step < cfg["steps"]:
+        terms = step_terms(step)
+        opt.zero_grad()
+        terms["loss"].backward()
+        opt.step()
+        step += 1
+        means = {k: dist.mean(float(v.detach()) if torch.is_tensor(v) else float(v)) for k, v in terms.items()}
+        history.append([step, means["loss"]] + [means[k] for k in sorted(means) if k != "loss"])
+        log_step(board, bar, step, means)
+        early = (stop_at is not None and step >= stop_at) or (max_seconds is not None and time.time() - t0 > max_seconds)
+        if dist.is_main and (step % cfg["checkpoint_every"] == 0 or step == cfg["steps"] or early):
+            save_checkpoint(run, net, opt, step, history)
+        if early:
+            log(f"stopping at step {step}; --resume continues")
+            break
+    close_monitors(board, bar)
+    dist.barrier()
+    return step, history

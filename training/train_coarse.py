@@ -34,7 +34,7 @@ from headsmith.fit.terms import FitState, fitted_expressions
 from .distributed import Dist
 from .encoders import ImageEncoder, crops_tensor, export_onnx
 from .face_folders import DataError, FaceCache, build_cache, load_cache
-from .run_files import close_monitors, load_checkpoint, log_step, monitors, record_start, save_checkpoint
+from .run_files import load_checkpoint, record_start, train_steps
 
 N_LIGHT = 27
 
@@ -224,30 +224,17 @@ def train(cfg: dict, data: Path, run: Path, resume: bool, model=None, log=print,
     opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
     step, history = load_checkpoint(run, net, opt, dist.device, log) if resume else (0, [])
     ddp = dist.wrap(net)
-    board, bar = monitors(run, dist, step, cfg["steps"])
     net.train()
-    while step < cfg["steps"]:
+
+    def step_terms(step: int) -> dict:
         idx = batch_indices(cache, cfg, step)
         k = len(idx) // dist.world
-        terms = losses(model, ddp, cache, idx[dist.rank * k:(dist.rank + 1) * k], cfg, dist.device, truth)
-        opt.zero_grad()
-        terms["loss"].backward()
-        opt.step()
-        step += 1
-        means = {name: dist.mean(float(v.detach())) for name, v in terms.items()}
-        history.append([step, means["loss"]] + [means[n] for n in sorted(means) if n != "loss"])
-        log_step(board, bar, step, means)
-        early = stop_at is not None and step >= stop_at
-        if dist.is_main and (step % cfg["checkpoint_every"] == 0 or step == cfg["steps"] or early):
-            save_checkpoint(run, net, opt, step, history)
-        if early:
-            log(f"stopping at step {step}; --resume continues")
-            break
-    close_monitors(board, bar)
-    dist.barrier()
+        return losses(model, ddp, cache, idx[dist.rank * k:(dist.rank + 1) * k], cfg, dist.device, truth)
+
+    step, history = train_steps(run, cfg, dist, net, opt, step, history, step_terms, log, stop_at)
     net.eval()
     return {"net": net, "step": step, "history": history, "dist": dist, "cache": cache, "truth": truth,
-            "model": model, "terms": sorted(means) if history else []}
+            "model": model}
 
 
 def evaluate(net: ImageEncoder, model, cache: FaceCache, truth: dict) -> dict:

@@ -32,7 +32,7 @@ from headsmith.wrinkles.texture_decoder import GatedTextureDecoder, latent_mirro
 from headsmith.headmodel import OpenHead
 
 from .distributed import Dist
-from .run_files import close_monitors, load_checkpoint, log_step, monitors, record_start, save_checkpoint
+from .run_files import load_checkpoint, record_start, train_steps
 from .wrinkle_generator import CODE_DIM, N_ORIENT, N_PATTERNS, basis_textures, build_tables, generate, person_code, sample_expressions
 
 
@@ -146,10 +146,9 @@ def train(cfg: dict, run: Path, resume: bool, model=None, log=print, max_seconds
     held = heldout_count(len(data["codes"]))
     latent = torch.tensor(np.concatenate([data["jaw"], data["expression"], data["codes"]], 1))[:-held]
     target = torch.tensor(data["maps_mm"][:-held].astype(np.float32))
-    t0 = time.time()
     net.train()
-    board, bar = monitors(run, dist, step, cfg["steps"])
-    while step < cfg["steps"]:
+
+    def step_terms(step: int) -> dict:
         lr = cfg["lr"] * 0.5 * (1 + math.cos(math.pi * step / cfg["steps"]))
         for grp in opt.param_groups:
             grp["lr"] = lr * grp["scale"]
@@ -157,20 +156,9 @@ def train(cfg: dict, run: Path, resume: bool, model=None, log=print, max_seconds
         pred = ddp(latent[idx].to(dist.device))[:, 0] * 1000.0
         loss, l1, gl = loss_fn(pred, target[idx].to(dist.device), cfg["grad_weight"], cfg.get("furrow_weight", 0.0),
                                cfg.get("squared", False))
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        step += 1
-        history.append([step] + [dist.mean(float(x.detach())) for x in (loss, l1, gl)])
-        log_step(board, bar, step, {**dict(zip(("loss", "value_mm", "gradient_mm"), history[-1][1:])), "lr": lr})
-        early = (stop_at is not None and step >= stop_at) or (max_seconds is not None and time.time() - t0 > max_seconds)
-        if dist.is_main and (step % cfg["checkpoint_every"] == 0 or step == cfg["steps"] or early):
-            save_checkpoint(run, net, opt, step, history)
-        if early:
-            log(f"stopping at step {step}; --resume continues")
-            break
-    close_monitors(board, bar)
-    dist.barrier()
+        return {"loss": loss, "value_mm": l1, "gradient_mm": gl, "lr": lr}
+
+    step, history = train_steps(run, cfg, dist, net, opt, step, history, step_terms, log, stop_at, max_seconds)
     net.eval()
     return {"net": net, "step": step, "history": history, "dist": dist}
 
