@@ -34,6 +34,7 @@ from headsmith.fit.terms import FitState, fitted_expressions
 from .distributed import Dist
 from .encoders import ImageEncoder, crops_tensor, export_onnx
 from .face_folders import DataError, FaceCache, build_cache, load_cache
+from .head_models import add_head_arguments, head_model
 from .run_files import load_checkpoint, record_start, train_steps
 
 N_LIGHT = 27
@@ -274,28 +275,9 @@ def add_arguments(d) -> None:
     d.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
     d.add_argument("--stop-at", type=int, help="leave after this step with a checkpoint (--resume continues)")
     d.add_argument("--export", type=Path, help="write the encoder (ONNX, state dict, record) here")
-    d.add_argument("--head", choices=("openhead", "flame"), default="openhead",
-                   help="the head model: OpenHead (shipped) or your FLAME (--flame, --flame-mediapipe)")
-    d.add_argument("--flame", type=Path, help="FLAME's generic_model.pkl (your licensed copy)")
-    d.add_argument("--flame-mediapipe", type=Path, help="FLAME's mediapipe_landmark_embedding.npz (FLAME/MICA release)")
-    d.add_argument("--deca", type=Path, help="your deca_model.tar: start the encoder from DECA's E_flame (FLAME only)")
+    add_head_arguments(d)
     d.add_argument("--heldout", type=Path, help="a synthetic folder of other people (make-synthetic) to "
                                                 "measure the encoder on after training")
-
-
-def head_model(a):
-    """The model the options ask for; DataError naming what is missing for FLAME."""
-    from headsmith.headmodel import ModelFileError, load_head_model
-
-    if a.head == "openhead":
-        return None
-    if a.flame is None or a.flame_mediapipe is None:
-        raise DataError("--head flame needs --flame (generic_model.pkl) and --flame-mediapipe "
-                        "(mediapipe_landmark_embedding.npz): the encoders learn from MediaPipe's points")
-    try:
-        return load_head_model("flame", {"flame_path": a.flame, "flame_mediapipe": a.flame_mediapipe})
-    except ModelFileError as e:
-        raise DataError(str(e)) from e
 
 
 def run(a, command: str) -> int:

@@ -33,6 +33,7 @@ from headsmith.wrinkles.texture_decoder import CODE_DIM
 from .distributed import Dist
 from .encoders import ImageEncoder, crops_tensor, export_onnx
 from .face_folders import DataError, FaceCache, build_cache, load_cache
+from .head_models import add_head_arguments, head_model
 from .run_files import load_checkpoint, record_start, train_steps
 from .train_coarse import batch_indices
 
@@ -83,6 +84,56 @@ def person_code(raw: torch.Tensor) -> torch.Tensor:
     return torch.cat([torch.sigmoid(prior + raw), raw.new_zeros(raw.shape[0], CODE_DIM - PERSON_DIMS)], 1)
 
 
+class PersonCodeEncoder(torch.nn.Module):
+    """The OpenHead detail encoder: an ImageEncoder for the person dims -> {"code": the decoder's
+    code (person_code), "raw": the network's output (the prior pulls it to zero)}."""
+
+    def __init__(self, width: int):
+        super().__init__()
+        self.net = ImageEncoder({"code": PERSON_DIMS}, width)
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        raw = self.net(images)["code"]
+        return {"code": person_code(raw), "raw": raw}
+
+
+class DecaDetailEncoder(torch.nn.Module):
+    """DECA's released E_detail (a FLAME user's deca_model.tar), to fine-tune: the crops resized to
+    DECA's 224 pixels -> {"code": its 128-d detail code, "raw": the same}."""
+
+    def __init__(self, deca_path: Path):
+        super().__init__()
+        from headsmith.wrinkles.deca_checkpoint import load_deca_checkpoint
+
+        self.net = load_deca_checkpoint(deca_path).E_detail
+
+    def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
+        from headsmith.detail.person import DECA_IMAGE_SIZE
+
+        x = torch.nn.functional.interpolate(images, size=(DECA_IMAGE_SIZE,) * 2, mode="bilinear", align_corners=False)
+        code = self.net(x)
+        return {"code": code, "raw": code}
+
+
+def encoder_and_decoder(cfg: dict, model, deca: Path | None) -> tuple[torch.nn.Module, torch.nn.Module, int]:
+    """-> (encoder, frozen decoder, expression components the decoder reads): OpenHead's person
+    code and detail decoder, or for FLAME DECA's E_detail and D_detail from the user's deca_model.tar."""
+    from headsmith.wrinkles.deca_checkpoint import load_deca_checkpoint
+    from headsmith.wrinkles.networks import DECA_EXPRESSION
+    from headsmith.wrinkles.texture_decoder import load_openhead_decoder
+
+    if model.name == "flame":
+        if deca is None:
+            raise DataError("FLAME heads train DECA's detail encoder: give your deca_model.tar with --deca")
+        return DecaDetailEncoder(deca), load_deca_checkpoint(deca).D_detail, DECA_EXPRESSION
+    if deca is not None:
+        raise DataError("--deca holds DECA's FLAME networks: use it with --head flame")
+    decoder = load_openhead_decoder(n_expression=model.n_expression)
+    if decoder is None:
+        raise DataError("the OpenHead detail decoder is missing (assets/detail); train it first: headsmith-train detail")
+    return PersonCodeEncoder(cfg["width"]), decoder, model.n_expression
+
+
 def _at(maps: torch.Tensor, size: int) -> torch.Tensor:
     """(B, S0, S0) decoded maps (metres) -> (B, size, size), texel means (the SfS problems' size)."""
     if maps.shape[-1] == size:
@@ -101,16 +152,17 @@ def true_codes(data: Path, cache: FaceCache) -> torch.Tensor | None:
 
 
 def losses(decoder, net, cache: FaceCache, arrays: dict, idx: np.ndarray, cfg: dict, model, device,
-           truth: torch.Tensor | None = None) -> dict:
+           truth: torch.Tensor | None = None, n_expression: int = 52) -> dict:
     """The weighted terms of one (local) batch; 'loss' is their sum. With a synthetic folder's
-    true codes and a `supervised` weight, their squared error joins (pre-training)."""
+    true codes and a `supervised` weight, their squared error joins (pre-training).
+    n_expression: the expression components the decoder reads (the first ones)."""
     prob = batch_problem(model, arrays, idx, cfg["uv_size"], device)
-    e = torch.as_tensor(arrays["expression"][idx], device=device)
+    e = torch.as_tensor(arrays["expression"][idx][:, :n_expression], device=device)
     j = torch.as_tensor(arrays["jaw"][idx], device=device)
-    raw = net(crops_tensor(cache.crops[idx], device))["code"]
-    code = person_code(raw)
+    out = net(crops_tensor(cache.crops[idx], device))
+    code, raw = out["code"], out["raw"]
     k = cfg["images_per_person"]
-    other = code.view(-1, k, CODE_DIM).roll(1, dims=1).reshape(code.shape)
+    other = code.view(-1, k, code.shape[1]).roll(1, dims=1).reshape(code.shape)
     D = _at(decode_torch(decoder, code, e, j), cfg["uv_size"]) * prob.support
     D_other = _at(decode_torch(decoder, other, e, j), cfg["uv_size"]) * prob.support
     w = cfg["weights"]
@@ -135,15 +187,16 @@ def evaluate(decoder, net, cache: FaceCache, arrays: dict, cfg: dict, model, dat
             idx = np.array([i])
             prob = batch_problem(model, arrays, idx, cfg["uv_size"], "cpu")
             e, j = torch.as_tensor(arrays["expression"][idx]), torch.as_tensor(arrays["jaw"][idx])
-            raw = net(crops_tensor(cache.crops[idx]))["code"]
-            for name, r in (("photometric_encoder_code", raw), ("photometric_prior_code", torch.zeros_like(raw))):
-                D = _at(decode_torch(decoder, person_code(r), e, j), cfg["uv_size"]) * prob.support
+            code = net(crops_tensor(cache.crops[idx]))["code"]
+            for name, c in (("photometric_encoder_code", code),
+                            ("photometric_prior_code", person_code(torch.zeros(1, PERSON_DIMS)))):
+                D = _at(decode_torch(decoder, c, e, j), cfg["uv_size"]) * prob.support
                 out[name].append(float(prob.photo_loss(D)))
     figures = {k: float(np.mean(v)) for k, v in out.items()}
     true = true_codes(data, cache) if data is not None else None
     if true is not None:        # a synthetic folder: the person codes are known
         with torch.no_grad():
-            pred = torch.cat([person_code(net(crops_tensor(cache.crops[i:i + 32]))["code"])
+            pred = torch.cat([net(crops_tensor(cache.crops[i:i + 32]))["code"]
                               for i in range(0, len(cache.crops), 32)])[:, :PERSON_DIMS]
         figures["rmse_code"] = float((pred - true).pow(2).mean().sqrt())
         figures["rmse_code_of_prior"] = float((torch.tensor(PERSON_PRIOR) - true).pow(2).mean().sqrt())
@@ -165,25 +218,24 @@ def _data(data: Path, run: Path, cfg: dict, model, dist: Dist, log) -> tuple[Fac
         return load_cache(faces), {k: z[k] for k in z.files}
 
 
-def train(cfg: dict, data: Path, run: Path, resume: bool, model=None, log=print, stop_at: int | None = None) -> dict:
-    """Train (or resume) in `run`; under torchrun every process calls this (training.distributed)."""
+def train(cfg: dict, data: Path, run: Path, resume: bool, model=None, log=print, stop_at: int | None = None,
+          deca: Path | None = None) -> dict:
+    """Train (or resume) in `run`; under torchrun every process calls this (training.distributed).
+    model: the head model (OpenHead when None); deca: DECA's networks for a FLAME model."""
     from headsmith.headmodel import OpenHead
-    from headsmith.wrinkles.texture_decoder import load_openhead_decoder
 
     dist = Dist.from_env()
     if cfg["people_per_batch"] % dist.world:
         raise DataError(f"people_per_batch ({cfg['people_per_batch']}) must divide among the {dist.world} processes")
-    decoder = load_openhead_decoder(n_expression=52)
-    if decoder is None:
-        raise DataError("the OpenHead detail decoder is missing (assets/detail); train it first: headsmith-train detail")
+    model = model or OpenHead()
+    net, decoder, n_expression = encoder_and_decoder(cfg, model, deca)
     run.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(cfg["seed"])
-    model = model or OpenHead()
     record_start(run, cfg, resume, dist)
     cache, arrays = _data(data, run, cfg, model, dist, log)
-    truth = true_codes(data, cache)
+    truth = true_codes(data, cache) if model.name == "openhead" else None   # the synthetic codes are OpenHead's
     decoder = decoder.to(dist.device).eval().requires_grad_(False)
-    net = ImageEncoder({"code": PERSON_DIMS}, cfg["width"]).to(dist.device)
+    net = net.to(dist.device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
     step, history = load_checkpoint(run, net, opt, dist.device, log) if resume else (0, [])
     ddp = dist.wrap(net)
@@ -192,7 +244,7 @@ def train(cfg: dict, data: Path, run: Path, resume: bool, model=None, log=print,
         idx = batch_indices(cache, cfg, step)
         k = len(idx) // dist.world
         return losses(decoder, ddp, cache, arrays, idx[dist.rank * k:(dist.rank + 1) * k], cfg, model, dist.device,
-                      truth)
+                      truth, n_expression)
 
     step, history = train_steps(run, cfg, dist, net, opt, step, history, step_terms, log, stop_at)
     return {"net": net.eval(), "step": step, "history": history, "dist": dist, "cache": cache, "arrays": arrays,
@@ -207,26 +259,34 @@ def add_arguments(d) -> None:
     d.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
     d.add_argument("--stop-at", type=int, help="leave after this step with a checkpoint (--resume continues)")
     d.add_argument("--export", type=Path, help="write the encoder (ONNX, state dict, record) here")
+    add_head_arguments(d)
 
 
 def run(a, command: str) -> int:
     """`headsmith-train detail-encoder` with parsed options."""
     cfg = json.loads(a.config.read_text())
     t0 = time.perf_counter()
-    res = train(cfg, a.data, a.run, a.resume, stop_at=a.stop_at)
+    if a.head == "flame" and a.flame_uv is None:
+        raise DataError("--head flame needs --flame-uv (FLAME's head_template.obj): the detail lives in its UV layout")
+    res = train(cfg, a.data, a.run, a.resume, head_model(a), stop_at=a.stop_at, deca=a.deca)
     res["dist"].close()
     if not res["dist"].is_main:
         return 0
     hist = res["history"]
-    record = {"command": command, "config": cfg, "seed": cfg["seed"], "steps_done": res["step"],
+    net, openhead = res["net"], res["model"].name == "openhead"
+    record = {"command": command, "head_model": res["model"].name, "config": cfg, "seed": cfg["seed"],
+              "steps_done": res["step"],
               "seconds": time.perf_counter() - t0, "photos": len(res["cache"].crops),
               "first_loss": hist[0][1] if hist else None,
-              "final_loss_mean_last20": float(np.mean([h[1] for h in hist[-20:]])) if hist else None,
-              **evaluate(res["decoder"], res["net"], res["cache"], res["arrays"], cfg, res["model"], a.data)}
+              "final_loss_mean_last20": float(np.mean([h[1] for h in hist[-20:]])) if hist else None}
+    if openhead:      # (its figures compare with OpenHead's prior person code)
+        record.update(evaluate(res["decoder"], net, res["cache"], res["arrays"], cfg, res["model"], a.data))
     if a.export:
         a.export.mkdir(parents=True, exist_ok=True)
-        torch.save(res["net"].state_dict(), a.export / "detail_encoder.pt")
-        export_onnx(res["net"], a.export / "detail_encoder.onnx", cfg["size"])
-        (a.export / "detail_encoder.json").write_text(json.dumps({**record, "outputs": res["net"].sizes}, indent=1))
+        torch.save(net.state_dict(), a.export / "detail_encoder.pt")
+        if openhead:  # ONNX of the network's raw person dims (person_code decodes them)
+            export_onnx(net.net, a.export / "detail_encoder.onnx", cfg["size"])
+            record["outputs"] = net.net.sizes
+        (a.export / "detail_encoder.json").write_text(json.dumps(record, indent=1))
     print(json.dumps(record, indent=1))
     return 0
