@@ -70,6 +70,10 @@ def parameters(raw: dict, n_expression_all: int, fitted: list[int],
 DECA_GROUPS = {"shape": 100, "albedo_code": 50, "expression": 50, "pose": 6, "camera": 3, "light": 27}   # E_flame's 236
 
 
+def _atanh(y: torch.Tensor) -> torch.Tensor:
+    return 0.5 * torch.log((1 + y) / (1 - y))        # (ONNX has no atanh, nor expm1 below)
+
+
 class DecaCoarseEncoder(torch.nn.Module):
     """DECA's released E_flame (a FLAME user's own deca_model.tar) as the coarse encoder, to fine-tune:
     its 236 outputs re-expressed as the raw groups `parameters` decodes (so the same losses train
@@ -83,7 +87,8 @@ class DecaCoarseEncoder(torch.nn.Module):
 
         self.net = load_deca_checkpoint(deca_path).E_flame
         self.n_shape, self.n_expression = n_shape, n_expression
-        self.sizes = {"deca_e_flame": sum(DECA_GROUPS.values())}
+        self.sizes = {"shape": n_shape, "expression": n_expression, "jaw": 1, "rotation": 3, "camera": 3,
+                      "light": N_LIGHT, "albedo": 3}         # what forward returns, as coarse_encoder's
 
     def forward(self, images: torch.Tensor) -> dict[str, torch.Tensor]:
         from headsmith.detail.person import DECA_IMAGE_SIZE
@@ -94,8 +99,8 @@ class DecaCoarseEncoder(torch.nn.Module):
         B = x.shape[0]
         jaw_open = g["pose"][:, 3:4].clamp(min=1e-4)
         expr = torch.nn.functional.pad(g["expression"], (0, max(self.n_expression - 50, 0)))[:, :self.n_expression]
-        return {"shape": g["shape"][:, :self.n_shape], "expression": 3.0 * torch.atanh((expr / 3.0).clamp(-0.999, 0.999)),
-                "jaw": torch.log(torch.expm1(jaw_open)) + 3.0, "rotation": g["pose"][:, :3],
+        return {"shape": g["shape"][:, :self.n_shape], "expression": 3.0 * _atanh((expr / 3.0).clamp(-0.999, 0.999)),
+                "jaw": torch.log(torch.exp(jaw_open) - 1) + 3.0, "rotation": g["pose"][:, :3],
                 "camera": torch.cat([torch.log(g["camera"][:, :1].clamp(min=1e-3) / 4.5), g["camera"][:, 1:] / 0.1], 1),
                 "light": g["light"] - default_light(B, device=x.device).reshape(B, -1), "albedo": x.new_zeros(B, 3)}
 

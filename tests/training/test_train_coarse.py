@@ -123,9 +123,14 @@ def test_flame_users_fine_tune_decas_encoder(people, flame_standin, tmp_path, ru
     cfg.write_text(json.dumps(dict(TINY, steps=3)))
     args = ["coarse", "--data", str(people), "--config", str(cfg), "--run", str(tmp_path / "run"), "--head", "flame",
             "--flame", flame_standin["flame_path"], "--flame-mediapipe", flame_standin["flame_mediapipe"]]
-    code, out = run_cli(args + ["--deca", flame_standin["deca_path"]])
+    code, out = run_cli(args + ["--deca", flame_standin["deca_path"], "--export", str(tmp_path / "export")])
     assert code == 0, out.err
     rec = json.loads(out.out[out.out.index("{"):])
     assert rec["head_model"] == "flame" and rec["steps_done"] == 3 and np.isfinite(rec["first_loss"])
+    import onnxruntime as ort
+
+    sess = ort.InferenceSession(str(tmp_path / "export" / "coarse_encoder.onnx"), providers=["CPUExecutionProvider"])
+    sizes = json.loads((tmp_path / "export" / "coarse_encoder.json").read_text())["outputs"]
+    assert sess.run(None, {"image": np.zeros((1, 3, 96, 96), np.float32)})[0].shape == (1, sum(sizes.values()))
     code, out = run_cli(args[:-4] + ["--deca", flame_standin["deca_path"]])       # FLAME's files missing
     assert code == 2 and "--head flame needs --flame" in out.err
