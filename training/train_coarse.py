@@ -12,7 +12,7 @@ the face oval as silhouette points), eye and lip closure, a photometric term on 
 projected head shaded by the predicted SH light and skin colour against the photo, clamped as in
 the fit), DECA's shape consistency (each photo's landmarks again with the identity predicted from
 another photo of the same person) and Gaussian / L1 priors. With a synthetic folder's truth.json
-(synthetic_faces.py) a supervised term can be added (`w_supervised`) and `evaluate` measures the
+(synthetic_faces.py) a supervised term can be added (weights.supervised) and `evaluate` measures the
 parameters against the truth. A batch is `people_per_batch` people x `images_per_person` photos,
 drawn from the seed and the step (a resumed or differently distributed run draws the same).
 Units: crops in pixels (x right, y down), rotations axis-angle radians in the model frame, the
@@ -52,7 +52,7 @@ def parameters(raw: dict, n_expression_all: int, fitted: list[int],
     """The network's raw outputs as the head model's parameters: expressions within the model's
     range (ARKit weights in [0, 1], ~0.02 at a zero output; FLAME's components within +-3 standard
     deviations, 0 at zero), the jaw opening >= 0, the camera scale near 4.5 (a crop framed as the
-    fit's), light around the default, skin colour in (0, 1). `deca_raw` inverts it."""
+    fit's), light around the default, skin colour in (0, 1). DecaCoarseEncoder inverts it."""
     from headsmith.render import default_light
 
     B = raw["shape"].shape[0]
@@ -130,7 +130,8 @@ def losses(model, net, cache: FaceCache, idx: np.ndarray, cfg: dict, device, tru
     lmk, eye, lip, _ = st.landmark_terms(st.landmarks_ndc())
     k = cfg["images_per_person"]
     swapped = p["shape"].view(-1, k, p["shape"].shape[1]).roll(1, dims=1).reshape(p["shape"].shape)
-    lmk_swap = dataclasses.replace(st, shape=swapped).landmark_terms(dataclasses.replace(st, shape=swapped).landmarks_ndc())[0]
+    other = dataclasses.replace(st, shape=swapped)      # each photo with another photo's identity
+    lmk_swap = other.landmark_terms(other.landmarks_ndc())[0]
     w = cfg["weights"]
     terms = {"landmark": w["landmark"] * lmk, "eye": w["eye"] * eye, "lip": w["lip"] * lip,
              "shape_consistency": w["shape_consistency"] * lmk_swap,

@@ -15,7 +15,9 @@ touches no renderer. Losses (weights in the config), the person-detail fit's own
   so the code holds what belongs to the person, not the photo;
 - regularisers: the smoothness and soft symmetry of the decoded maps, and the code's prior
   (detail.person.PERSON_PRIOR).
-The decoder stays frozen (it is trained by `headsmith-train detail`). Units: displacement metres.
+The decoder stays frozen (it is trained by `headsmith-train detail`). FLAME users (`--head flame`
+with their FLAME files and `--deca`) fine-tune DECA's E_detail against DECA's D_detail the same way.
+Units: displacement metres.
 """
 from __future__ import annotations
 
