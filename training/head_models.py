@@ -1,10 +1,25 @@
-"""The encoders' head model, as the command line chooses it: OpenHead (shipped) or the user's own
-FLAME files with DECA's networks to start from."""
+"""The encoders' command-line options: the photo folder, config and run folder, and the head model
+(OpenHead, shipped, or the user's own FLAME files with DECA's networks to start from)."""
 from __future__ import annotations
 
 from pathlib import Path
 
 from .face_folders import DataError
+
+
+def add_encoder_arguments(d, config: str, run: str) -> None:
+    """The options both encoder commands take; config: the default config's file name under
+    training/configs; run: the default run folder."""
+    d.add_argument("--data", type=Path, required=True, help="a folder of people: ROOT/PERSON/*.jpg (VGGFace2's layout)")
+    d.add_argument("--config", type=Path, default=Path(__file__).parent / "configs" / config,
+                   help="the training config (JSON: sizes, batch, steps, loss weights, seed)")
+    # --run-dir: under torchrun, whose own parser takes "--run" for its "--run-path"
+    d.add_argument("--run", "--run-dir", dest="run", type=Path, default=Path(run),
+                   help="the run folder: landmark cache, checkpoints, history, TensorBoard log")
+    d.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
+    d.add_argument("--stop-at", type=int, help="leave after this step with a checkpoint (--resume continues)")
+    d.add_argument("--export", type=Path, help="write the encoder (ONNX, state dict, record) here")
+    add_head_arguments(d)
 
 
 def add_head_arguments(d) -> None:

@@ -34,7 +34,7 @@ from headsmith.fit.terms import FitState, fitted_expressions
 from .distributed import Dist
 from .encoders import ImageEncoder, crops_tensor, export_onnx
 from .face_folders import DataError, FaceCache, build_cache, load_cache
-from .head_models import add_head_arguments, head_model
+from .head_models import add_encoder_arguments, head_model
 from .run_files import load_checkpoint, record_start, train_steps
 
 N_LIGHT = 27
@@ -275,13 +275,7 @@ def export(net: ImageEncoder, folder: Path, record: dict, size: int) -> None:
 
 def add_arguments(d) -> None:
     """`headsmith-train coarse`'s options."""
-    d.add_argument("--data", type=Path, required=True, help="a folder of people: ROOT/PERSON/*.jpg (VGGFace2's layout)")
-    d.add_argument("--config", type=Path, default=Path(__file__).parent / "configs" / "openhead_coarse.json")
-    d.add_argument("--run", "--run-dir", dest="run", type=Path, default=Path("runs/coarse"))
-    d.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
-    d.add_argument("--stop-at", type=int, help="leave after this step with a checkpoint (--resume continues)")
-    d.add_argument("--export", type=Path, help="write the encoder (ONNX, state dict, record) here")
-    add_head_arguments(d)
+    add_encoder_arguments(d, "openhead_coarse.json", "runs/coarse")
     d.add_argument("--heldout", type=Path, help="a synthetic folder of other people (make-synthetic) to "
                                                 "measure the encoder on after training")
 

@@ -35,7 +35,7 @@ from headsmith.wrinkles.texture_decoder import CODE_DIM
 from .distributed import Dist
 from .encoders import ImageEncoder, crops_tensor, export_onnx
 from .face_folders import DataError, FaceCache, build_cache, load_cache
-from .head_models import add_head_arguments, head_model
+from .head_models import add_encoder_arguments, head_model
 from .run_files import load_checkpoint, record_start, train_steps
 from .train_coarse import batch_indices
 
@@ -255,13 +255,7 @@ def train(cfg: dict, data: Path, run: Path, resume: bool, model=None, log=print,
 
 def add_arguments(d) -> None:
     """`headsmith-train detail-encoder`'s options."""
-    d.add_argument("--data", type=Path, required=True, help="a folder of people: ROOT/PERSON/*.jpg (VGGFace2's layout)")
-    d.add_argument("--config", type=Path, default=Path(__file__).parent / "configs" / "openhead_detail_encoder.json")
-    d.add_argument("--run", "--run-dir", dest="run", type=Path, default=Path("runs/detail_encoder"))
-    d.add_argument("--resume", action="store_true", help="continue from RUN/checkpoint.pt")
-    d.add_argument("--stop-at", type=int, help="leave after this step with a checkpoint (--resume continues)")
-    d.add_argument("--export", type=Path, help="write the encoder (ONNX, state dict, record) here")
-    add_head_arguments(d)
+    add_encoder_arguments(d, "openhead_detail_encoder.json", "runs/detail_encoder")
 
 
 def run(a, command: str) -> int:
