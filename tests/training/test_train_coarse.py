@@ -95,7 +95,6 @@ def test_decas_encoder_starts_where_deca_predicts(flame_standin):
     import torch
 
     from headsmith.headmodel import load_head_model
-    from headsmith.render import default_light
     from headsmith.wrinkles.deca_checkpoint import load_deca_checkpoint
     from headsmith_training.train_coarse import DecaCoarseEncoder, parameters
 
@@ -115,7 +114,6 @@ def test_decas_encoder_starts_where_deca_predicts(flame_standin):
     assert torch.allclose(p["jaw"][:, 0], pose[:, 3].clamp(min=1e-4), atol=1e-4)
     assert torch.allclose(p["camera"], torch.cat([cam[:, :1].clamp(min=1e-3), cam[:, 1:]], 1), atol=1e-4)
     assert torch.allclose(p["light"], light.reshape(2, 9, 3), atol=1e-4)
-    assert default_light().shape == (1, 9, 3)
 
 
 def test_flame_users_fine_tune_decas_encoder(people, flame_standin, tmp_path, run_cli):
