@@ -122,11 +122,11 @@ class CoarseFit:
 
 
 def _similarity_init(model: HeadModel, lmk_ndc: torch.Tensor, yaw_deg: float, embedding):
-    """Best (s, tx, ty) for the mean head turned by yaw, least squares on the inner (non-contour)
+    """Best (s, tx, ty) for the mean head turned by yaw, least squares on the inner (non-outline)
     points of the embedding; lmk_ndc (N, 2) in the embedding's order."""
     pose = HeadPose.zeros(1, device=model.v_template.device)
     pose.global_rot[0, 1] = math.radians(yaw_deg)
-    inner = embedding.contour_faces.shape[1]
+    inner = embedding.n_outline
     with torch.no_grad():
         L = model(pose=pose, embedding=embedding).landmarks3d[0, inner:, :2].double().cpu()
     sol, err = similarity_camera(L, lmk_ndc[inner:])

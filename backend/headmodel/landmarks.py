@@ -16,7 +16,9 @@ class LandmarkEmbedding:
     points for each yaw row (positive yaw = face turned toward +x; iBUG: points 0..16).
     point_index (C + S,): the detector's number of each output point (contour rows first, then the
     static points), so that a set can cover part of a detector's points (FLAME's 105 of
-    MediaPipe's 478); None means 0..C+S-1 (the iBUG layout)."""
+    MediaPipe's 478); None means 0..C+S-1 (the iBUG layout).
+    outline: how many of the C yaw-dependent points (the first ones) are the face's outline, which
+    only fits at the right yaw; None means all C (the iBUG layout)."""
 
     static_faces: torch.Tensor
     static_bary: torch.Tensor
@@ -24,16 +26,22 @@ class LandmarkEmbedding:
     contour_faces: torch.Tensor
     contour_bary: torch.Tensor
     point_index: torch.Tensor | None = None
+    outline: int | None = None
 
     @property
     def n_points(self) -> int:
         return self.static_faces.shape[0] + self.contour_faces.shape[1]
 
+    @property
+    def n_outline(self) -> int:
+        """The number of outline points, which come first."""
+        return self.contour_faces.shape[1] if self.outline is None else self.outline
+
     def to(self, device=None, dtype=None) -> "LandmarkEmbedding":
         return LandmarkEmbedding(self.static_faces.to(device), self.static_bary.to(device, dtype),
                                  self.contour_yaws.to(device, dtype), self.contour_faces.to(device),
                                  self.contour_bary.to(device, dtype),
-                                 None if self.point_index is None else self.point_index.to(device))
+                                 None if self.point_index is None else self.point_index.to(device), self.outline)
 
     def detector_index(self) -> torch.Tensor:
         """(N,) the detector's number of each output point."""

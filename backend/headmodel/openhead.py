@@ -35,8 +35,9 @@ def load_dense_embedding(path: Path, dtype=torch.float32) -> LandmarkEmbedding:
     a = load_npz(path)
     i = lambda x: torch.as_tensor(np.asarray(x), dtype=torch.int64)  # noqa: E731
     t = lambda x: torch.as_tensor(np.asarray(x), dtype=dtype)  # noqa: E731
+    outline = int(a["outline"]) if "outline" in a else None
     return LandmarkEmbedding(i(a["static_faces"]), t(a["static_bary"]), t(a["contour_yaws"]),
-                             i(a["contour_faces"]), t(a["contour_bary"]), i(a["point_index"]))
+                             i(a["contour_faces"]), t(a["contour_bary"]), i(a["point_index"]), outline)
 
 
 class OpenHead(HeadModel):

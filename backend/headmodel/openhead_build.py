@@ -594,28 +594,34 @@ def detections_on_template(model, detect, n_points: int, n_identities: int = 12,
     return per_yaw, misses
 
 
-def embed_on_surface(model, per_yaw: dict, contour: np.ndarray, log=print) -> dict:
-    """Average back-projected detections into an embedding: the non-contour points from the renders
-    with |yaw| <= 10, the contour points per yaw row; each snapped to the closest skin surface."""
+def embed_on_surface(model, per_yaw: dict, contour: np.ndarray, log=print, every_point_per_yaw: bool = False) -> dict:
+    """Average back-projected detections into an embedding: the contour points per yaw row, the
+    others from the renders with |yaw| <= 10 or, with `every_point_per_yaw`, per yaw row as well
+    (the contour first; a point no render of a row placed takes its frontal position); each
+    snapped to the closest skin surface."""
     template = model.v_template.numpy().astype(np.float64)
     f_np = model.faces.numpy()
     skin_faces = np.nonzero((model.face_part == 0).numpy())[0]
     n = next(len(v) for rows in per_yaw.values() for v in rows)
     static = np.setdiff1d(np.arange(n), contour)
-    st = np.nanmean(np.stack([v[static] for y, rows in per_yaw.items() if abs(y) <= 10 for v in rows]), 0)
-    sf, sb = _closest_on_surface(st, template, f_np, skin_faces)
+    frontal = np.nanmean(np.stack([v for y, rows in per_yaw.items() if abs(y) <= 10 for v in rows]), 0)
+    moving = np.concatenate([contour, static]) if every_point_per_yaw else np.asarray(contour)
     rows_f, rows_b, yaws = [], [], []
     for yaw, rows in per_yaw.items():
         if len(rows) < 3:
             log(f"landmarks: yaw {yaw} skipped (the detector found too few faces)")
             continue
-        c = np.nanmean(np.stack([v[contour] for v in rows]), 0)
+        c = np.nanmean(np.stack([v[moving] for v in rows]), 0)
+        c = np.where(np.isnan(c), frontal[moving], c)
         cf, cb = _closest_on_surface(c, template, f_np, skin_faces)
         rows_f.append(cf); rows_b.append(cb); yaws.append(float(yaw))
-    return dict(static_faces=sf.astype(np.int32), static_bary=sb.astype(np.float32),
+    if every_point_per_yaw:
+        static = static[:0]
+    sf, sb = _closest_on_surface(frontal[static], template, f_np, skin_faces)
+    return dict(static_faces=np.asarray(sf, np.int32), static_bary=np.asarray(sb, np.float32).reshape(-1, 3),
                 contour_yaws=np.array(yaws, dtype=np.float32), contour_faces=np.stack(rows_f).astype(np.int32),
-                contour_bary=np.stack(rows_b).astype(np.float32),
-                point_index=np.concatenate([contour, static]).astype(np.int32))
+                contour_bary=np.stack(rows_b).astype(np.float32), outline=np.int32(len(contour)),
+                point_index=np.concatenate([moving, static]).astype(np.int32))
 
 
 def build_landmarks(model, n_identities: int = 12, seed: int = 0, log=print) -> dict:
@@ -640,9 +646,11 @@ def build_landmarks(model, n_identities: int = 12, seed: int = 0, log=print) -> 
 def build_dense_landmarks(model, out: Path, n_identities: int = 12, seed: int = 0, log=print) -> dict:
     """MediaPipe's 468 mesh points on OpenHead (its irises are the eyeballs' business): the shipped
     ONNX face mesh run on renders of made-up faces (brows, lash lines, lips, hair: a face as the
-    detector knows one) and back-projected, the 36 face-oval points as the contour. Back-
-    projection rather than registering MediaPipe's canonical mesh: it embeds the points where the
-    detector actually puts them on this model's renders, the way the 68-point set was made."""
+    detector knows one) and back-projected, every point per yaw row with the 36 face-oval points
+    as the outline. Back-projection rather than registering MediaPipe's canonical mesh: it embeds
+    the points where the detector actually puts them on this model's renders, the way the
+    68-point set was made. Every point per yaw: on turned heads the detector slides its points
+    over the surface (2-3 mm median at 20-40 degrees; benchmarks/NOTES.md)."""
     from ..detect.mediapipe478 import MediaPipe478
     from ..detect.point_sets import FACE_OVAL
 
@@ -655,7 +663,7 @@ def build_dense_landmarks(model, out: Path, n_identities: int = 12, seed: int = 
     per_yaw, misses = detections_on_template(model, detect, 468, n_identities, seed, dressed=True)
     total = (n_identities + 1) * len(LANDMARK_YAWS)
     log(f"dense landmarks: the face mesh found the face in {total - misses} of {total} renders")
-    arrays = embed_on_surface(model, per_yaw, np.array(FACE_OVAL), log)
+    arrays = embed_on_surface(model, per_yaw, np.array(FACE_OVAL), log, every_point_per_yaw=True)
     arrays["build_info"] = np.array(json.dumps({"detector": "mediapipe face_landmark (assets/mediapipe)",
                                                 "renders": "dressed (appearance.paint_face)",
                                                 "identities": n_identities + 1, "seed": seed,

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import scipy.sparse
+import torch
 
 from headsmith.detect.point_sets import POINT_SETS
 from tests.headmodel.test_flame import write_flame_pickle
@@ -117,14 +118,16 @@ def write_flame_standin(out: Path, model=None) -> dict[str, Path]:
         pickle.dump(masks, fh, protocol=2)
 
     # FLAME's mediapipe_landmark_embedding.npz: like the real one, part of MediaPipe's points (the
-    # eyes, lips and a spread of the rest; no face oval), here from OpenHead's dense embedding
+    # eyes, lips and a spread of the rest; no face oval), here OpenHead's dense embedding as it
+    # stands on a frontal head (its yaw-0 row)
     paths["flame_mediapipe"] = out / "mediapipe_landmark_embedding.npz"
     dense = m.landmark_set("mediapipe478")
-    C = dense.contour_faces.shape[1]
-    idx, sfaces = dense.detector_index().numpy()[C:], face_new[dense.static_faces.numpy()]
+    row, K = int(dense.contour_row(torch.zeros(1))[0]), dense.n_outline
+    idx = dense.detector_index().numpy()[K:]
+    sfaces = face_new[np.concatenate([dense.contour_faces[row, K:].numpy(), dense.static_faces.numpy()])]
+    sbary = np.concatenate([dense.contour_bary[row, K:].numpy(), dense.static_bary.numpy()])
     pick = (np.isin(idx, POINT_SETS["mediapipe478"].eyes + POINT_SETS["mediapipe478"].lips)
             | (np.arange(len(idx)) % 5 == 0)) & (sfaces >= 0)
     np.savez(paths["flame_mediapipe"], lmk_face_idx=sfaces[pick].astype(np.int64),
-             lmk_b_coords=dense.static_bary.numpy()[pick].astype(np.float64),
-             landmark_indices=idx[pick].astype(np.int64))
+             lmk_b_coords=sbary[pick].astype(np.float64), landmark_indices=idx[pick].astype(np.int64))
     return paths
