@@ -25,6 +25,9 @@ class PointSet:
     contour: tuple[int, ...]                      # the face's outline (least reliable)
     eyes: tuple[int, ...]                         # eyelid points
     lips: tuple[int, ...]                         # lip points
+    # the inner-lip points of the upper lip and of the lower lip, corners left out: on a closed
+    # mouth they meet on the lip line, and the embedding must still put each on its own lip
+    inner_lips: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())
     iris_centres: tuple[int, int] | None = None   # image-left eye's first, when the detector has them
     eye_corners: tuple[tuple[int, int], ...] = ()  # (outer, inner) of each eye, image-left eye first
     lid_middles: tuple[tuple[int, int], ...] = ()  # (upper, lower) lid middle of each eye, same order
@@ -53,7 +56,8 @@ IBUG68 = PointSet(
     "ibug68", 68, (36, 45),
     eyelid_pairs=((37, 41), (38, 40), (43, 47), (44, 46)),
     lip_pairs=((61, 67), (62, 66), (63, 65)),
-    contour=tuple(range(17)), eyes=tuple(range(36, 48)), lips=tuple(range(48, 68)))
+    contour=tuple(range(17)), eyes=tuple(range(36, 48)), lips=tuple(range(48, 68)),
+    inner_lips=((61, 62, 63), (65, 66, 67)))
 
 # MediaPipe's mesh: eyelids (upper, lower) and inner lips (upper, lower) as in its canonical mesh;
 # the eye and lip rings are FACEMESH_LEFT_EYE/RIGHT_EYE and FACEMESH_LIPS.
@@ -66,6 +70,7 @@ MEDIAPIPE478 = PointSet(
     eyelid_pairs=((160, 144), (159, 145), (158, 153), (387, 373), (386, 374), (385, 380)),
     lip_pairs=((81, 178), (82, 87), (13, 14), (312, 317), (311, 402)),
     contour=FACE_OVAL, eyes=_MP_EYES, lips=_MP_LIPS, iris_centres=(468, 473),
+    inner_lips=((191, 80, 81, 82, 13, 312, 311, 310, 415), (95, 88, 178, 87, 14, 317, 402, 318, 324)),
     eye_corners=((33, 133), (263, 362)), lid_middles=((159, 145), (386, 374)),
     # the oval from temple to temple under the chin, and the brows: the extent of iBUG's 68
     box=FACE_OVAL[7:30] + (70, 63, 105, 66, 107, 336, 296, 334, 293, 300),

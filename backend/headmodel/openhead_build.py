@@ -594,14 +594,12 @@ def detections_on_template(model, detect, n_points: int, n_identities: int = 12,
     return per_yaw, misses
 
 
-def embed_on_surface(model, per_yaw: dict, contour: np.ndarray, log=print, every_point_per_yaw: bool = False) -> dict:
+def embed_on_surface(model, per_yaw: dict, contour: np.ndarray, log=print, every_point_per_yaw: bool = False,
+                     inner_lips: tuple[tuple[int, ...], tuple[int, ...]] = ((), ())) -> dict:
     """Average back-projected detections into an embedding: the contour points per yaw row, the
     others from the renders with |yaw| <= 10 or, with `every_point_per_yaw`, per yaw row as well
     (the contour first; a point no render of a row placed takes its frontal position); each
-    snapped to the closest skin surface."""
-    template = model.v_template.numpy().astype(np.float64)
-    f_np = model.faces.numpy()
-    skin_faces = np.nonzero((model.face_part == 0).numpy())[0]
+    snapped to the closest skin surface, the inner-lip points to their own lip (_snap_to_skin)."""
     n = next(len(v) for rows in per_yaw.values() for v in rows)
     static = np.setdiff1d(np.arange(n), contour)
     frontal = np.nanmean(np.stack([v for y, rows in per_yaw.items() if abs(y) <= 10 for v in rows]), 0)
@@ -613,20 +611,45 @@ def embed_on_surface(model, per_yaw: dict, contour: np.ndarray, log=print, every
             continue
         c = np.nanmean(np.stack([v[moving] for v in rows]), 0)
         c = np.where(np.isnan(c), frontal[moving], c)
-        cf, cb = _closest_on_surface(c, template, f_np, skin_faces)
+        cf, cb = _snap_to_skin(model, c, moving, inner_lips)
         rows_f.append(cf); rows_b.append(cb); yaws.append(float(yaw))
     if every_point_per_yaw:
         static = static[:0]
-    sf, sb = _closest_on_surface(frontal[static], template, f_np, skin_faces)
-    return dict(static_faces=np.asarray(sf, np.int32), static_bary=np.asarray(sb, np.float32).reshape(-1, 3),
+    sf, sb = _snap_to_skin(model, frontal[static], static, inner_lips)
+    return dict(static_faces=sf.astype(np.int32), static_bary=sb.astype(np.float32),
                 contour_yaws=np.array(yaws, dtype=np.float32), contour_faces=np.stack(rows_f).astype(np.int32),
                 contour_bary=np.stack(rows_b).astype(np.float32), outline=np.int32(len(contour)),
                 point_index=np.concatenate([moving, static]).astype(np.int32))
 
 
+def _snap_to_skin(model, points: np.ndarray, numbers: np.ndarray,
+                  inner_lips: tuple[tuple[int, ...], tuple[int, ...]]) -> tuple[np.ndarray, np.ndarray]:
+    """Closest skin surface (faces (N,), barycentrics (N, 3)) of template points (N, 3) metres,
+    whose detector numbers are `numbers`. The upper inner-lip points go only onto faces the jaw
+    does not move, the lower ones only onto faces it does: on the closed mouths of the renders
+    both lips meet on the lip line, and the closest face there is often the other lip's (it put
+    MediaPipe's upper midpoint 13 and iBUG's 61-63 on the lower lip, so the fit could not part
+    the lips of a smile)."""
+    template = model.v_template.numpy().astype(np.float64)
+    f_np = model.faces.numpy()
+    skin = (model.face_part == 0).numpy()
+    jaw = model.skin_weights[:, model.joint_names.index("jaw")].numpy()[f_np].mean(1)
+    faces, bary = np.zeros(len(points), np.int64), np.zeros((len(points), 3))
+    left = np.ones(len(points), bool)
+    for lip, on_lip in zip(inner_lips, (jaw < 0.5, jaw >= 0.5)):
+        sel = np.isin(numbers, lip)
+        if sel.any():
+            faces[sel], bary[sel] = _closest_on_surface(points[sel], template, f_np, np.nonzero(skin & on_lip)[0])
+            left &= ~sel
+    if left.any():
+        faces[left], bary[left] = _closest_on_surface(points[left], template, f_np, np.nonzero(skin)[0])
+    return faces, bary
+
+
 def build_landmarks(model, n_identities: int = 12, seed: int = 0, log=print) -> dict:
     """The 68-point embedding: dlib's predictor on renders, back-projected (see above)."""
     from ..detect import Dlib68
+    from ..detect.point_sets import IBUG68
 
     det = Dlib68(upsample=0)
 
@@ -637,7 +660,7 @@ def build_landmarks(model, n_identities: int = 12, seed: int = 0, log=print) -> 
     per_yaw, misses = detections_on_template(model, detect, 68, n_identities, seed)
     total = (n_identities + 1) * len(LANDMARK_YAWS)
     log(f"landmarks: dlib found the face in {total - misses} of {total} renders")
-    e = embed_on_surface(model, per_yaw, np.arange(17), log)
+    e = embed_on_surface(model, per_yaw, np.arange(17), log, inner_lips=IBUG68.inner_lips)
     return dict(lmk_static_faces=e["static_faces"], lmk_static_bary=e["static_bary"],
                 lmk_contour_yaws=e["contour_yaws"], lmk_contour_faces=e["contour_faces"],
                 lmk_contour_bary=e["contour_bary"])
@@ -652,7 +675,7 @@ def build_dense_landmarks(model, out: Path, n_identities: int = 12, seed: int = 
     68-point set was made. Every point per yaw: on turned heads the detector slides its points
     over the surface (2-3 mm median at 20-40 degrees; benchmarks/NOTES.md)."""
     from ..detect.mediapipe478 import MediaPipe478
-    from ..detect.point_sets import FACE_OVAL
+    from ..detect.point_sets import FACE_OVAL, MEDIAPIPE478
 
     det = MediaPipe478()
 
@@ -663,7 +686,8 @@ def build_dense_landmarks(model, out: Path, n_identities: int = 12, seed: int = 
     per_yaw, misses = detections_on_template(model, detect, 468, n_identities, seed, dressed=True)
     total = (n_identities + 1) * len(LANDMARK_YAWS)
     log(f"dense landmarks: the face mesh found the face in {total - misses} of {total} renders")
-    arrays = embed_on_surface(model, per_yaw, np.array(FACE_OVAL), log, every_point_per_yaw=True)
+    arrays = embed_on_surface(model, per_yaw, np.array(FACE_OVAL), log, every_point_per_yaw=True,
+                              inner_lips=MEDIAPIPE478.inner_lips)
     arrays["build_info"] = np.array(json.dumps({"detector": "mediapipe face_landmark (assets/mediapipe)",
                                                 "renders": "dressed (appearance.paint_face)",
                                                 "identities": n_identities + 1, "seed": seed,

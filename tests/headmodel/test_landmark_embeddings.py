@@ -88,3 +88,23 @@ def test_contour_slides_with_yaw(openhead):
     pose.global_rot[0, 1] = 0.5
     turned = openhead(pose=pose)
     assert turned.head_yaw_deg.item() == pytest.approx(np.degrees(0.5), abs=1e-3)
+
+
+@pytest.mark.parametrize("point_set", ["ibug68", "mediapipe478"])
+def test_inner_lips_part_with_the_jaw(openhead, point_set):
+    """Opening the jaw 0.3 rad leaves the upper inner-lip points where they are and takes the
+    lower ones down (each embedded on its own lip), so the fit can part the lips of a smile."""
+    from headsmith.detect.point_sets import POINT_SETS
+    from headsmith.headmodel import HeadPose
+
+    ps, emb = POINT_SETS[point_set], openhead.landmark_set(point_set)
+    pos = {int(k): i for i, k in enumerate(emb.detector_index())}
+    pose = HeadPose.zeros(1)
+    closed = openhead(pose=pose, embedding=emb).landmarks3d[0].detach().numpy()
+    pose.jaw[0, 0] = 0.3
+    opened = openhead(pose=pose, embedding=emb).landmarks3d[0].detach().numpy()
+    a, b = (pos[k] for k in ps.outer_eye_corners)
+    drop = (closed[:, 1] - opened[:, 1]) / np.linalg.norm(closed[a, :2] - closed[b, :2])
+    upper, lower = ([pos[k] for k in side] for side in ps.inner_lips)
+    assert drop[upper].max() < 0.03, drop[upper]
+    assert drop[lower].min() > 0.10, drop[lower]
