@@ -78,18 +78,25 @@ def render_reconstruction(model, bundle: Path, photo: np.ndarray, extra_yaw_deg:
     return (crop * (1 - a) + to_uint8(linear_to_srgb(r.image[0])) * a).astype(np.uint8)
 
 
+def true_points(model, point_set: str, truth: dict) -> tuple[np.ndarray, np.ndarray, float]:
+    """A point set's truth on a synthetic head: (the detector's number of each embedded point (N,),
+    their true pixels (N, 2) in the embedding's order, the true inter-ocular distance in pixels)."""
+    from headsmith.detect.point_sets import POINT_SETS
+
+    ps = POINT_SETS[point_set]
+    index = model.landmark_set(point_set).detector_index().numpy()
+    true = truth["points"][point_set]
+    pos = {int(k): i for i, k in enumerate(index)}
+    a, b = (pos[c] for c in ps.outer_eye_corners)
+    return index, true, float(np.linalg.norm(true[a] - true[b]))
+
+
 def detected_off_true(model, meta: dict, ph: dict, truth: dict) -> float:
     """The bundle's detected points against the model's own embedding of that detector's point set
     on the true head: mean distance over the true inter-ocular distance."""
-    from headsmith.detect.point_sets import POINT_SETS
-
-    ps = POINT_SETS[meta["landmarks"]["point_set"]]
-    index = model.landmark_set(ps.name).detector_index().numpy()
-    true = truth["points"][ps.name]                          # (N, 2) in the embedding's order
-    pos = {int(k): i for i, k in enumerate(index)}
-    a, b = (pos[c] for c in ps.outer_eye_corners)
+    index, true, iod = true_points(model, meta["landmarks"]["point_set"], truth)
     found = np.asarray(ph["landmarks_detected"])[index]
-    return float(np.linalg.norm(found - true, axis=1).mean() / np.linalg.norm(true[a] - true[b]))
+    return float(np.linalg.norm(found - true, axis=1).mean() / iod)
 
 
 def _beard_mask(model: OpenHead, size: int) -> np.ndarray:

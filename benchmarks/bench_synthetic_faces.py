@@ -24,11 +24,10 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_reconstruct import load_params, synthetic_case  # noqa: E402
+from bench_reconstruct import load_params, synthetic_case, true_points  # noqa: E402
 from bench_render import machine, write_sheet  # noqa: E402
 
 from headsmith.detect import make_detector  # noqa: E402
-from headsmith.detect.point_sets import POINT_SETS  # noqa: E402
 from headsmith.fit.metrics import aligned_vertex_error  # noqa: E402
 from headsmith.headmodel import OpenHead  # noqa: E402
 from headsmith.pipeline import ReconstructSettings, reconstruct  # noqa: E402
@@ -42,12 +41,7 @@ def case_params(k: int, rng: np.random.Generator) -> dict:
 def measure(model, photo_path: Path, out: Path, detector: str, truth: dict, quality: str, face,
             init: str = "auto") -> dict:
     det = make_detector(detector)
-    ps = POINT_SETS[det.point_set]
-    index = model.landmark_set(ps.name).detector_index().numpy()
-    true = truth["points"][ps.name]                          # (N, 2) in the embedding's order
-    pos = {int(k): i for i, k in enumerate(index)}
-    a, b = (pos[c] for c in ps.outer_eye_corners)
-    iod = float(np.linalg.norm(true[a] - true[b]))
+    index, true, iod = true_points(model, det.point_set, truth)
     photo = cv2.cvtColor(cv2.imread(str(photo_path)), cv2.COLOR_BGR2RGB)
     found = det.detect(photo)
     r = {"detected": float("nan"), "fitted": float("nan"), "vertex": float("nan")}
