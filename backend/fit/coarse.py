@@ -80,6 +80,10 @@ class FitSettings:
     w_expression: float = 2e-3
     w_jaw: float = 1e-2
     w_albedo_code: float = 1e-3   # Gaussian prior on an albedo model's coefficients
+    # the SH light stays one a real scene casts: no normal lit below a tenth of the ambient, the
+    # directional part in the ambient's colour (render.shading.light_implausibility)
+    w_light_dark: float = 1000.0
+    w_light_chroma: float = 3.0
     # gaze, as a Gaussian posterior: iris centres detected to ~0.5% of the inter-ocular distance
     # (~1 px at 200 px), eye rotations within ~0.5 rad, the two eyes turned alike: the same
     # pitch within 0.02 rad (eyes hardly diverge vertically), the same yaw within 0.06 rad (the

@@ -13,6 +13,7 @@ from ..headmodel.lbs import axis_angle_to_matrix
 from ..imageio.color import srgb_to_linear
 from ..optim import Adam
 from ..render import Fragments, MeshRenderer, OrthographicCamera, default_light
+from ..render.shading import light_implausibility, sphere_directions
 from .terms import FitState
 
 VISIBILITY_STEPS = 4   # photometric steps between z-buffer passes (see rasterize's visibility)
@@ -135,6 +136,7 @@ def photometric_stage(st: FitState, observations: list, albedo_model: AlbedoMode
     sr = SkinRender(st, observations, albedo_model, size)
     skin, skin_target = _start_light_and_albedo(st, sr)
     opt = _photometric_optimizer(st, albedo_model, steps)
+    directions = sphere_directions().to(dev)
     for step in range(steps):
         opt.zero_grad()
         out, _, ndc = st.forward()
@@ -143,10 +145,12 @@ def photometric_stage(st: FitState, observations: list, albedo_model: AlbedoMode
             skin, skin_target = sr.visibility(out)
         r, image = sr.render(out, skin)
         albedo_prior = 0.0 if albedo_model is None else s.w_albedo_code * (st.albedo_code ** 2).sum()
+        dark, chroma = light_implausibility(st.light, directions)
+        light_prior = (s.w_light_dark * dark + s.w_light_chroma * chroma).mean()
         resid = (image - skin_target).abs()
         photo = torch.clamp(resid, max=s.photo_clamp).sum() / max(resid.shape[0], 1) / 3
         loss = (s.w_photo * photo + st.w_landmark_photo * lmk + s.w_eye * eye + s.w_lip * lip + st.priors()
-                + albedo_prior)
+                + albedo_prior + light_prior)
         loss.backward()
         opt.step()
         clamp_expression(st)

@@ -39,6 +39,35 @@ def sh_shading(normals: torch.Tensor, sh: torch.Tensor) -> torch.Tensor:
     return torch.einsum("bnk,bkc->bnc", flat, sh).reshape(*normals.shape[:-1], 3)
 
 
+def sphere_directions(n: int = 256) -> torch.Tensor:
+    """(n, 3) unit vectors spread evenly over the sphere (a Fibonacci lattice)."""
+    k = torch.arange(n, dtype=torch.float64) + 0.5
+    y = 1 - 2 * k / n
+    r = torch.sqrt(1 - y * y)
+    phi = k * math.pi * (3 - math.sqrt(5))
+    return torch.stack([r * torch.cos(phi), y, r * torch.sin(phi)], -1).float()
+
+
+def light_implausibility(sh: torch.Tensor, directions: torch.Tensor,
+                         floor: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
+    """How far SH lights (B, 9, 3) are from light a real scene casts, in units of the ambient
+    (the band-0 irradiance, per photo): -> (dark, chroma), each (B,).
+    dark: mean over `directions` (n, 3) and channels of the squared irradiance below `floor` x
+    the ambient (no arrangement of lights gives less than 0, and bounce light keeps any normal
+    of a head in a room above a little); chroma: the squared colour of the directional bands (1-8) off
+    the ambient's own colour. Without them a fit explains the skin's own colour changes (a
+    beard's shadow, lips, a ruddy chin) with coloured light that turns negative on normals the
+    photo did not show (teal under a chin) and leaves complementary tints in the de-lit albedo."""
+    ambient = sh[:, 0] * SH_CONSTANTS[0]                               # (B, 3) irradiance
+    scale = ambient.mean(-1).clamp(min=1e-3)                           # (B,)
+    E = sh_shading(directions.to(sh)[None].expand(sh.shape[0], -1, -1), sh)   # (B, n, 3)
+    dark = torch.relu(floor - E / scale[:, None, None]).pow(2).mean((1, 2))
+    tint = ambient / scale[:, None]                                    # (B, 3), mean 1
+    grey = sh[:, 1:].mean(-1, keepdim=True) * tint[:, None]            # (B, 8, 3)
+    chroma = ((sh[:, 1:] - grey) * SH_CONSTANTS[0] / scale[:, None, None]).pow(2).sum((1, 2))
+    return dark, chroma
+
+
 def default_light(batch: int = 1, dtype=torch.float32, device=None) -> torch.Tensor:
     """A soft frontal-top key light with ambient, in SH coefficients (B, 9, 3)."""
     sh = torch.zeros(batch, 9, 3, dtype=dtype, device=device)

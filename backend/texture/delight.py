@@ -82,23 +82,36 @@ def symmetric_light_factor(albedo: torch.Tensor, weight: torch.Tensor, sup: UVSu
 
 
 LIGHT_PRIOR = 1e-3           # pull of the refitted light towards the fitted one, per texel's weight
+LIGHT_CHROMA = 10.0          # pull of its directional bands to the ambient's colour, per texel's weight
 
 
 def refit_light(albedo: torch.Tensor, colour: torch.Tensor, normals: torch.Tensor, weight: torch.Tensor,
                 light: torch.Tensor) -> torch.Tensor:
     """The SH light (9, 3) under which `albedo` draws `colour` best at the weighted texels:
-    per channel, min sum w (albedo Y(n) L - colour)^2 + LIGHT_PRIOR sum w |L - light|^2.
+    min sum w (albedo Y(n) L - colour)^2 + LIGHT_PRIOR sum w |L - light|^2
+    + LIGHT_CHROMA sum w |the colour of L's bands 1-8 off the colour of `light`'s ambient|^2
+    (as render.shading.light_implausibility's chroma: a real scene's light is one colour, and the
+    symmetric factor's broad colour would otherwise come back as coloured light).
     albedo, colour (S, S, 3) linear; normals (S, S, 3) unit, camera frame; weight (S, S)."""
     sel = weight > 0
     if int(sel.sum()) < 100:
         return light
-    w = weight[sel][:, None]
-    Y = sh_basis(normals[sel])                                   # (n, 9)
-    reg = LIGHT_PRIOR * float(w.sum()) * torch.eye(9)
-    out = []
-    for c in range(3):
-        A = Y * albedo[sel][:, c:c + 1]
-        lhs = A.T @ (A * w) + reg
-        rhs = A.T @ (colour[sel][:, c:c + 1] * w) + reg @ light[:, c:c + 1]
-        out.append(torch.linalg.solve(lhs.double(), rhs.double()).float())
-    return torch.cat(out, 1)
+    w = weight[sel][:, None].double()
+    Y = sh_basis(normals[sel]).double()                          # (n, 9)
+    L0 = light.double()
+    wsum = float(w.sum())
+    lhs = torch.zeros(27, 27, dtype=torch.float64)
+    rhs = torch.zeros(27, dtype=torch.float64)
+    for c in range(3):                                           # unknowns: x[c * 9 + k] = L[k, c]
+        A = Y * albedo[sel][:, c:c + 1].double()
+        blk = slice(9 * c, 9 * c + 9)
+        lhs[blk, blk] = A.T @ (A * w) + LIGHT_PRIOR * wsum * torch.eye(9, dtype=torch.float64)
+        rhs[blk] = (A.T @ (colour[sel][:, c:c + 1].double() * w))[:, 0] + LIGHT_PRIOR * wsum * L0[:, c]
+    tint = L0[0] / L0[0].mean().clamp(min=1e-6)                  # (3,), mean 1
+    P = torch.eye(3, dtype=torch.float64) - tint[:, None] / 3    # a band's colour off the tint
+    scale = float(L0[0].mean()) if float(L0[0].mean()) > 1e-6 else 1.0
+    PtP = LIGHT_CHROMA * wsum * (P.T @ P) / scale ** 2
+    for k in range(1, 9):
+        idx = torch.tensor([k, 9 + k, 18 + k])
+        lhs[idx[:, None], idx[None, :]] += PtP
+    return torch.linalg.solve(lhs, rhs).reshape(3, 9).T.float()

@@ -20,6 +20,7 @@ import torch.nn.functional as Fn
 from ..headmodel import HeadModel
 from ..imageio.color import srgb_to_linear
 from ..render import MeshRenderer, OrthographicCamera, sh_shading
+from ..render.shading import SH_CONSTANTS
 from ..uvspace import surface_maps, uv_support
 from .delight import refit_light, symmetric_light_factor
 from .fill import push_pull_fill
@@ -31,6 +32,9 @@ PRIORS = {"eye": (0.75, 0.72, 0.68), "teeth": (0.70, 0.64, 0.52), "tongue": (0.4
           "mouth": (0.20, 0.05, 0.05)}
 VISIBLE_DEPTH_TOLERANCE = 0.004   # metres
 FACING_START, FACING_FULL = 0.15, 0.55   # n . view: weight ramps from 0 to 1 between these
+# Below this share of the ambient irradiance (the band-0 light) a texel's shading is too dim to
+# divide by: the photo there is shadow and noise, and the quotient a saturated blotch.
+DIM_SHADING = 0.25
 SYNTHESIS_SEED = 0   # the completed skin's patches: the same photo gives the same texture
 
 
@@ -79,6 +83,13 @@ def _photo_samples(sup, faces: torch.Tensor, vertices: torch.Tensor, camera: tor
     return N, _sample(photo, px[..., :2], H, H), w
 
 
+def shading_trust(shading: torch.Tensor, light: torch.Tensor) -> torch.Tensor:
+    """shading (S, S, 3) irradiance under light (9, 3) -> (S, S) in [0, 1]: 1 where every channel
+    is at least DIM_SHADING of the ambient irradiance, falling to 0 at none."""
+    ambient = float((light[0] * SH_CONSTANTS[0]).mean())
+    return (shading.min(-1).values / (DIM_SHADING * max(ambient, 1e-6))).clamp(0, 1)
+
+
 def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tensor,
                   lights: torch.Tensor, images: list[np.ndarray], size: int = 1024,
                   skin_prior: torch.Tensor | None = None) -> TextureResult:
@@ -99,7 +110,9 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     for i, img in enumerate(images):
         N, col, w = _photo_samples(sup, faces, vertices[i:i + 1], cameras[i:i + 1], img)
         light = lights[i:i + 1].float().cpu()
-        alb = (col / sh_shading(N[None], light)[0].clamp(min=0.05)).clamp(0, 1)
+        shading = sh_shading(N[None], light)[0]
+        alb = (col / shading.clamp(min=0.05)).clamp(0, 1)
+        w = w * shading_trust(shading, light[0])
         seen += w ** 2
         # the light the SH shading missed, from the skin's left/right asymmetry (delight.py),
         # measured on what the colour test takes for skin; after it, the test again

@@ -14,3 +14,38 @@ def test_expressions_are_kept_in_the_models_range():
         clamp_expression(st)
         assert torch.allclose(st.expression[0], torch.tensor(expected))
         assert abs(float(st.jaw[0, 0]) - 0.6) < 1e-6
+
+
+def test_the_photometric_light_stays_one_a_scene_casts(openhead):
+    """A dressed head (lips, brows, ruddy cheeks, a hair cap) under the default white light: left
+    free, the SH light explains the paint with coloured, partly dark light (as on real photos:
+    teal under a chin); with the light priors it stays white and lights every normal."""
+    import math
+
+    import numpy as np
+
+    from headsmith.fit import FitSettings, Observation, fit_coarse
+    from headsmith.headmodel import HeadPose
+    from headsmith.headmodel.appearance import SKIN, paint_face
+    from headsmith.imageio.color import linear_to_srgb, to_uint8
+    from headsmith.render import MeshRenderer, OrthographicCamera, default_light
+    from headsmith.render.shading import light_implausibility, sphere_directions
+
+    pose = HeadPose.zeros(1)
+    pose.global_rot[0] = torch.tensor([0.05, math.radians(15.0), 0.0])
+    cam = OrthographicCamera(torch.tensor([[6.5, 0.0, 0.025]]))
+    out = openhead(pose=pose)
+    tex = paint_face(openhead, np.full((512, 512, 3), SKIN, np.float32), np.random.default_rng(1))
+    lay = openhead.uv_layout
+    with torch.no_grad():
+        r = MeshRenderer(openhead.faces, lay.uv, lay.faces).render(
+            out.vertices, cam, (256, 256), light=default_light(), background=0.3,
+            texture=torch.tensor(tex, dtype=torch.float32).permute(2, 0, 1)[None])
+    obs = [Observation(to_uint8(linear_to_srgb(r.image[0])), cam.project(out.landmarks3d, 256, 256)[0, :, :2].numpy())]
+    found = {}
+    for name, kw in (("free", dict(w_light_dark=0.0, w_light_chroma=0.0)), ("priors", {})):
+        fit = fit_coarse(openhead, obs, FitSettings(quality="default", **kw))
+        found[name] = [float(x) for x in light_implausibility(fit.light, sphere_directions())]
+    assert found["free"][1] > 0.015                          # coloured (0.028 measured)
+    assert found["priors"][1] < 0.3 * found["free"][1]       # 0.0036
+    assert found["priors"][0] < 1e-5 < found["free"][0]      # 1.6e-7 and 0.004

@@ -49,3 +49,34 @@ def test_vertex_normals_of_a_sphere_point_outward():
     assert ((n * radial).sum(-1)[body] > 0.9995).all()
     assert ((n * radial).sum(-1) > 0.98).all()
     assert torch.allclose(sh_shading(n[None], torch.zeros(1, 9, 3, dtype=n.dtype)), torch.zeros(1, len(v), 3, dtype=n.dtype))
+
+
+def test_sphere_directions_are_unit_and_even():
+    from headsmith.render.shading import sphere_directions
+
+    d = sphere_directions(256)
+    assert torch.allclose(d.norm(dim=-1), torch.ones(256), atol=1e-6)
+    assert d.mean(0).abs().max() < 0.01                      # no side favoured
+    assert abs((d[:, 2] > 0).float().mean().item() - 0.5) < 0.01   # half face the camera
+
+
+def test_light_implausibility_of_known_lights():
+    """The default light is white and lights every normal: ~0 and 0. Its +x band in red only
+    gives chroma and no darkness; a lone directional light with a weak ambient leaves the far
+    side below a tenth of the ambient (SH-2 even dips below 0 there): darkness."""
+    from headsmith.render import default_light
+    from headsmith.render.shading import light_implausibility, sphere_directions
+
+    dirs = sphere_directions()
+    dark, chroma = light_implausibility(default_light(), dirs)
+    assert dark.item() < 1e-5 and chroma.item() < 1e-9
+    red = default_light()
+    red[0, 1] = torch.tensor([0.3, 0.0, 0.0])
+    dark, chroma = light_implausibility(red, dirs)
+    assert dark.item() < 1e-4
+    # the band's colour off grey: (0.3 - 0.1, -0.1, -0.1) over the ambient's 2.6, squared and summed
+    assert math.isclose(chroma.item(), (0.2 ** 2 + 2 * 0.1 ** 2) / 2.6 ** 2, rel_tol=1e-4)
+    key = torch.zeros(1, 9, 3)
+    key[0, 0], key[0, 3] = 1.0, 2.0                          # ambient and a light from the camera
+    dark, chroma = light_implausibility(key, dirs)
+    assert dark.item() > 0.05 and chroma.item() < 1e-9

@@ -66,18 +66,40 @@ def test_an_evenly_lit_face_keeps_its_own_asymmetry(openhead):
     assert symmetric_light_factor(own, weight, sup, weight > 0) is None
 
 
-def test_refit_light_recovers_the_light_that_drew_the_colours():
-    """Colours drawn by a known SH light over random normals and albedos: the refit from another
-    light finds it (the prior's pull is small)."""
+def _drawn_by(side_light: list):
+    """Colours drawn by the default light plus `side_light` (3, 3) in bands 1-3 over random
+    normals and albedos: -> (albedo, colour, normals, the true light (9, 3))."""
     from headsmith.render import default_light, sh_shading
-    from headsmith.texture.delight import refit_light
 
     g = torch.Generator().manual_seed(0)
     n = torch.nn.functional.normalize(torch.randn(64, 64, 3, generator=g) + torch.tensor([0, 0, 1.5]), dim=-1)
     albedo = 0.2 + 0.6 * torch.rand(64, 64, 3, generator=g)
     true = default_light()[0]
-    true[1:4] += torch.tensor([[0.8, 0.7, 0.6], [-0.3, -0.3, -0.2], [0.2, 0.2, 0.3]])   # a side light
-    colour = albedo * sh_shading(n[None], true[None])[0]
+    true[1:4] += torch.tensor(side_light)
+    return albedo, albedo * sh_shading(n[None], true[None])[0], n, true
+
+
+def test_refit_light_recovers_the_light_that_drew_the_colours():
+    """A white side light: the refit from another light finds it (the priors' pull is small)."""
+    from headsmith.render import default_light
+    from headsmith.texture.delight import refit_light
+
+    albedo, colour, n, true = _drawn_by([[0.8] * 3, [-0.3] * 3, [0.25] * 3])
     fitted = refit_light(albedo, colour, n, torch.ones(64, 64), default_light()[0])
     assert (fitted - true).abs().max() < 0.05 * true.abs().max()
     assert (default_light()[0] - true).abs().max() > 0.5       # it had somewhere to go
+
+
+def test_refit_light_keeps_its_directional_part_in_the_ambient_colour():
+    """Colours whose left/right tint a coloured side light explains: the refit takes the light's
+    strength but not its colour (render.shading.light_implausibility's chroma stays near 0)."""
+    from headsmith.render import default_light
+    from headsmith.render.shading import light_implausibility, sphere_directions
+    from headsmith.texture.delight import refit_light
+
+    albedo, colour, n, true = _drawn_by([[0.9, 0.3, 0.0], [-0.3] * 3, [0.25] * 3])
+    fitted = refit_light(albedo, colour, n, torch.ones(64, 64), default_light()[0])
+    chroma = float(light_implausibility(fitted[None], sphere_directions())[1])
+    chroma_true = float(light_implausibility(true[None], sphere_directions())[1])
+    assert chroma < 0.05 * chroma_true
+    assert abs(float(fitted[1].mean() - true[1].mean())) < 0.1     # the side light's strength stays
