@@ -21,6 +21,8 @@ from .expression_strain import expression_compression
 from .static import prepare_sfs, tangent_normal_map
 
 PERSON_DIMS = 8
+CODE_SHARE = 0.25     # share of the steps, the last ones, that move the code too (benchmarks/NOTES.md)
+CODE_STEP = 0.05      # Adam step of the code (logit space) when every step moves it; fewer steps, larger ones
 RESIDUAL_STEP = 0.02  # Adam step of the residual (tanh space); how it was set: benchmarks/NOTES.md
 RESIDUAL_SPARSITY = 0.2   # L1 weight on the residual: relief only where the photo's shading demands it
 RESIDUAL_MAX = 0.0005  # metres: what the code cannot explain stays small (SfS also reads albedo
@@ -49,7 +51,11 @@ def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: tor
                       posed_vertices: torch.Tensor, light: torch.Tensor, albedo: np.ndarray, observed: np.ndarray,
                       expression: torch.Tensor, jaw: torch.Tensor, size: int = 256, texture_size: int = 1024,
                       iterations: int = 100, w_sparse: float = RESIDUAL_SPARSITY, w_smooth: float = 3e-2,
-                      w_sym: float = 1e-2) -> PersonDetail:
+                      w_sym: float = 1e-2, code_steps: int | None = None) -> PersonDetail:
+    """code_steps: how many of the last steps move the code as well (the decoder in the loop, its
+    backward ~45 % of a step); before them the code waits at its prior and its decoded map is
+    reused, while the residual settles (None: CODE_SHARE of `iterations`)."""
+    code_steps = round(CODE_SHARE * iterations) if code_steps is None else code_steps
     prob = prepare_sfs(model, posed_vertices, light, albedo, observed, size)
     for p in net.parameters():
         p.requires_grad_(False)
@@ -59,19 +65,29 @@ def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: tor
     prior = torch.logit(torch.tensor([PERSON_PRIOR]))
     z = prior.clone().requires_grad_(True)                    # code dims = sigmoid(z)
     X = torch.zeros(1, size, size, requires_grad=True)
-    opt = Adam([{"params": [z], "lr": 0.05}, {"params": [X], "lr": RESIDUAL_STEP}])
+    opt = Adam([{"params": [z], "lr": CODE_STEP * iterations / max(code_steps, 1)},
+                {"params": [X], "lr": RESIDUAL_STEP}])
     losses = []
 
     def code_of(zz):
         c = torch.zeros(1, CODE_DIM)
         return torch.cat([torch.sigmoid(zz), c[:, PERSON_DIMS:]], 1)
 
-    for _ in range(iterations):
+    decoded = None
+    for step in range(iterations):
         opt.zero_grad()
         residual = RESIDUAL_MAX * torch.tanh(X) * prob.support
-        D = decode_torch(net, code_of(z), e, j) * prob.support + residual
+        moves = step >= iterations - code_steps
+        if moves:
+            decoded = decode_torch(net, code_of(z), e, j) * prob.support
+        elif decoded is None:                                  # the code waits at its prior
+            with torch.no_grad():
+                decoded = decode_torch(net, code_of(z), e, j) * prob.support
+        D = decoded + residual
         photo = prob.photo_loss(D)
-        loss = photo + prob.regularisers(residual, w_sparse, w_smooth, w_sym) + 1e-3 * ((z - prior) ** 2).mean()
+        loss = photo + prob.regularisers(residual, w_sparse, w_smooth, w_sym)
+        if moves:
+            loss = loss + 1e-3 * ((z - prior) ** 2).mean()
         loss.backward()
         opt.step()
         losses.append(float(photo.detach()))

@@ -93,3 +93,21 @@ def test_person_detail_keeps_the_paint_out_of_its_residual(openhead, painted_hea
     assert share_at_bound(pd.residual, RESIDUAL_MAX, sel, within=0.9) < 0.01
     assert _paint_correlation(pd.residual, albedo, sel) < 0.2
     assert _paint_correlation(pd.static, albedo, sel) < 0.25
+
+
+def test_person_code_moves_in_the_last_steps_only(openhead, painted_head):
+    """The code is fitted in the last CODE_SHARE of the steps (the decoder's backward is the
+    costly half of a step): with none it stays at its prior; by default it lands where moving it
+    at every step does (0.02 apart on real photos, benchmarks/NOTES.md)."""
+    from headsmith.detail.person import PERSON_DIMS, PERSON_PRIOR, fit_person_detail
+    from headsmith.wrinkles.texture_decoder import load_openhead_decoder
+
+    v, albedo, observed, sel = painted_head
+    net = load_openhead_decoder(n_expression=openhead.n_expression)
+    args = (openhead, net, v, v, default_light(), albedo, observed, torch.zeros(1, openhead.n_expression),
+            torch.zeros(1, 3))
+    codes = {cs: fit_person_detail(*args, size=256, texture_size=256, iterations=40, code_steps=cs).code[:PERSON_DIMS]
+             for cs in (0, None, 40)}
+    assert np.allclose(codes[0], PERSON_PRIOR, atol=1e-6)
+    assert np.abs(codes[40] - np.array(PERSON_PRIOR)).max() > 0.02          # the paint moves it
+    assert np.abs(codes[None] - codes[40]).max() < 0.5 * np.abs(codes[40] - np.array(PERSON_PRIOR)).max()
