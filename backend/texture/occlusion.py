@@ -15,7 +15,8 @@ from the skin around them and the skin prior (unwrap.py):
   than skin is (background, highlights, shading the light fit missed): a beard or stubble is
   darker and more saturated, part of the person's look, and stays. On the sides, along and
   under the jaw line and on the neck, where hair, collars and their shadows reach, darker is
-  dropped too, unless the chin shows a beard.
+  dropped too, unless the chin shows a beard. A grey or white beard is greyer and bluer than
+  skin: where the chin shows one, a texel of the lower face near the beard's own colour stays.
 """
 from __future__ import annotations
 
@@ -38,6 +39,8 @@ FLOOR_BRIGHTNESS, FLOOR_CHROMA = 0.15, 0.05     # log units
 FEATURE_MARGIN = {"brows": 0.010, "eyes": 0.007, "lips": 0.005, "nostrils": 0.004}   # metres
 BEARD = -3.0                     # the chin's median brightness, in reference deviations, below
                                  # which the chin shows a beard
+GREY_BEARD = (-3.0, 1.0)         # the chin's median R/G below and B/G above these (reference
+                                 # deviations): a grey or white beard
 JAW_BAND = 0.012                 # metres either side of the jaw line (landmarks 2..14)
 EDGE_TEXELS = 1 / 256            # of the texture's side: dropped texels also drop this far around
 
@@ -149,6 +152,21 @@ def _teeth_distance(feat: torch.Tensor, weight: torch.Tensor, lips: torch.Tensor
     return ((feat - centre) / scale * torch.tensor([1.0, -1.0, 1.0])).clamp(min=0).norm(dim=-1)
 
 
+def _grey_beard_distance(feat: torch.Tensor, z: torch.Tensor, chin: torch.Tensor,
+                         floor: torch.Tensor) -> torch.Tensor:
+    """(S, S) each texel's distance to the colour of a grey beard the chin shows, in robust
+    deviations of the chin's own texels (inf everywhere when the chin shows none); feat, z as in
+    skin_colour_weight, chin (S, S) the chin's well-seen texels."""
+    if int(chin.sum()) < 50:
+        return torch.full(feat.shape[:2], float("inf"))
+    zc = z[chin].median(0).values
+    if not (float(zc[1]) < GREY_BEARD[0] and float(zc[2]) > GREY_BEARD[1]):
+        return torch.full(feat.shape[:2], float("inf"))
+    centre = feat[chin].median(0).values
+    scale = torch.maximum((feat[chin] - centre).abs().median(0).values * 1.4826, floor)
+    return ((feat - centre) / scale).norm(dim=-1)
+
+
 def skin_colour_weight(albedo: torch.Tensor, weight: torch.Tensor, zones: SkinZones) -> torch.Tensor:
     """albedo (S, S, 3) linear de-lit colours of one photo; weight (S, S) how well it sees each
     texel -> (S, S) in [0, 1]: 0 on texels whose colour is not the person's skin (in the zones'
@@ -170,6 +188,8 @@ def skin_colour_weight(albedo: torch.Tensor, weight: torch.Tensor, zones: SkinZo
     both_ways = zones.tested | (zones.beardable & (not beard))
     d = torch.where(both_ways, z.norm(dim=-1),
                     torch.where(zones.brighter | zones.beardable, one_sided, torch.zeros_like(one_sided)))
+    lower = zones.brighter | zones.beardable
+    d = torch.where(lower, torch.minimum(d, _grey_beard_distance(feat, z, chin, floor)), d)
     d = torch.where(zones.lips, _teeth_distance(feat, weight, zones.lips, floor), d)
     keep = ((COLOUR_DROP - d) / (COLOUR_DROP - COLOUR_KEEP)).clamp(0, 1)
     r = max(1, round(EDGE_TEXELS * keep.shape[0]))

@@ -17,6 +17,7 @@ SIZE = 512          # texture side
 PHOTO = 512         # photo side
 SKIN = (0.50, 0.33, 0.25)     # linear albedo of the test head's skin
 HAIR = (0.045, 0.025, 0.015)  # linear: dark brown
+GREY_BEARD_COLOUR = (0.55, 0.55, 0.57)   # linear: white-grey hair
 
 
 def _region_texels(model, name: str) -> torch.Tensor:
@@ -63,6 +64,30 @@ def test_below_the_nose_dark_is_a_beard_only_when_the_chin_is_dark(openhead):
     assert float(w[inner(collar)].min()) == 1.0 and float(w[inner(z.chin)].min()) == 1.0
     # above the nose no beard grows: dark there (hair, glasses) is dropped either way
     albedo[z.tested & ~z.reference] = dark
+    w = skin_colour_weight(albedo, seen, z)
+    assert float(w[inner(z.tested & ~z.reference)].max()) == 0.0
+
+
+def test_a_grey_beard_stays_only_when_the_chin_shows_it(openhead):
+    """White-grey on the lower face with a clean chin is dropped (background, a highlight); with
+    the chin white-grey too (a grey beard) it is kept, and so is the chin; a navy collar, far
+    from the beard's colour, is still dropped, and above the nose white is dropped either way."""
+    z = skin_zones(openhead, SIZE)
+    seen = torch.ones(SIZE, SIZE)
+    albedo = torch.tensor(SKIN).expand(SIZE, SIZE, 3).clone()
+    white, navy = torch.tensor(GREY_BEARD_COLOUR), torch.tensor((0.02, 0.03, 0.08))
+    inner = lambda m: -Fn.max_pool2d(-m.float()[None, None], 9, 1, 4)[0, 0] > 0.5  # noqa: E731
+    cheeks = z.brighter & ~z.chin
+    albedo[cheeks] = white
+    assert float(skin_colour_weight(albedo, seen, z)[inner(cheeks)].max()) == 0.0
+    albedo[z.chin] = white
+    collar = z.beardable & ~z.chin
+    albedo[collar] = navy
+    w = skin_colour_weight(albedo, seen, z)
+    # (the thin cheek zone loses a band beside the dropped collar)
+    assert float(w[inner(cheeks)].mean()) > 0.95 and float(w[inner(z.chin)].min()) == 1.0
+    assert float(w[inner(collar)].max()) == 0.0
+    albedo[z.tested & ~z.reference] = white
     w = skin_colour_weight(albedo, seen, z)
     assert float(w[inner(z.tested & ~z.reference)].max()) == 0.0
 
