@@ -16,7 +16,8 @@ from the skin around them and the skin prior (unwrap.py):
   darker and more saturated, part of the person's look, and stays. On the sides, along and
   under the jaw line and on the neck, where hair, collars and their shadows reach, darker is
   dropped too, unless the chin shows a beard. A grey or white beard is greyer and bluer than
-  skin: where the chin shows one, a texel of the lower face near the beard's own colour stays.
+  skin: where the chin shows one, a texel of the lower face (not the neck) near the beard's own
+  colour stays.
 """
 from __future__ import annotations
 
@@ -61,6 +62,8 @@ class SkinZones:
     chin: torch.Tensor        # (S, S) bool: the chin's front, where a beard shows
     lips: torch.Tensor        # (S, S) bool: inside the outer lip line, tested against the lips'
                               # own colour: a smile's teeth are brighter, greyer and bluer
+    neck: torch.Tensor        # (S, S) bool: below the chin and behind the jaw's back, where a
+                              # beard ends and the photo shows collars and background
 
 
 def _near_polyline(p: torch.Tensor, points: torch.Tensor, closed: bool, margin: float) -> torch.Tensor:
@@ -115,7 +118,8 @@ def skin_zones(model: HeadModel, size: int) -> SkinZones:
     chin_front = (y < (lip_bottom + chin) / 2) & (y > chin + 0.004) & (x.abs() < outer * 0.5) & front
     labels = torch.stack([reference, tested, beardable, ~(tested | beardable), chin_front], -1) & ~feature[:, None]
     lips = _inside_polygon(p[:, :2], lm[48:60, :2]) & (z > lm[48:60, 2].min() - 0.01)
-    labels = torch.cat([labels, lips[:, None]], -1)
+    neck = ((z < lm[[0, 16], 2].mean()) | (y < chin - 0.01)) & ~tested & ~feature
+    labels = torch.cat([labels, lips[:, None], neck[:, None]], -1)
     skin = (sup.part == 0) & ~sup.mouth_interior
     maps = (world_to_uv(sup.raster, labels.float()[None])[0] > 0.5) & skin[..., None]
     return SkinZones(*maps.unbind(-1))
@@ -188,7 +192,7 @@ def skin_colour_weight(albedo: torch.Tensor, weight: torch.Tensor, zones: SkinZo
     both_ways = zones.tested | (zones.beardable & (not beard))
     d = torch.where(both_ways, z.norm(dim=-1),
                     torch.where(zones.brighter | zones.beardable, one_sided, torch.zeros_like(one_sided)))
-    lower = zones.brighter | zones.beardable
+    lower = (zones.brighter | zones.beardable) & ~zones.neck
     d = torch.where(lower, torch.minimum(d, _grey_beard_distance(feat, z, chin, floor)), d)
     d = torch.where(zones.lips, _teeth_distance(feat, weight, zones.lips, floor), d)
     keep = ((COLOUR_DROP - d) / (COLOUR_DROP - COLOUR_KEEP)).clamp(0, 1)

@@ -71,7 +71,8 @@ def test_below_the_nose_dark_is_a_beard_only_when_the_chin_is_dark(openhead):
 def test_a_grey_beard_stays_only_when_the_chin_shows_it(openhead):
     """White-grey on the lower face with a clean chin is dropped (background, a highlight); with
     the chin white-grey too (a grey beard) it is kept, and so is the chin; a navy collar, far
-    from the beard's colour, is still dropped, and above the nose white is dropped either way."""
+    from the beard's colour, is still dropped, and so is white-grey on the neck (a background
+    below the beard); above the nose white is dropped either way."""
     z = skin_zones(openhead, SIZE)
     seen = torch.ones(SIZE, SIZE)
     albedo = torch.tensor(SKIN).expand(SIZE, SIZE, 3).clone()
@@ -87,6 +88,8 @@ def test_a_grey_beard_stays_only_when_the_chin_shows_it(openhead):
     # (the thin cheek zone loses a band beside the dropped collar)
     assert float(w[inner(cheeks)].mean()) > 0.95 and float(w[inner(z.chin)].min()) == 1.0
     assert float(w[inner(collar)].max()) == 0.0
+    albedo[z.neck] = white
+    assert float(skin_colour_weight(albedo, seen, z)[inner(z.neck)].max()) == 0.0
     albedo[z.tested & ~z.reference] = white
     w = skin_colour_weight(albedo, seen, z)
     assert float(w[inner(z.tested & ~z.reference)].max()) == 0.0
