@@ -48,6 +48,11 @@ def sphere_directions(n: int = 256) -> torch.Tensor:
     return torch.stack([r * torch.cos(phi), y, r * torch.sin(phi)], -1).float()
 
 
+def ambient_irradiance(sh: torch.Tensor) -> torch.Tensor:
+    """The irradiance of an SH light's band 0 alone, the same on every normal: (..., 9, 3) -> (..., 3)."""
+    return sh[..., 0, :] * SH_CONSTANTS[0]
+
+
 def light_implausibility(sh: torch.Tensor, directions: torch.Tensor,
                          floor: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
     """How far SH lights (B, 9, 3) are from light a real scene casts, in units of the ambient
@@ -58,7 +63,7 @@ def light_implausibility(sh: torch.Tensor, directions: torch.Tensor,
     the ambient's own colour. Without them a fit explains the skin's own colour changes (a
     beard's shadow, lips, a ruddy chin) with coloured light that turns negative on normals the
     photo did not show (teal under a chin) and leaves complementary tints in the de-lit albedo."""
-    ambient = sh[:, 0] * SH_CONSTANTS[0]                               # (B, 3) irradiance
+    ambient = ambient_irradiance(sh)                                   # (B, 3)
     scale = ambient.mean(-1).clamp(min=1e-3)                           # (B,)
     E = sh_shading(directions.to(sh)[None].expand(sh.shape[0], -1, -1), sh)   # (B, n, 3)
     dark = torch.relu(floor - E / scale[:, None, None]).pow(2).mean((1, 2))

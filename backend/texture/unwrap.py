@@ -20,7 +20,7 @@ import torch.nn.functional as Fn
 from ..headmodel import HeadModel
 from ..imageio.color import srgb_to_linear
 from ..render import MeshRenderer, OrthographicCamera, sh_shading
-from ..render.shading import SH_CONSTANTS
+from ..render.shading import ambient_irradiance
 from ..uvspace import surface_maps, uv_support
 from .delight import refit_light, symmetric_light_factor
 from .fill import push_pull_fill
@@ -86,7 +86,7 @@ def _photo_samples(sup, faces: torch.Tensor, vertices: torch.Tensor, camera: tor
 def shading_trust(shading: torch.Tensor, light: torch.Tensor) -> torch.Tensor:
     """shading (S, S, 3) irradiance under light (9, 3) -> (S, S) in [0, 1]: 1 where every channel
     is at least DIM_SHADING of the ambient irradiance, falling to 0 at none."""
-    ambient = float((light[0] * SH_CONSTANTS[0]).mean())
+    ambient = float(ambient_irradiance(light).mean())
     return (shading.min(-1).values / (DIM_SHADING * max(ambient, 1e-6))).clamp(0, 1)
 
 
