@@ -112,6 +112,20 @@ class HeadModel(torch.nn.Module):
         raise NotImplementedError
 
     # -- shared -----------------------------------------------------------------------------
+    def vertex_rows(self, buffer: str, vertices: torch.Tensor | None) -> torch.Tensor:
+        """The rows of a per-vertex buffer (template, blendshapes, skin weights) for a vertex
+        index (K,), all of it for None. A landmark fit asks for the same subset every step, so
+        the gather is kept (per index tensor and buffer) instead of copied anew each time."""
+        buf = getattr(self, buffer)
+        if vertices is None:
+            return buf
+        cache = self.__dict__.setdefault("_vertex_rows", {})   # (buffer, id(index)) -> (index, buf, rows)
+        hit = cache.get((buffer, id(vertices)))
+        if hit is None or hit[0] is not vertices or hit[1] is not buf:
+            hit = (vertices, buf, buf[vertices])
+            cache[(buffer, id(vertices))] = hit
+        return hit[2]
+
     def eyeball_centres(self):
         """(2, 3) float64 numpy: centres of spheres fitted to the rest eyeballs (eye.R, eye.L),
         metres. Least squares |p - c|^2 = r^2, i.e. 2 p.c + (r^2 - |c|^2) = |p|^2, so a model
@@ -274,7 +288,7 @@ class HeadModel(torch.nn.Module):
         if corr is not None:
             rest = rest + corr
         posed_joints, A, _ = world_transforms(rot, joints, self.parents)
-        verts = skin(rest, self.skin_weights if index is None else self.skin_weights[index], A)
+        verts = skin(rest, self.vertex_rows("skin_weights", index), A)
         Rh = self.head_rotation(pose)
         fwd = Rh[..., :, 2]
         yaw = torch.rad2deg(torch.atan2(fwd[..., 0], fwd[..., 2]))

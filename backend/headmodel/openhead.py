@@ -87,9 +87,9 @@ class OpenHead(HeadModel):
 
     def rest_shape(self, shape: torch.Tensor, expression: torch.Tensor, vertices: torch.Tensor | None = None):
         shape = shape[:, : self.n_shape]
-        sel = slice(None) if vertices is None else vertices
-        v = (self.v_template[sel] + torch.einsum("vck,bk->bvc", self.shapedirs[sel], shape)
-             + torch.einsum("vck,bk->bvc", self.exprdirs[sel], expression))
+        rows = lambda name: self.vertex_rows(name, vertices)  # noqa: E731
+        v = (rows("v_template") + torch.einsum("vck,bk->bvc", rows("shapedirs"), shape)
+             + torch.einsum("vck,bk->bvc", rows("exprdirs"), expression))
         j = self.J_template + torch.einsum("jck,bk->bjc", self.J_shapedirs, shape)
         return v, j
 

@@ -67,25 +67,53 @@ def _zbuffer(screen: torch.Tensor, faces: torch.Tensor, height: int, width: int,
     x1 = torch.floor(x.amax(-1) - 0.5).clamp(max=width - 1)
     y0 = torch.ceil(y.amin(-1) - 0.5).clamp(min=0)
     y1 = torch.floor(y.amax(-1) - 0.5).clamp(max=height - 1)
-    bw = (x1 - x0 + 1).clamp(min=0)
-    bh = (y1 - y0 + 1).clamp(min=0)
-    counts = torch.where(valid, bw * bh, torch.zeros_like(bw)).long().flatten()
 
     zmin = z[valid].min() if valid.any() else torch.tensor(0.0, dtype=z.dtype, device=dev)
     zmax = z[valid].max() if valid.any() else torch.tensor(1.0, dtype=z.dtype, device=dev)
     zscale = (_DEPTH_LEVELS - 1) / (zmax - zmin).clamp(min=1e-12)
+    valid &= (x1 >= x0) & (y1 >= y0)    # the box holds a pixel centre
 
     best = torch.full((B * height * width,), torch.iinfo(torch.int64).max, dtype=torch.int64,
                       device=dev)
-    flat = lambda t: t.reshape(B * F, *t.shape[2:])  # noqa: E731
-    xf, yf, zf = flat(x), flat(y), flat(z)
-    x0f, y0f, bwf = x0.flatten().long(), y0.flatten().long(), bw.flatten().long()
-    areaf = area.flatten()
+    flat = lambda t: t.reshape(B * F, *t.shape[2:]).contiguous()  # noqa: E731
+    boxes = [flat(t).long() for t in (x0, x1, y0, y1)]
+    if dev.type == "cpu" and _compiled_scan() is not None:
+        _compiled_scan()(*(flat(t).numpy() for t in (x, y, z, area, valid)), *(t.numpy() for t in boxes),
+                         float(zmin), float(zscale), float(_DEPTH_LEVELS), _FACE_BITS, F, height, width,
+                         best.numpy())
+    else:
+        _scan_candidates(flat(x), flat(y), flat(z), flat(area), flat(valid), boxes, zmin, zscale, F,
+                         height, width, best)
+    face = best & ((1 << _FACE_BITS) - 1)
+    face = torch.where(best == torch.iinfo(torch.int64).max, torch.full_like(face, -1), face)
+    return face.view(B, height, width)
 
-    # Split the (face, pixel) candidate list into passes of bounded size.
+
+def _compiled_scan():
+    """zscan_cpu.scan_faces, or None where numba is missing (the torch scan then runs)."""
+    global _SCAN
+    if _SCAN is False:
+        try:
+            from .zscan_cpu import scan_faces
+        except ImportError:
+            scan_faces = None
+        _SCAN = scan_faces
+    return _SCAN
+
+
+_SCAN = False   # not looked up yet
+
+
+def _scan_candidates(x, y, z, area, valid, boxes, zmin, zscale, F, height, width, best) -> None:
+    """The depth test as tensors (any device): every (face, pixel-in-its-box) candidate, in
+    passes of at most _MAX_CANDIDATES; lowers `best` (B*H*W,) to min(depth key << _FACE_BITS | face)."""
+    dev = x.device
+    x0f, x1f, y0f, y1f = boxes
+    bwf = x1f - x0f + 1
+    counts = torch.where(valid, bwf * (y1f - y0f + 1), torch.zeros_like(bwf))
     nz = torch.nonzero(counts, as_tuple=False).squeeze(1)
     if nz.numel() == 0:
-        return torch.full((B, height, width), -1, dtype=torch.int64, device=dev)
+        return
     csum = torch.cumsum(counts[nz], 0)
     start = 0
     while start < nz.numel():
@@ -101,8 +129,8 @@ def _zbuffer(screen: torch.Tensor, faces: torch.Tensor, height: int, width: int,
         py = y0f[cand] + torch.div(local, bwf[cand], rounding_mode="floor")
         cx = px.to(torch.float64) + 0.5
         cy = py.to(torch.float64) + 0.5
-        tx, ty, tz = xf[cand], yf[cand], zf[cand]
-        a = areaf[cand]
+        tx, ty, tz = x[cand], y[cand], z[cand]
+        a = area[cand]
         w0 = _edge(tx[:, 1], ty[:, 1], tx[:, 2], ty[:, 2], cx, cy) / a
         w1 = _edge(tx[:, 2], ty[:, 2], tx[:, 0], ty[:, 0], cx, cy) / a
         w2 = 1.0 - w0 - w1
@@ -117,9 +145,6 @@ def _zbuffer(screen: torch.Tensor, faces: torch.Tensor, height: int, width: int,
         pix = (b * height + py) * width + px
         best.scatter_reduce_(0, pix, key, reduce="amin")
         start = stop
-    face = best & ((1 << _FACE_BITS) - 1)
-    face = torch.where(best == torch.iinfo(torch.int64).max, torch.full_like(face, -1), face)
-    return face.view(B, height, width)
 
 
 def rasterize(screen: torch.Tensor, faces: torch.Tensor, height: int, width: int,

@@ -63,6 +63,32 @@ def test_zbuffer_keeps_the_nearest_surface():
     assert torch.isclose(z[32, 20], torch.tensor(0.1, dtype=torch.float64))
 
 
+@pytest.mark.parametrize("cull", [False, True])
+def test_compiled_and_tensor_depth_tests_pick_the_same_faces(cull, monkeypatch):
+    """The CPU's compiled scan (zscan_cpu) and the torch scan (any device) give the same face per
+    pixel, ties at equal depth and shared edges included: a batch of two crumpled, self-overlapping
+    spheres partly off screen, and coplanar copies of one triangle in both windings."""
+    import importlib
+
+    rast = importlib.import_module("headsmith.render.rasterize")
+    if rast._compiled_scan() is None:
+        pytest.skip("numba is not installed")
+    v, f = uv_sphere(24)
+    g = torch.Generator().manual_seed(3)
+    v = torch.stack([v + 0.15 * torch.randn(v.shape, generator=g, dtype=v.dtype) for _ in range(2)])
+    cam = OrthographicCamera(torch.tensor([[0.8, 0.3, 0.0], [1.1, -0.2, 0.4]], dtype=torch.float64))
+    corners = [[2.5, 3.5, 1.0], [50.5, 3.5, 1.0], [2.5, 40.5, 1.0]]   # pixel centres on two edges
+    tri = torch.tensor([(corners + corners[::-1]) * 2], dtype=torch.float64)   # both windings, twice
+    scenes = [(cam.project(v, 96, 80), f, 96, 80), (tri, torch.arange(12).reshape(4, 3), 48, 64)]
+    for screen, faces, H, W in scenes:
+        compiled = rast._zbuffer(screen, faces, H, W, cull, False)
+        monkeypatch.setattr(rast, "_SCAN", None)          # the torch scan
+        tensors = rast._zbuffer(screen, faces, H, W, cull, False)
+        monkeypatch.undo()
+        assert (compiled >= 0).sum() > 0.05 * compiled.numel()
+        assert torch.equal(compiled, tensors)
+
+
 def test_perspective_sphere_silhouette_and_depth():
     v, f = uv_sphere(64, radius=0.1)
     H = 200
