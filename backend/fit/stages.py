@@ -55,8 +55,9 @@ def landmark_stage(st: FitState, opt: Adam, steps: int, stage: str) -> None:
 class SkinRender:
     """The photometric stage's render, only at the pixels whose face is skin. The z-buffer pass is
     redone every VISIBILITY_STEPS steps and its faces per pixel kept in between (the head moves a
-    fraction of a pixel per step); only the skin pixels of each pass are shaded
-    (MeshRenderer.shade_pixels). Measured costs: benchmarks/NOTES.md."""
+    fraction of a pixel per step); only the skin pixels of each pass are shaded. Each step poses
+    only the vertices it reads (HeadModel.forward_subset): those of the skin faces' one-ring (so
+    the vertex normals at the skin are the whole mesh's) and of the landmarks."""
 
     def __init__(self, st: FitState, observations: list, albedo_model: AlbedoModel | None, size: int):
         model, dev = st.model, st.camera.device
@@ -64,30 +65,51 @@ class SkinRender:
         target = torch.stack([torch.as_tensor(
             _resize(o.image, size), dtype=torch.float32, device=dev) / 255.0 for o in observations])
         self.target_flat = srgb_to_linear(target).reshape(-1, 3)
-        self.skin_face = (skin_vertex_mask(model)[model.faces].sum(1) >= 2).to(dev)  # 2+ skin corners
+        faces = model.faces
+        self.skin_face = (skin_vertex_mask(model)[faces].sum(1) >= 2).to(dev)  # 2+ skin corners
+        at_skin = torch.zeros(model.n_vertices, dtype=torch.bool, device=dev)
+        at_skin[faces[self.skin_face].reshape(-1)] = True
+        ring = at_skin[faces].any(1)                               # faces around the skin's corners
+        self.vertices = torch.unique(torch.cat([faces[ring].reshape(-1),
+                                                model.landmark_vertex_index(st.embedding)]))
+        self.ring_of = torch.full((faces.shape[0] + 1,), -1, dtype=torch.long, device=dev)   # [-1] stays -1
+        self.ring_of[torch.nonzero(ring).squeeze(1)] = torch.arange(int(ring.sum()), device=dev)
+        ring_faces = model.renumbered_faces(self.vertices)[ring]
+        self.whole = MeshRenderer(faces)                           # the z-buffer sees every face
         if albedo_model is None:
-            self.renderer = MeshRenderer(model.faces)
+            self.renderer = MeshRenderer(ring_faces)
         else:
-            self.renderer = MeshRenderer(model.faces, model.uv_layout.uv, model.uv_layout.faces)
+            self.renderer = MeshRenderer(ring_faces, model.uv_layout.uv, model.uv_layout.faces[ring])
 
-    def visibility(self, out):
-        """The z-buffer pass, cut to the skin pixels, and the photo at them."""
-        R = self.size
-        frags = self.renderer.visibility(out.vertices, OrthographicCamera(self.st.camera), (R, R))
+    def posed(self):
+        """-> ((B, K, 3) the posed skin-ring and landmark vertices, (B, N, 2) landmarks in NDC)."""
+        st = self.st
+        verts, lmk = st.model.forward_subset(self.vertices, st.shape.expand(st.n_photos, -1),
+                                             st.expression * st.fitted_expr, st.pose(), st.embedding)
+        return verts, OrthographicCamera(st.camera).project_ndc(lmk)
+
+    @torch.no_grad()
+    def visibility(self):
+        """The z-buffer pass over the whole mesh, cut to the skin pixels (their faces numbered in
+        the render's ring), and the photo at them."""
+        R, st = self.size, self.st
+        out, _, _ = st.forward()
+        frags = self.whole.visibility(out.vertices, OrthographicCamera(st.camera), (R, R))
         face = frags.face_index.reshape(-1)[frags.pixels]
         keep = torch.nonzero(self.skin_face[face]).squeeze(1)
         pixels = frags.pixels[keep]
-        return Fragments(frags.face_index, None, None, pixels, frags.pixel_batch[keep]), self.target_flat[pixels]
+        return (Fragments(self.ring_of[frags.face_index], None, None, pixels, frags.pixel_batch[keep]),
+                self.target_flat[pixels])
 
-    def render(self, out, visibility):
+    def render(self, vertices, visibility):
         """-> (render, (N, 3) image at the skin pixels): the albedo model's texture, or one mean
         skin colour (image = shading x colour: nothing to interpolate)."""
         st, R = self.st, self.size
         cam = OrthographicCamera(st.camera)
         if self.albedo_model is None:
-            r = self.renderer.shade_pixels(out.vertices, cam, (R, R), light=st.light, visibility=visibility)
+            r = self.renderer.shade_pixels(vertices, cam, (R, R), light=st.light, visibility=visibility)
             return r, r.shading * st.albedo[0]
-        r = self.renderer.shade_pixels(out.vertices, cam, (R, R), light=st.light, visibility=visibility,
+        r = self.renderer.shade_pixels(vertices, cam, (R, R), light=st.light, visibility=visibility,
                                        texture=self.albedo_model(st.albedo_code))
         return r, r.image
 
@@ -97,9 +119,8 @@ def _start_light_and_albedo(st: FitState, sr: SkinRender):
     ratio; with an albedo model, the light per channel takes the ratio of the photo to the model's
     mean colour (which also covers the camera's white balance). -> the skin visibility."""
     with torch.no_grad():
-        out, _, _ = st.forward()
-        skin, skin_target = sr.visibility(out)
-        r, image = sr.render(out, skin)          # its shading does not depend on the albedo
+        skin, skin_target = sr.visibility()
+        r, image = sr.render(sr.posed()[0], skin)          # its shading does not depend on the albedo
         st.albedo = (skin_target.median(0).values / r.shading.median(0).values.clamp(min=1e-3))[None]
         if sr.albedo_model is not None:
             st.light.mul_((skin_target.median(0).values / image.median(0).values.clamp(min=1e-3))[None, None])
@@ -139,11 +160,11 @@ def photometric_stage(st: FitState, observations: list, albedo_model: AlbedoMode
     directions = sphere_directions().to(dev)
     for step in range(steps):
         opt.zero_grad()
-        out, _, ndc = st.forward()
+        verts, ndc = sr.posed()
         lmk, eye, lip, _ = st.landmark_terms(ndc)
         if step % VISIBILITY_STEPS == 0 and step > 0:
-            skin, skin_target = sr.visibility(out)
-        r, image = sr.render(out, skin)
+            skin, skin_target = sr.visibility()
+        r, image = sr.render(verts, skin)
         albedo_prior = 0.0 if albedo_model is None else s.w_albedo_code * (st.albedo_code ** 2).sum()
         dark, chroma = light_implausibility(st.light, directions)
         light_prior = (s.w_light_dark * dark + s.w_light_chroma * chroma).mean()

@@ -249,20 +249,45 @@ class HeadModel(torch.nn.Module):
         """Every point set this model embeds: iBUG-68 and the subclass's `extra_landmark_sets`."""
         return {"ibug68": self.landmarks, **getattr(self, "extra_landmark_sets", {})}
 
+    def forward_subset(self, vertices: torch.Tensor, shape: torch.Tensor | None = None,
+                       expression: torch.Tensor | None = None, pose: HeadPose | None = None,
+                       embedding: LandmarkEmbedding | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """-> ((B, K, 3) the posed vertices of the index `vertices` (K,), (B, N, 3) the landmarks),
+        as forward(...) gives them: an optimizer that reads part of the mesh (the photometric
+        fit's skin) poses only that part. The index must hold every vertex of the embedding's
+        faces (landmark_vertex_index)."""
+        emb = embedding or self.landmarks
+        if not bool(torch.isin(self._landmark_vertices(emb)[0], vertices).all()):
+            raise ValueError("the vertex subset lacks vertices of the landmark embedding's faces")
+        out = self._evaluate(shape, expression, pose, None, (vertices, self.renumbered_faces(vertices)), emb)
+        return out[0], out[2]
+
+    def landmark_vertex_index(self, emb: LandmarkEmbedding) -> torch.Tensor:
+        """(K,) the vertices of every face the embedding (all contour rows) uses."""
+        return self._landmark_vertices(emb)[0]
+
+    def renumbered_faces(self, vertices: torch.Tensor) -> torch.Tensor:
+        """(F, 3) the mesh faces renumbered into the sorted vertex index `vertices` (K,); a corner
+        outside it points at the subset's first vertex (its face is never read). Kept per index."""
+        cache = self.__dict__.setdefault("_renumbered", {})   # id(index) -> (index, faces, renumbered)
+        hit = cache.get(id(vertices))
+        if hit is None or hit[0] is not vertices or hit[1] is not self.faces:
+            local = torch.zeros(self.n_vertices, dtype=torch.long, device=self.faces.device)
+            local[vertices] = torch.arange(vertices.numel(), device=self.faces.device)
+            hit = (vertices, self.faces, local[self.faces])
+            cache[id(vertices)] = hit
+        return hit[2]
+
     def _landmark_vertices(self, emb: LandmarkEmbedding) -> tuple[torch.Tensor, torch.Tensor]:
         """The vertices of every face the embedding (all contour rows) uses, and the mesh faces
-        renumbered into that subset (faces outside it point at its first vertex, never read)."""
-        faces = self.faces
-        cache = self.__dict__.setdefault("_landmark_subsets", {})   # id(embedding) -> (emb, faces, index, local)
+        renumbered into that subset."""
+        cache = self.__dict__.setdefault("_landmark_subsets", {})   # id(embedding) -> (emb, faces, index)
         cached = cache.get(id(emb))
-        if cached is None or cached[0] is not emb or cached[1] is not faces:
+        if cached is None or cached[0] is not emb or cached[1] is not self.faces:
             used = torch.cat([emb.static_faces.reshape(-1), emb.contour_faces.reshape(-1)])
-            index = torch.unique(faces[used].reshape(-1))
-            local = torch.zeros(self.n_vertices, dtype=torch.long, device=faces.device)
-            local[index] = torch.arange(index.numel(), device=faces.device)
-            cached = (emb, faces, index, local[faces])
+            cached = (emb, self.faces, torch.unique(self.faces[used].reshape(-1)))
             cache[id(emb)] = cached
-        return cached[2], cached[3]
+        return cached[2], self.renumbered_faces(cached[2])
 
     def _evaluate(self, shape, expression, pose, translation, subset, embedding=None):
         """Posed vertices, joints, landmarks, rest vertices and the contour yaw; with subset

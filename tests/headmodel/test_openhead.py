@@ -192,6 +192,37 @@ def test_landmark_only_evaluation_equals_the_full_one(openhead, point_set, share
                           other(shape=shape, expression=expr, pose=pose).landmarks3d, atol=1e-7)
 
 
+def test_a_vertex_subset_poses_as_the_whole_mesh(openhead):
+    """forward_subset: the rows of the full evaluation for any index that holds the landmarks'
+    vertices (the same vertices, landmarks and gradients), a clear error for one that does not,
+    and a cached blendshape gather that a new index (or a moved model) does not reuse."""
+    m = openhead
+    emb = m.landmark_set("mediapipe478")
+    lmk_index = m.landmark_vertex_index(emb)
+    extra = torch.arange(0, m.n_vertices, 7)
+    index = torch.unique(torch.cat([lmk_index, extra]))
+    torch.manual_seed(2)
+    B = 2
+    shape = torch.randn(B, m.n_shape, requires_grad=True)
+    expr = (0.5 * torch.rand(B, m.n_expression)).requires_grad_(True)
+    pose = HeadPose(torch.tensor([[0.1, 0.5, 0.0], [-0.2, -0.6, 0.1]]), 0.1 * torch.randn(B, 3),
+                    0.2 * torch.rand(B, 3), torch.zeros(B, 3), torch.zeros(B, 3))
+    full = m(shape=shape, expression=expr, pose=pose, embedding=emb)
+    verts, lmk = m.forward_subset(index, shape, expr, pose, emb)
+    assert verts.shape == (B, index.numel(), 3)
+    assert torch.allclose(verts, full.vertices[:, index], atol=1e-7)
+    assert torch.allclose(lmk, full.landmarks3d, atol=1e-7)
+    w = torch.randn(B, index.numel(), 3)
+    g_full = torch.autograd.grad((full.vertices[:, index] * w).sum(), (shape, expr))
+    g_part = torch.autograd.grad((verts * w).sum(), (shape, expr))
+    for a, b in zip(g_full, g_part):
+        assert torch.allclose(a, b, atol=1e-5, rtol=1e-5)
+    other = torch.unique(torch.cat([lmk_index, torch.arange(3, m.n_vertices, 11)]))
+    assert torch.allclose(m.forward_subset(other, shape, expr, pose, emb)[0], full.vertices[:, other], atol=1e-7)
+    with pytest.raises(ValueError, match="landmark"):
+        m.forward_subset(extra, shape, expr, pose, emb)
+
+
 def test_axis_angle_round_trip():
     torch.manual_seed(1)
     aa = torch.randn(20, 3, dtype=torch.float64)
