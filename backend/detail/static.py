@@ -16,7 +16,7 @@ import torch.nn.functional as Fn
 
 from ..headmodel import HeadModel
 from ..optim import Adam
-from ..render import displacement_to_normal, displacement_to_tangent_normal, sh_shading
+from ..render import GradientFrame, displacement_to_tangent_normal, sh_shading
 from ..uvspace import surface_maps, uv_support
 from ..texture.fill import gaussian_blur
 from .albedo_edges import split_albedo
@@ -56,8 +56,11 @@ class SfsProblem:
     grid: torch.Tensor          # (1, S, S, 2) mirror lookup
     has_mirror: torch.Tensor    # (S, S)
 
+    def __post_init__(self):
+        self.frame = GradientFrame.of(self.P, self.N, self.mask)   # fixed surface: built once
+
     def photo_loss(self, D: torch.Tensor) -> torch.Tensor:
-        n = displacement_to_normal(self.P, self.N, D, self.mask)
+        n = self.frame.bumped_normals(D)
         pred = (self.A_smooth * sh_shading(n, self.light)).mean(-1)
         return ((pred - self.target).abs() * self.W).sum() / self.W.sum().clamp(min=1)
 

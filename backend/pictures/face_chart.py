@@ -10,7 +10,7 @@ import numpy as np
 import torch
 import torch.nn.functional as Fn
 
-from ..render import displacement_to_normal, sh_shading
+from ..render import GradientFrame, sh_shading
 
 GRAZING_DEG = 75.0
 
@@ -27,6 +27,7 @@ class FacePicture:
         self.raster = uv_support(model, size).raster
         v = model.v_template[None].cpu()
         self.P, self.N = surface_maps(self.raster, v, model.faces.cpu())
+        self.frame = GradientFrame.of(self.P, self.N, self.raster.mask)
         from scipy.ndimage import label
 
         from ..render import interpolate
@@ -58,7 +59,7 @@ class FacePicture:
         return cv2.rotate(c, self.rotate) if self.rotate is not None else c
 
     def shaded(self, D: np.ndarray) -> np.ndarray:
-        n = displacement_to_normal(self.P, self.N, torch.as_tensor(D, dtype=torch.float32)[None], self.raster.mask)
+        n = self.frame.bumped_normals(torch.as_tensor(D, dtype=torch.float32)[None])
         s = sh_shading(n, self.light)[0, ..., 0].clamp(0, 2.2) / 2.2
         return self.crop((s.numpy() * 255).astype(np.uint8))
 
@@ -70,7 +71,7 @@ class FacePicture:
         over that of the smooth normal, for a light GRAZING_DEG off the smooth normal from above
         the head (+y, where forehead lines and crow's feet catch it). Flat skin is mid grey; a
         ridge is light on its upper side and dark below. -> uint8 upright crop."""
-        n = displacement_to_normal(self.P, self.N, torch.as_tensor(D, dtype=torch.float32)[None], self.raster.mask)[0]
+        n = self.frame.bumped_normals(torch.as_tensor(D, dtype=torch.float32)[None])[0]
         n0 = Fn.normalize(self.N[0], dim=-1, eps=1e-12)
         up = torch.tensor([0.0, 1.0, 0.0])
         along = Fn.normalize(up - (n0 * up).sum(-1, keepdim=True) * n0, dim=-1, eps=1e-12)   # "up" on the skin

@@ -72,6 +72,46 @@ def _uv_derivatives(p: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, 
     return du, dv
 
 
+@dataclass
+class GradientFrame:
+    """What the world gradient of any UV scalar map on one fixed surface needs, computed once:
+    grad D = D_u a + D_v b with a = (P_v x N) / (N . (P_u x P_v)), b = (N x P_u) / (same) (zero
+    where that is degenerate), D_u, D_v from `derivative_stencil`. An optimizer that re-shades a
+    displacement every step on the same surface (shape from shading) builds it once.
+    n0, a, b: (B, S, S, 3) unit normals and gradient coefficients (metres per texel^-1);
+    stencil (6, S, S); mask (S, S) texels inside the layout."""
+
+    n0: torch.Tensor
+    a: torch.Tensor
+    b: torch.Tensor
+    stencil: torch.Tensor
+    mask: torch.Tensor
+
+    @staticmethod
+    def of(position_map: torch.Tensor, normal_map: torch.Tensor, mask: torch.Tensor) -> "GradientFrame":
+        n0 = Fn.normalize(normal_map, dim=-1, eps=1e-12)
+        pu, pv = _uv_derivatives(position_map, mask)
+        denom = (n0 * torch.cross(pu, pv, dim=-1)).sum(-1, keepdim=True)
+        ok = denom.abs() > 1e-20
+        den = torch.where(ok, denom, torch.ones_like(denom))
+        return GradientFrame(n0, torch.cross(pv, n0, dim=-1) / den * ok, torch.cross(n0, pu, dim=-1) / den * ok,
+                             derivative_stencil(mask).to(n0.dtype), mask)
+
+    def gradient(self, displacement: torch.Tensor) -> torch.Tensor:
+        """(B, S, S) map -> (B, S, S, 3) its world-space gradient (units of D per metre)."""
+        w, D = self.stencil, displacement
+        Dp = Fn.pad(D[:, None], (1, 1, 1, 1), mode="replicate")[:, 0]
+        du = w[0] * Dp[:, 1:-1, 2:] + w[1] * Dp[:, 1:-1, :-2] + w[2] * D
+        dv = w[3] * Dp[:, 2:, 1:-1] + w[4] * Dp[:, :-2, 1:-1] + w[5] * D
+        return du[..., None] * self.a + dv[..., None] * self.b
+
+    def bumped_normals(self, displacement: torch.Tensor) -> torch.Tensor:
+        """(B, S, S) metres along the normal -> (B, S, S, 3) unit normals of the displaced
+        surface (first order in D): normalize(N - grad D) in the layout, N outside it."""
+        n = Fn.normalize(self.n0 - self.gradient(displacement), dim=-1, eps=1e-12)
+        return torch.where(self.mask[None, ..., None], n, self.n0)
+
+
 def displacement_to_normal(position_map: torch.Tensor, normal_map: torch.Tensor,
                            displacement: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
     """World-space normals of the surface displaced by D along the smooth normal N, per texel.
@@ -82,10 +122,7 @@ def displacement_to_normal(position_map: torch.Tensor, normal_map: torch.Tensor,
     position_map, normal_map: (B, S, S, 3) world-to-UV maps (metres, unit normals);
     displacement: (B, S, S) metres; mask: (S, S) texels inside the layout.
     """
-    n0 = Fn.normalize(normal_map, dim=-1, eps=1e-12)
-    grad = surface_gradient(position_map, normal_map, displacement, mask)
-    n = Fn.normalize(n0 - grad, dim=-1, eps=1e-12)
-    return torch.where(mask[None, ..., None], n, n0)
+    return GradientFrame.of(position_map, normal_map, mask).bumped_normals(displacement)
 
 
 def surface_gradient(position_map: torch.Tensor, normal_map: torch.Tensor, displacement: torch.Tensor,
@@ -93,13 +130,7 @@ def surface_gradient(position_map: torch.Tensor, normal_map: torch.Tensor, displ
     """World-space gradient (B, S, S, 3) of a UV scalar map on the surface (units of D per metre):
     (D_u (P_v x N) + D_v (N x P_u)) / (N . (P_u x P_v)). Tells which way a map varies on the body,
     whatever the UV chart's orientation."""
-    n0 = Fn.normalize(normal_map, dim=-1, eps=1e-12)
-    pu, pv = _uv_derivatives(position_map, mask)
-    du, dv = _uv_derivatives(displacement[..., None], mask)
-    denom = (n0 * torch.cross(pu, pv, dim=-1)).sum(-1, keepdim=True)
-    ok = denom.abs() > 1e-20
-    grad = (du * torch.cross(pv, n0, dim=-1) + dv * torch.cross(n0, pu, dim=-1)) / torch.where(ok, denom, torch.ones_like(denom))
-    return grad * ok
+    return GradientFrame.of(position_map, normal_map, mask).gradient(displacement)
 
 
 def tangent_frame(position_map: torch.Tensor, normal_map: torch.Tensor, mask: torch.Tensor):
@@ -118,13 +149,8 @@ def tangent_normal_basis(position_map: torch.Tensor, normal_map: torch.Tensor, m
     normals, for maps that are re-baked often on fixed geometry: (B, S, S, 6) =
     (a.T, b.T, a.B, b.B, a.N, b.N) with a = (P_v x N) / den, b = (N x P_u) / den (see
     displacement_to_normal). Then n_ts ~ (-(Du aT + Dv bT), -(Du aB + Dv bB), 1 - (Du aN + Dv bN))."""
-    n0 = Fn.normalize(normal_map, dim=-1, eps=1e-12)
-    pu, pv = _uv_derivatives(position_map, mask)
-    denom = (n0 * torch.cross(pu, pv, dim=-1)).sum(-1, keepdim=True)
-    ok = denom.abs() > 1e-20
-    den = torch.where(ok, denom, torch.ones_like(denom))
-    a = torch.cross(pv, n0, dim=-1) / den * ok
-    b = torch.cross(n0, pu, dim=-1) / den * ok
+    g = GradientFrame.of(position_map, normal_map, mask)
+    a, b = g.a, g.b
     t, bt, n = tangent_frame(position_map, normal_map, mask)
     dot = lambda x, y: (x * y).sum(-1)  # noqa: E731
     out = torch.stack([dot(a, t), dot(b, t), dot(a, bt), dot(b, bt), dot(a, n), dot(b, n)], -1)
