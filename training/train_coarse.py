@@ -153,11 +153,10 @@ def photometric(st: FitState, obs: list, p: dict, size: int) -> torch.Tensor:
     from headsmith.render import OrthographicCamera
 
     sr = SkinRender(st, obs, None, size)
-    out = st.forward()[0]
-    vis, target = sr.visibility(out)
+    vis, target = sr.visibility()
     if target.shape[0] == 0:                  # no skin in view (e.g. an untrained camera): no term
         return p["albedo"].sum() * 0.0
-    r = sr.renderer.shade_pixels(out.vertices, OrthographicCamera(st.camera), (size, size), light=p["light"],
+    r = sr.renderer.shade_pixels(sr.posed()[0], OrthographicCamera(st.camera), (size, size), light=p["light"],
                                  visibility=vis)
     image = r.shading * p["albedo"][vis.pixel_batch]
     resid = torch.clamp((image - target).abs(), max=st.settings.photo_clamp).mean(-1)
