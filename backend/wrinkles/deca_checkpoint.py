@@ -51,7 +51,8 @@ def load_strict(module: torch.nn.Module, state: dict, name: str, path: Path) -> 
             parts.append("wrong shapes: " + show([f"{k} {tuple(state[k].shape)} != {tuple(own[k].shape)}" for k in wrong]))
         raise CheckpointError(f"{path}: {name} does not match DECA's layout: " + "; ".join(parts)
                               + ". Is this DECA's deca_model.tar, unmodified?")
-    module.load_state_dict(state, strict=True)
+    # a module built on the meta device (no memory) takes the file's tensors as they are
+    module.load_state_dict(state, strict=True, assign=any(t.is_meta for t in own.values()))
 
 
 def load_deca_checkpoint(path: str | Path) -> DecaNetworks:

@@ -159,7 +159,8 @@ def load_openhead_decoder(path: Path = OPENHEAD_DECODER, n_expression: int = 52)
     if tex is None or tex.ndim != 3 or layout is None or basis is None:
         raise ModelFileError(f"{path}: not an OpenHead detail decoder (no textures/layout/basis); "
                              "rebuild it with headsmith-train detail --export assets/detail")
-    net = GatedTextureDecoder(3 + n_expression + CODE_DIM, size=tex.shape[1], n_mix=int(layout[0]),
-                              n_orient=int(layout[1]), n_basis=basis.shape[0])
+    with torch.device("meta"):   # no random initial weights: the file's replace them all
+        net = GatedTextureDecoder(3 + n_expression + CODE_DIM, size=tex.shape[1], n_mix=int(layout[0]),
+                                  n_orient=int(layout[1]), n_basis=basis.shape[0])
     load_strict(net, state, "OpenHead detail decoder", path)
     return net.eval()
