@@ -78,7 +78,7 @@ class GradientFrame:
     grad D = D_u a + D_v b with a = (P_v x N) / (N . (P_u x P_v)), b = (N x P_u) / (same) (zero
     where that is degenerate), D_u, D_v from `derivative_stencil`. An optimizer that re-shades a
     displacement every step on the same surface (shape from shading) builds it once.
-    n0, a, b: (B, S, S, 3) unit normals and gradient coefficients (metres per texel^-1);
+    n0, a, b: (B, S, S, 3) unit normals and the gradient coefficients (texels per metre);
     stencil (6, S, S); mask (S, S) texels inside the layout."""
 
     n0: torch.Tensor
