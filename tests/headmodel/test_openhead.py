@@ -195,7 +195,7 @@ def test_landmark_only_evaluation_equals_the_full_one(openhead, point_set, share
 def test_a_vertex_subset_poses_as_the_whole_mesh(openhead):
     """forward_subset: the rows of the full evaluation for any index that holds the landmarks'
     vertices (the same vertices, landmarks and gradients), a clear error for one that does not,
-    and a cached blendshape gather that a new index (or a moved model) does not reuse."""
+    and a cached blendshape gather that a second index does not reuse."""
     m = openhead
     emb = m.landmark_set("mediapipe478")
     lmk_index = m.landmark_vertex_index(emb)
