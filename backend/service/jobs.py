@@ -162,23 +162,28 @@ class JobManager:
         return job
 
     def _run(self, job: Job) -> None:
-        """Hand the job to the worker process and follow it: progress, cancel, its death."""
+        """Hand the job to the worker process and follow it: progress, cancel, its death.
+        The photos are removed before the end is published, so whoever sees the job ended
+        (state or finished) never finds its photos still on disk."""
+        state, error = "failed", "internal error: the job stopped unexpectedly"
         try:
             if job.cancel.is_set():
                 raise Cancelled("cancelled before it started")
             job.state = "running"
             conn = self._worker.start()
             conn.send(WorkOrder(job.kind, job.inputs, job.output, job.settings))
-            job.state, job.error = self._follow(job, conn)
-            if job.state == "done":
-                job.stage, job.progress = "bundle", 1.0
+            state, error = self._follow(job, conn)
         except Cancelled:
-            job.state = "cancelled"
+            state = "cancelled"
         except (OSError, EOFError) as e:   # the worker could not be started or its pipe broke
-            job.state, job.error = "failed", f"internal error: the worker process failed: {e}"
+            state, error = "failed", f"internal error: the worker process failed: {e}"
         finally:
-            job.finished = job.finished or time.time()
             shutil.rmtree(job.workdir / "photos", ignore_errors=True)   # face photos: not kept a moment longer
+            if state == "done":
+                job.stage, job.progress = "bundle", 1.0
+            job.error = error if job.finished is None else job.error
+            job.state = state if job.finished is None else job.state
+            job.finished = job.finished or time.time()
             self.prune()
 
     def _follow(self, job: Job, conn) -> tuple[str, str | None]:
@@ -211,9 +216,9 @@ class JobManager:
             done = sorted((j for j in self._jobs.values() if j.finished is not None), key=lambda j: j.finished)
             old = [j for j in done if now - j.finished > self.keep_finished_s]
             old += [j for j in done[:max(len(done) - self.keep_finished_max, 0)] if j not in old]
-            for j in old:
-                del self._jobs[j.id]
+            for j in old:              # the folder goes first: a forgotten job has nothing left
                 shutil.rmtree(j.workdir, ignore_errors=True)
+                del self._jobs[j.id]
 
     def shutdown(self) -> None:
         for j in self._jobs.values():

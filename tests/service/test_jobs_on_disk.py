@@ -93,9 +93,26 @@ def test_kill_9_mid_job_leaves_no_photo_and_no_half_bundle(tmp_path, astronaut_p
         assert list(base.iterdir()) == []                               # a clean stop leaves nothing
 
 
-def test_photos_go_when_a_job_ends_and_finished_jobs_are_pruned(tmp_path):
+class _SlowRemoval:
+    """shutil for the job manager, with a removal that takes a while: the end of a job must not
+    be published before its photos are gone (CI once saw them still there)."""
+
+    def __init__(self):
+        import shutil
+        self._shutil = shutil
+
+    def rmtree(self, path, **kw):
+        time.sleep(0.3)
+        self._shutil.rmtree(path, **kw)
+
+
+def test_photos_go_when_a_job_ends_and_finished_jobs_are_pruned(tmp_path, monkeypatch):
     import numpy as np
     from PIL import Image
+
+    from headsmith.service import jobs as jobs_module
+
+    monkeypatch.setattr(jobs_module, "shutil", _SlowRemoval())
 
     buf = tmp_path / "noise.png"
     Image.fromarray(np.random.default_rng(0).integers(0, 255, (200, 200, 3), dtype=np.uint8)).save(buf)
@@ -105,12 +122,14 @@ def test_photos_go_when_a_job_ends_and_finished_jobs_are_pruned(tmp_path):
         t0 = time.monotonic()
         while first.finished is None and time.monotonic() - t0 < 120:
             time.sleep(0.05)
-        assert first.state == "failed" and "no face" in first.error
         assert not (first.workdir / "photos").exists()                  # removed when the job ended
+        assert first.state == "failed" and "no face" in first.error
         second = jobs.submit([("b.png", buf.read_bytes())], {"quality": "fast"})
         while second.finished is None and time.monotonic() - t0 < 240:
             time.sleep(0.05)
-        assert jobs.get(first.id) is None and not first.workdir.exists()   # pruned: only one is kept
+        while jobs.get(first.id) is not None and time.monotonic() - t0 < 240:
+            time.sleep(0.05)                                             # pruned as the second ends
+        assert not first.workdir.exists()                                # only one is kept
         assert jobs.get(second.id) is second
         jobs.prune(now=time.time() + 2 * jobs.keep_finished_s)
         assert jobs.get(second.id) is None and not second.workdir.exists()  # pruned by age
