@@ -28,12 +28,13 @@ import torch
 
 from headsmith.wrinkles.decoder import export_onnx
 from headsmith.wrinkles.networks import DetailDecoder
-from headsmith.wrinkles.texture_decoder import GatedTextureDecoder, latent_mirror, symmetry_tables
+from headsmith.wrinkles.anatomy import GROUPS
+from headsmith.wrinkles.texture_decoder import KeyBlendDecoder, build_openhead_decoder
 from headsmith.headmodel import OpenHead
 
 from .distributed import Dist
 from .run_files import load_checkpoint, record_start, train_steps
-from .wrinkle_generator import CODE_DIM, N_ORIENT, N_PATTERNS, basis_textures, build_tables, generate, person_code, sample_expressions
+from .wrinkle_generator import CODE_DIM, N_PATTERNS, build_tables, generate, person_code, sample_expressions
 
 
 HELDOUT = 256
@@ -87,22 +88,36 @@ def loss_fn(pred_mm: torch.Tensor, target_mm: torch.Tensor, grad_weight: float, 
 
 
 def make_network(model, cfg: dict) -> torch.nn.Module:
-    """The config's architecture: "gated_texture" (the OpenHead default, see
+    """The config's architecture: "key_blend" (the OpenHead default, see
     headsmith.wrinkles.texture_decoder) or "deca" (DECA's D_detail layout)."""
-    latent = 3 + model.n_expression + CODE_DIM
     arch = cfg.get("architecture", "deca")
-    if arch == "gated_texture":
-        mirror, support = symmetry_tables(model, cfg["size"])
-        perm, sign = latent_mirror(model, CODE_DIM)
-        net = GatedTextureDecoder(latent, cfg["size"], N_PATTERNS * 2, N_ORIENT, mirror, support,
-                                  latent_perm=perm, latent_sign=sign)
+    if arch == "key_blend":
+        net = build_openhead_decoder(model, cfg["size"], n_mix=2 * N_PATTERNS)
         if cfg.get("texture_init") == "generator":
-            with torch.no_grad():
-                net.textures.copy_(basis_textures(build_tables(model, cfg["size"], seed=cfg["seed"])))
+            init_from_generator(net, model, cfg)
         return net
     if arch == "deca":
-        return DetailDecoder(latent_dim=latent, base=cfg["size"] // 32)
-    raise ValueError(f"unknown architecture {arch!r} (gated_texture or deca)")
+        return DetailDecoder(latent_dim=3 + model.n_expression + CODE_DIM, base=cfg["size"] // 32)
+    raise ValueError(f"unknown architecture {arch!r} (key_blend or deca)")
+
+
+def init_from_generator(net: KeyBlendDecoder, model, cfg: dict) -> None:
+    """Start each key's textures from the generator's map at the key's pose for the 8 pure line
+    patterns (4 patterns x 2 densities, mid depth and age), and its coefficients so that the
+    pose gives weight 1: training then mostly learns how a person mixes them."""
+    tables = build_tables(model, cfg["size"], seed=cfg["seed"])
+    codes = torch.tensor(np.stack([person_code(0.5, 0.5, d, 0.0, np.eye(N_PATTERNS)[p])
+                                   for p in range(N_PATTERNS) for d in (0.0, 1.0)]))
+    zero_jaw = torch.zeros(len(codes), 3)
+    rest = generate(model, tables, codes, torch.zeros(len(codes), model.n_expression), zero_jaw)
+    with torch.no_grad():
+        for k, group in enumerate(GROUPS.values()):
+            pose = model.expression_vector(group.pose).expand(len(codes), -1)
+            net.textures[k] = (generate(model, tables, codes, pose, zero_jaw) - rest) * 1000
+            x = torch.cat([pose[:1], torch.zeros(1, 1)], 1)
+            net.coef[k] = net.drivers[k] / (x @ net.drivers[k]).clamp(min=1e-3)
+        net.mix.weight.mul_(0.01)
+        net.mix.bias.fill_(1.0 / net.n_mix)
 
 
 def _dataset(model, cfg: dict, run: Path, dist: Dist, log) -> dict:

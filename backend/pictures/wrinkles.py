@@ -6,31 +6,23 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from ..wrinkles.bake import KEY_EXPRESSIONS, WrinkleBake, keys_for
+from ..wrinkles.anatomy import GROUPS
+from ..wrinkles.bake import WrinkleBake, keys_for
 from .face_chart import FacePicture
 
 DYNAMIC_SCALE_M = 0.0002   # the dynamic part's height tiles: +-0.2 mm is black to white
 
-PICTURE_EXPRESSIONS = {
-    "neutral": ({}, 0.0),
-    "brows up": (KEY_EXPRESSIONS["brows_up"], 0.0),
-    "frown": (KEY_EXPRESSIONS["frown"], 0.0),
-    "squint": (KEY_EXPRESSIONS["squint"], 0.0),
-    "smile": ({"mouthSmileLeft": 1.0, "mouthSmileRight": 1.0, "cheekSquintLeft": 0.5, "cheekSquintRight": 0.5}, 0.0),
-    "jaw open": ({}, 0.3),
-    "pucker": (KEY_EXPRESSIONS["pucker"], 0.0),
-    "sneer": (KEY_EXPRESSIONS["sneer"], 0.0),
-    "mix": ({"browInnerUp": 0.6, "mouthSmileLeft": 0.7, "eyeSquintLeft": 0.5, "noseSneerRight": 0.4}, 0.1),
-}
+MIX = {"browInnerUp": 0.6, "mouthSmileLeft": 0.7, "eyeSquintLeft": 0.5, "noseSneerRight": 0.4}
 
 
 def picture_expressions(model) -> dict:
-    """name -> (expression weights, jaw) for wrinkles.png: named ARKit ones, or each bake key."""
+    """name -> (expression weights, jaw) for wrinkles.png: neutral, each bake key's pose, jaw open
+    and a one-sided mix (ARKit models); neutral and each key (others)."""
     keys = keys_for(model)
-    if keys.expressions is KEY_EXPRESSIONS:
-        return PICTURE_EXPRESSIONS
-    return {"neutral": ({}, 0.0), **{k: (w, keys.jaw.get(k, 0.0)) for k, w in keys.expressions.items()}}
-
+    rows = {"neutral": ({}, 0.0), **{k: (w, keys.jaw.get(k, 0.0)) for k, w in keys.expressions.items()}}
+    if set(keys.expressions) == set(GROUPS):
+        rows |= {"jaw open": ({}, 0.3), "mix": (MIX, 0.1)}
+    return rows
 
 
 def _label(img, text):

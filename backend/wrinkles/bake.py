@@ -16,34 +16,10 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .decoder import WrinkleDecoder
+from .anatomy import GROUPS, feathered_uv, mirrored_name
+from .decoder import KeyBlend, WrinkleDecoder
 
-KEY_EXPRESSIONS = {
-    "brows_up": {"browInnerUp": 1.0, "browOuterUpLeft": 1.0, "browOuterUpRight": 1.0},
-    "frown": {"browDownLeft": 1.0, "browDownRight": 1.0},
-    "squint": {"eyeSquintLeft": 1.0, "eyeSquintRight": 1.0, "cheekSquintLeft": 1.0, "cheekSquintRight": 1.0},
-    "smile": {"mouthSmileLeft": 1.0, "mouthSmileRight": 1.0},
-    "pucker": {"mouthPucker": 1.0, "mouthFunnel": 0.5},
-    "sneer": {"noseSneerLeft": 1.0, "noseSneerRight": 1.0},
-    "frown_mouth": {"mouthFrownLeft": 1.0, "mouthFrownRight": 1.0, "mouthStretchLeft": 0.5, "mouthStretchRight": 0.5},
-    "jaw_open": {},
-}
-KEY_JAW = {"jaw_open": 0.3}
-# the shape keys that may drive each key map's weight (besides jaw opening and a bias): a few per
-# key, so that a Blender driver is a short simple expression (no Python per frame)
-KEY_DRIVERS = {
-    "brows_up": ["browInnerUp", "browOuterUpLeft", "browOuterUpRight"],
-    "frown": ["browDownLeft", "browDownRight", "noseSneerLeft", "noseSneerRight"],
-    "squint": ["eyeSquintLeft", "eyeSquintRight", "cheekSquintLeft", "cheekSquintRight", "mouthSmileLeft",
-               "mouthSmileRight", "eyeBlinkLeft", "eyeBlinkRight"],
-    "smile": ["mouthSmileLeft", "mouthSmileRight", "mouthUpperUpLeft", "mouthUpperUpRight", "cheekSquintLeft",
-              "cheekSquintRight"],
-    "pucker": ["mouthPucker", "mouthFunnel", "mouthPressLeft", "mouthPressRight", "mouthShrugLower",
-               "mouthRollLower"],
-    "sneer": ["noseSneerLeft", "noseSneerRight", "mouthUpperUpLeft", "mouthUpperUpRight"],
-    "frown_mouth": ["mouthFrownLeft", "mouthFrownRight", "mouthStretchLeft", "mouthStretchRight"],
-    "jaw_open": ["jawOpen"],
-}
+JAW_KEY_OPENING = 0.3   # radians: the jaw key of models without named groups (FLAME)
 N_COMPONENT_KEYS = 5   # models with signed PCA expressions (FLAME): +/- keys on the first components
 COMPONENT_KEY_SIGMA = 2.0
 
@@ -59,18 +35,21 @@ class WrinkleKeys:
 
 
 def keys_for(model) -> WrinkleKeys:
-    """ARKit models (OpenHead): the named key expressions above. Models whose expressions are
-    signed principal components (FLAME): a + and a - key on each of the first components (at 2
-    standard deviations), each driven by its own component, and jaw opening."""
-    if all(n in model.expression_names for k in KEY_EXPRESSIONS.values() for n in k):
-        return WrinkleKeys(KEY_EXPRESSIONS, KEY_JAW, KEY_DRIVERS)
+    """ARKit models (OpenHead): the wrinkle groups of `anatomy.GROUPS` (key pose, driving shape
+    keys of both sides). Models whose expressions are signed principal components (FLAME): a +
+    and a - key on each of the first components (at 2 standard deviations), each driven by its
+    own component, and jaw opening."""
+    names = set(model.expression_names)
+    if all(n in names for g in GROUPS.values() for n in g.pose):
+        drivers = {k: sorted({d for n in g.drivers for d in (n, mirrored_name(n))} & names) for k, g in GROUPS.items()}
+        return WrinkleKeys({k: g.pose for k, g in GROUPS.items()}, {}, drivers)
     expr, drivers = {}, {}
     for name in model.expression_names[:N_COMPONENT_KEYS]:
         for sign, tag in ((1.0, "+"), (-1.0, "-")):
             expr[name + tag] = {name: sign * COMPONENT_KEY_SIGMA}
             drivers[name + tag] = [name]
     expr["jaw_open"], drivers["jaw_open"] = {}, []
-    return WrinkleKeys(expr, KEY_JAW, drivers)
+    return WrinkleKeys(expr, {"jaw_open": JAW_KEY_OPENING}, drivers)
 
 
 ACTIVE_REGION = 0.05   # a key drives a region when its change there is >= 5 % of its largest region's
@@ -79,7 +58,7 @@ WRINKLE_REGIONS = {  # model region, side (+1 left = +x, -1 right, 0 both)
     "nose": ("nose", 0), "cheeks.L": ("cheeks", 1), "cheeks.R": ("cheeks", -1), "mouth": ("mouth", 0),
     "chin": ("chin", 0), "neck": ("neck", 0),
 }
-WEIGHT_MAX = 1.5
+WEIGHT_MAX = 1.5   # a key weight may pass its key pose (a stronger expression), no further
 
 
 @dataclass
@@ -93,6 +72,7 @@ class WrinkleBake:
     weights: np.ndarray          # (R, K, n_expression + 2): coefficients on [expression, jaw_x, 1]
     expression_names: list[str]
     jaw_open_equivalent: float | None = None   # radians of jaw bone that open the chin as jawOpen = 1
+    key_poses: dict[str, dict[str, float]] | None = None   # key -> the shape-key values that show it fully
 
     def region_weights(self, expression: np.ndarray, jaw_x: np.ndarray) -> np.ndarray:
         """(B, E), (B,) -> (B, R, K) blend weights, clamped like the drivers clamp them."""
@@ -119,6 +99,8 @@ class WrinkleBake:
         }
         if self.jaw_open_equivalent is not None:
             side["jaw_open_equivalent_rad"] = self.jaw_open_equivalent
+        if self.key_poses is not None:
+            side["key_poses"] = self.key_poses
         return side
 
 
@@ -138,7 +120,7 @@ def region_masks(model, size: int) -> tuple[list[str], np.ndarray, np.ndarray]:
         whole = torch.stack([m for n, m in vertex.items() if WRINKLE_REGIONS[n][1] >= 0]).sum(0)
         face = model.vertex_regions[model.region_names.index("face")]
         vertex["face.other"] = (face - whole).clamp(0, 1)
-    uvm = _feathered_uv(model, size, torch.stack(list(vertex.values()), 1))
+    uvm = feathered_uv(model, size, torch.stack(list(vertex.values()), 1))
     uvm = uvm / _unique_regions(list(vertex), uvm).sum(0, keepdim=True).clamp(min=1.0)
     s = side_weight(model, size)
     for i, name in enumerate(vertex):
@@ -149,8 +131,8 @@ def region_masks(model, size: int) -> tuple[list[str], np.ndarray, np.ndarray]:
 
 
 def region_side(name: str) -> int:
-    """+1 a left (+x) region, -1 a right one, 0 one across the middle."""
-    return WRINKLE_REGIONS.get(name, ("", 0))[1]
+    """+1 a left (+x) region ('forehead.L'), -1 a right one ('forehead.R'), 0 one across the middle."""
+    return 1 if name.endswith(".L") else -1 if name.endswith(".R") else 0
 
 
 SIDE_SOFTNESS = 0.003   # metres: the left/right split's sigmoid width across x = 0
@@ -160,28 +142,12 @@ def side_weight(model, size: int) -> torch.Tensor:
     """(size, size) in [0, 1]: how much each texel is on the head's left (+x) side, a sigmoid of
     the template's x (SIDE_SOFTNESS wide), feathered as the masks are."""
     x = model.v_template[:, 0].cpu()
-    return _feathered_uv(model, size, torch.sigmoid(x / SIDE_SOFTNESS)[:, None])[0]
+    return feathered_uv(model, size, torch.sigmoid(x / SIDE_SOFTNESS)[:, None])[0]
 
 
 def _unique_regions(names: list[str], uvm: torch.Tensor) -> torch.Tensor:
     """The masks with each left/right pair counted once (its left name stands for both)."""
     return uvm[[i for i, n in enumerate(names) if region_side(n) >= 0]]
-
-
-def _feathered_uv(model, size: int, per_vertex: torch.Tensor) -> torch.Tensor:
-    """(V, C) per-vertex values -> (C, size, size) in UV space, borders feathered by two 5-tap
-    binomial blurs so that blended maps show no seams."""
-    import torch.nn.functional as Fn
-
-    from ..render import interpolate
-    from ..uvspace import uv_support
-
-    raster = uv_support(model, size).raster
-    uvm = interpolate(raster.fragments, model.faces.cpu(), per_vertex.cpu()[None])[0].permute(2, 0, 1)
-    k = torch.tensor([1.0, 4.0, 6.0, 4.0, 1.0]) / 16
-    for _ in range(2):
-        uvm = Fn.conv2d(Fn.pad(uvm[:, None], (2, 2, 2, 2), mode="replicate"), (k[:, None] * k[None])[None, None])[:, 0]
-    return uvm
 
 
 def _key_inputs(model, keys: WrinkleKeys):
@@ -233,11 +199,49 @@ def jaw_open_equivalent(model) -> float | None:
     return _JAW_EQUIVALENT[key]
 
 
+def bake_key_blend(blend: KeyBlend, expression_names: list[str]) -> WrinkleBake:
+    """The exact bake of a decoder that is a blend by construction: its key maps, its regions
+    (a region with a sided key split into .L/.R by the side weight) and its weights written on
+    [expression, jaw_x, 1] (the jawOpen shape key's share of the jaw opening folded in)."""
+    E = len(expression_names)
+    sided_regions = {blend.key_region[k] for k in range(len(blend.key_names)) if blend.sided[k]}
+    used = sorted(set(blend.key_region))
+    names, masks, row = [], [], {}
+    for r in used:
+        name, m = blend.region_names[r], blend.region_masks[r]
+        parts = ((f"{name}.L", m * blend.side), (f"{name}.R", m * (1.0 - blend.side))) if r in sided_regions \
+            else ((name, m),)
+        for n, mask in parts:
+            row[n] = len(names)
+            names.append(n)
+            masks.append(mask)
+    perm_f = np.append(blend.perm, E)
+
+    def on_features(c: np.ndarray, b: float) -> np.ndarray:   # [e, jaw_open] -> [e, jaw_x, 1]
+        return np.concatenate([c[:E] + c[E] * blend.jaw_open, [c[E], b]])
+
+    W = np.zeros((len(names), len(blend.key_names), E + 2))
+    for k in range(len(blend.key_names)):
+        r = blend.region_names[blend.key_region[k]]
+        left, right = on_features(blend.coef[k], blend.bias[k]), on_features(blend.coef[k][perm_f], blend.bias[k])
+        for n, w in (((r + ".L", left), (r + ".R", right)) if r + ".L" in row else ((r, left),)):
+            W[row[n], k] = w
+    jaw_eq = float(blend.jaw_open.max()) if blend.jaw_open.any() else None
+    return WrinkleBake(list(blend.key_names), names, blend.rest.astype(np.float32), blend.key_maps.astype(np.float32),
+                       np.stack(masks).astype(np.float32), blend.side.astype(np.float32), W, list(expression_names),
+                       jaw_eq, {k: dict(GROUPS[k].pose) for k in blend.key_names if k in GROUPS})
+
+
 def bake(decoder: WrinkleDecoder, model, code: np.ndarray, train_expr: np.ndarray, train_jaw: np.ndarray) -> WrinkleBake:
-    """Bake key maps for one person and fit the shape-key -> weight mapping on training expressions:
-    per region, the least-squares key weights of each true re-decoded map, then per (region, key)
-    a linear fit of those weights on the key's few driving shape keys (`keys_for`), jaw and a bias
-    of at most 0 (`_weight_fit`: neutral blends to the static map exactly)."""
+    """Bake key maps for one person. A decoder that is a blend by construction is baked exactly
+    (`bake_key_blend`). Any other (DECA's): key maps at the key expressions, and the shape-key ->
+    weight mapping fitted on training expressions: per region, the least-squares key weights of
+    each true re-decoded map, then per (region, key) a linear fit of those weights on the key's
+    few driving shape keys (`keys_for`), jaw and a bias of at most 0 (`_weight_fit`: neutral
+    blends to the static map exactly)."""
+    exact = decoder.key_blend(code)
+    if exact is not None:
+        return bake_key_blend(exact, list(model.expression_names))
     table = keys_for(model)
     names = list(table.expressions)
     code1 = np.asarray(code, np.float32).reshape(1, -1)
@@ -268,15 +272,19 @@ def bake(decoder: WrinkleDecoder, model, code: np.ndarray, train_expr: np.ndarra
     jaw_eq = jaw_open_equivalent(model)
     if jaw_eq is not None:   # the jawOpen shape key drives the jaw terms as its bone opening would
         W[:, :, model.expression_names.index(JAW_OPEN_SHAPE_KEY)] += W[:, :, -2] * jaw_eq
-    return WrinkleBake(names, rnames, neutral, deltas, masks, side, W, list(model.expression_names), jaw_eq)
+    return WrinkleBake(names, rnames, neutral, deltas, masks, side, W, list(model.expression_names), jaw_eq,
+                       {k: dict(w) for k, w in table.expressions.items()})
 
 
 def blend_error(decoder: WrinkleDecoder, baked: WrinkleBake, code: np.ndarray, expr: np.ndarray,
                 jaw: np.ndarray, face_mask: np.ndarray) -> dict:
-    """|blend - re-decode| over face texels: mean and 95th percentile in micrometres."""
+    """|blend - re-decode| over face texels: mean, 95th percentile and RMS in micrometres, beside
+    the mean and RMS of the dynamic signal (re-decode - neutral)."""
     code1 = np.asarray(code, np.float32).reshape(1, -1)
     true = decoder.decode(np.repeat(code1, len(expr), 0), expr, jaw)
     approx = baked.blend(expr, jaw[:, 0])
     err = np.abs(true - approx)[:, face_mask] * 1e6
+    signal = np.abs(true - baked.neutral[None])[:, face_mask] * 1e6
     return {"mean_um": float(err.mean()), "p95_um": float(np.percentile(err, 95)),
-            "signal_mean_um": float(np.abs(true - baked.neutral[None])[:, face_mask].mean() * 1e6)}
+            "rms_um": float(np.sqrt((err ** 2).mean())), "signal_mean_um": float(signal.mean()),
+            "signal_rms_um": float(np.sqrt((signal ** 2).mean()))}

@@ -15,6 +15,28 @@ import torch
 from ..render.uv import derivative_stencil, tangent_normal_basis, tangent_normal_from_basis
 
 
+@dataclass
+class KeyBlend:
+    """A decoder that is a wrinkle blend by construction (texture_decoder.KeyBlendDecoder), for one
+    person: D = rest + sum_k (wL_k side + wR_k (1 - side)) * region_masks[key_region[k]] * key_maps[k]
+    with wL = clamp(coef . [e, jaw_x + jaw_open . e] + bias, 0, bake.WEIGHT_MAX), wR the same on
+    [e[perm], ...]. Metres on the decoder's UV layout; what `bake.bake` turns into the engine
+    contract exactly."""
+
+    key_names: list[str]
+    key_region: list[int]        # (K,) index into region_names
+    sided: list[bool]            # (K,)
+    coef: np.ndarray             # (K, E + 1) on [expression, jaw opening]
+    bias: np.ndarray             # (K,) <= 0
+    jaw_open: np.ndarray         # (E,) radians of jaw opening each shape key stands for
+    perm: np.ndarray             # (E,) the mirrored expression is e[perm]
+    region_names: list[str]
+    region_masks: np.ndarray     # (R, S, S) in [0, 1]
+    side: np.ndarray             # (S, S) in [0, 1], 1 on the head's left (+x)
+    key_maps: np.ndarray         # (K, S, S) metres
+    rest: np.ndarray             # (S, S) metres: the map at rest
+
+
 class WrinkleDecoder:
     """decode(code (B, C), expression (B, E), jaw (B, 3)) -> (B, S, S) float32 metres, numpy."""
 
@@ -33,6 +55,14 @@ class WrinkleDecoder:
         """(b, L) float32 latents -> (b, S, S) float32 metres."""
         raise NotImplementedError
 
+    def key_blend(self, code: np.ndarray) -> KeyBlend | None:
+        """The person's blend structure when the decoder is a blend by construction, else None."""
+        return None
+
+    def _zero_latent(self, code: np.ndarray) -> np.ndarray:
+        code = np.asarray(code, np.float32).reshape(1, -1)
+        return self._latent(code, np.zeros((1, self.n_expression), np.float32), np.zeros((1, 3), np.float32))
+
     def _latent(self, code, expression, jaw) -> np.ndarray:
         code, expression, jaw = (np.asarray(x, dtype=np.float32) for x in (code, expression, jaw))
         if code.ndim != 2 or code.shape[1] != self.code_dim:
@@ -50,7 +80,7 @@ class WrinkleDecoder:
 
 class TorchWrinkleDecoder(WrinkleDecoder):
     """Any decoder network with `latent_dim`, `size` and forward(latent (B, L)) -> (B, 1, S, S)
-    metres: networks.DetailDecoder (DECA) or texture_decoder.GatedTextureDecoder (OpenHead)."""
+    metres: networks.DetailDecoder (DECA) or texture_decoder.KeyBlendDecoder (OpenHead)."""
 
     def __init__(self, net: torch.nn.Module, n_expression: int, code_dim: int = 128, device: str = "cpu"):
         if net.latent_dim != 3 + n_expression + code_dim:
@@ -61,6 +91,35 @@ class TorchWrinkleDecoder(WrinkleDecoder):
     @torch.no_grad()
     def _run(self, latent: np.ndarray) -> np.ndarray:
         return self.net(torch.as_tensor(latent, device=self.device))[:, 0].float().cpu().numpy()
+
+    @torch.no_grad()
+    def key_blend(self, code: np.ndarray) -> KeyBlend | None:
+        if not hasattr(self.net, "blend_parts"):
+            return None
+        _, maps, rest = self.net.blend_parts(torch.as_tensor(self._zero_latent(code), device=self.device))
+        return key_blend_of(blend_description(self.net), maps[0].cpu().numpy(), rest[0].cpu().numpy(),
+                            self.net.region_masks.cpu().numpy(), self.net.side.cpu().numpy())
+
+
+KEY_BLEND_METADATA = "headsmith.key_blend"   # the ONNX file's metadata entry (JSON, blend_description)
+
+
+def blend_description(net) -> dict:
+    """The small, per-decoder part of a KeyBlend (names, sides, coefficients) as JSON-able data."""
+    from .anatomy import GROUPS, REGIONS
+
+    coef, bias = net.coefficients()
+    return {"key_names": list(GROUPS), "region_names": list(REGIONS), "key_region": net.key_region.tolist(),
+            "sided": net.sided.tolist(), "coef": coef.detach().cpu().tolist(), "bias": bias.detach().cpu().tolist(),
+            "jaw_open": net.jaw_open.tolist(), "perm": net.perm[:-1].tolist()}
+
+
+def key_blend_of(d: dict, key_maps: np.ndarray, rest: np.ndarray, region_masks: np.ndarray,
+                 side: np.ndarray) -> KeyBlend:
+    return KeyBlend(d["key_names"], d["key_region"], d["sided"], np.asarray(d["coef"], np.float64),
+                    np.asarray(d["bias"], np.float64), np.asarray(d["jaw_open"], np.float64),
+                    np.asarray(d["perm"], np.int64), d["region_names"],
+                    region_masks, side, key_maps, rest)
 
 
 def onnx_providers() -> list[str]:
@@ -74,17 +133,41 @@ def onnx_providers() -> list[str]:
     return ["CPUExecutionProvider"]
 
 
+class _BlendOutputs(torch.nn.Module):
+    """A key-blend decoder with its structure as further outputs: the key maps and rest map per
+    latent, and the constant region masks and side weight (what `key_blend` reads back)."""
+
+    def __init__(self, net):
+        super().__init__()
+        self.net = net
+
+    def forward(self, latent):
+        disp, maps, rest = self.net.blend_parts(latent)
+        return disp, maps, rest, self.net.region_masks * 1.0, self.net.side * 1.0
+
+
 def export_onnx(net: torch.nn.Module, path: Path) -> Path:
-    """Write the decoder as ONNX (dynamic batch), atomically."""
+    """Write the decoder as ONNX (dynamic batch), atomically; a key-blend decoder with its
+    structure (outputs key_maps, rest, region_masks, side and the KEY_BLEND_METADATA entry)."""
+    import json
+
+    import onnx
+
     from ..atomic import atomic_file
 
     path = Path(path)
     net = net.cpu().eval()
     dummy = torch.zeros(1, net.latent_dim)
+    blend = hasattr(net, "blend_parts")
+    names = ["displacement"] + (["key_maps", "rest", "region_masks", "side"] if blend else [])
+    axes = {"latent": {0: "batch"}} | {n: {0: "batch"} for n in names[:3]}
     with atomic_file(path, suffix=".onnx") as tmp:
-        torch.onnx.export(net, (dummy,), str(tmp), input_names=["latent"], output_names=["displacement"],
-                          dynamic_axes={"latent": {0: "batch"}, "displacement": {0: "batch"}},
-                          opset_version=17, dynamo=False)
+        torch.onnx.export(_BlendOutputs(net) if blend else net, (dummy,), str(tmp), input_names=["latent"],
+                          output_names=names, dynamic_axes=axes, opset_version=17, dynamo=False)
+        if blend:
+            model = onnx.load(str(tmp))
+            onnx.helper.set_model_props(model, {KEY_BLEND_METADATA: json.dumps(blend_description(net))})
+            onnx.save(model, str(tmp))
     return path
 
 
@@ -108,7 +191,16 @@ class OnnxWrinkleDecoder(WrinkleDecoder):
         self.size = int(self.session.get_outputs()[0].shape[-1])
 
     def _run(self, latent: np.ndarray) -> np.ndarray:
-        return self.session.run(None, {"latent": latent})[0][:, 0]
+        return self.session.run(["displacement"], {"latent": latent})[0][:, 0]
+
+    def key_blend(self, code: np.ndarray) -> KeyBlend | None:
+        import json
+
+        meta = self.session.get_modelmeta().custom_metadata_map.get(KEY_BLEND_METADATA)
+        if meta is None:
+            return None
+        _, maps, rest, masks, side = self.session.run(None, {"latent": self._zero_latent(code)})
+        return key_blend_of(json.loads(meta), maps[0], rest[0], masks, side)
 
 
 @dataclass

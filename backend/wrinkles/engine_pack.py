@@ -8,9 +8,16 @@ textures, since many engine materials allow 16 samplers and one map per file nee
   weight s and one minus it (`bake.region_masks`), so it packs as the region's channel and one
   shared 'side' channel, rebuilt exactly: mask_L = c * s, mask_R = c * (1 - s).
 
-OpenHead's 8 keys and 10 regions (7 channels + side) take 4 + 2 = 6 textures. Every channel is
+OpenHead's 8 keys and 12 regions (7 channels + side) take 4 + 2 = 6 textures. Every channel is
 linear data (not sRGB) and alpha is data, not transparency. The layout goes into the sidecar
 ('packed'), so an engine needs no Headsmith code to read it.
+
+A MetaHuman-like layout as well ('metahuman' in the sidecar, `metahuman_layout`): MetaHuman
+blends up to three animated wrinkle normal maps (WM1..WM3), each holding several expressions'
+wrinkles in different face regions, through masks weighted by animation curves. Here each key
+goes to the first of WM1..WM3 that holds no other key of the same region, WMn is each of its
+keys' normal map inside that key's region (the static map elsewhere), and a curve per key and
+side ('WM1_brows_up_L') carries the key's weight for that region: the same blend as the keys'.
 """
 from __future__ import annotations
 
@@ -95,3 +102,46 @@ def unpack(files: dict[str, np.ndarray], packed: dict) -> tuple[dict[str, np.nda
     masks = {r: channels[d["channel"]] * factor[d["side"]](channels.get(SIDE_CHANNEL))
              for r, d in packed["regions"].items()}
     return normals, masks
+
+
+ANIMATED_MAPS = 3                       # MetaHuman's WM1..WM3
+ANIMATED_FILE = "wrinkle_WM{}_normal.png"
+ANIMATED_FORMULA = ("n = normalize(N_static + sum_c curve_c * mask(region_c) * (N(map_c) - N_static)); N = 2 * rgb - 1; "
+                    "curve_c = the key weight w[region_c][key_c] of the main formula")
+
+
+def animated_groups(key_channels: dict[str, set[str]], n_maps: int = ANIMATED_MAPS) -> list[list[str]]:
+    """Keys (in order) -> the keys of each animated map: each key into the first map with no key
+    on any of its region channels. ValueError when the keys need more than n_maps maps."""
+    maps: list[list[str]] = []
+    for key, channels in key_channels.items():
+        for m in maps:
+            if not any(channels & key_channels[k] for k in m):
+                m.append(key)
+                break
+        else:
+            maps.append([key])
+    if len(maps) > n_maps:
+        raise ValueError(f"the wrinkle keys share regions too much for {n_maps} animated maps ({len(maps)} needed)")
+    return maps
+
+
+def metahuman_layout(normal_maps: dict[str, np.ndarray], static: np.ndarray, key_masks: dict[str, np.ndarray],
+                     key_regions: dict[str, list[str]], sides: dict[str, int]) -> tuple[dict[str, np.ndarray], dict]:
+    """key -> (T, T, 3) uint8 normal map, the static (T, T, 3) uint8 map, key -> (T, T) its
+    regions' summed mask, key -> the regions it drives, region -> side  ->  (file -> (T, T, 3)
+    uint8 WMn map, the sidecar's 'metahuman' entry)."""
+    channels = {k: {region_channel(r, sides[r]) for r in rs} for k, rs in key_regions.items()}
+    files, maps, curves = {}, {}, {}
+    for n, keys in enumerate(animated_groups(channels), start=1):
+        masks = np.stack([key_masks[k] for k in keys])                       # (K, T, T)
+        best = masks.argmax(0)[None, ..., None]                              # whose region is strongest
+        inside = np.take_along_axis(np.stack([normal_maps[k] for k in keys]), best, 0)[0]
+        wm = np.where((masks.max(0) > 0)[..., None], inside, static)
+        name = f"WM{n}"
+        files[ANIMATED_FILE.format(n)] = wm.astype(np.uint8)
+        maps[name] = {"file": ANIMATED_FILE.format(n), "keys": keys}
+        for k in keys:
+            for r in key_regions[k]:
+                curves[f"{name}_{k}" + {1: "_L", -1: "_R", 0: ""}[sides[r]]] = {"map": name, "key": k, "region": r}
+    return files, {"maps": maps, "curves": curves, "formula": ANIMATED_FORMULA}

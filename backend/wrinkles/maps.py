@@ -15,7 +15,7 @@ from ..render import interpolate
 from ..uvspace import uv_support
 from .bake import WrinkleBake, bake, blend_error, region_side
 from .decoder import UVGeometry, WrinkleDecoder, normal_map_rgb8
-from .engine_pack import pack_for_engines
+from .engine_pack import metahuman_layout, pack_for_engines
 
 MAP_SIZE = 1024          # texels of the shipped normal maps and masks
 FIT_EXPRESSIONS = 300    # random expressions the blend weights are fitted on (seed 1)
@@ -25,10 +25,11 @@ TEST_EXPRESSIONS = 100   # other random expressions the blend error is measured 
 @dataclass
 class WrinkleMaps:
     baked: WrinkleBake
-    blend_error: dict                    # mean_um, p95_um, signal_mean_um on the test expressions
+    blend_error: dict                    # bake.blend_error on the test expressions
     normal_maps: dict[str, np.ndarray]   # key -> (MAP_SIZE, MAP_SIZE, 3) uint8 RGB
     masks: dict[str, np.ndarray]         # region -> (MAP_SIZE, MAP_SIZE) uint8
-    packed: dict[str, np.ndarray]        # file -> (MAP_SIZE, MAP_SIZE, 4) uint8: both of the above for engines
+    packed: dict[str, np.ndarray]        # file -> (MAP_SIZE, MAP_SIZE, 4 | 3) uint8: the above packed for
+                                         # engines, and the MetaHuman-like WMn maps (RGB)
     sidecar: dict                        # wrinkles.json
 
 
@@ -79,13 +80,33 @@ def bake_wrinkle_maps(model, decoder: WrinkleDecoder, code: np.ndarray, residual
     side_hi = upsized(baked.side)
     soft = _upsized_masks(baked, upsized, side_hi)
     masks = {name: (m * 255 + 0.5).astype(np.uint8) for name, m in soft.items()}
-    packed, layout = pack_for_engines(normal_maps, soft, {r: region_side(r) for r in soft}, side_hi)
+    sides = {r: region_side(r) for r in soft}
+    packed, layout = pack_for_engines(normal_maps, soft, sides, side_hi)
     side = baked.sidecar()
+    animated = _metahuman_layout(baked, geo, residual, normal_maps, soft, sides)
+    if animated is not None:
+        packed |= animated[0]
+        side["metahuman"] = animated[1]
     side["blend_error_100_random_expressions"] = err
     side["normal_maps"] = {k: f"wrinkle_{k}_normal.png" for k in baked.key_names}
     side["masks"] = {r: f"mask_{r}.png" for r in baked.region_names}
     side["packed"] = layout
     return WrinkleMaps(baked, err, normal_maps, masks, packed, side)
+
+
+def _metahuman_layout(baked: WrinkleBake, geo: UVGeometry, residual, normal_maps: dict, masks: dict,
+                      sides: dict) -> tuple[dict, dict] | None:
+    """engine_pack.metahuman_layout for this bake, or None when its keys do not fit in WM1..WM3
+    (FLAME's component keys all span the whole face)."""
+    key_regions = {k: [r for ri, r in enumerate(baked.region_names) if baked.weights[ri, ki].any()]
+                   for ki, k in enumerate(baked.key_names)}
+    key_masks = {k: sum((masks[r] for r in rs), np.zeros_like(next(iter(masks.values()))))
+                 for k, rs in key_regions.items()}
+    static = normal_map_rgb8(geo, (baked.neutral + (0 if residual is None else residual))[None])[0]
+    try:
+        return metahuman_layout(normal_maps, static, key_masks, key_regions, sides)
+    except ValueError:
+        return None
 
 
 def _upsized_masks(baked: WrinkleBake, upsized, side: np.ndarray) -> dict[str, np.ndarray]:
@@ -106,4 +127,5 @@ def _upsized_masks(baked: WrinkleBake, upsized, side: np.ndarray) -> dict[str, n
 
 def describe_blend_error(err: dict) -> str:
     return (f"blend vs re-decode on {TEST_EXPRESSIONS} random expressions: mean {err['mean_um']:.1f} um, "
-            f"95th percentile {err['p95_um']:.1f} um (signal mean {err['signal_mean_um']:.1f} um)")
+            f"95th percentile {err['p95_um']:.1f} um, RMS {err['rms_um']:.2f} um "
+            f"(signal mean {err['signal_mean_um']:.1f} um, RMS {err['signal_rms_um']:.1f} um)")

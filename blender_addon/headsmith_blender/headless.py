@@ -49,10 +49,12 @@ def main(argv=None) -> int:
     export_fbx(rig, a.out / "avatar.fbx")
     timings["export"] = time.perf_counter() - t
     if not a.no_render:
-        from .scene.preview import render_poses, write_renders
+        from .scene.preview import closeups_for, render_poses, write_renders
 
         t = time.perf_counter()
-        write_renders(render_poses(rig, size=a.size, samples=a.samples), a.renders or a.out / RENDERS)
+        closeups = closeups_for(rig, avatar.wrinkles) if avatar.wrinkles is not None else None
+        write_renders(render_poses(rig, size=a.size, samples=a.samples, closeups=closeups),
+                      a.renders or a.out / RENDERS)
         timings["render"] = time.perf_counter() - t
     save_blend(a.out / "avatar.blend")
     skin = rig.materials["Skin"].node_tree.animation_data

@@ -1,5 +1,6 @@
 """`headsmith avatar` end to end: photo -> bundle + wrinkle maps -> rig in a bpy subprocess ->
-.blend, .glb (+ wrinkle sidecar), .fbx and avatar.png, whose brows-up forehead shows the furrows."""
+.blend, .glb (+ wrinkle sidecar), .fbx and avatar.png, whose brows-up forehead shows the furrows
+and whose last row holds a close-up of every wrinkle key."""
 import json
 import shutil
 import subprocess
@@ -22,7 +23,7 @@ def forehead_detail(pic: np.ndarray, label: str) -> float:
     sampling noise at 16 samples, which a finer filter would count as detail."""
     w = pic.shape[1] // len(PICTURE_LABELS)
     i = PICTURE_LABELS.index(label)
-    crop = cv2.cvtColor(pic[w:, i * w:(i + 1) * w], cv2.COLOR_RGB2GRAY).astype(np.float32)
+    crop = cv2.cvtColor(pic[w:w + w // 2, i * w:(i + 1) * w], cv2.COLOR_RGB2GRAY).astype(np.float32)
     crop = crop[int(0.15 * crop.shape[0]):int(0.7 * crop.shape[0]), int(0.2 * w):int(0.8 * w)]
     return float(np.abs(cv2.GaussianBlur(crop, (0, 0), 2) - cv2.GaussianBlur(crop, (0, 0), 6)).mean())
 
@@ -41,7 +42,12 @@ def test_avatar_command(tmp_path, astronaut_path, capsys):
     side = json.loads((out / "avatar.wrinkles.json").read_text())
     assert (out / side["folder"] / side["masks"]["forehead.L"]).is_file()
     pic = cv2.cvtColor(cv2.imread(str(out / "avatar.png")), cv2.COLOR_BGR2RGB)
-    assert pic.shape[1] == len(PICTURE_LABELS) * 512 and pic.shape[0] == 512 + 256
+    assert pic.shape[1] == len(PICTURE_LABELS) * 512 and pic.shape[0] == 512 + 256 + 256
+    keys = side["keys"]
+    assert set(side["key_poses"]) == set(keys) and len(keys) <= pic.shape[1] // 256
+    for j in range(len(keys)):                 # every key's close-up is a lit piece of skin
+        tile = pic[768:, j * 256:(j + 1) * 256]
+        assert (tile[40:].max(2) > 60).mean() > 0.5, keys[j]
     # the last render is the neutral head turned: its silhouette is not left/right symmetric
     def head(label):
         i = PICTURE_LABELS.index(label)

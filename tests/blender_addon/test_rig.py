@@ -126,12 +126,12 @@ def test_keyframed_expression_moves_the_wrinkle_weights(rig, avatar):
     values = {k.name: k.value for k in kb[1:]}
     for key, node in nodes.items():
         assert node.outputs[0].default_value == pytest.approx(specs[key].evaluate(values, 0.0), abs=1e-4)
-    # the jaw bone drives the jaw_open maps
-    jaw_nodes = [k for k in nodes if k[1] == "jaw_open" and specs[k].jaw_coef]
-    if jaw_nodes:
-        rig.armature.pose.bones["jaw"].rotation_euler[0] = 0.3
-        bpy.context.view_layer.update()
-        k = jaw_nodes[0]
+    # the jaw bone drives the keys the jaw opens (the nasolabial fold's)
+    jaw_nodes = [k for k in nodes if specs[k].jaw_coef]
+    assert jaw_nodes
+    rig.armature.pose.bones["jaw"].rotation_euler[0] = 0.3
+    bpy.context.view_layer.update()
+    for k in jaw_nodes:
         assert nodes[k].outputs[0].default_value == pytest.approx(specs[k].evaluate(values, 0.3), abs=1e-4)
 
 
@@ -191,3 +191,20 @@ def test_flame_rig_has_component_sliders_and_wrinkle_drivers(empty_scene, flame_
             assert node.outputs[0].default_value == pytest.approx(specs[key].evaluate(values, 0.0), abs=1e-4)
         moved.append([nodes[k].outputs[0].default_value for k in sorted(nodes) if k[1].startswith("exp000")])
     assert np.abs(np.array(moved[1]) - moved[0]).max() > 0.05 or np.abs(np.array(moved[2]) - moved[0]).max() > 0.05
+
+
+def test_every_wrinkle_key_gets_a_close_up_on_its_region(rig, avatar):
+    """avatar.png's close-ups: one per key, framed on the (left) region the key drives: the
+    forehead's above the eyes' above the nasolabial fold's above the lower face's."""
+    from headsmith_blender.scene.preview import CLOSEUP_MIN_HALF, closeups_for
+
+    cu = closeups_for(rig, avatar.wrinkles)
+    assert set(cu) == set(avatar.wrinkles.keys) == set(avatar.wrinkles.sidecar["key_poses"])
+    z = {k: c.centre[2] for k, c in cu.items()}
+    assert z["brows_up"] > z["squint"] > z["smile"] > z["mouth_frown"]
+    for k, c in cu.items():
+        assert c.half >= CLOSEUP_MIN_HALF and c.pose == avatar.wrinkles.sidecar["key_poses"][k]
+        if c.turn:                                   # a left/right key: framed on the head's left (+x)
+            assert c.centre[0] > 0.005, k
+        else:                                        # a centre key: on the middle
+            assert abs(c.centre[0]) < 0.005, k

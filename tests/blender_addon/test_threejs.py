@@ -140,14 +140,13 @@ def _blender_blend(rig, weights: dict) -> np.ndarray:
     return px[::-1, :, :3].astype(np.float64)
 
 
-def _forehead(side: dict, glb: Path) -> np.ndarray:
-    """(UV_SIZE, UV_SIZE) bool: texels well inside the forehead masks."""
+def _regions(side: dict, glb: Path, names, share: float) -> np.ndarray:
+    """(UV_SIZE, UV_SIZE) bool: texels where the named region masks sum past `share`."""
     import cv2
 
     folder = glb.parent / side["folder"]
-    m = sum(cv2.imread(str(folder / side["masks"][r]), cv2.IMREAD_GRAYSCALE).astype(float) for r in
-            ("forehead.L", "forehead.R"))
-    return cv2.resize(m, (UV_SIZE, UV_SIZE), interpolation=cv2.INTER_AREA) > 0.9 * 255
+    m = sum(cv2.imread(str(folder / side["masks"][r]), cv2.IMREAD_GRAYSCALE).astype(float) for r in names)
+    return cv2.resize(m, (UV_SIZE, UV_SIZE), interpolation=cv2.INTER_AREA) > share * 255
 
 
 BROWS_UP = {"browInnerUp": 1.0}
@@ -169,14 +168,15 @@ def test_threejs_blend_matches_blenders_own(page, exported, weights):
     assert skin.mean() > 0.2
     # at rest the page draws the static map, as Blender does (1 Cycles sample per texel: jitter)
     assert np.abs(static - rest[..., :3])[skin].mean() < 0.0005
-    # the wrinkles: each one's change from the static map
+    # the wrinkles: each one's change from the static map, where the region masks let them act
     d_three, d_blender = (three - rest)[..., :3], blender - static
-    signal = np.abs(d_blender)[skin].mean()
-    err = np.abs(d_three - d_blender)[skin].mean()
+    wrinkled = skin & _regions(side, glb, side["regions"], 0.5)
+    signal = np.abs(d_blender)[wrinkled].mean()
+    err = np.abs(d_three - d_blender)[wrinkled].mean()
     assert signal > 0.001, signal
-    assert err <= 0.10 * signal, (err, signal)   # measured 0.03-0.04
+    assert err <= 0.10 * signal, (err, signal)
     if weights is BROWS_UP:
-        forehead = _forehead(side, glb) & skin
+        forehead = _regions(side, glb, ("forehead.L", "forehead.R"), 0.9) & skin
         assert np.abs(d_three)[forehead].mean() > 5 * np.abs(d_three)[skin & ~forehead].mean()
 
 
@@ -196,5 +196,5 @@ def test_threejs_render_shows_forehead_furrows_only_with_brows_up(page):
     band[top + int(0.08 * height):top + int(0.30 * height)] = True   # the forehead, above the brows
     lower = np.zeros_like(head)
     lower[top + int(0.55 * height):] = True                    # mouth, chin, neck
-    assert diff[band & head].mean() > 6, diff[band & head].mean()
-    assert diff[band & head].mean() > 4 * diff[lower & head].mean()
+    assert diff[band & head].mean() > 4, diff[band & head].mean()     # browInnerUp alone: key weight ~0.4
+    assert diff[band & head].mean() > 4 * diff[lower & head].mean(), (diff[band & head].mean(), diff[lower & head].mean())

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 
-CFG = {"architecture": "gated_texture", "texture_init": "generator", "texture_lr_scale": 0.1, "squared": True,
+CFG = {"architecture": "key_blend", "texture_init": "generator", "texture_lr_scale": 0.1, "squared": True,
        "size": 32, "dataset_size": 40, "batch": 8, "steps": 12, "lr": 0.01, "grad_weight": 1.0, "seed": 3,
        "checkpoint_every": 100}
 

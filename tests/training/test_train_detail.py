@@ -5,7 +5,7 @@ from headsmith_training.train_detail import train
 
 
 def test_short_training_run_loss_falls_and_resumes(tmp_path, openhead):
-    cfg = {"architecture": "gated_texture", "texture_init": "generator", "texture_lr_scale": 0.1, "squared": True,
+    cfg = {"architecture": "key_blend", "texture_init": "generator", "texture_lr_scale": 0.1, "squared": True,
            "size": 64, "dataset_size": 64, "batch": 8, "steps": 40, "lr": 0.01, "grad_weight": 1.0,
            "seed": 0, "checkpoint_every": 20}
     res = train(cfg, tmp_path / "run", resume=False, model=openhead, log=lambda *a: None)
@@ -24,7 +24,7 @@ def test_run_writes_a_tensorboard_log(tmp_path, openhead):
     reader; a resumed run continues the same curve."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    cfg = {"architecture": "gated_texture", "texture_init": "generator", "texture_lr_scale": 0.1, "squared": True,
+    cfg = {"architecture": "key_blend", "texture_init": "generator", "texture_lr_scale": 0.1, "squared": True,
            "size": 32, "dataset_size": 24, "batch": 4, "steps": 6, "lr": 0.01, "grad_weight": 1.0,
            "seed": 1, "checkpoint_every": 3}
     train(cfg, tmp_path / "run", resume=False, model=openhead, log=lambda *a: None, stop_at=4)

@@ -17,6 +17,13 @@ def setup(openhead):
 
 
 @pytest.fixture(scope="module")
+def meter(openhead):
+    from headsmith.wrinkles.group_metrics import GroupMeter
+
+    return GroupMeter(openhead, S)
+
+
+@pytest.fixture(scope="module")
 def face(openhead):
     return UVFace.of(openhead, S)
 
@@ -52,3 +59,28 @@ def test_expression_sampler_covers_neutral_and_key_poses(openhead):
     assert E.shape == (400, 52) and J.shape == (400, 3)
     assert (E.sum(1) == 0).mean() > 0.05 and (J[:, 0] > 0).mean() > 0.2
     assert E[:, openhead.expression_names.index("browInnerUp")].max() > 0.9
+
+
+class _GeneratorAsDecoder:
+    """The generator behind the decoder interface that `GroupMeter` reads."""
+
+    def __init__(self, model, tables):
+        self.model, self.tables, self.size = model, tables, tables.size
+
+    def decode(self, code, expression, jaw):
+        return generate(self.model, self.tables, torch.as_tensor(code), torch.as_tensor(expression),
+                        torch.as_tensor(jaw)).numpy()
+
+
+@pytest.mark.parametrize("group", ["brows_up", "brows_down", "squint", "blink", "smile", "sneer", "pucker",
+                                   "mouth_frown"])
+def test_each_group_wrinkles_its_own_region_the_anatomical_way(setup, meter, group):
+    """The training data's anatomy (issue 21): each group deep in its own region (>= 60 um RMS for a
+    typical person), >= 3x any other region, lines the anatomical way."""
+    from headsmith.detail.person import PERSON_PRIOR
+
+    m, tables, _ = setup
+    code = person_code(*PERSON_PRIOR[:4], PERSON_PRIOR[4:])
+    r = meter.read(_GeneratorAsDecoder(m, tables), code, group)
+    assert r.own_um >= 60 and r.ratio >= 3, r
+    assert r.orientation is None or r.orientation >= 0.65, r

@@ -33,7 +33,8 @@ def test_neutral_blends_to_the_static_map_exactly(openhead, maps):
     rest = np.zeros((1, openhead.n_expression), np.float32)
     assert maps.baked.region_weights(rest, np.zeros(1)).max() == 0.0
     assert np.array_equal(maps.baked.blend(rest, np.zeros(1))[0], maps.baked.neutral)
-    assert maps.blend_error["mean_um"] < 0.65 * maps.blend_error["signal_mean_um"]   # today ~0.59
+    err = maps.blend_error                               # the decoder is a blend: issue 21 asks <= 15 %
+    assert err["rms_um"] <= 1e-3 * err["signal_rms_um"] and err["signal_rms_um"] > 5
 
 
 def test_the_jaw_open_shape_key_drives_the_jaw_terms(openhead, maps):
@@ -69,12 +70,14 @@ def test_left_and_right_masks_are_one_region_times_the_side(maps):
 
 
 def test_engine_pack_fits_six_textures_and_decodes_to_the_maps(maps):
-    """Issue 21: 8 key normal maps + 10 masks in at most 6 RGBA textures; decoding by the sidecar's
+    """Issue 21: 8 key normal maps + 12 masks in at most 6 RGBA textures; decoding by the sidecar's
     rule gives back every map to within 8-bit rounding."""
     from headsmith.wrinkles.engine_pack import unpack
 
     layout = maps.sidecar["packed"]
-    assert len(maps.packed) <= 6 and set(maps.packed) == set(layout["normals"]) | set(layout["masks"])
+    engine = set(layout["normals"]) | set(layout["masks"])
+    animated = {m["file"] for m in maps.sidecar["metahuman"]["maps"].values()}
+    assert len(engine) <= 6 and set(maps.packed) == engine | animated
     normals, masks = unpack(maps.packed, layout)
     assert set(normals) == set(maps.normal_maps) and set(masks) == set(maps.masks)
     for k, rgb in maps.normal_maps.items():
@@ -84,3 +87,28 @@ def test_engine_pack_fits_six_textures_and_decodes_to_the_maps(maps):
         assert np.abs(np.linalg.norm(normals[k], axis=-1) - 1.0).max() < 0.02
     for r, m in maps.masks.items():
         assert np.abs(masks[r] - m / 255.0).max() <= 2.5 / 255.0, r   # two 8-bit roundings
+
+
+def test_metahuman_layout_holds_every_key_in_its_region(maps):
+    """WM1..WM3 as MetaHuman blends them: every key in one map, no two keys of a map on one
+    region, the map is the key's own normal map wherever its region dominates, and one curve per
+    (region, key) the bake weights."""
+    from headsmith.wrinkles.engine_pack import region_channel
+
+    mh = maps.sidecar["metahuman"]
+    assert 1 <= len(mh["maps"]) <= 3
+    placed = [k for m in mh["maps"].values() for k in m["keys"]]
+    assert sorted(placed) == sorted(maps.baked.key_names)
+    b = maps.baked
+    for m in mh["maps"].values():
+        wm = maps.packed[m["file"]]
+        chans = [{region_channel(r, 1 if r.endswith(".L") else -1 if r.endswith(".R") else 0)
+                  for ri, r in enumerate(b.region_names) if b.weights[ri, b.key_names.index(k)].any()} for k in m["keys"]]
+        assert all(not (a & c) for i, a in enumerate(chans) for c in chans[i + 1:])
+        for k in m["keys"]:
+            own = sum(maps.masks[c["region"]].astype(float) for c in mh["curves"].values() if c["key"] == k)
+            inside = own > 0.6 * 255
+            assert inside.sum() > 100 and np.array_equal(wm[inside], maps.normal_maps[k][inside]), k
+    pairs = {(c["region"], c["key"]) for c in mh["curves"].values()}
+    assert pairs == {(r, k) for ri, r in enumerate(b.region_names) for ki, k in enumerate(b.key_names)
+                     if b.weights[ri, ki].any()}

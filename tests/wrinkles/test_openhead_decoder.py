@@ -1,11 +1,16 @@
 """The shipped OpenHead detail decoder (assets/detail, trained by training/): issue 4's wrinkle
 properties on its output, for the person code photos start from (PERSON_PRIOR) and a deep-lined
-person; ONNX equals torch; small input changes give small output changes."""
+person; issue 21's groups (each reads in its own region, lines the anatomical way); the bake is
+the decoder itself; ONNX equals torch; small input changes give small output changes."""
 import numpy as np
 import pytest
 import torch
 
+from headsmith.wrinkles.anatomy import GROUPS
+from headsmith.wrinkles.bake import bake_key_blend
 from headsmith.wrinkles.decoder import OnnxWrinkleDecoder, TorchWrinkleDecoder
+from headsmith.wrinkles.group_metrics import GroupMeter
+from headsmith.wrinkles.maps import random_expressions
 from headsmith.detail.person import PERSON_PRIOR
 from headsmith.wrinkles.texture_decoder import OPENHEAD_DECODER_ONNX, load_openhead_decoder
 from headsmith_training.wrinkle_generator import person_code
@@ -17,6 +22,11 @@ def net(openhead):
     n = load_openhead_decoder(n_expression=openhead.n_expression)
     assert n is not None, "assets/detail/openhead_detail.pt is missing: headsmith-train detail --export assets/detail"
     return n
+
+
+@pytest.fixture(scope="module")
+def meter(openhead, net):
+    return GroupMeter(openhead, net.size)
 
 
 @pytest.fixture(scope="module")
@@ -94,3 +104,39 @@ def test_a_frozen_decoder_gathers_its_textures_once_and_follows_their_changes(op
         cached = n(latent)
     n.textures.requires_grad_(True)
     assert not torch.allclose(cached, gathered) and torch.equal(cached, n(latent).detach())
+
+
+@pytest.mark.parametrize("group", list(GROUPS))
+def test_each_group_reads_in_its_own_region(openhead, net, meter, group):
+    """Issue 21: >= 60 um RMS in its own region, >= 3x any other region's, lines the anatomical
+    way (forehead horizontal, glabella vertical, crow's feet radial)."""
+    r = meter.read(TorchWrinkleDecoder(net, openhead.n_expression), PRIOR[0].numpy(), group)
+    assert r.own_um >= 60 and r.ratio >= 3, r
+    assert r.orientation is None or r.orientation >= 0.6, r
+
+
+def test_the_bake_is_the_decoder(openhead, net):
+    """The baked blend (what Blender and engines play) equals re-decoding for any expression,
+    and the ONNX file carries the same structure as the torch weights."""
+    code = PRIOR[0].numpy()
+    tdec = TorchWrinkleDecoder(net, openhead.n_expression)
+    blend = tdec.key_blend(code)
+    baked = bake_key_blend(blend, list(openhead.expression_names))
+    E, J = random_expressions(openhead, 40, seed=5)
+    live = tdec.decode(np.repeat(code[None], len(E), 0), E, J)
+    dyn = np.sqrt(((live - baked.neutral) ** 2).mean())
+    assert np.sqrt(((baked.blend(E, J[:, 0]) - live) ** 2).mean()) < 1e-4 * dyn
+    onnx = OnnxWrinkleDecoder(OPENHEAD_DECODER_ONNX, openhead.n_expression).key_blend(code)
+    assert onnx.key_names == blend.key_names and np.allclose(onnx.coef, blend.coef)
+    assert np.abs(onnx.key_maps - blend.key_maps).max() < 1e-8 and np.array_equal(onnx.region_masks, blend.region_masks)
+
+
+def test_the_jaw_open_shape_key_opens_the_jaw_wrinkles_as_the_bone_does(openhead, net):
+    from headsmith.wrinkles.bake import jaw_open_equivalent
+
+    eq = jaw_open_equivalent(openhead)
+    maps = _maps(openhead, net, PRIOR)
+    by_key = maps({"jawOpen": 1.0}) - maps({})
+    by_bone = maps({}, torch.tensor([[eq, 0.0, 0.0]])) - maps({})
+    assert by_bone.abs().max() > 2e-5
+    assert torch.allclose(by_key, by_bone, atol=1e-9)

@@ -3,6 +3,7 @@ reads consistently and can be reviewed or translated in one place."""
 
 UI = {
     "panel": "Headsmith",
+    "closeup": "close-up ",   # the preview renders' label of a wrinkle key's close-up: + the key's name
     "photos": "Photos",
     "add_photo": "Add Photo",
     "clear_photos": "Clear",

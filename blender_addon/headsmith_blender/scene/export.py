@@ -141,8 +141,9 @@ def _write_wrinkle_sidecar(rig: HeadRig, path: Path) -> None:
     if packed is None:
         raise BundleError(f"{wr.folder} has no maps packed for engines (a bundle from an older Headsmith); "
                           "bake its wrinkles again with: headsmith wrinkles BUNDLE")
+    animated = [m["file"] for m in wr.sidecar.get("metahuman", {}).get("maps", {}).values()]
     sources = {f: wr.folder / f for f in [*wr.normal_maps.values(), *wr.masks.values(), *packed["normals"],
-                                          *packed["masks"]]}
+                                          *packed["masks"], *animated]}
     sources[STATIC_NORMAL_FILE] = avatar.normal
     stage = Path(tempfile.mkdtemp(prefix=f".{folder.name}.", dir=path.parent))
     try:

@@ -3,19 +3,23 @@ the bpy wheel). Wrinkles come from the baked maps through the drivers, as in any
 
 A raking key light from above-left shows furrows; the camera is orthographic, straight on, and
 for one last render of the neutral head it turns THREE_QUARTER_DEG about the head's vertical axis
-(where a pasted face or a flat-lit side shows).
+(where a pasted face or a flat-lit side shows). Then, with baked wrinkles, a close-up of each
+wrinkle key at its key pose, framed on its region (`closeups_for`; the left one of a left/right
+pair, seen from CLOSEUP_TURN_DEG toward that side), so every group's lines can be seen.
 """
 from __future__ import annotations
 
 import os
 import tempfile
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import bpy
 import numpy as np
 from mathutils import Euler, Vector
 
+from ..core.strings import UI
 from .rig_builder import HeadRig
 
 POSES = {  # label -> (shape key values, jaw bone X rotation in radians)
@@ -26,6 +30,8 @@ POSES = {  # label -> (shape key values, jaw bone X rotation in radians)
 }
 THREE_QUARTER_DEG = 35.0
 THREE_QUARTER_LABEL = "neutral 3/4"
+CLOSEUP_TURN_DEG = 30.0        # a left/right key's close-up looks at the head's left from this far round
+CLOSEUP_MIN_HALF = 0.018       # metres: the smallest half-width a close-up frames
 # heads whose shape keys are signed components (FLAME): the first two at +/-2 standard deviations
 COMPONENT_POSES = {
     "neutral": ({}, 0.0),
@@ -120,10 +126,86 @@ def _staged(rig: HeadRig, size: int, samples: int):
                 bpy.data.lights.remove(data)
 
 
+@dataclass(frozen=True)
+class CloseUp:
+    pose: dict                   # shape key -> value: the key's pose
+    centre: tuple                # (3,) Blender frame, metres: the middle of its region
+    half: float                  # metres: half the framed width
+    turn: float                  # degrees the camera turns toward the head's left
+
+
+def _vertex_uv(mesh) -> np.ndarray:
+    """(V, 2) each vertex's UV (of one of its corners)."""
+    loops = np.empty(len(mesh.loops), np.int64)
+    mesh.loops.foreach_get("vertex_index", loops)
+    uv = np.empty(len(mesh.loops) * 2, np.float32)
+    mesh.uv_layers.active.data.foreach_get("uv", uv)
+    out = np.zeros((len(mesh.vertices), 2), np.float32)
+    out[loops] = uv.reshape(-1, 2)
+    return out
+
+
+def _mask_at(path: Path, uv: np.ndarray) -> np.ndarray:
+    """(V,) a mask image's first channel at each vertex's UV (nearest texel)."""
+    img = bpy.data.images.load(str(path), check_existing=False)
+    try:
+        w, h = img.size
+        px = np.empty(w * h * 4, np.float32)
+        img.pixels.foreach_get(px)
+    finally:
+        bpy.data.images.remove(img)
+    px = px.reshape(h, w, 4)[..., 0]
+    col = np.clip((uv[:, 0] * w).astype(int), 0, w - 1)
+    row = np.clip((uv[:, 1] * h).astype(int), 0, h - 1)
+    return px[row, col]
+
+
+def closeups_for(rig: HeadRig, wrinkles) -> dict:
+    """key -> CloseUp for each baked wrinkle key whose pose the sidecar records (key_poses): the
+    mask-weighted middle and spread of the regions it drives (the left ones of a pair)."""
+    poses = wrinkles.sidecar.get("key_poses") or {}
+    mesh = rig.head.data
+    V = np.empty(len(mesh.vertices) * 3, np.float32)
+    mesh.vertices.foreach_get("co", V)
+    V = V.reshape(-1, 3)
+    uv = _vertex_uv(mesh)
+    out = {}
+    for key, pose in poses.items():
+        regions = [r for r in wrinkles.regions if key in wrinkles.coefficients.get(r, {})]
+        left = [r for r in regions if r.endswith(".L")] or regions
+        w = sum((_mask_at(wrinkles.folder / wrinkles.masks[r], uv) for r in left), np.zeros(len(V), np.float32))
+        if w.sum() < 1e-3:
+            continue
+        c = (w[:, None] * V).sum(0) / w.sum()
+        spread = float(np.sqrt((w * ((V - c)[:, [0, 2]] ** 2).sum(1)).sum() / w.sum()))
+        turn = CLOSEUP_TURN_DEG if left[0].endswith(".L") else 0.0
+        out[key] = CloseUp(dict(pose), tuple(float(x) for x in c), max(2.2 * spread, CLOSEUP_MIN_HALF), turn)
+    return out
+
+
+def _render_closeups(rig: HeadRig, cam, closeups: dict, tmp: Path, size: int) -> dict:
+    """{UI["closeup"] + key: (size, size, 3) uint8} rendered at half the size, shown doubled."""
+    scene = bpy.context.scene
+    full = scene.render.resolution_x
+    scene.render.resolution_x = scene.render.resolution_y = size // 2
+    out = {}
+    try:
+        for key, cu in closeups.items():
+            set_pose(rig, cu.pose, 0.0)
+            _turn_camera(cam, Vector(cu.centre), cu.turn)
+            cam.data.ortho_scale = 2.0 * cu.half
+            img = _render(tmp, size // 2)
+            out[UI["closeup"] + key] = img.repeat(2, 0).repeat(2, 1)
+    finally:
+        scene.render.resolution_x = scene.render.resolution_y = full
+    return out
+
+
 def render_poses(rig: HeadRig, poses: dict | None = None, size: int = 512, samples: int = 16,
-                 three_quarter: bool = True) -> dict:
+                 three_quarter: bool = True, closeups: dict | None = None) -> dict:
     """{label: (size, size, 3) uint8 sRGB} for each pose (default: `poses_for(rig)`), then the
-    neutral head at three-quarter view (THREE_QUARTER_LABEL); the scene is left as it was."""
+    neutral head at three-quarter view (THREE_QUARTER_LABEL), then each close-up (key ->
+    CloseUp, `closeups_for`); the scene is left as it was."""
     poses = poses_for(rig) if poses is None else poses
     out = {}
     try:
@@ -138,6 +220,7 @@ def render_poses(rig: HeadRig, poses: dict | None = None, size: int = 512, sampl
                 _turn_camera(cam, pivot, THREE_QUARTER_DEG)   # about the skull's middle, not the face
                 cam.data.ortho_scale *= 1.1
                 out[THREE_QUARTER_LABEL] = _render(Path(tmp), size)
+            out |= _render_closeups(rig, cam, closeups or {}, Path(tmp), size)
     finally:
         set_pose(rig, {}, 0.0)
     return out
