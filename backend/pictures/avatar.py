@@ -1,6 +1,6 @@
 """avatar.png: the head's pose renders side by side with labels, below them each forehead at
 twice the size, where the expression lines show, and below those the wrinkle keys' close-ups
-(renders labelled UI["closeup"] + key, each at half the pose renders' size)."""
+(renders labelled UI["closeup"] + key), as many to a row as the poses."""
 from __future__ import annotations
 
 import cv2
@@ -8,8 +8,8 @@ import numpy as np
 
 
 def compose(labels: list[str], images: np.ndarray) -> np.ndarray:
-    """labels (N,), images (N, S, S, 3) uint8 RGB -> (S + S/2 [+ S/2 per row of close-ups],
-    P*S, 3) uint8 RGB, P the pose renders (not close-ups)."""
+    """labels (N,), images (N, S, S, 3) uint8 RGB -> (S + S/2 [+ S per row of close-ups], P*S, 3)
+    uint8 RGB, P the pose renders (not close-ups)."""
     from headsmith_blender.core.strings import UI
 
     close = [(lab[len(UI["closeup"]):], img) for lab, img in zip(labels, images) if lab.startswith(UI["closeup"])]
@@ -27,11 +27,11 @@ def compose(labels: list[str], images: np.ndarray) -> np.ndarray:
                     cv2.LINE_AA)
         crops.append(c)
     rows = [np.concatenate(tiles, 1), np.concatenate(crops, 1)]
-    return np.concatenate(rows + _closeup_rows(close, rows[0].shape[1], images.shape[1] // 2), 0)
+    return np.concatenate(rows + _closeup_rows(close, rows[0].shape[1], images.shape[1]), 0)
 
 
 def _closeup_rows(close: list, width: int, side: int) -> list[np.ndarray]:
-    """The close-ups at side x side, labelled, as many per row as fit in `width`."""
+    """The close-ups at side x side (their own size), labelled, as many per row as fit in `width`."""
     per_row = max(width // side, 1)
     rows = []
     for i in range(0, len(close), per_row):

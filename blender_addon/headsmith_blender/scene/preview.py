@@ -5,7 +5,8 @@ A raking key light from above-left shows furrows; the camera is orthographic, st
 for one last render of the neutral head it turns THREE_QUARTER_DEG about the head's vertical axis
 (where a pasted face or a flat-lit side shows). Then, with baked wrinkles, a close-up of each
 wrinkle key at its key pose, framed on its region (`closeups_for`; the left one of a left/right
-pair, seen from CLOSEUP_TURN_DEG toward that side), so every group's lines can be seen.
+pair, seen from CLOSEUP_TURN_DEG toward that side) under a more grazing key light, so every
+group's lines can be seen.
 """
 from __future__ import annotations
 
@@ -183,21 +184,24 @@ def closeups_for(rig: HeadRig, wrinkles) -> dict:
     return out
 
 
+CLOSEUP_KEY_LIGHT = (1.25, 0.0, -0.9)   # the key light lower and more to the side: it rakes across the lines
+
+
 def _render_closeups(rig: HeadRig, cam, closeups: dict, tmp: Path, size: int) -> dict:
-    """{UI["closeup"] + key: (size, size, 3) uint8} rendered at half the size, shown doubled."""
-    scene = bpy.context.scene
-    full = scene.render.resolution_x
-    scene.render.resolution_x = scene.render.resolution_y = size // 2
+    """{UI["closeup"] + key: (size, size, 3) uint8}, each framed on its key's region and lit at a
+    grazing angle (the key light's rotation is restored afterwards)."""
+    key = next(o for o in bpy.context.scene.objects if o.name.endswith("Preview Key"))
+    saved = tuple(key.rotation_euler)
+    key.rotation_euler = Euler(CLOSEUP_KEY_LIGHT)
     out = {}
     try:
-        for key, cu in closeups.items():
+        for name, cu in closeups.items():
             set_pose(rig, cu.pose, 0.0)
             _turn_camera(cam, Vector(cu.centre), cu.turn)
             cam.data.ortho_scale = 2.0 * cu.half
-            img = _render(tmp, size // 2)
-            out[UI["closeup"] + key] = img.repeat(2, 0).repeat(2, 1)
+            out[UI["closeup"] + name] = _render(tmp, size)
     finally:
-        scene.render.resolution_x = scene.render.resolution_y = full
+        key.rotation_euler = Euler(saved)
     return out
 
 
