@@ -6,8 +6,10 @@ linear mapping from the 52 shape-key weights to per-region, per-key blend weight
 
     D(e) ~ D_neutral + sum_r mask_r * sum_k clamp(A[r, k] . [e, 1], 0, 1.5) * (D_k - D_neutral)
 
-A is fitted by least squares against true re-decoding on random expressions, and the remaining
-error is measured on other random expressions (`blend_error`).
+OpenHead's decoder is this blend by construction (`texture_decoder.KeyBlendDecoder`): its key
+maps, regions and A are read from it and the bake is exact (`bake_key_blend`). For any other
+decoder (DECA's) A is fitted by least squares against true re-decoding on random expressions.
+Either way the remaining error is measured on other random expressions (`blend_error`).
 """
 from __future__ import annotations
 

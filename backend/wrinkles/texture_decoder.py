@@ -46,9 +46,9 @@ class KeyBlendDecoder(nn.Module):
         shape keys (and jaw opening, last) that may drive each key's left weight; key_region (K,)
         index into the regions; sided (K,) bool; expression_perm (E,): the mirrored expression is
         e[perm]; jaw_open (E,): radians of jaw opening each shape key stands for (the jawOpen
-        key's `bake.jaw_open_equivalent`, zero elsewhere). mirror_index (S*S,) the left texel each texel reads its texture
-        from; support (S, S) {0, 1} the skin chart. All are buffers: a loaded decoder needs no
-        head model."""
+        key's `bake.jaw_open_equivalent`, zero elsewhere). mirror_index (S*S,) the left texel
+        each texel reads its texture from; support (S, S) {0, 1} the skin chart. All are
+        buffers: a loaded decoder needs no head model."""
         super().__init__()
         K, S = drivers.shape[0], size
         self.latent_dim, self._size, self.n_expression, self.n_mix = 3 + n_expression + CODE_DIM, size, n_expression, n_mix
