@@ -16,7 +16,7 @@ import torch.nn.functional as Fn
 
 from ..headmodel import HeadModel
 from ..optim import Adam
-from ..render import GradientFrame, displacement_to_tangent_normal, sh_shading
+from ..render import GradientFrame, sh_shading
 from ..uvspace import surface_maps, uv_support
 from ..texture.fill import gaussian_blur
 from .albedo_edges import split_albedo
@@ -103,13 +103,13 @@ def prepare_sfs(model: HeadModel, posed_vertices: torch.Tensor, light: torch.Ten
 
 
 def tangent_normal_map(model: HeadModel, rest_vertices: torch.Tensor, D: torch.Tensor, texture_size: int) -> np.ndarray:
-    """(1, S, S) metres -> (T, T, 3) tangent-space normals of the neutral mesh at texture size."""
-    faces = model.faces.cpu()
-    raster_t = uv_support(model, texture_size).raster
-    vr = rest_vertices.detach().float().cpu()
-    Pt, Nt = surface_maps(raster_t, vr, faces)
-    Dt = Fn.interpolate(D[None], size=(texture_size, texture_size), mode="bilinear", align_corners=False)[0]
-    return displacement_to_tangent_normal(Pt, Nt, Dt, raster_t.mask)[0].numpy().astype(np.float32)
+    """(1, S, S) metres -> (T, T, 3) tangent-space normals in [-1, 1] of the neutral mesh at texture
+    size, made as every wrinkle map is (`wrinkles.decoder.normal_map` of the sharp upsampling), so
+    the static map and the key maps agree wherever no wrinkle acts."""
+    from ..wrinkles.decoder import UVGeometry, normal_map, sharpen_upsample
+
+    geo = UVGeometry.of(model, rest_vertices, texture_size)
+    return normal_map(geo, sharpen_upsample(D.detach().float().cpu().numpy(), texture_size))[0].astype(np.float32)
 
 
 def fit_static_detail(model: HeadModel, rest_vertices: torch.Tensor, posed_vertices: torch.Tensor,
