@@ -33,6 +33,7 @@ THREE_QUARTER_DEG = 35.0
 THREE_QUARTER_LABEL = "neutral 3/4"
 CLOSEUP_TURN_DEG = 30.0        # a left/right key's close-up looks at the head's left from this far round
 CLOSEUP_MIN_HALF = 0.018       # metres: the smallest half-width a close-up frames
+CLOSEUP_KEY_LIGHT = (1.25, 0.0, -0.9)   # the key light lower and more to the side: it rakes across the lines
 # heads whose shape keys are signed components (FLAME): the first two at +/-2 standard deviations
 COMPONENT_POSES = {
     "neutral": ({}, 0.0),
@@ -182,9 +183,6 @@ def closeups_for(rig: HeadRig, wrinkles) -> dict:
         turn = CLOSEUP_TURN_DEG if left[0].endswith(".L") else 0.0
         out[key] = CloseUp(dict(pose), tuple(float(x) for x in c), max(2.2 * spread, CLOSEUP_MIN_HALF), turn)
     return out
-
-
-CLOSEUP_KEY_LIGHT = (1.25, 0.0, -0.9)   # the key light lower and more to the side: it rakes across the lines
 
 
 def _render_closeups(rig: HeadRig, cam, closeups: dict, tmp: Path, size: int) -> dict:
