@@ -15,9 +15,8 @@
 
 Units: textures in millimetres, output (B, 1, S, S) metres on OpenHead's UV layout. This is the
 engine contract (`bake.WrinkleBake`) itself, so a bake of it is exact: the live decoder and the
-baked blend give the same map for every expression (`key_blend`). An earlier free-form decoder
-(gates and a softmax over orientations) left 50 % of the dynamic signal to the baked blend's
-error (benchmarks/NOTES.md, "Wrinkle latency").
+baked blend give the same map for every expression (`key_blend`); why a free-form decoder could
+not be baked closely: benchmarks/NOTES.md, "Wrinkle latency".
 """
 from __future__ import annotations
 

@@ -118,7 +118,7 @@ def test_the_static_map_is_every_key_map_where_no_mask_acts(openhead, maps):
     """The bundle's static normal map is made as the key maps are (the same sharp upsampling), so
     where no region mask lets a wrinkle act every key map is the static one (to 8-bit rounding
     but for a few texels where a key map's faint tail reaches past its mask) and a blend shows
-    nothing but the wrinkles (before: up to 22 levels apart, 0.65 on average)."""
+    nothing but the wrinkles."""
     from headsmith.detail.static import tangent_normal_map
     from headsmith.wrinkles.maps import MAP_SIZE
 

@@ -171,11 +171,15 @@ def closeups_for(rig: HeadRig, wrinkles) -> dict:
     mesh.vertices.foreach_get("co", V)
     V = V.reshape(-1, 3)
     uv = _vertex_uv(mesh)
+    at_vertices: dict = {}           # region -> its mask at the vertices (keys share regions: read once)
     out = {}
     for key, pose in poses.items():
         regions = [r for r in wrinkles.regions if key in wrinkles.coefficients.get(r, {})]
         left = [r for r in regions if r.endswith(".L")] or regions
-        w = sum((_mask_at(wrinkles.folder / wrinkles.masks[r], uv) for r in left), np.zeros(len(V), np.float32))
+        for r in left:
+            if r not in at_vertices:
+                at_vertices[r] = _mask_at(wrinkles.folder / wrinkles.masks[r], uv)
+        w = sum((at_vertices[r] for r in left), np.zeros(len(V), np.float32))
         if w.sum() < 1e-3:
             continue
         c = (w[:, None] * V).sum(0) / w.sum()
