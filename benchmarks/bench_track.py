@@ -3,6 +3,7 @@
 as an .avi, tracked with the true identity as the avatar's, against the truth.
 
     .venv/bin/python benchmarks/bench_track.py [--segment-frames 20] [--quality fast] [--runs 3] [--init search] [--raw]
+        [--expressions auto|blendshapes|fit]
 
 Prints per run and the median: frames per second (landmarks + fit), the expression RMSE over the
 fitted ARKit weights (and that of an all-zero guess), each segment's peak weight found vs true,
@@ -35,11 +36,11 @@ PEAKS = {"brows": "browInnerUp", "smile": "mouthSmileLeft", "frown": "browDownLe
 
 
 def measure(model, video: Path, truth: dict, quality: str, init: str = "search",
-            calibrate: bool = True) -> dict:
+            calibrate: bool = True, expressions: str = "auto") -> dict:
     frames, fps, _ = read_video(video)
     t = time.perf_counter()
     tr = track_frames(model, frames, truth["shape"], make_detector("mediapipe"), fps, quality, init=init,
-                      calibrate=calibrate)
+                      calibrate=calibrate, expressions=expressions)
     seconds = time.perf_counter() - t
     names = model.expression_names
     fitted = fitted_expressions(names)
@@ -66,14 +67,15 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--init", default="search", help="each chunk's start: search or learned")
     ap.add_argument("--raw", action="store_true", help="expression weights without the take's neutral calibration")
+    ap.add_argument("--expressions", default="auto", help="the weights' source: auto, blendshapes or fit")
     a = ap.parse_args()
     model = OpenHead()
     frames, truth = render_video(model, seed=0, frames_per_segment=a.segment_frames)
     with tempfile.TemporaryDirectory() as tmp:
         video = write_video(frames, Path(tmp) / "performance.avi")
-        rows = [measure(model, video, truth, a.quality, a.init, not a.raw) for _ in range(a.runs)]
+        rows = [measure(model, video, truth, a.quality, a.init, not a.raw, a.expressions) for _ in range(a.runs)]
     print(f"machine: {machine()}")
-    print(f"{len(frames)} frames at {FPS:.0f} fps, quality {a.quality}, {a.runs} runs")
+    print(f"{len(frames)} frames at {FPS:.0f} fps, quality {a.quality}, {a.runs} runs, expressions {a.expressions}")
     r = rows[-1]
     print(f"frames per second (median)        {statistics.median(x['fps'] for x in rows):8.1f}   (target >= 5)")
     print(f"faces found                        {r['found']}/{r['frames']}")

@@ -59,8 +59,9 @@ def script(model, frames_per_segment: int) -> dict:
     return {"expression": expr, "rotation": rot, "jaw": jaw, "segment": np.repeat(SEGMENTS, n)}
 
 
-def render_video(model, seed: int = 0, frames_per_segment: int = 20, size: int = 320):
-    """-> (frames (T, size, size, 3) uint8 RGB, truth dict incl. 'shape' (n_shape,))."""
+def render_video(model, seed: int = 0, frames_per_segment: int = 20, size: int = 320, truth: dict | None = None):
+    """-> (frames (T, size, size, 3) uint8 RGB, truth dict incl. 'shape' (n_shape,)). truth: other
+    per-frame parameters than the script's (the keys `script` returns)."""
     rng = np.random.default_rng(seed)
     shape = torch.tensor(rng.normal(0, 1.0, model.n_shape), dtype=torch.float32)[None]
     tone = np.array([rng.uniform(0.4, 0.65), 0, 0])
@@ -69,7 +70,7 @@ def render_video(model, seed: int = 0, frames_per_segment: int = 20, size: int =
     albedo = paint_irises(model, paint_face(model, np.clip(tone * (1 + noise), 0.02, 1), rng))
     tex = torch.tensor(albedo, dtype=torch.float32).permute(2, 0, 1)[None]
     back = cv2.resize(rng.uniform(40, 200, (4, 4, 3)), (size, size), interpolation=cv2.INTER_CUBIC)
-    truth = script(model, frames_per_segment)
+    truth = dict(truth) if truth is not None else script(model, frames_per_segment)
     renderer = MeshRenderer(model.faces, model.uv_layout.uv, model.uv_layout.faces)
     cam = OrthographicCamera(torch.tensor([[4.6, 0.0, 0.03]]))
     frames = []

@@ -2,10 +2,14 @@
 
 The models are MediaPipe's own (Apache-2.0), converted once from TFLite to ONNX by
 tools/build_mediapipe_onnx.py and shipped in assets/mediapipe/; onnxruntime runs them (CUDA when
-present). Face boxes come from dlib's detector. The mesh model then runs twice, as MediaPipe's
-tracking does: on a square crop around the box, then on a crop turned upright by the outer eye
-corners (points 33, 263) and framed 1.5x around the first pass's points. Each eye is then cropped
-(2.3x its corner distance, upright) for the iris model, which also refines the eye contour.
+present). Face boxes come from dlib's detector. Two mesh passes follow, as MediaPipe's tracking
+does: the small first face mesh (V1, 192 px) on a square crop around the box only frames the
+face; the second face mesh (V2, 256 px, from face_landmarker.task) then runs on a crop turned
+upright by the outer eye corners (points 33, 263) and framed 1.5x around the first pass's points.
+V2 places the points closer to where they belong (benchmarks/NOTES.md, "Face mesh V2"); V1 frames
+as well for a quarter of the time. Each eye is then cropped (2.3x its corner distance, upright)
+for the iris model, which finds the iris better than V2's own iris points (gaze error 8.6 vs
+13.6 degrees).
 
 Point order is MediaPipe's: 0..467 the mesh, 468..472 the iris of the eye at 33/133 (the subject's
 right eye, image left on a frontal face; 468 its centre), 473..477 the other (473 its centre).
@@ -23,10 +27,11 @@ from .dlib68 import DetectorUnavailable, FaceLandmarks
 from .point_sets import MEDIAPIPE478
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets" / "mediapipe"
-MESH_SIZE, IRIS_SIZE = 192, 64          # model input sides, pixels
+FRAME_SIZE, MESH_SIZE, IRIS_SIZE = 192, 256, 64   # model input sides, pixels
 ROI_SCALE, EYE_SCALE = 1.5, 2.3         # crop side over the points' extent (MediaPipe's values)
 MESH_POINTS = 468                        # the face mesh's points; the irises follow them
 MIN_FACE_SCORE = 0.5                    # the mesh model's face-presence probability
+MODELS = ("face_landmark.onnx", "face_landmarks_detector.onnx", "iris_landmark.onnx")   # frame, mesh, iris
 
 
 @dataclass(frozen=True)
@@ -70,6 +75,17 @@ def to_image(points: np.ndarray, M: np.ndarray) -> np.ndarray:
     return points @ inv[:, :2].T + inv[:, 2]
 
 
+def onnx_session(path: Path, device: str):
+    """One of MediaPipe's converted models on one thread (a face at a time), CUDA first when the
+    device asks for it."""
+    import onnxruntime as ort
+
+    providers = (["CUDAExecutionProvider"] if device.startswith("cuda") else []) + ["CPUExecutionProvider"]
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    return ort.InferenceSession(str(path), opts, providers=providers)
+
+
 @dataclass
 class DenseFace(FaceLandmarks):
     """478 points (image pixels) and the mesh model's face-presence probability."""
@@ -87,7 +103,7 @@ class MediaPipe478:
     def __init__(self, dlib_detector: str = "hog", device: str = "cpu"):
         from .dlib68 import Dlib68
 
-        missing = [p.name for p in (ASSETS / "face_landmark.onnx", ASSETS / "iris_landmark.onnx") if not p.exists()]
+        missing = [n for n in MODELS if not (ASSETS / n).exists()]
         if missing:
             raise DetectorUnavailable(f"the dense landmark models {missing} are missing from {ASSETS}; "
                                       "rebuild them with tools/build_mediapipe_onnx.py (see its docstring)")
@@ -96,21 +112,21 @@ class MediaPipe478:
 
     @cached_property
     def _sessions(self):
-        import onnxruntime as ort
+        return tuple(onnx_session(ASSETS / n, self.device) for n in MODELS)
 
-        providers = (["CUDAExecutionProvider"] if self.device.startswith("cuda") else []) + ["CPUExecutionProvider"]
-        opts = ort.SessionOptions()
-        opts.intra_op_num_threads = 1
-        return tuple(ort.InferenceSession(str(ASSETS / n), opts, providers=providers)
-                     for n in ("face_landmark.onnx", "iris_landmark.onnx"))
-
-    def mesh(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, float]:
-        """-> (468, 2) mesh points in image pixels, face-presence probability."""
-        x, M = warp(image, roi, MESH_SIZE)
+    def frame(self, image: np.ndarray, roi: Roi) -> np.ndarray:
+        """-> (468, 2) rough mesh points (V1) in image pixels, to frame the mesh pass."""
+        x, M = warp(image, roi, FRAME_SIZE)
         out = self._sessions[0].run(None, {"in0": x})
         pts = next(o for o in out if o.size == 3 * MESH_POINTS).reshape(MESH_POINTS, 3)[:, :2]
-        logit = float(next(o for o in out if o.size == 1).ravel()[0])
-        return to_image(pts, M), float(1 / (1 + np.exp(-logit)))
+        return to_image(pts, M)
+
+    def mesh(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, float]:
+        """-> (468, 2) mesh points (V2) in image pixels, face-presence probability."""
+        x, M = warp(image, roi, MESH_SIZE)
+        points, presence, _ = self._sessions[1].run(None, {"in0": x})   # (1,1,1,478*3), (1,1,1,1) logit
+        pts = points.reshape(-1, 3)[:MESH_POINTS, :2]
+        return to_image(pts, M), float(1 / (1 + np.exp(-float(presence.ravel()[0]))))
 
     def iris(self, image: np.ndarray, mesh: np.ndarray) -> np.ndarray:
         """-> (10, 2) iris points (centre first, then four on the rim) of both eyes, image pixels.
@@ -122,7 +138,7 @@ class MediaPipe478:
             x, M = warp(image, roi, IRIS_SIZE)
             if k == 1:
                 x = x[:, :, ::-1].copy()
-            res = self._sessions[1].run(None, {"in0": x})
+            res = self._sessions[2].run(None, {"in0": x})
             iris = next(o for o in res if o.size == 15).reshape(5, 3)[:, :2].copy()
             if k == 1:
                 iris[:, 0] = IRIS_SIZE - iris[:, 0]
@@ -135,8 +151,8 @@ class MediaPipe478:
         # dlib's box is tighter than the detections MediaPipe's ROI rule expects and sits on the
         # brows: widened 1.1x and moved 5 % down (the second pass frames the face from its points)
         first = Roi(np.array([(l + r) / 2, (t + b) / 2 + 0.05 * (b - t)]), ROI_SCALE * 1.1 * max(r - l, b - t), 0.0)
-        mesh, _ = self.mesh(image, first)
-        mesh, score = self.mesh(image, roi_from_points(mesh, MEDIAPIPE478.outer_eye_corners, ROI_SCALE))
+        rough = self.frame(image, first)
+        mesh, score = self.mesh(image, roi_from_points(rough, MEDIAPIPE478.outer_eye_corners, ROI_SCALE))
         return DenseFace(box, np.concatenate([mesh, self.iris(image, mesh)]).astype(np.float64), score)
 
     def follow(self, image: np.ndarray, previous: DenseFace | None) -> DenseFace | None:

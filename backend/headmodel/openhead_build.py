@@ -688,7 +688,7 @@ def build_dense_landmarks(model, out: Path, n_identities: int = 12, seed: int = 
     log(f"dense landmarks: the face mesh found the face in {total - misses} of {total} renders")
     arrays = embed_on_surface(model, per_yaw, np.array(FACE_OVAL), log, every_point_per_yaw=True,
                               inner_lips=MEDIAPIPE478.inner_lips)
-    arrays["build_info"] = np.array(json.dumps({"detector": "mediapipe face_landmark (assets/mediapipe)",
+    arrays["build_info"] = np.array(json.dumps({"detector": "mediapipe face_landmarks_detector (V2, assets/mediapipe)",
                                                 "renders": "dressed (appearance.paint_face)",
                                                 "identities": n_identities + 1, "seed": seed,
                                                 "found": total - misses, "of": total}))

@@ -7,6 +7,12 @@ camera, head rotation, the 52 ARKit weights and the jaw per frame, with a tempor
 each frame's parameters near its neighbours' (a still face stays still), then each eye's rotation
 from the irises. Frames with no face are bridged by interpolating their neighbours and reported.
 
+The expression weights come from MediaPipe's blendshape model on each frame's points
+(detect.blendshapes; learned from real faces) when the points are MediaPipe's: the fit to the
+points alone cannot tell most keys apart (a brow raise moves a dozen of ~470 points) and did worse
+than guessing zero (benchmarks/NOTES.md). The fit's own weights remain for other point sets
+(`expressions="fit"`); either way the fit gives the head pose, jaw and gaze.
+
 Frames: the avatar's model frame (x = the subject's left, y up, z out of the face). Angles in
 radians; the head's yaw/pitch/roll follow the Live Link table of the Blender extension
 (headsmith_blender/scene/animation.py): yaw > 0 turns toward the subject's left, pitch > 0 up,
@@ -36,9 +42,10 @@ SCHEDULES = {            # steps per chunk: rigid, landmark, gaze
     "fast": dict(rigid=20, landmark=80, gaze=15),
     "default": dict(rigid=30, landmark=160, gaze=30),
 }
-# each ARKit key's weight at or below this percentile of a take is its neutral (see neutral_calibrated),
-# for takes of at least NEUTRAL_MIN_FRAMES frames
-NEUTRAL_PERCENTILE, NEUTRAL_MIN_FRAMES = 10, 30
+# the share of a take's frames taken as its neutral (neutral_frames), for takes of at least
+# NEUTRAL_MIN_FRAMES frames
+NEUTRAL_FRACTION, NEUTRAL_MIN_FRAMES = 0.1, 30
+EXPRESSION_SOURCES = ("auto", "blendshapes", "fit")   # where the expression weights come from (track_frames)
 # per squared unit of frame-to-frame change, against the landmark term (benchmarks/NOTES.md)
 W_TEMPORAL = {"expression": 0.05, "jaw": 0.5, "global_rot": 0.3}
 
@@ -68,20 +75,22 @@ class Track:
 
 
 def frame_observations(frames, detector, progress: Progress | None = None,
-                       count: int = 0) -> list[Observation | None]:
+                       count: int = 0) -> tuple[list[Observation | None], list[np.ndarray | None]]:
     """Each frame's dense landmarks in a CROP-pixel frame around the face (no image is warped: the
-    fit needs only the points), or None where no face was found. progress("landmarks", fraction of
-    `count` frames) every PROGRESS_EVERY frames when both are given."""
+    fit needs only the points), or None where no face was found; and each frame's detected points
+    (N, 2) in image pixels (or None). progress("landmarks", fraction of `count` frames) every
+    PROGRESS_EVERY frames when both are given."""
     from ..pipeline.stages import iris_centres_in_crop
 
     ps = POINT_SETS[detector.point_set]
     blank = np.broadcast_to(np.zeros((1, 1, 3), np.uint8), (CROP, CROP, 3))
-    obs, prev = [], None
+    obs, points, prev = [], [], None
     for k, rgb in enumerate(frames):
         if progress is not None and count and k % PROGRESS_EVERY == 0:
             progress("landmarks", min(k / count, 1.0))
         face = detector.follow(rgb, prev)
         prev = face
+        points.append(None if face is None else face.points)
         if face is None:
             obs.append(None)
             continue
@@ -92,7 +101,7 @@ def frame_observations(frames, detector, progress: Progress | None = None,
         M = np.array([[s, 0.0, CROP / 2 - s * centre[0]], [0.0, s, CROP / 2 - s * centre[1]]])
         crop = Crop(blank, face.points @ M[:, :2].T + M[:, 2], M, CROP)
         obs.append(Observation(blank, crop.landmarks, iris_centres_in_crop(crop, ps), ps.name))
-    return obs
+    return obs, points
 
 
 def _temporal(st: FitState) -> torch.Tensor:
@@ -148,15 +157,40 @@ def _bridge(values: np.ndarray, found: np.ndarray) -> np.ndarray:
     return out
 
 
-def neutral_calibrated(expression: np.ndarray) -> np.ndarray:
-    """(T, E) ARKit weights with each key's NEUTRAL_PERCENTILE over the take subtracted (and
-    clipped at 0). The fit explains the landmarker's bias on a neutral face with steady weights
-    (noseSneer and cheekSquint ~0.3 on the benchmark), which would put sneer wrinkles on every frame;
-    a take has neutral moments, a key held through the whole take is lost. Shorter takes pass as
-    they are."""
+def blendshape_expressions(points: list[np.ndarray | None], names: list[str], device: str = "cpu") -> np.ndarray:
+    """(T, E) ARKit weights in the order of `names` from MediaPipe's blendshape model, the keys the
+    fit moves only (terms.fitted_expressions: the jaw is the jaw bone's, gaze the eyes'); frames
+    without points are bridged from their neighbours."""
+    from ..detect.blendshapes import MediaPipeBlendshapes
+    from ..fit.terms import fitted_expressions
+
+    reader = MediaPipeBlendshapes(device)
+    keep = np.zeros(len(names), bool)
+    keep[fitted_expressions(names)] = True
+    found = np.array([p is not None for p in points])
+    rows = np.zeros((len(points), len(names)))
+    for t in np.nonzero(found)[0]:
+        rows[t] = reader.in_order(points[t], names) * keep
+    return _bridge(rows, found)
+
+
+def neutral_frames(fitted: np.ndarray) -> np.ndarray:
+    """Indices of the take's most neutral frames: the NEUTRAL_FRACTION (at least one) whose fitted
+    weights (T, E) sum lowest. The fit knows the avatar's identity, so a mouth that is narrow by
+    nature reads as that person's shape, not as a pucker; the blendshape model, which sees only
+    points, cannot tell the two apart."""
+    count = max(1, int(NEUTRAL_FRACTION * len(fitted)))
+    return np.argsort(np.abs(fitted).sum(1), kind="stable")[:count]
+
+
+def neutral_calibrated(expression: np.ndarray, neutral: np.ndarray) -> np.ndarray:
+    """(T, E) ARKit weights relative to the mean of the `neutral` frames' (clipped at 0): both the
+    fit and the blendshape model read a steady bias on a neutral face (noseSneer, cheekSquint,
+    mouthPucker 0.3-0.7 on the benchmark's faces), which would put wrinkles on every frame. Takes
+    shorter than NEUTRAL_MIN_FRAMES pass as they are (too short to hold a neutral moment)."""
     if len(expression) < NEUTRAL_MIN_FRAMES:
         return expression
-    return np.clip(expression - np.percentile(expression, NEUTRAL_PERCENTILE, axis=0), 0, 1)
+    return np.clip(expression - expression[neutral].mean(0), 0, 1)
 
 
 def euler_yaw_pitch_roll(axis_angle: np.ndarray) -> np.ndarray:
@@ -172,16 +206,21 @@ def euler_yaw_pitch_roll(axis_angle: np.ndarray) -> np.ndarray:
 
 def track_frames(model: HeadModel, frames, shape: np.ndarray, detector, fps: float,
                  quality: str = "fast", progress: Progress | None = None, count: int = 0,
-                 init: str = "search", calibrate: bool = True) -> Track:
+                 init: str = "search", calibrate: bool = True, expressions: str = "auto") -> Track:
     """frames: an iterable of (H, W, 3) uint8 RGB (about `count` of them: for progress); shape
     (n_shape,) the avatar's identity. progress(stage, fraction) for "landmarks" then "fit".
-    calibrate: the expression weights relative to the take's neutral (neutral_calibrated)."""
+    calibrate: the expression weights relative to the take's neutral (neutral_calibrated).
+    expressions: "blendshapes" (MediaPipe's points only), "fit", or "auto" (the first when it can)."""
     import time
 
     if quality not in SCHEDULES:
         raise TrackError(f"quality must be one of {list(SCHEDULES)}, got {quality!r}")
+    readable = detector.point_set == "mediapipe478"
+    if expressions not in EXPRESSION_SOURCES or (expressions == "blendshapes" and not readable):
+        raise TrackError(f"expressions must be one of {EXPRESSION_SOURCES} ('blendshapes' needs MediaPipe's "
+                         f"points), got {expressions!r} with the {detector.point_set} points")
     t0 = time.perf_counter()
-    obs = frame_observations(frames, detector, progress, count)
+    obs, points = frame_observations(frames, detector, progress, count)
     t1 = time.perf_counter()
     found = np.array([o is not None for o in obs])
     if not found.any():
@@ -206,7 +245,11 @@ def track_frames(model: HeadModel, frames, shape: np.ndarray, detector, fps: flo
         full[n] = _bridge(rows, found).reshape((len(obs),) + v.shape[1:])
     gaze = full["gaze"]                       # (T, eye, [pitch, yaw]), eyes in image order (eye.R, eye.L)
     eye = lambda e: np.stack([gaze[:, e, 1], -gaze[:, e, 0], np.zeros(len(gaze))], 1)  # noqa: E731
-    expression = neutral_calibrated(full["expression"]) if calibrate else full["expression"]
+    expression = full["expression"]
+    if expressions == "blendshapes" or (expressions == "auto" and readable):
+        expression = blendshape_expressions(points, list(model.expression_names))
+    if calibrate:
+        expression = neutral_calibrated(expression, neutral_frames(full["expression"]))
     return Track(expression, full["jaw"], euler_yaw_pitch_roll(full["global_rot"]), eye(1), eye(0), found,
                  list(model.expression_names), fps,
                  {"landmarks": t1 - t0, "fit": time.perf_counter() - t1})

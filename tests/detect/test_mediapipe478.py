@@ -70,6 +70,20 @@ def test_no_face_gives_no_points(mediapipe):
         mediapipe.detect(noise.astype(np.float32))
 
 
+def test_the_mesh_pass_reads_the_face_presence(mediapipe, astronaut):
+    """The V2 mesh model has three outputs; the face-presence logit is the (1, 1, 1, 1) one: high
+    on the astronaut's face, low on a crop of noise or of the photo's background."""
+    from headsmith.detect.mediapipe478 import MIN_FACE_SCORE, Roi
+
+    face = mediapipe.detect(astronaut)[0]
+    assert face.score > 0.99
+    noise = np.random.default_rng(1).integers(0, 255, (400, 400, 3), dtype=np.uint8)
+    _, score = mediapipe.mesh(noise, Roi(np.array([200.0, 200.0]), 300.0, 0.0))
+    assert score < MIN_FACE_SCORE
+    _, score = mediapipe.mesh(astronaut, Roi(np.array([420.0, 400.0]), 150.0, 0.0))   # the suit and flag
+    assert score < MIN_FACE_SCORE
+
+
 def test_point_sets_describe_their_detectors():
     assert make_detector("mediapipe").point_set == MEDIAPIPE478.name
     assert make_detector("dlib").point_set == IBUG68.name

@@ -53,7 +53,9 @@ def test_every_mesh_point_embedded_once_with_the_oval_as_outline(openhead):
 def test_yaw_rows_follow_the_detector_on_turned_heads(openhead, yaw):
     """On a turned head MediaPipe's points sit closer to the embedding's row for that yaw than to
     its frontal row (the reason every point has rows; these part-colour renders are not the
-    made-up faces the embedding was built from)."""
+    made-up faces the embedding was built from). Face mesh V2 slides its points less than V1
+    did: the row for the yaw leaves 0.60-0.80 of the frontal row's error at +-20..30 degrees
+    (V1: about 0.6), so the bound is 0.85; without rows the ratio is 1."""
     from headsmith.headmodel import HeadPose
     from headsmith.pictures.contact_sheet import SHEET_SCALE, SHEET_TY
     from headsmith.render import OrthographicCamera
@@ -71,7 +73,7 @@ def test_yaw_rows_follow_the_detector_on_turned_heads(openhead, yaw):
         px = cam.project(emb.points(vertices, openhead.faces, torch.tensor([row_yaw])), 512, 512)[0, :, :2]
         return np.linalg.norm(detected - px.detach().numpy(), axis=1).mean() / found.interocular
 
-    assert error(yaw) < 0.8 * error(0.0)
+    assert error(yaw) < 0.85 * error(0.0)
 
 
 def test_contour_slides_with_yaw(openhead):

@@ -29,14 +29,42 @@ def test_track_command_writes_a_take_that_follows_the_head(performance, tmp_path
 
 
 def test_neutral_calibration_removes_a_steady_bias_and_keeps_expressions():
-    from headsmith.track.tracker import NEUTRAL_MIN_FRAMES, neutral_calibrated
+    """The reference is the frames the fit finds least expressive: a key held through most of the
+    take (a bias the blendshape model reads on this face) goes, a smile stays."""
+    from headsmith.track.tracker import NEUTRAL_MIN_FRAMES, neutral_calibrated, neutral_frames
 
     t = np.arange(60)
-    w = np.stack([np.full(60, 0.3), 0.3 + 0.6 * ((t > 20) & (t < 30))], 1)    # a bias; a bias and a smile
-    out = neutral_calibrated(w)
-    assert np.allclose(out[:, 0], 0) and np.allclose(out[:, 1], 0.6 * ((t > 20) & (t < 30)))
-    short = w[:NEUTRAL_MIN_FRAMES - 1]
-    assert np.array_equal(neutral_calibrated(short), short)             # too short to know its neutral
+    smile = (t > 20) & (t < 30)
+    fitted = np.stack([0.05 * (t % 7 == 0), 0.6 * smile], 1)           # the fit: quiet but for the smile
+    read = np.stack([np.where(smile, 0.1, 0.5), 0.3 + 0.6 * smile], 1)  # a pucker bias the smile hides; a smile
+    neutral = neutral_frames(fitted)
+    assert len(neutral) == 6 and not smile[neutral].any()
+    out = neutral_calibrated(read, neutral)
+    assert np.allclose(out[~smile, 0], 0) and np.allclose(out[:, 1], 0.6 * smile)
+    short = read[:NEUTRAL_MIN_FRAMES - 1]
+    assert np.array_equal(neutral_calibrated(short, neutral), short)    # too short to know its neutral
+
+
+def test_tracked_expressions_beat_guessing_zero(performance):
+    """MediaPipe's blendshape model with the fit's neutral frames: the weights are nearer the truth
+    than an all-zero guess (measured 0.082 against 0.097; the fit's own weights 0.096), the smile
+    and the blink peak in their segments and stay off the still face."""
+    from headsmith.detect import make_detector
+    from headsmith.fit.terms import fitted_expressions
+    from headsmith.headmodel import OpenHead
+    from headsmith.track import track_frames
+    from headsmith.track.video import read_video
+
+    video, _, truth = performance
+    model = OpenHead()
+    frames, fps, _ = read_video(video)
+    track = track_frames(model, frames, truth["shape"], make_detector("mediapipe"), fps)
+    names, keys, seg = list(model.expression_names), fitted_expressions(model.expression_names), truth["segment"]
+    rmse = np.sqrt(((track.expression[:, keys] - truth["expression"][:, keys]) ** 2).mean())
+    assert rmse < 0.9 * np.sqrt((truth["expression"][:, keys] ** 2).mean())
+    for segment, key in (("smile", "mouthSmileLeft"), ("smile", "mouthSmileRight"), ("frown", "eyeBlinkLeft")):
+        w = track.expression[:, names.index(key)]
+        assert w[seg == segment].max() > 0.3 and w[seg == "still"].max() < 0.1, key
 
 
 def test_track_refuses_bad_input(performance, tmp_path, capsys):
