@@ -77,3 +77,15 @@ def test_track_refuses_bad_input(performance, tmp_path, capsys):
     assert "not a video OpenCV can read" in capsys.readouterr().err
     assert main(["track", str(junk), "--avatar", str(tmp_path), "-o", str(tmp_path / "t.csv")]) == 2
     assert "neither an avatar folder" in capsys.readouterr().err and not (tmp_path / "t.csv").exists()
+
+
+def test_expression_source_is_checked_before_any_work(openhead):
+    """'blendshapes' needs MediaPipe's points; an unknown source is refused by name."""
+    from headsmith.detect import make_detector
+    from headsmith.track import TrackError, track_frames
+
+    shape = np.zeros(openhead.n_shape)
+    with pytest.raises(TrackError, match="'blendshapes' needs MediaPipe's"):
+        track_frames(openhead, [], shape, make_detector("dlib"), 30.0, expressions="blendshapes")
+    with pytest.raises(TrackError, match="got 'landmarks'"):
+        track_frames(openhead, [], shape, make_detector("mediapipe"), 30.0, expressions="landmarks")
