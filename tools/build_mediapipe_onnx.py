@@ -214,12 +214,7 @@ class Converter:
         self._conv(op, ins, out, depthwise=True)
 
     def op_add(self, op, ins, out) -> None:
-        opts = self.tfl.AddOptions()
-        tab = op.BuiltinOptions()
-        fused = 0
-        if tab is not None:
-            opts.Init(tab.Bytes, tab.Pos)
-            fused = opts.FusedActivationFunction()
+        fused = self._fused(op, self.tfl.AddOptions)
         if all(self.layout.get(i) == "nchw" for i in ins):
             self.node("Add", [self.nchw(ins[0]), self.nchw(ins[1])], f"t{out}_add")
             self.activation(fused, f"t{out}_add", out)
