@@ -312,9 +312,9 @@ class Converter:
         self.node("Mul", [d, d], f"t{out}")
         self.layout[out] = "plain"
 
-    def _unary(self, kind: str, ins, out) -> str:
+    def _unary(self, kind: str, ins, out) -> None:
+        self.node(kind, [self.plain(ins[0])], f"t{out}")
         self.layout[out] = "plain"
-        return self.node(kind, [self.plain(ins[0])], f"t{out}")
 
     def op_sqrt(self, op, ins, out) -> None:
         self._unary("Sqrt", ins, out)

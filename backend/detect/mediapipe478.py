@@ -6,10 +6,9 @@ present). Face boxes come from dlib's detector. Two mesh passes follow, as Media
 does: the small first face mesh (V1, 192 px) on a square crop around the box only frames the
 face; the second face mesh (V2, 256 px, from face_landmarker.task) then runs on a crop turned
 upright by the outer eye corners (points 33, 263) and framed 1.5x around the first pass's points.
-V2 places the points closer to where they belong (benchmarks/NOTES.md, "Face mesh V2"); V1 frames
-as well for a quarter of the time. Each eye is then cropped (2.3x its corner distance, upright)
-for the iris model, which finds the iris better than V2's own iris points (gaze error 8.6 vs
-13.6 degrees).
+V2 places the points closer to where they belong; V1 frames as well in a fraction of the time.
+Each eye is then cropped (2.3x its corner distance, upright) for the iris model, which finds the
+iris better than V2's own iris points (figures: benchmarks/NOTES.md, "Face mesh V2").
 
 Point order is MediaPipe's: 0..467 the mesh, 468..472 the iris of the eye at 33/133 (the subject's
 right eye, image left on a frontal face; 468 its centre), 473..477 the other (473 its centre).

@@ -185,8 +185,8 @@ def neutral_frames(fitted: np.ndarray) -> np.ndarray:
 
 def neutral_calibrated(expression: np.ndarray, neutral: np.ndarray) -> np.ndarray:
     """(T, E) ARKit weights relative to the mean of the `neutral` frames' (clipped at 0): both the
-    fit and the blendshape model read a steady bias on a neutral face (noseSneer, cheekSquint,
-    mouthPucker 0.3-0.7 on the benchmark's faces), which would put wrinkles on every frame. Takes
+    fit and the blendshape model read a steady bias on a neutral face (e.g. a pucker on a narrow
+    mouth; benchmarks/NOTES.md), which would put wrinkles on every frame. Takes
     shorter than NEUTRAL_MIN_FRAMES pass as they are (too short to hold a neutral moment)."""
     if len(expression) < NEUTRAL_MIN_FRAMES:
         return expression

@@ -183,10 +183,9 @@ def test_threejs_blend_matches_blenders_own(page, exported, weights):
 def test_threejs_render_shows_forehead_furrows_only_with_brows_up(page):
     """Drawn lit from above: with browInnerUp = 1 the wrinkle blend changes the forehead's shading
     (against the same pose drawn with the glb's static normal map); at 0 it changes no shading.
-    The two shader programs may settle a depth tie where the eyeball meets a lid differently: on
-    the head fitted with face mesh V2's points one pixel on the lower lid flips (114 against 63
-    grey levels) in a fresh checkout, so a handful of pixels may differ, never the skin's shading
-    (a changed rest shading moves thousands)."""
+    The two shader programs may settle a depth tie where the eyeball meets a lid differently (one
+    pixel in a fresh checkout; benchmarks/NOTES.md), so a handful of pixels may differ, never the
+    skin's shading (a changed rest shading moves thousands)."""
     on = _view(page(BROWS_UP, mode="view", size=384))
     off = _view(page(BROWS_UP, mode="view", size=384, wrinkles="off"))
     rest_on = _view(page({}, mode="view", size=384))

@@ -54,8 +54,8 @@ def test_yaw_rows_follow_the_detector_on_turned_heads(openhead, yaw):
     """On a turned head MediaPipe's points sit closer to the embedding's row for that yaw than to
     its frontal row (the reason every point has rows; these part-colour renders are not the
     made-up faces the embedding was built from). Face mesh V2 slides its points less than V1
-    did: the row for the yaw leaves 0.60-0.80 of the frontal row's error at +-20..30 degrees
-    (V1: about 0.6), so the bound is 0.85; without rows the ratio is 1."""
+    did, so the bound is 0.85 of the frontal row's error (benchmarks/NOTES.md); without rows the
+    ratio is 1."""
     from headsmith.headmodel import HeadPose
     from headsmith.pictures.contact_sheet import SHEET_SCALE, SHEET_TY
     from headsmith.render import OrthographicCamera

@@ -47,8 +47,8 @@ def test_neutral_calibration_removes_a_steady_bias_and_keeps_expressions():
 
 def test_tracked_expressions_beat_guessing_zero(performance):
     """MediaPipe's blendshape model with the fit's neutral frames: the weights are nearer the truth
-    than an all-zero guess (measured 0.082 against 0.097; the fit's own weights 0.096), the smile
-    and the blink peak in their segments and stay off the still face."""
+    than an all-zero guess by a tenth (the fit's own weights were not; benchmarks/NOTES.md), the
+    smile and the blink peak in their segments and stay off the still face."""
     from headsmith.detect import make_detector
     from headsmith.fit.terms import fitted_expressions
     from headsmith.headmodel import OpenHead
