@@ -79,7 +79,7 @@ def _settings(args):
         landmarks=args.landmarks,
         face_detector=args.face_detector,
         quality=args.quality, device=args.device, face_index=args.face_index,
-        allow_different_people=args.allow_different_people, init=args.init)
+        allow_different_people=args.allow_different_people, init=args.init, mesh_weights=args.mesh_weights)
 
 
 def _avatar(args) -> int:
@@ -245,7 +245,7 @@ def _build_openhead(args) -> int:
 
 
 def _reconstruct_options(r: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    from .pipeline.settings import DEVICES, FACE_DETECTORS, INITS, LANDMARKS, MODELS, QUALITIES
+    from .pipeline.settings import DEVICES, FACE_DETECTORS, INITS, LANDMARKS, MESH_WEIGHTS, MODELS, QUALITIES
 
     r.add_argument("photos", nargs="+", help="one or more photos of the same person")
     r.add_argument("-o", "--out", required=True, help="output folder (replaced atomically; only an earlier "
@@ -271,6 +271,9 @@ def _reconstruct_options(r: argparse.ArgumentParser) -> argparse.ArgumentParser:
     r.add_argument("--init", default="auto", choices=INITS,
                    help="the fit's start: learned (a network reads the dense landmarks; OpenHead with mediapipe), "
                         "search (a yaw search over the mean head), auto (learned where it applies)")
+    r.add_argument("--mesh-weights", default="auto", choices=MESH_WEIGHTS,
+                   help="MediaPipe's face mesh: openhead (tuned to OpenHead's points on renders of it), google "
+                        "(Google's own), auto (openhead for OpenHead heads, google for FLAME)")
     r.add_argument("--face-index", type=int, default=0, help="which face when several (0 = largest)")
     r.add_argument("--allow-different-people", action="store_true",
                    help="fit photos whose faces look like different people as one identity anyway")

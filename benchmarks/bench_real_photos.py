@@ -10,7 +10,9 @@ the stages. Then the share of photos within the issue's bounds (landmarks <= 3 %
 <= 0.45 at the camera and <= 0.55 turned), and a contact sheet PNG of the first detector's fits
 (photo crop | render over photo | render turned 30 degrees). With two detectors, also a side by
 side of the public-domain photos (SHEET_compare.png): photo | the second detector's fit | the
-first's (over the photo, turned 30 degrees).
+first's (over the photo, turned 30 degrees). mediapipe@google and mediapipe@openhead pick the
+face mesh's weights (the default for OpenHead: openhead), so `--detectors
+mediapipe@openhead,mediapipe@google` compares the two.
 """
 from __future__ import annotations
 
@@ -24,7 +26,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_reconstruct import render_reconstruction  # noqa: E402
+from bench_reconstruct import detector_settings, render_reconstruction  # noqa: E402
 from bench_render import machine, write_sheet  # noqa: E402
 from real_photos import face_indices, fetch, licences  # noqa: E402
 
@@ -39,7 +41,7 @@ def measure(model, emb: FaceEmbedder, photo_path: Path, out: Path, detector: str
             face_index: int, init: str = "auto") -> dict:
     """Reconstruct one photo; -> its figures (or {"error": message})."""
     try:
-        res = reconstruct([photo_path], out, ReconstructSettings(landmarks=detector, quality=quality,
+        res = reconstruct([photo_path], out, ReconstructSettings(**detector_settings(detector), quality=quality,
                                                                   face_index=face_index, init=init))
     except Exception as e:  # a failure is a result here
         return {"error": str(e).splitlines()[0][:90]}

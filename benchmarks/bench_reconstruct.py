@@ -35,7 +35,7 @@ from bench_render import machine  # noqa: E402
 from headsmith.detect.identity import FaceEmbedder
 from headsmith.fit.metrics import aligned_vertex_error
 from headsmith.headmodel import HeadPose, OpenHead
-from headsmith.headmodel.appearance import paint_face, paint_irises
+from headsmith.headmodel.appearance import paint_face, paint_irises, random_backdrop
 from headsmith.imageio.color import linear_to_srgb, srgb_to_linear, to_uint8
 from headsmith.pipeline import ReconstructSettings, reconstruct
 from headsmith.render import MeshRenderer, OrthographicCamera, default_light, vertex_normals
@@ -76,6 +76,13 @@ def render_reconstruction(model, bundle: Path, photo: np.ndarray, extra_yaw_deg:
     crop = cv2.warpAffine(photo, M, (size, size), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     a = r.alpha[0].numpy()
     return (crop * (1 - a) + to_uint8(linear_to_srgb(r.image[0])) * a).astype(np.uint8)
+
+
+def detector_settings(spec: str) -> dict:
+    """A benchmark's detector spec -> ReconstructSettings fields: NAME, or mediapipe@WEIGHTS for
+    MediaPipe's mesh with the weights named (settings.MESH_WEIGHTS: openhead, google)."""
+    name, _, weights = spec.partition("@")
+    return {"landmarks": name, "mesh_weights": weights or "auto"}
 
 
 def true_points(model, point_set: str, truth: dict) -> tuple[np.ndarray, np.ndarray, float]:
@@ -214,7 +221,7 @@ def synthetic_case(model: OpenHead, rng: np.random.Generator, size: int = 512, y
     photo = to_uint8(linear_to_srgb(r.image[0] if relight is None else relight(model, verts, cam, r)))
     if dressed:
         a = r.alpha[0].numpy()
-        photo = (photo * a + _background(drng, size) * (1 - a)).astype(np.uint8)
+        photo = (photo * a + random_backdrop(drng, size) * (1 - a)).astype(np.uint8)
 
     def to_px(points3d):
         ndc = cam.project_ndc(points3d)[0].detach()
@@ -231,21 +238,6 @@ def synthetic_case(model: OpenHead, rng: np.random.Generator, size: int = 512, y
     rest_truth = rest + extra
     return photo, dict(rest=rest_truth[0].numpy(), albedo=albedo, yaw=math.degrees(float(pose.global_rot[0, 1])),
                        landmarks=lmk, pose=pose, points=points)
-
-
-def _background(rng: np.random.Generator, size: int) -> np.ndarray:
-    """A random backdrop (size, size, 3) uint8: smooth colour clouds and a few soft-edged shapes."""
-    low = rng.uniform(20, 235, (4, 4, 3))
-    img = cv2.resize(low, (size, size), interpolation=cv2.INTER_CUBIC)
-    for _ in range(int(rng.integers(2, 6))):
-        c = tuple(int(v) for v in rng.uniform(0, size, 2))
-        col = tuple(float(v) for v in rng.uniform(0, 255, 3))
-        if rng.random() < 0.5:
-            cv2.circle(img, c, int(rng.uniform(20, size / 4)), col, -1, cv2.LINE_AA)
-        else:
-            cv2.rectangle(img, c, (c[0] + int(rng.uniform(20, size / 3)), c[1] + int(rng.uniform(20, size / 3))),
-                          col, -1, cv2.LINE_AA)
-    return np.clip(cv2.GaussianBlur(img, (0, 0), 2.0), 0, 255)[..., :3]
 
 
 def reconstruct_case(img: np.ndarray, tmp: Path, name: str, device: str) -> bool:

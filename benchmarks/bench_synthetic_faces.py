@@ -6,7 +6,8 @@ landmarks, and the fit it leads to.
 
 A detector named truth:NAME (e.g. truth:mediapipe) runs NAME to find the face and then hands the
 fit the true points of NAME's point set: the fit's floor with a perfect detector, which splits
-the vertex error into what the detector costs and what the fit itself leaves.
+the vertex error into what the detector costs and what the fit itself leaves. mediapipe@google
+and mediapipe@openhead pick the face mesh's weights (the default for OpenHead: openhead).
 
 Heads outside the fitting prior (bench_reconstruct.synthetic_case: shape at 1.3x the prior's
 spread plus smooth offsets outside the basis, random expression, light and skin), dressed with
@@ -31,7 +32,7 @@ import cv2
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_reconstruct import load_params, synthetic_case, true_points  # noqa: E402
+from bench_reconstruct import detector_settings, load_params, synthetic_case, true_points  # noqa: E402
 from bench_render import machine, write_sheet  # noqa: E402
 
 from headsmith.detect import make_detector  # noqa: E402
@@ -65,8 +66,10 @@ class TruthPoints:
 def measure(model, photo_path: Path, out: Path, detector: str, truth: dict, quality: str, face,
             init: str = "auto") -> dict:
     oracle = detector.startswith("truth:")
-    name = detector.removeprefix("truth:")
-    det = make_detector(name)
+    chosen = detector_settings(detector.removeprefix("truth:"))
+    name = chosen["landmarks"]
+    settings = ReconstructSettings(**chosen, quality=quality, init=init)
+    det = make_detector(name, mesh_weights=settings.mesh_choice())
     index, true, iod = true_points(model, det.point_set, truth)
     photo = cv2.cvtColor(cv2.imread(str(photo_path)), cv2.COLOR_BGR2RGB)
     found = det.detect(photo)
@@ -74,7 +77,6 @@ def measure(model, photo_path: Path, out: Path, detector: str, truth: dict, qual
     if not found:
         return {**r, "error": "no face found"}
     r["detected"] = 0.0 if oracle else float(np.linalg.norm(found[0].points[index] - true, axis=1).mean() / iod)
-    settings = ReconstructSettings(landmarks=name, quality=quality, init=init)
     swap = (mock.patch("headsmith.pipeline.stages.make_detector", lambda *_, **__: TruthPoints(det, index, true))
             if oracle else contextlib.nullcontext())
     try:

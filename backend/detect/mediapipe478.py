@@ -31,6 +31,9 @@ ROI_SCALE, EYE_SCALE = 1.5, 2.3         # crop side over the points' extent (Med
 MESH_POINTS = 468                        # the face mesh's points; the irises follow them
 MIN_FACE_SCORE = 0.5                    # the mesh model's face-presence probability
 MODELS = ("face_landmark.onnx", "face_landmarks_detector.onnx", "iris_landmark.onnx")   # frame, mesh, iris
+# the mesh pass's weights: Google's, or the same network fine-tuned to OpenHead's embedding of the
+# points on renders of OpenHead (training/train_landmarks.py)
+MESH_WEIGHTS = {"google": "face_landmarks_detector.onnx", "openhead": "face_landmarks_openhead.onnx"}
 
 
 @dataclass(frozen=True)
@@ -94,24 +97,30 @@ class DenseFace(FaceLandmarks):
 
 
 class MediaPipe478:
-    """The dense landmarker. Faces are found by dlib's HOG or CNN detector (`dlib_detector`)."""
+    """The dense landmarker. Faces are found by dlib's HOG or CNN detector (`dlib_detector`);
+    `mesh_weights` names the mesh pass's weights (MESH_WEIGHTS)."""
 
     name = "mediapipe"
     point_set = "mediapipe478"
 
-    def __init__(self, dlib_detector: str = "hog", device: str = "cpu"):
+    def __init__(self, dlib_detector: str = "hog", device: str = "cpu", mesh_weights: str = "google"):
         from .dlib68 import Dlib68
 
-        missing = [n for n in MODELS if not (ASSETS / n).exists()]
+        if mesh_weights not in MESH_WEIGHTS:
+            raise ValueError(f"unknown mesh weights {mesh_weights!r}: use one of {sorted(MESH_WEIGHTS)}")
+        self.mesh_weights = mesh_weights
+        self.models = (MODELS[0], MESH_WEIGHTS[mesh_weights], MODELS[2])
+        missing = [n for n in self.models if not (ASSETS / n).exists()]
         if missing:
-            raise DetectorUnavailable(f"the dense landmark models {missing} are missing from {ASSETS}; "
-                                      "rebuild them with tools/build_mediapipe_onnx.py (see its docstring)")
+            raise DetectorUnavailable(f"the dense landmark models {missing} are missing from {ASSETS}; rebuild "
+                                      "them with tools/build_mediapipe_onnx.py (Google's) or `headsmith-train landmarks "
+                                      "--export assets/mediapipe` (the OpenHead-tuned mesh), see their docstrings")
         self._boxes = Dlib68(upsample=1, detector=dlib_detector)
         self.device = device
 
     @cached_property
     def _sessions(self):
-        return tuple(onnx_session(ASSETS / n, self.device) for n in MODELS)
+        return tuple(onnx_session(ASSETS / n, self.device) for n in self.models)
 
     def frame(self, image: np.ndarray, roi: Roi) -> np.ndarray:
         """-> (468, 2) rough mesh points (V1) in image pixels, to frame the mesh pass."""

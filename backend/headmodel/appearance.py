@@ -2,11 +2,13 @@
 dlib: skin, white sclera with a dark iris facing forward, teeth, tongue. Linear RGB in [0, 1].
 `paint_irises` paints the eyes into a UV texture instead, with a sharp limbus (vertex colours
 blur it over a whole low-poly triangle): the synthetic gaze renders use it. `paint_face` makes
-a skin texture up (brows, lash lines, lips, cheeks, hair cap) so that detectors see a face."""
+a skin texture up (brows, lash lines, lips, cheeks, hair cap) so that detectors see a face;
+`random_backdrop` gives the scene behind it."""
 from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import torch
 
@@ -122,3 +124,18 @@ def paint_face(model, texture: np.ndarray, rng: np.random.Generator) -> np.ndarr
     cap = (pos[:, 1] > line) | ((pos[:, 2] < lm[:, 2].min() - 0.05) & (pos[:, 1] > lm[30, 1]))
     paint(cap, hair, 0.95)
     return out.reshape(texture.shape)
+
+
+def random_backdrop(rng: np.random.Generator, size: int) -> np.ndarray:
+    """A random backdrop (size, size, 3) uint8: smooth colour clouds and a few soft-edged shapes."""
+    low = rng.uniform(20, 235, (4, 4, 3))
+    img = cv2.resize(low, (size, size), interpolation=cv2.INTER_CUBIC)
+    for _ in range(int(rng.integers(2, 6))):
+        c = tuple(int(v) for v in rng.uniform(0, size, 2))
+        col = tuple(float(v) for v in rng.uniform(0, 255, 3))
+        if rng.random() < 0.5:
+            cv2.circle(img, c, int(rng.uniform(20, size / 4)), col, -1, cv2.LINE_AA)
+        else:
+            cv2.rectangle(img, c, (c[0] + int(rng.uniform(20, size / 3)), c[1] + int(rng.uniform(20, size / 3))),
+                          col, -1, cv2.LINE_AA)
+    return np.clip(cv2.GaussianBlur(img, (0, 0), 2.0), 0, 255)[..., :3]

@@ -26,6 +26,7 @@ DEVICES = ("auto", "cpu", "cuda")
 # the fit's starting point: learned (fit/learned_init.py: OpenHead with MediaPipe's points only),
 # search (a yaw search over the mean head), auto (learned where it applies)
 INITS = ("auto", "learned", "search")
+MESH_WEIGHTS = ("auto", "openhead", "google")     # MediaPipe's mesh: tuned to OpenHead's points, or Google's
 # albedo and normal-map texels per side when ReconstructSettings.texture_size is not given:
 # fast is a preview (its stages fit in ~1.5 s, benchmarks/NOTES.md)
 TEXTURE_SIZES = {"fast": 512, "default": 1024, "high": 1024}
@@ -64,6 +65,14 @@ class ReconstructSettings:
     texture_size: int | None = None         # None: by quality and the face's size (texture_px)
     detail_size: int = 256
     init: str = "auto"                      # one of INITS
+    mesh_weights: str = "auto"              # one of MESH_WEIGHTS
+
+    def mesh_choice(self) -> str:
+        """MediaPipe's mesh weights: as chosen, or (auto) the ones tuned to OpenHead's points for
+        OpenHead and Google's for FLAME (the user's embedding file places Google's points)."""
+        if self.mesh_weights != "auto":
+            return self.mesh_weights
+        return "openhead" if self.model == "openhead" else "google"
 
     def fit_init(self, point_set: str) -> str:
         """The fit's start for the detected point set: "learned" or "search"."""
@@ -104,6 +113,7 @@ def check_settings(s: ReconstructSettings, files_must_exist: bool = False) -> No
     _one_of("device", s.device, DEVICES)
     _one_of("model", s.model, MODELS)
     _one_of("init", s.init, INITS)
+    _one_of("mesh_weights", s.mesh_weights, MESH_WEIGHTS)
     if s.init == "learned" and (s.model != "openhead" or s.landmarks != "mediapipe"):
         raise ReconstructionError("--init learned reads MediaPipe's points on OpenHead heads; with "
                                   f"--model {s.model} --landmarks {s.landmarks} use --init search (or auto)")

@@ -68,6 +68,7 @@ class Faces:
     irises: list[np.ndarray]
     chosen: list[tuple[int, int, int, int]] = field(default_factory=list)   # the chosen face's box
     detector: str = ""                    # the landmark detector's name
+    weights: str = ""                     # its weights where it has a choice (MediaPipe's mesh: MESH_WEIGHTS)
     point_set: str = "ibug68"             # detect.point_sets: how the points are numbered
     notes: list[str] = field(default_factory=list)   # what the user should know (bundle provenance)
     seen: list[np.ndarray] = field(default_factory=list)   # per photo (N,) bool: the point is in the photo
@@ -161,14 +162,16 @@ def landmark_detector(s: ReconstructSettings, model: HeadModel) -> tuple[str, st
 def detect_faces(images: list, s: ReconstructSettings, device: str, progress: Progress,
                  model: HeadModel) -> Faces:
     """The face --face-index picks in each photo (largest first), cropped, with its irises. The
-    crops are cropped at one side for all photos, set by the largest face (settings.crop_px)."""
+    crops are cropped at one side for all photos, set by the largest face (settings.crop_px).
+    MediaPipe's mesh runs with the weights settings.mesh_choice() names."""
     name, note = landmark_detector(s, model)
     try:
-        detector = make_detector(name, device=device, dlib_detector=s.face_detector)
+        detector = make_detector(name, device=device, dlib_detector=s.face_detector,
+                                 mesh_weights=s.mesh_choice())
     except (DetectorUnavailable, ValueError) as e:
         raise ReconstructionError(str(e)) from e
-    found = Faces([], [], [], [], detector=detector.name, point_set=detector.point_set,
-                  notes=[note] if note else [])
+    found = Faces([], [], [], [], detector=detector.name, weights=getattr(detector, "mesh_weights", ""),
+                  point_set=detector.point_set, notes=[note] if note else [])
     box = POINT_SETS[detector.point_set].box
     for k, img in enumerate(images):
         face = _chosen_face(img, detector.detect(img.rgb), s, found)
@@ -360,7 +363,7 @@ def _bundle_meta(r: Reconstruction, fitted_crop: list) -> dict:
         "parameters": {"shape": fit.shape[0].tolist(),
                        "photos": [_photo_meta(r, i, fitted_crop[i]) for i in range(len(r.inputs.images))],
                        "albedo_mean_linear": fit.albedo[0].tolist()},
-        "landmarks": {"detector": r.faces.detector, "point_set": r.faces.point_set,
+        "landmarks": {"detector": r.faces.detector, "weights": r.faces.weights, "point_set": r.faces.point_set,
                       "fitted_index": fit.landmark_index.tolist()},
         "textures": {"albedo": {"file": "albedo.png", "color": "sRGB", "size": r.texture_px},
                      "normal": {"file": "normal.png", "space": "tangent, OpenGL (+Y = +v)", "size": r.texture_px},

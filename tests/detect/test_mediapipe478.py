@@ -15,9 +15,10 @@ from headsmith.detect.point_sets import FACE_OVAL, IBUG68, MEDIAPIPE478
 SAME_PLACE = {33: 36, 133: 39, 362: 42, 263: 45, 61: 48, 291: 54, 152: 8, 4: 30}
 
 
-@pytest.fixture(scope="module")
-def mediapipe():
-    return MediaPipe478()
+@pytest.fixture(scope="module", params=["google", "openhead"])
+def mediapipe(request):
+    """The landmarker with each of its mesh weights (Google's; tuned to OpenHead's points)."""
+    return MediaPipe478(mesh_weights=request.param)
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +100,10 @@ def test_missing_models_say_how_to_rebuild(monkeypatch, tmp_path):
     monkeypatch.setattr(mediapipe478, "ASSETS", tmp_path)
     with pytest.raises(DetectorUnavailable, match="build_mediapipe_onnx"):
         MediaPipe478()
+    with pytest.raises(DetectorUnavailable, match="headsmith-train landmarks"):
+        MediaPipe478(mesh_weights="openhead")
+    with pytest.raises(ValueError, match="unknown mesh weights"):
+        MediaPipe478(mesh_weights="mine")
 
 
 def test_a_closed_eye_shows_no_iris(mediapipe, astronaut):
@@ -115,3 +120,18 @@ def test_a_closed_eye_shows_no_iris(mediapipe, astronaut):
     crop.landmarks[lower] = crop.landmarks[upper]
     closed = iris_centres_in_crop(crop, MEDIAPIPE478)
     assert np.isnan(closed[0]).all() and np.allclose(closed[1], open_eyes[1])
+
+
+def test_tuned_mesh_is_the_recorded_training_of_the_shipped_v2():
+    """face_landmarks_openhead.onnx: the V2 graph with other weights, as its training record says
+    (tests/training/test_train_landmarks.py measures it on new renders)."""
+    import onnx
+
+    rec = json.loads((ASSETS / "face_landmarks_openhead.json").read_text())
+    assert hashlib.sha256((ASSETS / "face_landmarks_openhead.onnx").read_bytes()).hexdigest() == rec["onnx_sha256"]
+    prov = json.loads((ASSETS / "PROVENANCE.json").read_text())
+    assert rec["source_onnx_sha256"] == prov["models"]["face_landmarks_detector.onnx"]["onnx_sha256"]
+    tuned, google = (onnx.load(str(ASSETS / n)) for n in ("face_landmarks_openhead.onnx", "face_landmarks_detector.onnx"))
+    assert [n.op_type for n in tuned.graph.node] == [n.op_type for n in google.graph.node]
+    assert rec["heldout_error_iod_trained"] < rec["heldout_error_iod_original"]
+    assert rec["steps_done"] == rec["config"]["steps"] and "headsmith-train landmarks" in rec["command"]

@@ -19,7 +19,7 @@ def test_bundle_contents(fast_bundle, openhead):
     assert photo["landmark_error_iod"] < 0.03
     # the default detector: MediaPipe's 478 points, of which OpenHead embeds the 468 of the mesh
     lm = meta["landmarks"]
-    assert lm["detector"] == "mediapipe" and lm["point_set"] == "mediapipe478"
+    assert lm["detector"] == "mediapipe" and lm["point_set"] == "mediapipe478" and lm["weights"] == "openhead"
     assert sorted(lm["fitted_index"]) == list(range(468))
     det, fit = np.array(photo["landmarks_detected"]), np.array(photo["landmarks_fitted"])
     assert det.shape == (478, 2) and fit.shape == (468, 2)

@@ -149,6 +149,7 @@ def test_flame_with_its_mediapipe_embedding_fits_dense_points(tmp_path, astronau
     assert main(base + ["-o", str(tmp_path / "dense"), "--flame-mediapipe", flame_standin["flame_mediapipe"]]) == 0
     meta = read_bundle(tmp_path / "dense")
     assert meta["landmarks"]["detector"] == "mediapipe" and meta["landmarks"]["point_set"] == "mediapipe478"
+    assert meta["landmarks"]["weights"] == "google"     # the user's embedding places Google's points
     with np.load(flame_standin["flame_mediapipe"]) as z:
         assert meta["landmarks"]["fitted_index"] == z["landmark_indices"].tolist()
     photo = meta["parameters"]["photos"][0]

@@ -36,3 +36,17 @@ def test_a_large_face_is_cropped_for_2048_texels(tmp_path, openhead):
     assert sizes[1][0] < HIGH_RES_FACE_PX <= sizes[8][0]
     assert sizes[1][1:] == (512, 512) and sizes[8][1:] == (1024, 1024)
     assert ReconstructSettings().texture_px(sizes[8][0]) == 2048
+
+
+def test_mesh_weights_follow_the_head_model_unless_chosen():
+    """OpenHead heads get the mesh tuned to OpenHead's points; FLAME gets Google's, whose points
+    the user's embedding file places; a choice is kept; an unknown one is refused."""
+    import pytest
+
+    from headsmith.pipeline.settings import ReconstructionError, check_settings
+
+    assert ReconstructSettings().mesh_choice() == "openhead"
+    assert ReconstructSettings(model="flame").mesh_choice() == "google"
+    assert ReconstructSettings(mesh_weights="google").mesh_choice() == "google"
+    with pytest.raises(ReconstructionError, match="mesh_weights"):
+        check_settings(ReconstructSettings(mesh_weights="mine"))

@@ -107,7 +107,7 @@ def _check_photos(data: list[tuple[str, bytes]]) -> None:
 @router.post("/reconstruct", status_code=202, responses=errors(413, 503))
 async def submit(request: Request, photos: list[UploadFile] = File(..., min_length=1, max_length=MAX_PHOTOS),
                  quality: str = Form("default"), landmarks: str = Form("mediapipe"), face_index: int = Form(0),
-                 model: str = Form("openhead"), init: str = Form("auto"),
+                 model: str = Form("openhead"), init: str = Form("auto"), mesh_weights: str = Form("auto"),
                  flame_path: str | None = Form(None), flame_landmarks: str | None = Form(None),
                  flame_uv: str | None = Form(None), flame_masks: str | None = Form(None),
                  flame_albedo: str | None = Form(None), deca_path: str | None = Form(None),
@@ -117,7 +117,7 @@ async def submit(request: Request, photos: list[UploadFile] = File(..., min_leng
     (deca_model.tar, for wrinkles) are optional. 1 to MAX_PHOTOS photos (checked by the schema)."""
     settings = await run_in_threadpool(_check_settings, dict(
         quality=quality, landmarks=landmarks, face_index=face_index, model=model, init=init,
-        flame_path=flame_path,
+        mesh_weights=mesh_weights, flame_path=flame_path,
         flame_landmarks=flame_landmarks, flame_uv=flame_uv, flame_masks=flame_masks, flame_albedo=flame_albedo,
         deca_path=deca_path, flame_mediapipe=flame_mediapipe))
     data = await _read_photos(photos, request.app.state.settings.max_upload_bytes)
