@@ -133,8 +133,9 @@ def evaluate(net: OnnxGraph, teacher: OnnxGraph, data: dict, rois: np.ndarray, h
 
 
 def train(cfg: dict, data_root: Path, run: Path, resume: bool, log=print, stop_at: int | None = None,
-          max_seconds: float | None = None) -> dict:
-    """Fine-tune (or resume) in `run`; -> {net, teacher, data, rois, held, step, history}."""
+          max_seconds: float | None = None, start_from: Path | None = None) -> dict:
+    """Fine-tune (or resume) in `run`, from Google's weights or from `start_from` (an earlier
+    export of this graph, to train further); -> {net, teacher, data, rois, held, step, history}."""
     dist = Dist.from_env()
     torch.manual_seed(cfg["seed"])
     data = load_renders(data_root)
@@ -144,7 +145,7 @@ def train(cfg: dict, data_root: Path, run: Path, resume: bool, log=print, stop_a
     held_people = people[:max(1, int(len(people) * cfg["heldout_share"]))]
     held = np.flatnonzero(np.isin(data["person"], held_people))
     train_idx = np.flatnonzero(~np.isin(data["person"], held_people))
-    net, teacher = OnnxGraph(SOURCE), OnnxGraph(SOURCE).requires_grad_(False)
+    net, teacher = OnnxGraph(start_from or SOURCE), OnnxGraph(SOURCE).requires_grad_(False)
     run.mkdir(parents=True, exist_ok=True)
     record_start(run, cfg, resume, dist)
     opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
@@ -178,6 +179,8 @@ def add_arguments(d) -> None:
     d.add_argument("--resume", action="store_true", help="continue RUN from its checkpoint")
     d.add_argument("--stop-at", type=int, help="stop (with a checkpoint) at this step; --resume continues")
     d.add_argument("--max-minutes", type=float, help="stop (with a checkpoint) after this long; --resume continues")
+    d.add_argument("--start-from", type=Path, help=f"start from these weights (an earlier {EXPORT_NAME}.onnx) "
+                   "instead of Google's, to train further")
     d.add_argument("--export", type=Path, help=f"write {EXPORT_NAME}.onnx and its record here (e.g. assets/mediapipe)")
 
 
@@ -186,9 +189,10 @@ def run(a, command: str) -> int:
     cfg = json.loads(a.config.read_text())
     t0 = time.perf_counter()
     res = train(cfg, a.data, a.run, a.resume, stop_at=a.stop_at,
-                max_seconds=None if a.max_minutes is None else a.max_minutes * 60)
+                max_seconds=None if a.max_minutes is None else a.max_minutes * 60, start_from=a.start_from)
     hist = res["history"]
-    record = {"command": command, "config": cfg, "seed": cfg["seed"], "steps_done": res["step"],
+    record = {"command": command, "started_from": str(a.start_from or SOURCE.name), "config": cfg, "seed": cfg["seed"],
+              "steps_done": res["step"],
               "seconds_this_start": time.perf_counter() - t0, "photos": len(res["data"]["images"]),
               "first_loss_mean_first20": float(np.mean([h[1] for h in hist[:20]])) if hist else None,
               "final_loss_mean_last20": float(np.mean([h[1] for h in hist[-20:]])) if hist else None,

@@ -83,7 +83,7 @@ def test_unusable_folders_say_what_to_do(tmp_path, layout, message, people, run_
 
 def test_help_documents_every_command():
     out = subprocess.run([sys.executable, "-m", "headsmith_training.cli", "--help"], capture_output=True, text=True)
-    for cmd in ("detail", "init", "coarse", "make-synthetic"):
+    for cmd in ("detail", "init", "coarse", "detail-encoder", "make-synthetic", "landmark-renders", "landmarks"):
         assert cmd in out.stdout
         sub = subprocess.run([sys.executable, "-m", "headsmith_training.cli", cmd, "--help"], capture_output=True, text=True)
         assert sub.returncode == 0 and "--" in sub.stdout

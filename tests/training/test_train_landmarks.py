@@ -79,3 +79,19 @@ def test_shipped_tuned_mesh_finds_openheads_points_better_than_googles(tmp_path)
     google = _error(OnnxGraph(SOURCE), data, rois, idx)
     tuned = _error(OnnxGraph(ASSETS / "face_landmarks_openhead.onnx"), data, rois, idx)
     assert tuned < 0.85 * google, (tuned, google)
+
+
+def test_training_can_start_from_an_earlier_export(renders, tmp_path):
+    """--start-from: the run begins at the given weights (here the shipped tuned mesh), not at
+    Google's, which stay the reference for the kept outputs and the record."""
+    from headsmith.detect.mediapipe478 import ASSETS
+
+    tuned = ASSETS / "face_landmarks_openhead.onnx"
+    cfg = dict(CFG, steps=1, lr=1e-9)
+    res = train(cfg, renders, tmp_path / "run", resume=False, log=lambda *a: None, start_from=tuned)
+    idx = np.arange(9)
+    from headsmith_training.onnx_graph import OnnxGraph
+
+    started = _error(res["net"], res["data"], res["rois"], idx)
+    assert abs(started - _error(OnnxGraph(tuned), res["data"], res["rois"], idx)) < 1e-4
+    assert abs(started - _error(res["teacher"], res["data"], res["rois"], idx)) > 1e-3
