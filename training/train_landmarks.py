@@ -4,17 +4,19 @@ point lies on the true head, as Wood et al. 2022 trained theirs on renders of th
 
     headsmith-train landmark-renders --out DATA --people 300 --per-person 8
     headsmith-train landmarks --data DATA --run runs/landmarks [--resume] [--export assets/mediapipe]
+    torchrun --nproc-per-node 2 -m headsmith_training.cli landmarks --data DATA --run-dir runs/landmarks
 
 Each photo is framed as the product frames it (detect/mediapipe478.py: the first face mesh on a
 square around the face, then the crop upright by the eye corners), then the crop is jittered
 (shift, scale, turn) and its look changed (exposure, colour, blur, noise, JPEG) every time it is
 drawn. The loss: the 468 points' x, y against the truth (L1, crop pixels); the original model's
-depth, iris points and face-presence logit kept as the original gives them (a frozen copy), so
-only the placement is taught. A share of the people (config: heldout_share) is never trained
+depth, iris points, face-presence logit and unused third output kept as the original gives
+them (a frozen copy), so only the placement is taught. A share of the people (config: heldout_share) is never trained
 on: the record gives the
 original's and the fine-tuned model's error on them (mean point distance over the true
 inter-ocular distance). The export is the same ONNX graph with the new weights
-(`face_landmarks_openhead.onnx`) and its record."""
+(`face_landmarks_openhead.onnx`) and its record. Under torchrun each process takes its share of
+the global batch, each photo with its own random draws, so the processes train what one would."""
 from __future__ import annotations
 
 import hashlib
@@ -86,14 +88,16 @@ def _look(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(y, 0, 1).astype(np.float32)
 
 
-def make_batch(data: dict, rois: np.ndarray, idx: np.ndarray, rng: np.random.Generator | None,
+def make_batch(data: dict, rois: np.ndarray, idx: np.ndarray, rngs: list | None,
                jitter: dict) -> tuple[torch.Tensor, torch.Tensor]:
-    """-> (crops (B, 256, 256, 3) in [0, 1], true points (B, 468, 2) crop px); rng None: the
-    product's crop as it is, unaltered."""
+    """-> (crops (B, 256, 256, 3) in [0, 1], true points (B, 468, 2) crop px). rngs: one generator
+    per photo for its jitter and look (so a batch split among processes is drawn as one process
+    draws it), or None for the product's crop as it is, unaltered."""
     from headsmith.detect.mediapipe478 import Roi, warp
 
     xs, ys = [], []
-    for i in idx:
+    for k, i in enumerate(idx):
+        rng = None if rngs is None else rngs[k]
         cx, cy, side, angle = rois[i]
         if rng is not None:
             cx, cy = np.array([cx, cy]) + rng.normal(0, jitter["shift"], 2) * side
@@ -150,19 +154,25 @@ def train(cfg: dict, data_root: Path, run: Path, resume: bool, log=print, stop_a
     record_start(run, cfg, resume, dist)
     opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
     step, history = load_checkpoint(run, net, opt, dist.device, log) if resume else (0, [])
+    ddp = dist.wrap(net)
 
     def step_terms(step: int) -> dict:
         rng = np.random.default_rng([cfg["seed"], step])
         for g in opt.param_groups:      # warm up, then cosine to zero; a function of the step (resumable)
             g["lr"] = cfg["lr"] * min(1.0, (step + 1) / cfg["warmup"]) * 0.5 * (1 + math.cos(math.pi * step / cfg["steps"]))
-        x, y = make_batch(data, rois, rng.choice(train_idx, cfg["batch"]), rng, cfg["jitter"])
-        out = net(x)
+        chosen = rng.choice(train_idx, cfg["batch"])
+        mine = dist.shard(np.arange(cfg["batch"]))            # this process's places in the global batch
+        x, y = make_batch(data, rois, chosen[mine], [np.random.default_rng([cfg["seed"], step, int(k)]) for k in mine],
+                          cfg["jitter"])
+        out = ddp(x)
         points, rest = _split(out[0])
         with torch.no_grad():
             t_out = teacher(x)
         point_l1 = (points - y).abs().mean()
         keep = (rest - _split(t_out[0])[1]).abs().mean()
-        presence = (out[1] - t_out[1]).square().mean()
+        # the presence logit and the graph's unused third output, as the original gives them (every
+        # parameter then takes part in the loss, as DDP requires)
+        presence = sum((o - t).square().mean() for o, t in zip(out[1:], t_out[1:]))
         loss = point_l1 + cfg["weights"]["keep"] * keep + cfg["weights"]["presence"] * presence
         return {"loss": loss, "point_l1_px": point_l1, "keep_px": keep}
 
@@ -175,7 +185,8 @@ def add_arguments(d) -> None:
     """`headsmith-train landmarks`' options."""
     d.add_argument("--data", type=Path, required=True, help="the renders (headsmith-train landmark-renders)")
     d.add_argument("--config", type=Path, default=Path(__file__).parent / "configs" / "openhead_landmarks.json")
-    d.add_argument("--run", type=Path, default=Path("runs/landmarks"))
+    # --run-dir: under torchrun, whose own parser takes "--run" for its "--run-path"
+    d.add_argument("--run", "--run-dir", dest="run", type=Path, default=Path("runs/landmarks"))
     d.add_argument("--resume", action="store_true", help="continue RUN from its checkpoint")
     d.add_argument("--stop-at", type=int, help="stop (with a checkpoint) at this step; --resume continues")
     d.add_argument("--max-minutes", type=float, help="stop (with a checkpoint) after this long; --resume continues")
@@ -190,6 +201,9 @@ def run(a, command: str) -> int:
     t0 = time.perf_counter()
     res = train(cfg, a.data, a.run, a.resume, stop_at=a.stop_at,
                 max_seconds=None if a.max_minutes is None else a.max_minutes * 60, start_from=a.start_from)
+    res["dist"].close()
+    if not res["dist"].is_main:
+        return 0
     hist = res["history"]
     record = {"command": command, "started_from": str(a.start_from or SOURCE.name), "config": cfg, "seed": cfg["seed"],
               "steps_done": res["step"],

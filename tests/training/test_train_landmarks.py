@@ -95,3 +95,38 @@ def test_training_can_start_from_an_earlier_export(renders, tmp_path):
     started = _error(res["net"], res["data"], res["rois"], idx)
     assert abs(started - _error(OnnxGraph(tuned), res["data"], res["rois"], idx)) < 1e-4
     assert abs(started - _error(res["teacher"], res["data"], res["rois"], idx)) > 1e-3
+
+
+def test_two_processes_train_the_same_mesh(renders, tmp_path):
+    """torchrun with 2 processes (gloo) and one process, the same global batch of 4: the same
+    weights after 3 steps (each photo's jitter and look are its own draws, the loss a mean)."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from headsmith.service.local import free_port
+
+    cfg = tmp_path / "cfg.json"
+    cfg.write_text(json.dumps(dict(CFG, steps=3, lr=1e-4, jitter={"shift": 0.03, "scale": 0.05, "angle": 0.05})))
+    weights = {}
+    for procs in (1, 2):
+        args = ["-m", "headsmith_training.cli", "landmarks", "--data", str(renders), "--config", str(cfg),
+                "--run-dir", str(tmp_path / f"p{procs}")]
+        torchrun = shutil.which("torchrun", path=str(Path(sys.executable).parent))
+        cmd = ([torchrun, "--nproc-per-node", "2", "--master-port", str(free_port()), *args] if procs == 2
+               else [sys.executable, *args])
+        p = subprocess.run(cmd, capture_output=True, text=True, timeout=600, env=dict(os.environ, OMP_NUM_THREADS="1"))
+        assert p.returncode == 0, p.stderr[-3000:]
+        weights[procs] = torch.load(tmp_path / f"p{procs}" / "checkpoint.pt", weights_only=True)["model"]
+    start = torch.load(tmp_path / "p1" / "checkpoint.pt", weights_only=True)["step"]
+    assert start == 3
+    from headsmith_training.onnx_graph import OnnxGraph
+    from headsmith_training.train_landmarks import SOURCE
+
+    google = OnnxGraph(SOURCE).state_dict()
+    moved = max(float((v - google[k]).abs().max()) for k, v in weights[1].items())
+    worst = max(float((v - weights[2][k]).abs().max()) for k, v in weights[1].items())
+    assert moved > 1e-5 and worst < 0.05 * moved, (moved, worst)
