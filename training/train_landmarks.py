@@ -11,10 +11,9 @@ square around the face, then the crop upright by the eye corners), then the crop
 (shift, scale, turn) and its look changed (exposure, colour, blur, noise, JPEG) every time it is
 drawn. The loss: the 468 points' x, y against the truth (L1, crop pixels); the original model's
 depth, iris points, face-presence logit and unused third output kept as the original gives
-them (a frozen copy), so only the placement is taught. A share of the people (config: heldout_share) is never trained
-on: the record gives the
-original's and the fine-tuned model's error on them (mean point distance over the true
-inter-ocular distance). The export is the same ONNX graph with the new weights
+them (a frozen copy), so only the placement is taught. A share of the people (config:
+heldout_share) is never trained on: the record gives the original's and the fine-tuned model's
+error on them (mean point distance over the true inter-ocular distance). The export is the same ONNX graph with the new weights
 (`face_landmarks_openhead.onnx`) and its record. Under torchrun each process takes its share of
 the global batch, each photo with its own random draws, so the processes train what one would."""
 from __future__ import annotations
