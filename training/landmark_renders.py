@@ -53,7 +53,8 @@ def _pose(model, rng: np.random.Generator):
 
 
 def _light(rng: np.random.Generator) -> torch.Tensor:
-    """SH light (1, 9, 3): the default key moved and tinted, sometimes strongly from one side."""
+    """SH light (1, 9, 3): the default with its ambient scaled 0.7-1.3x, its first-order bands moved by up to
+    0.6 and each channel tinted by up to 15 %."""
     from headsmith.render import default_light
 
     light = default_light()
@@ -104,7 +105,7 @@ def make_renders(root: Path, people: int, per_person: int, size: int = 512, seed
         rng = np.random.default_rng([seed, p])
         shape, tex = _person(model, rng)
         photos = [render_photo(model, renderer, shape, tex, rng, size) for _ in range(per_person)]
-        tmp = shard.with_suffix(".tmp.npz")
+        tmp = root / f".partial_{p:04d}.npz"       # not a shard_*.npz until it is whole
         np.savez(tmp, images=np.stack([x[0] for x in photos]), points=np.stack([x[1] for x in photos]),
                  yaw=np.array([x[2] for x in photos], np.float32))
         tmp.replace(shard)
