@@ -2,7 +2,9 @@
 
 The models are MediaPipe's own (Apache-2.0), converted once from TFLite to ONNX by
 tools/build_mediapipe_onnx.py and shipped in assets/mediapipe/; onnxruntime runs them (CUDA when
-present). Face boxes come from dlib's detector. Two mesh passes follow, as MediaPipe's tracking
+present). Face boxes come from dlib's detector, or where it finds no face the mesh accepts, from
+MediaPipe's own short-range detector (blazeface.py: hands over the mouth, tilted heads, hard
+light). Two mesh passes follow, as MediaPipe's tracking
 does: the small first face mesh (V1, 192 px) on a square crop around the box only frames the
 face; the second face mesh (V2, 256 px, from face_landmarker.task) then runs on a crop turned
 upright by the outer eye corners (points 33, 263) and framed 1.5x around the first pass's points.
@@ -97,13 +99,14 @@ class DenseFace(FaceLandmarks):
 
 
 class MediaPipe478:
-    """The dense landmarker. Faces are found by dlib's HOG or CNN detector (`dlib_detector`);
-    `mesh_weights` names the mesh pass's weights (MESH_WEIGHTS)."""
+    """The dense landmarker. Faces are found by dlib's HOG or CNN detector (`dlib_detector`), then
+    by BlazeFace where dlib finds none; `mesh_weights` names the mesh pass's weights (MESH_WEIGHTS)."""
 
     name = "mediapipe"
     point_set = "mediapipe478"
 
     def __init__(self, dlib_detector: str = "hog", device: str = "cpu", mesh_weights: str = "google"):
+        from .blazeface import BlazeFace
         from .dlib68 import Dlib68
 
         if mesh_weights not in MESH_WEIGHTS:
@@ -116,6 +119,7 @@ class MediaPipe478:
                                       "them with tools/build_mediapipe_onnx.py (Google's) or `headsmith-train landmarks "
                                       "--export assets/mediapipe` (the OpenHead-tuned mesh), see their docstrings")
         self._boxes = Dlib68(upsample=1, detector=dlib_detector)
+        self._near_faces = BlazeFace(device)
         self.device = device
 
     @cached_property
@@ -153,12 +157,18 @@ class MediaPipe478:
             out.append(to_image(iris, M))
         return np.concatenate(out)
 
-    def landmarks(self, image: np.ndarray, box: tuple[int, int, int, int]) -> DenseFace:
-        """478 points of the face in `box` (left, top, right, bottom pixels)."""
+    def landmarks(self, image: np.ndarray, box: tuple[int, int, int, int], eyes: np.ndarray | None = None) -> DenseFace:
+        """478 points of the face in `box` (left, top, right, bottom pixels): dlib's box, or
+        BlazeFace's with its eye points (2, 2) (the subject's right eye first), which turn the
+        first crop upright."""
         l, t, r, b = box
-        # dlib's box is tighter than the detections MediaPipe's ROI rule expects and sits on the
-        # brows: widened 1.1x and moved 5 % down (the second pass frames the face from its points)
-        first = Roi(np.array([(l + r) / 2, (t + b) / 2 + 0.05 * (b - t)]), ROI_SCALE * 1.1 * max(r - l, b - t), 0.0)
+        if eyes is None:
+            # dlib's box is tighter than the detections MediaPipe's ROI rule expects and sits on the
+            # brows: widened 1.1x and moved 5 % down (the second pass frames the face from its points)
+            first = Roi(np.array([(l + r) / 2, (t + b) / 2 + 0.05 * (b - t)]), ROI_SCALE * 1.1 * max(r - l, b - t), 0.0)
+        else:   # MediaPipe's own rule for its detections: 1.5x the box, turned by the eyes
+            d = eyes[1] - eyes[0]
+            first = Roi(np.array([(l + r) / 2, (t + b) / 2]), ROI_SCALE * max(r - l, b - t), float(np.arctan2(d[1], d[0])))
         rough = self.frame(image, first)
         mesh, score = self.mesh(image, roi_from_points(rough, MEDIAPIPE478.outer_eye_corners, ROI_SCALE))
         return DenseFace(box, np.concatenate([mesh, self.iris(image, mesh)]).astype(np.float64), score)
@@ -181,4 +191,8 @@ class MediaPipe478:
         if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
             raise ValueError("MediaPipe478.detect expects an RGB uint8 image (H, W, 3)")
         faces = [self.landmarks(image, f.box) for f in self._boxes.boxes(image)]
-        return [f for f in faces if f.score >= MIN_FACE_SCORE]
+        faces = [f for f in faces if f.score >= MIN_FACE_SCORE]
+        if not faces:
+            faces = [self.landmarks(image, f.box, f.eyes) for f in self._near_faces.detect(image)]
+            faces = [f for f in faces if f.score >= MIN_FACE_SCORE]
+        return faces
