@@ -4,11 +4,12 @@ The models are MediaPipe's own (Apache-2.0), converted once from TFLite to ONNX 
 tools/build_mediapipe_onnx.py and shipped in assets/mediapipe/; onnxruntime runs them (CUDA when
 present). Face boxes come from dlib's detector, or where it finds no face the mesh accepts, from
 MediaPipe's own short-range detector (blazeface.py: hands over the mouth, tilted heads, hard
-light). Two mesh passes follow, as MediaPipe's tracking
-does: the small first face mesh (V1, 192 px) on a square crop around the box only frames the
-face; the second face mesh (V2, 256 px, from face_landmarker.task) then runs on a crop turned
-upright by the outer eye corners (points 33, 263) and framed 1.5x around the first pass's points.
-V2 places the points closer to where they belong; V1 frames as well in a fraction of the time.
+light). Two mesh passes follow, as MediaPipe's tracking does: the small first face mesh (V1,
+192 px) on a square crop around the box only frames the face (once more on a crop turned
+upright by its eye corners when the head is tilted past REFRAME_ANGLE: V1 places points worse
+on a tilted face); the second face mesh (V2, 256 px, from face_landmarker.task) then runs on a
+crop turned upright by the outer eye corners (points 33, 263) and framed 1.5x around the first
+pass's points. V2 places the points closer to where they belong; V1 frames as well in a fraction of the time.
 Each eye is then cropped (2.3x its corner distance, upright) for the iris model, which finds the
 iris better than V2's own iris points (figures: benchmarks/NOTES.md, "Face mesh V2").
 
@@ -31,6 +32,7 @@ ASSETS = Path(__file__).resolve().parents[2] / "assets" / "mediapipe"
 FRAME_SIZE, MESH_SIZE, IRIS_SIZE = 192, 256, 64   # model input sides, pixels
 ROI_SCALE, EYE_SCALE = 1.5, 2.3         # crop side over the points' extent (MediaPipe's values)
 MESH_POINTS = 468                        # the face mesh's points; the irises follow them
+REFRAME_ANGLE = np.radians(10)           # a first crop this far off upright is framed once more
 MIN_FACE_SCORE = 0.5                    # the mesh model's face-presence probability
 MODELS = ("face_landmark.onnx", "face_landmarks_detector.onnx", "iris_landmark.onnx")   # frame, mesh, iris
 # the mesh pass's weights: Google's, or the same network fine-tuned to OpenHead's embedding of the
@@ -169,8 +171,10 @@ class MediaPipe478:
         else:   # MediaPipe's own rule for its detections: 1.5x the box, turned by the eyes
             d = eyes[1] - eyes[0]
             first = Roi(np.array([(l + r) / 2, (t + b) / 2]), ROI_SCALE * max(r - l, b - t), float(np.arctan2(d[1], d[0])))
-        rough = self.frame(image, first)
-        mesh, score = self.mesh(image, roi_from_points(rough, MEDIAPIPE478.outer_eye_corners, ROI_SCALE))
+        roi = roi_from_points(self.frame(image, first), MEDIAPIPE478.outer_eye_corners, ROI_SCALE)
+        if abs(roi.angle - first.angle) > REFRAME_ANGLE:   # a tilted head: frame it again, upright
+            roi = roi_from_points(self.frame(image, roi), MEDIAPIPE478.outer_eye_corners, ROI_SCALE)
+        mesh, score = self.mesh(image, roi)
         return DenseFace(box, np.concatenate([mesh, self.iris(image, mesh)]).astype(np.float64), score)
 
     def follow(self, image: np.ndarray, previous: DenseFace | None) -> DenseFace | None:

@@ -1,29 +1,18 @@
 """MediaPipe's short-range face detector (BlazeFace, shipped as ONNX): its SSD decoding on real
-photos (the astronaut, turned and letterboxed), and the dense landmarker finding faces through it
-where dlib's HOG finds none."""
-import cv2
+photos (the astronaut, plain and letterboxed). The dense landmarker finding faces through it where
+dlib's HOG finds none: test_mediapipe478.py."""
 import numpy as np
 import pytest
 
 from headsmith.detect import blazeface
 from headsmith.detect.blazeface import BlazeFace, anchors, weighted_nms
 from headsmith.detect.dlib68 import DetectorUnavailable, Dlib68
-from headsmith.detect.mediapipe478 import MediaPipe478
-
-FACE_CENTRE = (226, 128)      # the astronaut's face, pixels (x, y)
-
 
 @pytest.fixture(scope="module")
 def astronaut():
     import skimage.data
 
     return skimage.data.astronaut()
-
-
-def turned(image: np.ndarray, degrees: float) -> tuple[np.ndarray, np.ndarray]:
-    """The photo turned counter-clockwise about the face, and its (2, 3) pixel map."""
-    M = cv2.getRotationMatrix2D(FACE_CENTRE, degrees, 1.0)
-    return cv2.warpAffine(image, M, image.shape[1::-1], borderMode=cv2.BORDER_REFLECT), M
 
 
 def iou(a, b) -> float:
@@ -70,20 +59,6 @@ def test_a_letterboxed_photo_maps_back_to_its_own_pixels(astronaut):
     (plain,), (shifted,) = BlazeFace().detect(astronaut), BlazeFace().detect(wide)
     assert np.abs(np.subtract(shifted.box, plain.box) - [80, 0, 80, 0]).max() <= 4
     assert np.abs(shifted.eyes - plain.eyes - [80, 0]).max() < 4
-
-
-def test_a_face_turned_past_dlib_is_found_upright(astronaut):
-    """Turned 60 degrees in the image plane, the face is past dlib's frontal template; the dense
-    landmarker finds it through BlazeFace, its first crop turned by the detector's eyes, and
-    puts the points where the upright photo's points go under the same turn."""
-    upright = MediaPipe478().detect(astronaut)[0].points
-    photo, M = turned(astronaut, 60)
-    assert Dlib68().boxes(photo) == []
-    faces = MediaPipe478().detect(photo)
-    assert len(faces) == 1
-    truth = upright @ M[:, :2].T + M[:, 2]
-    iod = np.linalg.norm(truth[33] - truth[263])
-    assert np.linalg.norm(faces[0].points - truth, axis=1).mean() < 0.02 * iod
 
 
 def test_a_missing_model_file_says_how_to_rebuild_it(tmp_path, monkeypatch):

@@ -135,3 +135,19 @@ def test_tuned_mesh_is_the_recorded_training_of_the_shipped_v2():
     assert [n.op_type for n in tuned.graph.node] == [n.op_type for n in google.graph.node]
     assert rec["heldout_error_iod_trained"] < rec["heldout_error_iod_original"]
     assert rec["steps_done"] == rec["config"]["steps"] and "headsmith-train landmarks" in rec["command"]
+
+
+@pytest.mark.parametrize("degrees", [30, 40, 60, 90])
+def test_a_tilted_head_gives_the_points_of_the_upright_one_turned(astronaut, degrees):
+    """The photo turned in its own plane: the points are the upright photo's points under the same
+    turn. Up to ~45 degrees dlib's box starts it and the first crop is framed again upright; past
+    that dlib finds no face and MediaPipe's detector does, its eyes turning the first crop."""
+    upright = MediaPipe478().detect(astronaut)[0].points
+    M = cv2.getRotationMatrix2D((226, 128), degrees, 1.0)      # about the face
+    photo = cv2.warpAffine(astronaut, M, astronaut.shape[1::-1], borderMode=cv2.BORDER_REFLECT)
+    assert (Dlib68().boxes(photo) == []) == (degrees > 45)
+    faces = MediaPipe478().detect(photo)
+    assert len(faces) == 1
+    truth = upright @ M[:, :2].T + M[:, 2]
+    iod = np.linalg.norm(truth[33] - truth[263])
+    assert np.linalg.norm(faces[0].points - truth, axis=1).mean() < 0.008 * iod
