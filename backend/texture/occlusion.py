@@ -171,19 +171,35 @@ def _grey_beard_distance(feat: torch.Tensor, z: torch.Tensor, chin: torch.Tensor
     return ((feat - centre) / scale).norm(dim=-1)
 
 
+def colour_features(albedo: torch.Tensor) -> torch.Tensor:
+    """(S, S, 3) linear colours -> (S, S, 3) log brightness, log R/G, log B/G."""
+    log = albedo.clamp(min=1e-3).log()
+    return torch.stack([log.mean(-1), log[..., 0] - log[..., 1], log[..., 2] - log[..., 1]], -1)
+
+
+def reference_skin(features: torch.Tensor, weight: torch.Tensor,
+                   zones: SkinZones) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """The colour_features of the reference skin the photo saw well: (median (3,), robust spread
+    (3,), floored), or None with fewer than 50 such texels."""
+    ref = zones.reference & (weight > 0.5)
+    if int(ref.sum()) < 50:
+        return None
+    centre = features[ref].median(0).values
+    floor = torch.tensor([FLOOR_BRIGHTNESS, FLOOR_CHROMA, FLOOR_CHROMA])
+    return centre, torch.maximum((features[ref] - centre).abs().median(0).values * 1.4826, floor)
+
+
 def skin_colour_weight(albedo: torch.Tensor, weight: torch.Tensor, zones: SkinZones) -> torch.Tensor:
     """albedo (S, S, 3) linear de-lit colours of one photo; weight (S, S) how well it sees each
     texel -> (S, S) in [0, 1]: 0 on texels whose colour is not the person's skin (in the zones'
     sense, and a thin band around them, where colours mix), 1 on the others. Without enough seen
     reference skin, everything is kept."""
-    ref = zones.reference & (weight > 0.5)
-    if int(ref.sum()) < 50:
+    feat = colour_features(albedo)
+    stats = reference_skin(feat, weight, zones)
+    if stats is None:
         return torch.ones_like(weight)
-    log = albedo.clamp(min=1e-3).log()
-    feat = torch.stack([log.mean(-1), log[..., 0] - log[..., 1], log[..., 2] - log[..., 1]], -1)
-    centre = feat[ref].median(0).values
+    centre, scale = stats
     floor = torch.tensor([FLOOR_BRIGHTNESS, FLOOR_CHROMA, FLOOR_CHROMA])
-    scale = torch.maximum((feat[ref] - centre).abs().median(0).values * 1.4826, floor)
     z = (feat - centre) / scale
     # brighter, less red, bluer: the deviations a beard does not make
     one_sided = (z * torch.tensor([1.0, -1.0, 1.0])).clamp(min=0).norm(dim=-1)

@@ -22,10 +22,12 @@ from ..imageio.color import srgb_to_linear
 from ..render import MeshRenderer, OrthographicCamera, sh_shading
 from ..render.shading import ambient_irradiance
 from ..uvspace import surface_maps, uv_support
+from .asymmetry import one_sided_occluders
 from .delight import refit_light, symmetric_light_factor
 from .fill import push_pull_fill
 from .skin_synthesis import complete_skin
-from .occlusion import SILHOUETTE_MARGIN, silhouette_margin, skin_colour_weight, skin_zones
+from .occlusion import (SILHOUETTE_MARGIN, colour_features, reference_skin, silhouette_margin, skin_colour_weight,
+                        skin_zones)
 
 # Linear-light priors for parts the photo may not show.
 PRIORS = {"eye": (0.75, 0.72, 0.68), "teeth": (0.70, 0.64, 0.52), "tongue": (0.45, 0.13, 0.12),
@@ -83,6 +85,16 @@ def _photo_samples(sup, faces: torch.Tensor, vertices: torch.Tensor, camera: tor
     return N, _sample(photo, px[..., :2], H, H), w
 
 
+def _one_sided(albedo: torch.Tensor, weight: torch.Tensor, zones, tested: torch.Tensor, sup) -> torch.Tensor:
+    """(S, S) in [0, 1]: 1 on texels showing a one-sided occluder (asymmetry.py), 0 without
+    enough reference skin to measure against."""
+    feat = colour_features(albedo)
+    stats = reference_skin(feat, weight, zones)
+    if stats is None:
+        return torch.zeros_like(weight)
+    return one_sided_occluders(feat, weight, tested, sup, *stats)
+
+
 def shading_trust(shading: torch.Tensor, light: torch.Tensor) -> torch.Tensor:
     """shading (S, S, 3) irradiance under light (9, 3) -> (S, S) in [0, 1]: 1 where every channel
     is at least DIM_SHADING of the ambient irradiance, falling to 0 at none."""
@@ -113,7 +125,6 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
         shading = sh_shading(N[None], light)[0]
         alb = (col / shading.clamp(min=0.05)).clamp(0, 1)
         w = w * shading_trust(shading, light[0])
-        seen += w ** 2
         # the light the SH shading missed, from the skin's left/right asymmetry (delight.py),
         # measured on what the colour test takes for skin; after it, the test again
         cw = skin_colour_weight(alb, w, zones)     # hair, background, clothes: not skin
@@ -122,7 +133,11 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
             alb = torch.where(is_skin[..., None], (alb * factor).clamp(0, 1), alb)
             cw = skin_colour_weight(alb, w, zones)
             light = refit_light(alb, col, N, w * cw * plain, light[0])[None]
-        w = w * cw
+        # a hand or a lock of hair on one side (asymmetry.py): left out, and not counted as seen,
+        # so that the mirror, seen as skin, fills it
+        occluded = _one_sided(alb, w * cw, zones, plain & sup.has_mirror, sup)
+        seen += (w * (1 - occluded)) ** 2
+        w = w * cw * (1 - occluded)
         refit.append(light[0])
         acc += alb * w[..., None] ** 2
         wsum += w ** 2
