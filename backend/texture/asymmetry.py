@@ -19,13 +19,14 @@ import torch
 import torch.nn.functional as Fn
 
 from ..uvspace.atlas import UVSupport
-from .fill import weighted_blur
+from .fill import gaussian_blur, weighted_blur
 
 WORK_SIZE = 256
 SMOOTH_SIGMA = 1.0         # texels at WORK_SIZE: colour noise and a misfit of a texel or two
 MIRROR_KEEP, MIRROR_DROP = 4.0, 6.0    # colour distance to the mirror, in reference deviations
 ODD_MARGIN = 2.0           # the texel must be this much farther from the skin than its mirror is
 MIN_BLOB = 12              # texels at WORK_SIZE (~1.7 cm^2 on the face): smaller blobs stay
+EDGE_SIGMA = 1.5           # texels at WORK_SIZE: the soft edge
 SEEN = 0.5                 # blurred weight from which a texel counts as seen
 
 
@@ -63,4 +64,7 @@ def one_sided_occluders(features: torch.Tensor, weight: torch.Tensor, tested: to
     odd = ((f - centre) / scale).norm(dim=-1) - ((mirror[..., :3] - centre) / scale).norm(dim=-1)
     strength = ((to_mirror - MIRROR_KEEP) / (MIRROR_DROP - MIRROR_KEEP)).clamp(0, 1) * both * (odd > ODD_MARGIN)
     strength = strength * torch.as_tensor(_large_blobs((strength > 0).numpy()), dtype=strength.dtype)
+    # a soft, round edge (the mirror's colour blends in over it), the blobs' cores kept whole
+    # (within the tested skin: the blur in UV space also reaches other charts)
+    strength = torch.maximum(strength, gaussian_blur(strength[..., None], EDGE_SIGMA)[..., 0] * 2).clamp(max=1) * t
     return Fn.interpolate(strength[None, None], size=(S, S), mode="bilinear", align_corners=False)[0, 0]

@@ -117,6 +117,7 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     acc = torch.zeros(size, size, 3)
     wsum = torch.zeros(size, size)
     seen = torch.zeros(size, size)     # as wsum, before the skin-colour test
+    in_front = torch.zeros(size, size)  # one-sided occluders, the most any photo showed
     refit = []                          # per photo, the SH light the de-lit albedo asks for (the
                                         # fitted one where nothing was taken out)
     for i, img in enumerate(images):
@@ -133,10 +134,11 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
             alb = torch.where(is_skin[..., None], (alb * factor).clamp(0, 1), alb)
             cw = skin_colour_weight(alb, w, zones)
             light = refit_light(alb, col, N, w * cw * plain, light[0])[None]
-        # a hand or a lock of hair on one side (asymmetry.py): left out, and not counted as seen,
-        # so that the mirror, seen as skin, fills it
+        # a hand or a lock of hair on one side (asymmetry.py): left out, and filled from the
+        # mirror, which showed skin
         occluded = _one_sided(alb, w * cw, zones, plain & sup.has_mirror, sup)
-        seen += (w * (1 - occluded)) ** 2
+        in_front = torch.maximum(in_front, occluded)
+        seen += w ** 2
         w = w * cw * (1 - occluded)
         refit.append(light[0])
         acc += alb * w[..., None] ** 2
@@ -151,9 +153,11 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     m_w = m_w * sup.has_mirror
     # only where this side was not seen: what the colour test dropped is filled from around it,
     # as the other side's light misfit differs and would leave a patch
+    # (and, as much as they were, where a one-sided occluder was: the mirror is the skin it hid)
     take = (m_w > seen.sqrt().clamp(0, 1)) & valid
-    tot = observed + m_w * take
-    merged = (albedo * observed[..., None] + m_alb * (m_w * take)[..., None]) / tot.clamp(min=1e-8)[..., None]
+    mirror_share = m_w * torch.maximum(take.float(), in_front) * valid
+    tot = observed + mirror_share
+    merged = (albedo * observed[..., None] + m_alb * mirror_share[..., None]) / tot.clamp(min=1e-8)[..., None]
     conf = tot.clamp(0, 1)
     source = torch.full((size, size), 2, dtype=torch.uint8)
     source[(observed > 0.05)] = 0

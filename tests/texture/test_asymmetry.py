@@ -50,7 +50,7 @@ def test_a_patch_on_one_cheek_is_an_occluder_and_on_both_it_is_the_person(openhe
     core = hand & (_cheek(openhead, +1, 0.012))
     assert float(occ[core].mean()) > 0.9
     assert float(occ[_cheek(openhead, -1, 0.02)].max()) == 0.0          # its mirror is skin
-    assert float(occ[~_cheek(openhead, +1, 0.03)].max()) == 0.0
+    assert float(occ[~_cheek(openhead, +1, 0.03)].max()) < 0.05     # the soft edge's blur in UV space
     albedo[_mirrored(openhead, hand)] = torch.tensor(HAND)                 # both sides: the person's own
     assert float(_occluders(openhead, albedo).max()) == 0.0
 
