@@ -67,7 +67,7 @@ def albedo_figures(model, folder: Path) -> dict:
     skin = region_skin(model, S, "face", "forehead", "nose", "cheeks", "chin", "neck", "ears", "scalp")
     cov = cov_png.astype(np.float32) / 255
     zones = skin_zones(model, S)
-    plain = (zones.reference | zones.tested | zones.beardable | zones.brighter).numpy()
+    plain = zones.plain.numpy()
     return {"seam": boundary_delta_e(srgb, cov, skin),
             "tone": tone_delta_e(srgb, region_skin(model, S, "scalp", "ears", "neck"), region_skin(model, S, "cheeks")),
             "grain": grain_ratio(srgb, cov, skin & plain), "grain_all": grain_ratio(srgb, cov, skin)}

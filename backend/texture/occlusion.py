@@ -65,6 +65,11 @@ class SkinZones:
     neck: torch.Tensor        # (S, S) bool: below the chin and behind the jaw's back, where a
                               # beard ends and the photo shows collars and background
 
+    @property
+    def plain(self) -> torch.Tensor:
+        """(S, S) bool: the skin the colour tests look at (not the brows, eyes, lips, nostrils)."""
+        return self.reference | self.tested | self.beardable | self.brighter
+
 
 def _near_polyline(p: torch.Tensor, points: torch.Tensor, closed: bool, margin: float) -> torch.Tensor:
     """p (N, 3), points (K, 3) metres -> (N,) bool: within margin of the polyline through the

@@ -102,6 +102,41 @@ def shading_trust(shading: torch.Tensor, light: torch.Tensor) -> torch.Tensor:
     return (shading.min(-1).values / (DIM_SHADING * max(ambient, 1e-6))).clamp(0, 1)
 
 
+@dataclass
+class _Photo:
+    """One photo unwrapped, de-lit and tested (UV maps at the texture size)."""
+
+    albedo: torch.Tensor      # (S, S, 3) linear
+    seen: torch.Tensor        # (S, S) how well the photo saw each texel, before the skin tests
+    weight: torch.Tensor      # (S, S) the same after them: what the albedo may take from it
+    occluded: torch.Tensor    # (S, S) in [0, 1]: a one-sided occluder (asymmetry.py)
+    light: torch.Tensor       # (9, 3) its SH light, refitted to the de-lit albedo
+
+
+def _unwrap_photo(sup, zones, faces: torch.Tensor, vertices: torch.Tensor, camera: torch.Tensor,
+                  light: torch.Tensor, img: np.ndarray) -> _Photo:
+    """vertices (1, V, 3), camera (1, 3), light (1, 9, 3) of one photo, img its sRGB crop."""
+    is_skin = (sup.part == 0) & ~sup.mouth_interior
+    plain = zones.plain
+    N, col, w = _photo_samples(sup, faces, vertices, camera, img)
+    light = light.float().cpu()
+    shading = sh_shading(N[None], light)[0]
+    alb = (col / shading.clamp(min=0.05)).clamp(0, 1)
+    w = w * shading_trust(shading, light[0])
+    # the light the SH shading missed, from the skin's left/right asymmetry (delight.py),
+    # measured on what the colour test takes for skin; after it, the test again
+    cw = skin_colour_weight(alb, w, zones)     # hair, background, clothes: not skin
+    factor = symmetric_light_factor(alb, w * cw * plain, sup, (w > 0) & is_skin)
+    if factor is not None:   # the light taken out of the albedo goes into the photo's light
+        alb = torch.where(is_skin[..., None], (alb * factor).clamp(0, 1), alb)
+        cw = skin_colour_weight(alb, w, zones)
+        light = refit_light(alb, col, N, w * cw * plain, light[0])[None]
+    # a hand or a lock of hair on one side (asymmetry.py): left out, and filled from the mirror,
+    # which showed skin
+    occluded = _one_sided(alb, w * cw, zones, plain & sup.has_mirror, sup)
+    return _Photo(alb, w, w * cw * (1 - occluded), occluded, light[0])
+
+
 def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tensor,
                   lights: torch.Tensor, images: list[np.ndarray], size: int = 1024,
                   skin_prior: torch.Tensor | None = None) -> TextureResult:
@@ -113,7 +148,7 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     faces = model.faces.cpu()
     valid = sup.part >= 0
     is_skin = (sup.part == 0) & ~sup.mouth_interior
-    plain = zones.reference | zones.tested | zones.beardable | zones.brighter   # skin, not brows, eyes, lips
+    plain = zones.plain
     acc = torch.zeros(size, size, 3)
     wsum = torch.zeros(size, size)
     seen = torch.zeros(size, size)     # as wsum, before the skin-colour test
@@ -121,28 +156,12 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     refit = []                          # per photo, the SH light the de-lit albedo asks for (the
                                         # fitted one where nothing was taken out)
     for i, img in enumerate(images):
-        N, col, w = _photo_samples(sup, faces, vertices[i:i + 1], cameras[i:i + 1], img)
-        light = lights[i:i + 1].float().cpu()
-        shading = sh_shading(N[None], light)[0]
-        alb = (col / shading.clamp(min=0.05)).clamp(0, 1)
-        w = w * shading_trust(shading, light[0])
-        # the light the SH shading missed, from the skin's left/right asymmetry (delight.py),
-        # measured on what the colour test takes for skin; after it, the test again
-        cw = skin_colour_weight(alb, w, zones)     # hair, background, clothes: not skin
-        factor = symmetric_light_factor(alb, w * cw * plain, sup, (w > 0) & is_skin)
-        if factor is not None:   # the light taken out of the albedo goes into the photo's light
-            alb = torch.where(is_skin[..., None], (alb * factor).clamp(0, 1), alb)
-            cw = skin_colour_weight(alb, w, zones)
-            light = refit_light(alb, col, N, w * cw * plain, light[0])[None]
-        # a hand or a lock of hair on one side (asymmetry.py): left out, and filled from the
-        # mirror, which showed skin
-        occluded = _one_sided(alb, w * cw, zones, plain & sup.has_mirror, sup)
-        in_front = torch.maximum(in_front, occluded)
-        seen += w ** 2
-        w = w * cw * (1 - occluded)
-        refit.append(light[0])
-        acc += alb * w[..., None] ** 2
-        wsum += w ** 2
+        photo = _unwrap_photo(sup, zones, faces, vertices[i:i + 1], cameras[i:i + 1], lights[i:i + 1], img)
+        in_front = torch.maximum(in_front, photo.occluded)
+        seen += photo.seen ** 2
+        refit.append(photo.light)
+        acc += photo.albedo * photo.weight[..., None] ** 2
+        wsum += photo.weight ** 2
     observed = (wsum.sqrt()).clamp(0, 1)
     albedo = acc / wsum.clamp(min=1e-8)[..., None]
 

@@ -21,7 +21,7 @@ def _near(openhead, centre, radius: float) -> torch.Tensor:
 
 def _occluders(openhead, albedo):
     z, sup = skin_zones(openhead, SIZE), uv_support(openhead, SIZE)
-    plain = z.reference | z.tested | z.beardable | z.brighter
+    plain = z.plain
     seen = plain.float()
     feat = colour_features(albedo)
     return one_sided_occluders(feat, seen, plain & sup.has_mirror, sup, *reference_skin(feat, seen, z))

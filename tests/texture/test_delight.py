@@ -23,7 +23,7 @@ def _face_albedo(openhead):
     albedo = torch.where(mole[..., None], albedo * 0.4, albedo)
     light = torch.exp(6 * x)[..., None]            # x = +-0.07 m: 1.5x and 0.66x
     zones = skin_zones(openhead, S)
-    plain = (zones.reference | zones.tested | zones.beardable | zones.brighter) & (sup.part == 0)
+    plain = zones.plain & (sup.part == 0)
     return sup, albedo, (albedo * light).clamp(0, 1), plain.float(), mole, xyz
 
 
