@@ -17,6 +17,7 @@ from ..render.shading import light_implausibility, sphere_directions
 from .terms import FitState
 
 VISIBILITY_STEPS = 4   # photometric steps between z-buffer passes (see rasterize's visibility)
+PHOTO_PIXEL_SHARE = 0.5   # of the skin pixels the photometric term reads per step (_pixel_sample)
 
 
 def rigid_stage(st: FitState, steps: int) -> None:
@@ -141,6 +142,14 @@ def _photometric_optimizer(st: FitState, albedo_model: AlbedoModel | None, steps
     return Adam(params, total_steps=steps)
 
 
+def _pixel_sample(skin: Fragments, target: torch.Tensor, gen: torch.Generator) -> tuple[Fragments, torch.Tensor]:
+    """A random PHOTO_PIXEL_SHARE of the skin pixels and their photo colours, drawn anew each step:
+    the photometric term is a mean over pixels, so its expected gradient is the full one's."""
+    n = target.shape[0]
+    keep = torch.randperm(n, generator=gen, device=target.device)[:max(1, int(n * PHOTO_PIXEL_SHARE))]
+    return Fragments(skin.face_index, None, None, skin.pixels[keep], skin.pixel_batch[keep]), target[keep]
+
+
 def photometric_stage(st: FitState, observations: list, albedo_model: AlbedoModel | None, steps: int,
                       size: int) -> AlbedoModel | None:
     """A robust (clamped L1) photometric term on the face skin plus the landmark terms at a low
@@ -158,17 +167,19 @@ def photometric_stage(st: FitState, observations: list, albedo_model: AlbedoMode
     skin, skin_target = _start_light_and_albedo(st, sr)
     opt = _photometric_optimizer(st, albedo_model, steps)
     directions = sphere_directions().to(dev)
+    gen = torch.Generator(device=dev).manual_seed(s.seed)
     for step in range(steps):
         opt.zero_grad()
         verts, ndc = sr.posed()
         lmk, eye, lip, _ = st.landmark_terms(ndc)
         if step % VISIBILITY_STEPS == 0 and step > 0:
             skin, skin_target = sr.visibility()
-        r, image = sr.render(verts, skin)
+        part, part_target = _pixel_sample(skin, skin_target, gen)
+        r, image = sr.render(verts, part)
         albedo_prior = 0.0 if albedo_model is None else s.w_albedo_code * (st.albedo_code ** 2).sum()
         dark, chroma = light_implausibility(st.light, directions)
         light_prior = (s.w_light_dark * dark + s.w_light_chroma * chroma).mean()
-        resid = (image - skin_target).abs()
+        resid = (image - part_target).abs()
         photo = torch.clamp(resid, max=s.photo_clamp).sum() / max(resid.shape[0], 1) / 3
         loss = (s.w_photo * photo + st.w_landmark_photo * lmk + s.w_eye * eye + s.w_lip * lip + st.priors()
                 + albedo_prior + light_prior)

@@ -49,3 +49,22 @@ def test_the_photometric_light_stays_one_a_scene_casts(openhead):
     assert found["free"][1] > 0.015                          # coloured (0.028 measured)
     assert found["priors"][1] < 0.3 * found["free"][1]       # 0.0036
     assert found["priors"][0] < 1e-5 < found["free"][0]      # 1.6e-7 and 0.004
+
+
+def test_the_photometric_term_reads_a_fresh_half_of_the_skin_each_step():
+    """Its pixels and their photo colours stay paired, no pixel twice; successive steps read other
+    halves, and the same seed reads the same ones (a fit is repeatable)."""
+    from headsmith.fit.stages import PHOTO_PIXEL_SHARE, _pixel_sample
+    from headsmith.render import Fragments
+
+    pixels = torch.arange(1000) * 3
+    skin = Fragments(torch.full((1, 64, 64), -1), None, None, pixels, torch.zeros(1000, dtype=torch.long))
+    target = torch.stack([pixels.float()] * 3, -1)
+    gen = torch.Generator().manual_seed(0)
+    first, t1 = _pixel_sample(skin, target, gen)
+    second, _ = _pixel_sample(skin, target, gen)
+    assert len(first.pixels) == int(1000 * PHOTO_PIXEL_SHARE) == len(set(first.pixels.tolist()))
+    assert torch.equal(t1[:, 0], first.pixels.float()) and torch.equal(first.pixel_batch, torch.zeros_like(first.pixels))
+    assert 0.3 < len(set(first.pixels.tolist()) & set(second.pixels.tolist())) / len(first.pixels) < 0.7
+    again, _ = _pixel_sample(skin, target, torch.Generator().manual_seed(0))
+    assert torch.equal(again.pixels, first.pixels)
