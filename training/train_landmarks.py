@@ -55,15 +55,13 @@ def load_renders(root: Path) -> dict:
 def frame_rois(images: np.ndarray, points: np.ndarray) -> np.ndarray:
     """The product's crop of each photo (centre x, y, side, angle) as MediaPipe478.landmarks makes
     it, the first pass framed from a square around the true points in place of dlib's box."""
-    from headsmith.detect.mediapipe478 import ROI_SCALE, MediaPipe478, Roi, roi_from_points
-    from headsmith.detect.point_sets import MEDIAPIPE478
+    from headsmith.detect.mediapipe478 import ROI_SCALE, MediaPipe478, Roi
 
     det = MediaPipe478()
     out = []
     for img, p in zip(images, points):
         lo, hi = p.min(0), p.max(0)
-        rough = det.frame(img, Roi((lo + hi) / 2, ROI_SCALE * float(max(hi - lo)), 0.0))
-        r = roi_from_points(rough, MEDIAPIPE478.outer_eye_corners, ROI_SCALE)
+        r = det.mesh_roi(img, Roi((lo + hi) / 2, ROI_SCALE * float(max(hi - lo)), 0.0))
         out.append([*r.centre, r.side, r.angle])
     return np.array(out, np.float32)
 

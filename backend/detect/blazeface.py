@@ -16,16 +16,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 import cv2
 import numpy as np
+
+from .mediapipe_models import ASSETS, onnx_session
 
 INPUT = 128
 MODEL = "face_detection_short_range.onnx"
 MIN_SCORE = 0.5               # MediaPipe's own threshold for this model
 OVERLAP = 0.3                 # intersection over union from which two detections are one face
-ASSETS = Path(__file__).resolve().parents[2] / "assets" / "mediapipe"
 
 
 @dataclass(frozen=True)
@@ -83,8 +83,6 @@ class BlazeFace:
 
     @cached_property
     def _session(self):
-        from .mediapipe478 import onnx_session
-
         return onnx_session(ASSETS / MODEL, self.device)
 
     @cached_property

@@ -14,14 +14,13 @@ The point subset and the output names are the layout of MediaPipe's face_blendsh
 from __future__ import annotations
 
 from functools import cached_property
-from pathlib import Path
 
 import numpy as np
 
 from .dlib68 import DetectorUnavailable
-from .mediapipe478 import onnx_session
+from .mediapipe_models import ASSETS, onnx_session
 
-ASSET = Path(__file__).resolve().parents[2] / "assets" / "mediapipe" / "face_blendshapes.onnx"
+ASSET = ASSETS / "face_blendshapes.onnx"
 
 # the 146 of the 478 points the model reads (kLandmarksSubsetIdxs), in the model's input order
 SUBSET = (

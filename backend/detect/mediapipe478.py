@@ -20,15 +20,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from pathlib import Path
 
 import cv2
 import numpy as np
 
 from .dlib68 import DetectorUnavailable, FaceLandmarks
+from .mediapipe_models import ASSETS, onnx_session
 from .point_sets import MEDIAPIPE478
 
-ASSETS = Path(__file__).resolve().parents[2] / "assets" / "mediapipe"
 FRAME_SIZE, MESH_SIZE, IRIS_SIZE = 192, 256, 64   # model input sides, pixels
 ROI_SCALE, EYE_SCALE = 1.5, 2.3         # crop side over the points' extent (MediaPipe's values)
 MESH_POINTS = 468                        # the face mesh's points; the irises follow them
@@ -81,17 +80,6 @@ def to_image(points: np.ndarray, M: np.ndarray) -> np.ndarray:
     return points @ inv[:, :2].T + inv[:, 2]
 
 
-def onnx_session(path: Path, device: str):
-    """One of MediaPipe's converted models on one thread (a face at a time), CUDA first when the
-    device asks for it."""
-    import onnxruntime as ort
-
-    providers = (["CUDAExecutionProvider"] if device.startswith("cuda") else []) + ["CPUExecutionProvider"]
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    return ort.InferenceSession(str(path), opts, providers=providers)
-
-
 @dataclass
 class DenseFace(FaceLandmarks):
     """478 points (image pixels) and the mesh model's face-presence probability."""
@@ -135,6 +123,14 @@ class MediaPipe478:
         pts = next(o for o in out if o.size == 3 * MESH_POINTS).reshape(MESH_POINTS, 3)[:, :2]
         return to_image(pts, M)
 
+    def mesh_roi(self, image: np.ndarray, first: Roi) -> Roi:
+        """The mesh pass's crop: upright by the eye corners of the first pass's points on `first`,
+        framed once more when that crop was far from upright (a tilted head)."""
+        roi = roi_from_points(self.frame(image, first), MEDIAPIPE478.outer_eye_corners, ROI_SCALE)
+        if abs(roi.angle - first.angle) > REFRAME_ANGLE:
+            roi = roi_from_points(self.frame(image, roi), MEDIAPIPE478.outer_eye_corners, ROI_SCALE)
+        return roi
+
     def mesh(self, image: np.ndarray, roi: Roi) -> tuple[np.ndarray, float]:
         """-> (468, 2) mesh points (V2) in image pixels, face-presence probability."""
         x, M = warp(image, roi, MESH_SIZE)
@@ -171,10 +167,7 @@ class MediaPipe478:
         else:   # MediaPipe's own rule for its detections: 1.5x the box, turned by the eyes
             d = eyes[1] - eyes[0]
             first = Roi(np.array([(l + r) / 2, (t + b) / 2]), ROI_SCALE * max(r - l, b - t), float(np.arctan2(d[1], d[0])))
-        roi = roi_from_points(self.frame(image, first), MEDIAPIPE478.outer_eye_corners, ROI_SCALE)
-        if abs(roi.angle - first.angle) > REFRAME_ANGLE:   # a tilted head: frame it again, upright
-            roi = roi_from_points(self.frame(image, roi), MEDIAPIPE478.outer_eye_corners, ROI_SCALE)
-        mesh, score = self.mesh(image, roi)
+        mesh, score = self.mesh(image, self.mesh_roi(image, first))
         return DenseFace(box, np.concatenate([mesh, self.iris(image, mesh)]).astype(np.float64), score)
 
     def follow(self, image: np.ndarray, previous: DenseFace | None) -> DenseFace | None:

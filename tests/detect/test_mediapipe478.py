@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from headsmith.detect import Dlib68, make_detector
-from headsmith.detect.mediapipe478 import ASSETS, MediaPipe478
+from headsmith.detect.mediapipe478 import MediaPipe478
+from headsmith.detect.mediapipe_models import ASSETS
 from headsmith.detect.point_sets import FACE_OVAL, IBUG68, MEDIAPIPE478
 
 # MediaPipe mesh point -> the iBUG-68 point at the same place on the face

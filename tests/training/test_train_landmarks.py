@@ -72,7 +72,7 @@ def test_a_folder_without_renders_is_a_clear_error(tmp_path, run_cli):
 def test_shipped_tuned_mesh_finds_openheads_points_better_than_googles(tmp_path):
     """On renders of people the training never saw (another seed), framed as the product frames
     them, the shipped tuned weights sit nearer the true points than Google's."""
-    from headsmith.detect.mediapipe478 import ASSETS
+    from headsmith.detect.mediapipe_models import ASSETS
     from headsmith_training.landmark_renders import make_renders
     from headsmith_training.onnx_graph import OnnxGraph
     from headsmith_training.train_landmarks import SOURCE, frame_rois
@@ -89,7 +89,7 @@ def test_shipped_tuned_mesh_finds_openheads_points_better_than_googles(tmp_path)
 def test_training_can_start_from_an_earlier_export(renders, tmp_path):
     """--start-from: the run begins at the given weights (here the shipped tuned mesh), not at
     Google's, which stay the reference for the kept outputs and the record."""
-    from headsmith.detect.mediapipe478 import ASSETS
+    from headsmith.detect.mediapipe_models import ASSETS
 
     tuned = ASSETS / "face_landmarks_openhead.onnx"
     cfg = dict(CFG, steps=1, lr=1e-9)
