@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as Fn
 
 from ..uvspace.atlas import UVSupport
-from .fill import gaussian_blur, weighted_blur
+from .fill import area_shrink, gaussian_blur, weighted_blur
 
 WORK_SIZE = 256
 SMOOTH_SIGMA = 1.0         # texels at WORK_SIZE: colour noise and a misfit of a texel or two
@@ -28,10 +28,6 @@ ODD_MARGIN = 2.0           # the texel must be this much farther from the skin t
 MIN_BLOB = 12              # texels at WORK_SIZE (~1.7 cm^2 on the face): smaller blobs stay
 EDGE_SIGMA = 1.5           # texels at WORK_SIZE: the soft edge
 SEEN = 0.5                 # blurred weight from which a texel counts as seen
-
-
-def _shrink(x: torch.Tensor, size: int) -> torch.Tensor:
-    return Fn.adaptive_avg_pool2d(x.permute(2, 0, 1)[None], size)[0].permute(1, 2, 0)
 
 
 def _large_blobs(mask: np.ndarray) -> np.ndarray:
@@ -50,14 +46,14 @@ def one_sided_occluders(features: torch.Tensor, weight: torch.Tensor, tested: to
     centre, scale (3,) the reference skin's median features and robust spread. -> (S, S) in
     [0, 1]: 1 on texels that show a one-sided occluder."""
     S, W = weight.shape[0], WORK_SIZE
-    w = _shrink(weight[..., None], W)[..., 0]
-    f = _shrink(features * weight[..., None], W) / w[..., None].clamp(min=1e-6)
+    w = area_shrink(weight[..., None], W)[..., 0]
+    f = area_shrink(features * weight[..., None], W) / w[..., None].clamp(min=1e-6)
     f = weighted_blur(f, w, SMOOTH_SIGMA)
     seen = weighted_blur(w[..., None], torch.ones_like(w), SMOOTH_SIGMA)[..., 0]
     stack = torch.cat([f, seen[..., None]], -1).permute(2, 0, 1)[None]
     grid = Fn.interpolate(sup.mirror_grid.permute(0, 3, 1, 2), size=(W, W), mode="nearest").permute(0, 2, 3, 1)
     mirror = Fn.grid_sample(stack, grid, mode="bilinear", padding_mode="border", align_corners=False)[0].permute(1, 2, 0)
-    t = _shrink(tested.float()[..., None], W)[..., 0] > 0.5
+    t = area_shrink(tested.float()[..., None], W)[..., 0] > 0.5
     has = Fn.interpolate(sup.has_mirror[None, None].float(), size=(W, W), mode="nearest")[0, 0] > 0.5
     both = t & has & (seen > SEEN) & (mirror[..., 3] > SEEN)
     to_mirror = ((f - mirror[..., :3]) / scale).norm(dim=-1)

@@ -20,7 +20,7 @@ import torch.nn.functional as Fn
 
 from ..render import sh_basis
 from ..uvspace.atlas import UVSupport
-from .fill import gaussian_blur, weighted_blur
+from .fill import area_shrink, gaussian_blur, weighted_blur
 
 WORK_SIZE = 256            # texels per side of the low-pass (the shading it removes is broad)
 SYMMETRY_SIGMA = 4.0       # Gaussian sigma at WORK_SIZE, texels (~1.5 cm on the face chart)
@@ -28,19 +28,14 @@ FULL_TRUST = 0.3           # blurred plain-skin weight from which a side counts 
 SIDE_LIGHT = (0.10, 0.15)  # side_light_strength from which the correction starts, and is full (NOTES.md)
 
 
-def _shrink(x: torch.Tensor, size: int) -> torch.Tensor:
-    """(S, S, C) -> (size, size, C) by area."""
-    return Fn.adaptive_avg_pool2d(x.permute(2, 0, 1)[None], size)[0].permute(1, 2, 0)
-
-
 def _half_gap(albedo: torch.Tensor, weight: torch.Tensor, sup: UVSupport,
               visible: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """-> (half the broad log-colour gap to the mirror (W, W, 3), its trust (W, W, 1) in [0, 1])
     at WORK_SIZE; arguments as symmetric_light_factor."""
     W = WORK_SIZE
-    w = _shrink(weight[..., None], W)
-    shown = _shrink(visible.float()[..., None], W) > 0
-    a = _shrink(albedo * weight[..., None], W) / w.clamp(min=1e-6)
+    w = area_shrink(weight[..., None], W)
+    shown = area_shrink(visible.float()[..., None], W) > 0
+    a = area_shrink(albedo * weight[..., None], W) / w.clamp(min=1e-6)
     low = weighted_blur(torch.log(a.clamp(min=1e-3)), w[..., 0], SYMMETRY_SIGMA)   # broad everywhere
     seen = gaussian_blur(w, SYMMETRY_SIGMA)
     stack = torch.cat([low, seen], -1).permute(2, 0, 1)[None]

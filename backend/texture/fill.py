@@ -55,6 +55,11 @@ def dilate_mask(mask: np.ndarray, pixels: int) -> np.ndarray:
     return cv2.dilate(mask.astype(np.uint8), k) > 0
 
 
+def area_shrink(x: torch.Tensor, size: int) -> torch.Tensor:
+    """(S, S, C) -> (size, size, C) by area (the mean over each block)."""
+    return Fn.adaptive_avg_pool2d(x.permute(2, 0, 1)[None], size)[0].permute(1, 2, 0)
+
+
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """Gaussian blur of (H, W, C), borders replicated."""
     r = int(3 * sigma)

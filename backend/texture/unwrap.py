@@ -1,7 +1,8 @@
 """Unwrap photos into OpenHead/FLAME UV space: sample each photo where the fitted surface is
 visible and faces the camera, divide by the fitted SH shading (de-light, linear light) and by
 what light the SH missed that breaks the face's left/right symmetry (delight.py), keep the
-texels that show the person's skin and features (not hair, background or clothes: occlusion.py),
+texels that show the person's skin and features (not hair, background or clothes: occlusion.py;
+not a hand or a lock of hair on one side: asymmetry.py),
 merge the photos by how squarely they see each texel, complete unseen texels from the mirrored
 side, then the skin from the person's own seen skin (skin_synthesis: tone extended without a
 step, grain from patches of the cheeks), and give eyes/teeth/mouth plausible colours where
