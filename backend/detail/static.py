@@ -57,12 +57,18 @@ class SfsProblem:
     has_mirror: torch.Tensor    # (S, S)
 
     def __post_init__(self):
-        self.frame = GradientFrame.of(self.P, self.N, self.mask)   # fixed surface: built once
+        # fixed surface: its frame is built once, and only at the texels the loss weighs (any
+        # photo's W > 0; a fifth of the layout at 256), which are all a step shades
+        texels = torch.nonzero((self.W > 0).reshape(-1, self.size * self.size).any(0)).squeeze(1)
+        self.frame = GradientFrame.of(self.P, self.N, self.mask).at(texels)
+        pick = lambda x: x.flatten(-2)[..., texels]  # noqa: E731
+        self._albedo_at = pick(self.A_smooth.movedim(-1, -3)).movedim(-2, -1)    # ([B,] K, 3)
+        self._target_at, self._weight_at = pick(self.target), pick(self.W)       # (B, K), ([B,] K)
 
     def photo_loss(self, D: torch.Tensor) -> torch.Tensor:
-        n = self.frame.bumped_normals(D)
-        pred = (self.A_smooth * sh_shading(n, self.light)).mean(-1)
-        return ((pred - self.target).abs() * self.W).sum() / self.W.sum().clamp(min=1)
+        """D (B, S, S) metres -> the weighted mean absolute luminance error of the shaded relief."""
+        pred = (self._albedo_at * sh_shading(self.frame.bumped_normals(D), self.light)).mean(-1)
+        return ((pred - self._target_at).abs() * self._weight_at).sum() / self.W.sum().clamp(min=1)
 
     def regularisers(self, D: torch.Tensor, w_sparse: float, w_smooth: float, w_sym: float) -> torch.Tensor:
         lap = D[:, 1:-1, 1:-1] * 4 - D[:, :-2, 1:-1] - D[:, 2:, 1:-1] - D[:, 1:-1, :-2] - D[:, 1:-1, 2:]

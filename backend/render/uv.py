@@ -111,6 +111,37 @@ class GradientFrame:
         n = Fn.normalize(self.n0 - self.gradient(displacement), dim=-1, eps=1e-12)
         return torch.where(self.mask[None, ..., None], n, self.n0)
 
+    def at(self, texels: torch.Tensor) -> "TexelFrame":
+        """The frame at some texels of the layout only, (K,) flat indices (row * S + column): an
+        optimizer whose loss reads few texels of a large map shades only those."""
+        S = self.mask.shape[-1]
+        r, c = texels // S, texels % S
+        flat = lambda rr, cc: rr.clamp(0, S - 1) * S + cc.clamp(0, S - 1)  # noqa: E731  (replicate padding)
+        taps = torch.stack([flat(r, c + 1), flat(r, c - 1), texels, flat(r + 1, c), flat(r - 1, c)])
+        pick = lambda m: m.flatten(1, 2)[:, texels]  # noqa: E731
+        return TexelFrame(pick(self.n0), pick(self.a), pick(self.b), self.stencil.flatten(1)[:, texels], taps)
+
+
+@dataclass
+class TexelFrame:
+    """A GradientFrame gathered at K texels (GradientFrame.at): n0, a, b (B, K, 3); stencil (6, K);
+    taps (5, K) the flat indices each texel's stencil reads (right, left, itself, below, above)."""
+
+    n0: torch.Tensor
+    a: torch.Tensor
+    b: torch.Tensor
+    stencil: torch.Tensor
+    taps: torch.Tensor
+
+    def bumped_normals(self, displacement: torch.Tensor) -> torch.Tensor:
+        """(B, S, S) metres along the normal -> (B, K, 3) unit normals of the displaced surface at
+        the frame's texels: the same as GradientFrame.bumped_normals there."""
+        w, t = self.stencil, displacement.flatten(1)[:, self.taps]          # (B, 5, K)
+        du = w[0] * t[:, 0] + w[1] * t[:, 1] + w[2] * t[:, 2]
+        dv = w[3] * t[:, 3] + w[4] * t[:, 4] + w[5] * t[:, 2]
+        grad = du[..., None] * self.a + dv[..., None] * self.b
+        return Fn.normalize(self.n0 - grad, dim=-1, eps=1e-12)
+
 
 def displacement_to_normal(position_map: torch.Tensor, normal_map: torch.Tensor,
                            displacement: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

@@ -82,3 +82,32 @@ def test_derivative_stencil_gives_the_masked_differences():
     sv = w[3] * Dp[2:, 1:-1] + w[4] * Dp[:-2, 1:-1] + w[5] * D
     assert torch.allclose(su, du[0, ..., 0], atol=1e-6) and torch.allclose(sv, dv[0, ..., 0], atol=1e-6)
     assert du.abs().max() > 0.5
+
+
+def test_a_frame_gathered_at_some_texels_shades_them_as_the_whole_map_does():
+    """GradientFrame.at: the bumped normals at scattered texels (image border, chart borders,
+    a batch of two) equal the whole map's there, and so do their gradients."""
+    from headsmith.render import GradientFrame
+
+    v, f, uv = grid_plane(16)
+    v = v.clone()
+    v[:, 2] = 0.1 * torch.sin(3 * v[:, 0]) * torch.cos(2 * v[:, 1])
+    S = 48
+    raster = rasterize_uv(uv, f, f, S)
+    P = world_to_uv(raster, torch.stack([v, 1.1 * v]).float())
+    N = torch.nn.functional.normalize(P.roll(1, -1) + torch.tensor([0.0, 0.0, 1.0]), dim=-1)
+    mask = raster.mask.clone()
+    mask[20:24, :] = False                                   # a gap between two "charts"
+    frame = GradientFrame.of(P, N, mask)
+    rng = np.random.default_rng(5)
+    texels = torch.from_numpy(rng.choice(np.flatnonzero(mask.numpy()), 300, replace=False))
+    texels = torch.cat([texels, torch.tensor([0, S - 1, S * S - 1, 19 * S + 7, 24 * S + 30])])
+    D = torch.from_numpy(rng.normal(scale=0.02, size=(2, S, S)).astype(np.float32)).requires_grad_(True)
+    whole = frame.bumped_normals(D).flatten(1, 2)[:, texels]
+    part = frame.at(texels).bumped_normals(D)
+    assert torch.allclose(part, whole, atol=1e-6)
+    assert (whole - frame.n0.flatten(1, 2)[:, texels]).norm(dim=-1).mean() > 0.05   # the relief shows
+    w = torch.randn(whole.shape)
+    g_whole, = torch.autograd.grad((whole * w).sum(), D)
+    g_part, = torch.autograd.grad((part * w).sum(), D)
+    assert torch.allclose(g_part, g_whole, atol=1e-5)
