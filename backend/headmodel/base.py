@@ -257,8 +257,12 @@ class HeadModel(torch.nn.Module):
         fit's skin) poses only that part. The index must hold every vertex of the embedding's
         faces (landmark_vertex_index)."""
         emb = embedding or self.landmarks
-        if not bool(torch.isin(self._landmark_vertices(emb)[0], vertices).all()):
-            raise ValueError("the vertex subset lacks vertices of the landmark embedding's faces")
+        checked = self.__dict__.setdefault("_subsets_checked", {})   # (id(index), id(embedding)) -> both
+        hit = checked.get((id(vertices), id(emb)))
+        if hit is None or hit[0] is not vertices or hit[1] is not emb:   # an optimizer asks every step
+            if not bool(torch.isin(self._landmark_vertices(emb)[0], vertices).all()):
+                raise ValueError("the vertex subset lacks vertices of the landmark embedding's faces")
+            checked[(id(vertices), id(emb))] = (vertices, emb)
         out = self._evaluate(shape, expression, pose, None, (vertices, self.renumbered_faces(vertices)), emb)
         return out[0], out[2]
 
