@@ -51,9 +51,10 @@ def test_the_photometric_light_stays_one_a_scene_casts(openhead):
     assert found["priors"][0] < 1e-5 < found["free"][0]      # 1.6e-7 and 0.004
 
 
-def test_the_photometric_term_reads_a_fresh_half_of_the_skin_each_step():
-    """Its pixels and their photo colours stay paired, no pixel twice; successive steps read other
-    halves, and the same seed reads the same ones (a fit is repeatable)."""
+def test_the_photometric_term_reads_a_fresh_share_of_the_skin_each_step():
+    """Its pixels and their photo colours stay paired, no pixel twice; successive steps read
+    independent draws (they share about PHOTO_PIXEL_SHARE of their pixels), and the same seed
+    reads the same ones (a fit is repeatable)."""
     from headsmith.fit.stages import PHOTO_PIXEL_SHARE, _pixel_sample
     from headsmith.render import Fragments
 
@@ -65,6 +66,7 @@ def test_the_photometric_term_reads_a_fresh_half_of_the_skin_each_step():
     second, _ = _pixel_sample(skin, target, gen)
     assert len(first.pixels) == int(1000 * PHOTO_PIXEL_SHARE) == len(set(first.pixels.tolist()))
     assert torch.equal(t1[:, 0], first.pixels.float()) and torch.equal(first.pixel_batch, torch.zeros_like(first.pixels))
-    assert 0.3 < len(set(first.pixels.tolist()) & set(second.pixels.tolist())) / len(first.pixels) < 0.7
+    shared = len(set(first.pixels.tolist()) & set(second.pixels.tolist())) / len(first.pixels)
+    assert abs(shared - PHOTO_PIXEL_SHARE) < 0.1
     again, _ = _pixel_sample(skin, target, torch.Generator().manual_seed(0))
     assert torch.equal(again.pixels, first.pixels)
