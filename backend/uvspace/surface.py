@@ -16,6 +16,5 @@ def surface_maps(raster, vertices: torch.Tensor, faces: torch.Tensor) -> tuple[t
     """raster: a UVRaster (uvspace.atlas.uv_support(...).raster); vertices (B, V, 3) metres, on the
     CPU; faces (F, 3). -> positions (B, S, S, 3) metres and unit normals (B, S, S, 3), both
     interpolated from the vertices over each texel's face (zero outside the charts)."""
-    P = world_to_uv(raster, vertices)
-    N = Fn.normalize(world_to_uv(raster, vertex_normals(vertices, faces)), dim=-1, eps=1e-8)
-    return P, N
+    both = world_to_uv(raster, torch.cat([vertices, vertex_normals(vertices, faces)], -1))   # one pass
+    return both[..., :3].contiguous(), Fn.normalize(both[..., 3:], dim=-1, eps=1e-8)
