@@ -42,9 +42,11 @@ def _coarse_to_fine(values: torch.Tensor, weight: torch.Tensor, levels: int, swe
         up = Fn.interpolate(est, size=v_l.shape[-2:], mode="bilinear", align_corners=False)
         own = v_l / w_l.clamp(min=1e-8)
         a = w_l.clamp(0, 1)
-        est = a * own + (1 - a) * up
+        kept, free = a * own, 1 - a
+        est = kept + free * up
         for _ in range(sweeps):
-            est = a * own + (1 - a) * Fn.conv2d(Fn.pad(est, (1, 1, 1, 1), mode="replicate"), kernel, groups=est.shape[1])
+            neighbours = Fn.conv2d(Fn.pad(est, (1, 1, 1, 1), mode="replicate"), kernel, groups=est.shape[1])
+            est = neighbours.mul_(free).add_(kept)
     return est[0].permute(1, 2, 0)
 
 

@@ -22,6 +22,7 @@ All maps (S, S, ...) in the model's UV layout, row 0 at v = 1; colours linear in
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import cv2
 import numpy as np
@@ -80,6 +81,16 @@ def _hann(p: int) -> torch.Tensor:
     return w[:, None] * w[None, :]
 
 
+@lru_cache(maxsize=4)
+def _overlap_norm(p: int, n: int) -> torch.Tensor:
+    """(1, side, side) the root of the summed squared windows of n x n patches of p texels at
+    half a patch apart: what makes their overlap keep the patches' variance. Fixed per size."""
+    w, stride = _hann(p), p // 2
+    side = (n - 1) * stride + p
+    norm = Fn.fold((w ** 2).reshape(1, p * p, 1).expand(1, p * p, n * n), (side, side), p, stride=stride)[0]
+    return norm.clamp(min=1e-6).sqrt()
+
+
 def synthesise_texture(texture: torch.Tensor, source: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     """texture (S, S, C) zero-mean log detail; source (S, S) bool texels whose texture may be
     copied -> (S, S, C) a new texture field everywhere, of the same statistics, made of random
@@ -101,8 +112,7 @@ def synthesise_texture(texture: torch.Tensor, source: torch.Tensor, rng: np.rand
     cols = (patches * w[None, :, :, None]).permute(0, 3, 1, 2).reshape(n * n, C * p * p).T[None]
     side = (n - 1) * stride + p
     canvas = Fn.fold(cols, (side, side), p, stride=stride)[0]                         # (C, side, side)
-    norm = Fn.fold((w ** 2).reshape(1, p * p, 1).expand(1, p * p, n * n), (side, side), p, stride=stride)[0]
-    out = canvas / norm.clamp(min=1e-6).sqrt()
+    out = canvas / _overlap_norm(p, n)
     return out[:, stride:stride + S, stride:stride + S].permute(1, 2, 0).contiguous()
 
 
