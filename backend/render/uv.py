@@ -7,11 +7,12 @@ glTF use), encoded to RGB as (n + 1) / 2.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import torch
 import torch.nn.functional as Fn
 
-from .rasterize import Fragments, interpolate, rasterize
+from .rasterize import Fragments, rasterize
 
 
 @dataclass
@@ -30,6 +31,14 @@ class UVRaster:
     def mask(self) -> torch.Tensor:
         return self.fragments.mask[0]
 
+    @cached_property
+    def texel_corners(self) -> tuple[tuple[torch.Tensor, ...], tuple[torch.Tensor, ...]]:
+        """Per covered texel (the fragments' pixel list): its face's three vertex indices, each
+        (N,), and their barycentrics, each (N, 1). Fixed, so kept for every `world_to_uv`."""
+        f = self.fragments
+        corners = self.faces[f.face_index.reshape(-1)[f.pixels]]
+        return corners.unbind(1), tuple(f.pixel_bary[:, i:i + 1].contiguous() for i in range(3))
+
 
 def rasterize_uv(uv: torch.Tensor, uv_faces: torch.Tensor, faces: torch.Tensor, size: int) -> UVRaster:
     """uv: (T, 2) in [0, 1]; uv_faces (F, 3) into uv; faces (F, 3) into mesh vertices."""
@@ -42,12 +51,13 @@ def rasterize_uv(uv: torch.Tensor, uv_faces: torch.Tensor, faces: torch.Tensor, 
 
 def world_to_uv(raster: UVRaster, vertex_attributes: torch.Tensor) -> torch.Tensor:
     """Per-vertex attributes (B, V, C) -> UV maps (B, S, S, C), zero outside the layout."""
-    B = vertex_attributes.shape[0]
-    f = raster.fragments
-    if B == 1:
-        return interpolate(f, raster.faces, vertex_attributes)
-    out = [interpolate(f, raster.faces, vertex_attributes[b:b + 1]) for b in range(B)]
-    return torch.cat(out, 0)
+    B, _, C = vertex_attributes.shape
+    (c0, c1, c2), (b0, b1, b2) = raster.texel_corners
+    out = vertex_attributes.new_zeros(B, raster.size * raster.size, C)
+    for i, a in enumerate(vertex_attributes):
+        at = a.index_select(0, c0).mul_(b0).addcmul_(a.index_select(0, c1), b1).addcmul_(a.index_select(0, c2), b2)
+        out[i].index_copy_(0, raster.fragments.pixels, at)
+    return out.view(B, raster.size, raster.size, C)
 
 
 def _uv_derivatives(p: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
