@@ -40,7 +40,7 @@ LEARNED_STEPS = {
 }
 QUALITY = {
     "fast": dict(rigid=40, landmark=90, photo=0, polish=0, gaze=30, size=160),
-    "default": dict(rigid=60, landmark=160, photo=140, polish=150, gaze=60, size=224),
+    "default": dict(rigid=60, landmark=160, photo=140, polish=100, gaze=60, size=224),
     "high": dict(rigid=80, landmark=300, photo=500, polish=200, gaze=100, size=320),
 }
 
