@@ -21,8 +21,8 @@ from the skin around them and the skin prior (unwrap.py):
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
 
 import numpy as np
 import torch
@@ -85,8 +85,27 @@ def _near_polyline(p: torch.Tensor, points: torch.Tensor, closed: bool, margin: 
     return out
 
 
-@lru_cache(maxsize=4)
+_ZONES: dict = {}   # (topology key, landmark embedding digest, size) -> SkinZones
+
+
 def skin_zones(model: HeadModel, size: int) -> SkinZones:
+    """The zones of a model at a texture size, kept per model content (every reconstruction
+    loads its model anew) like uvspace.uv_support; callers treat them as read-only."""
+    from ..uvspace.atlas import topology_key
+
+    emb = model.landmarks
+    h = hashlib.blake2b(digest_size=16)
+    for t in (emb.static_faces, emb.static_bary, emb.contour_yaws, emb.contour_faces, emb.contour_bary):
+        h.update(t.detach().cpu().contiguous().numpy().tobytes())
+    key = (topology_key(model), h.hexdigest(), size)
+    if key not in _ZONES:
+        if len(_ZONES) >= 4:
+            _ZONES.pop(next(iter(_ZONES)))
+        _ZONES[key] = _build_zones(model, size)
+    return _ZONES[key]
+
+
+def _build_zones(model: HeadModel, size: int) -> SkinZones:
     """The zones from the neutral head's vertices, their normals and its 68 landmarks (metres,
     y up, +x the person's left, +z forward), labelled per vertex and carried to the texels by the
     UV raster (a texel is in a zone when most of its face's weight is). Heights and widths come
