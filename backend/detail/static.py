@@ -58,7 +58,7 @@ class SfsProblem:
 
     def __post_init__(self):
         # fixed surface: its frame is built once, and only at the texels the loss weighs (any
-        # photo's W > 0; a fifth of the layout at 256), which are all a step shades
+        # photo's W > 0: the face skin the photos saw), which are all a step shades
         texels = torch.nonzero((self.W > 0).reshape(-1, self.size * self.size).any(0)).squeeze(1)
         self.frame = GradientFrame.of(self.P, self.N, self.mask).at(texels)
         pick = lambda x: x.flatten(-2)[..., texels]  # noqa: E731

@@ -52,11 +52,13 @@ def rasterize_uv(uv: torch.Tensor, uv_faces: torch.Tensor, faces: torch.Tensor, 
 def world_to_uv(raster: UVRaster, vertex_attributes: torch.Tensor) -> torch.Tensor:
     """Per-vertex attributes (B, V, C) -> UV maps (B, S, S, C), zero outside the layout."""
     B, _, C = vertex_attributes.shape
-    (c0, c1, c2), (b0, b1, b2) = raster.texel_corners
+    dev = vertex_attributes.device
+    (c0, c1, c2), (b0, b1, b2) = ([t.to(dev) for t in ts] for ts in raster.texel_corners)
+    pixels = raster.fragments.pixels.to(dev)
     out = vertex_attributes.new_zeros(B, raster.size * raster.size, C)
     for i, a in enumerate(vertex_attributes):
         at = a.index_select(0, c0).mul_(b0).addcmul_(a.index_select(0, c1), b1).addcmul_(a.index_select(0, c2), b2)
-        out[i].index_copy_(0, raster.fragments.pixels, at)
+        out[i].index_copy_(0, pixels, at)
     return out.view(B, raster.size, raster.size, C)
 
 
