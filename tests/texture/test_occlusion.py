@@ -26,6 +26,19 @@ def _region_texels(model, name: str) -> torch.Tensor:
     return (interpolate(sup.raster.fragments, model.faces, v)[0, ..., 0] > 0.5) & (sup.part == 0)
 
 
+def test_zones_are_kept_per_model_content(openhead):
+    """Every reconstruction loads its model anew: a second load of the same files gets the zones
+    already made; a model whose neutral head differs gets its own."""
+    from headsmith.headmodel import OpenHead
+
+    again = OpenHead()
+    assert again is not openhead and skin_zones(again, 64) is skin_zones(openhead, 64)
+    moved = OpenHead()
+    with torch.no_grad():
+        moved.v_template[:, 1] *= 1.1
+    assert skin_zones(moved, 64) is not skin_zones(openhead, 64)
+
+
 def test_zones_follow_the_model_regions(openhead):
     """Measured against the MakeHuman region groups, which the zones do not read: the forehead
     and neck are tested, the lips never, the nose is mostly reference."""
