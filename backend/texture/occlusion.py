@@ -168,20 +168,25 @@ def silhouette_margin(covered: torch.Tensor, width_px: float) -> torch.Tensor:
     return torch.as_tensor(np.clip(dist / max(width_px, 1e-6), 0, 1), dtype=torch.float32)
 
 
-def _teeth_distance(feat: torch.Tensor, weight: torch.Tensor, lips: torch.Tensor,
-                    floor: torch.Tensor) -> torch.Tensor:
+def _colour_stats(feat: torch.Tensor, where: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The colour_features of the texels `where`: (median (3,), robust spread (3,), floored at
+    FLOOR_BRIGHTNESS and FLOOR_CHROMA)."""
+    centre = feat[where].median(0).values
+    floor = torch.tensor([FLOOR_BRIGHTNESS, FLOOR_CHROMA, FLOOR_CHROMA])
+    return centre, torch.maximum((feat[where] - centre).abs().median(0).values * 1.4826, floor)
+
+
+def _teeth_distance(feat: torch.Tensor, weight: torch.Tensor, lips: torch.Tensor) -> torch.Tensor:
     """(S, S) how much brighter, less red and bluer than the lips' median colour each texel is,
     in robust deviations of the seen lip texels (0 everywhere without enough of them)."""
     seen = lips & (weight > 0.5)
     if int(seen.sum()) < 30:
         return torch.zeros(feat.shape[:2])
-    centre = feat[seen].median(0).values
-    scale = torch.maximum((feat[seen] - centre).abs().median(0).values * 1.4826, floor)
+    centre, scale = _colour_stats(feat, seen)
     return ((feat - centre) / scale * torch.tensor([1.0, -1.0, 1.0])).clamp(min=0).norm(dim=-1)
 
 
-def _grey_beard_distance(feat: torch.Tensor, z: torch.Tensor, chin: torch.Tensor,
-                         floor: torch.Tensor) -> torch.Tensor:
+def _grey_beard_distance(feat: torch.Tensor, z: torch.Tensor, chin: torch.Tensor) -> torch.Tensor:
     """(S, S) each texel's distance to the colour of a grey beard the chin shows, in robust
     deviations of the chin's own texels (inf everywhere when the chin shows none); feat, z as in
     skin_colour_weight, chin (S, S) the chin's well-seen texels."""
@@ -190,8 +195,7 @@ def _grey_beard_distance(feat: torch.Tensor, z: torch.Tensor, chin: torch.Tensor
     zc = z[chin].median(0).values
     if not (float(zc[1]) < GREY_BEARD[0] and float(zc[2]) > GREY_BEARD[1]):
         return torch.full(feat.shape[:2], float("inf"))
-    centre = feat[chin].median(0).values
-    scale = torch.maximum((feat[chin] - centre).abs().median(0).values * 1.4826, floor)
+    centre, scale = _colour_stats(feat, chin)
     return ((feat - centre) / scale).norm(dim=-1)
 
 
@@ -208,9 +212,7 @@ def reference_skin(features: torch.Tensor, weight: torch.Tensor,
     ref = zones.reference & (weight > 0.5)
     if int(ref.sum()) < 50:
         return None
-    centre = features[ref].median(0).values
-    floor = torch.tensor([FLOOR_BRIGHTNESS, FLOOR_CHROMA, FLOOR_CHROMA])
-    return centre, torch.maximum((features[ref] - centre).abs().median(0).values * 1.4826, floor)
+    return _colour_stats(features, ref)
 
 
 def skin_colour_weight(albedo: torch.Tensor, weight: torch.Tensor, zones: SkinZones) -> torch.Tensor:
@@ -223,7 +225,6 @@ def skin_colour_weight(albedo: torch.Tensor, weight: torch.Tensor, zones: SkinZo
     if stats is None:
         return torch.ones_like(weight)
     centre, scale = stats
-    floor = torch.tensor([FLOOR_BRIGHTNESS, FLOOR_CHROMA, FLOOR_CHROMA])
     z = (feat - centre) / scale
     # brighter, less red, bluer: the deviations a beard does not make
     one_sided = (z * torch.tensor([1.0, -1.0, 1.0])).clamp(min=0).norm(dim=-1)
@@ -233,8 +234,8 @@ def skin_colour_weight(albedo: torch.Tensor, weight: torch.Tensor, zones: SkinZo
     d = torch.where(both_ways, z.norm(dim=-1),
                     torch.where(zones.brighter | zones.beardable, one_sided, torch.zeros_like(one_sided)))
     lower = (zones.brighter | zones.beardable) & ~zones.neck
-    d = torch.where(lower, torch.minimum(d, _grey_beard_distance(feat, z, chin, floor)), d)
-    d = torch.where(zones.lips, _teeth_distance(feat, weight, zones.lips, floor), d)
+    d = torch.where(lower, torch.minimum(d, _grey_beard_distance(feat, z, chin)), d)
+    d = torch.where(zones.lips, _teeth_distance(feat, weight, zones.lips), d)
     keep = ((COLOUR_DROP - d) / (COLOUR_DROP - COLOUR_KEEP)).clamp(0, 1)
     r = max(1, round(EDGE_TEXELS * keep.shape[0]))
     k = keep[None, None]
