@@ -29,10 +29,12 @@ def fitted_expressions(names: list[str]) -> list[int]:
     return [i for i, n in enumerate(names) if not n.startswith(NOT_FITTED)]
 
 
-def embedded_pairs(pairs, index: torch.Tensor) -> list[tuple[int, int]]:
-    """Detector-numbered point pairs -> positions in the embedding's output (pairs it lacks dropped)."""
+def embedded_pairs(pairs, index: torch.Tensor) -> torch.Tensor:
+    """Detector-numbered point pairs -> (P, 2) positions in the embedding's output (pairs it
+    lacks dropped), on index's device."""
     pos = {int(k): i for i, k in enumerate(index.tolist())}
-    return [(pos[a], pos[b]) for a, b in pairs if a in pos and b in pos]
+    kept = [(pos[a], pos[b]) for a, b in pairs if a in pos and b in pos]
+    return torch.tensor(kept, dtype=torch.long, device=index.device).reshape(-1, 2)
 
 
 @dataclass
@@ -61,8 +63,8 @@ class FitState:
     iod: torch.Tensor                 # (B,) their inter-ocular distance
     sizes: torch.Tensor               # (B,) crop sizes in pixels
     w_lmk: torch.Tensor               # (B, N) trust per point (PointSet.weights; 0 outside the photo)
-    eyelid_pairs: list                # (upper, lower) positions in the N points
-    lip_pairs: list
+    eyelid_pairs: torch.Tensor        # (P, 2) (upper, lower) positions in the N points
+    lip_pairs: torch.Tensor           # (P, 2)
     w_landmark_photo: float           # the landmarks' weight in the photometric stage
     fitted_expr: torch.Tensor         # (E,) bool: expressions the fit moves
     camera: torch.Tensor              # (B, 3)
@@ -156,13 +158,11 @@ class FitState:
         d = (ndc - self.det_ndc).norm(dim=-1) / self.iod[:, None]     # (B, N), in inter-ocular units
         # Charbonnier (smooth L1) in inter-ocular units: robust to a few bad detections
         lmk = (self.w_lmk * torch.sqrt(d * d + 1e-4)).mean()
-        dev = ndc.device
 
         def pair_loss(pairs):
-            if not pairs:
+            if pairs.numel() == 0:
                 return ndc.new_zeros(())
-            a = torch.tensor([p[0] for p in pairs], device=dev)
-            b = torch.tensor([p[1] for p in pairs], device=dev)
+            a, b = pairs.unbind(1)
             return (((ndc[:, a] - ndc[:, b]) - (self.det_ndc[:, a] - self.det_ndc[:, b])).norm(dim=-1)
                     / self.iod[:, None]).mean()
 

@@ -14,7 +14,7 @@ import torch
 
 from .base import HeadModel, HeadPose, UVLayout
 from .landmarks import LandmarkEmbedding
-from .lbs import axis_angle_to_matrix
+from .lbs import axis_angle_to_matrix, blend_shapes
 from .openhead import ModelFileError
 from .safe_pickle import load_restricted_npy, load_restricted_pickle, to_array
 
@@ -214,10 +214,10 @@ class FLAME(HeadModel):
     def rest_shape(self, shape: torch.Tensor, expression: torch.Tensor, vertices: torch.Tensor | None = None):
         shape, expression = shape[:, : self.n_shape], expression[:, : self.n_expression]
         rows = lambda name: self.vertex_rows(name, vertices)  # noqa: E731
-        v = (rows("v_template") + torch.einsum("vck,bk->bvc", rows("shapedirs"), shape)
-             + torch.einsum("vck,bk->bvc", rows("exprdirs"), expression))
-        j = (self.J_template + torch.einsum("jck,bk->bjc", self.J_shapedirs, shape)
-             + torch.einsum("jck,bk->bjc", self.J_exprdirs, expression))
+        v = (rows("v_template") + blend_shapes(rows("shapedirs"), shape)
+             + blend_shapes(rows("exprdirs"), expression))
+        j = (self.J_template + blend_shapes(self.J_shapedirs, shape)
+             + blend_shapes(self.J_exprdirs, expression))
         return v, j
 
     def joint_rotations(self, pose: HeadPose) -> torch.Tensor:

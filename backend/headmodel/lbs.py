@@ -32,6 +32,14 @@ def matrix_to_axis_angle(R: torch.Tensor) -> torch.Tensor:
     return axis / (2 * s).clamp(min=1e-12) * angle[..., None]
 
 
+def blend_shapes(directions: torch.Tensor, coefficients: torch.Tensor) -> torch.Tensor:
+    """directions (V, 3, K) per-vertex (or per-joint) offsets, coefficients (B, K) -> (B, V, 3)
+    = sum_k c_k d_k, as one matrix product on the (V*3, K) rows: the same numbers as the einsum
+    "vck,bk->bvc", with a backward that is one product too (a fitting step pays it each time)."""
+    out = torch.nn.functional.linear(coefficients, directions.reshape(-1, directions.shape[-1]))
+    return out.view(coefficients.shape[0], -1, 3)
+
+
 def world_transforms(rot: torch.Tensor, joints: torch.Tensor, parents: list[int]):
     """Posed joint positions and the skinning transforms.
 
@@ -60,6 +68,8 @@ def world_transforms(rot: torch.Tensor, joints: torch.Tensor, parents: list[int]
 
 
 def skin(vertices: torch.Tensor, weights: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
-    """vertices (B, V, 3) rest, weights (V, J), A (B, J, 4, 4) -> posed (B, V, 3)."""
-    T = torch.einsum("vj,bjkl->bvkl", weights, A)
-    return (T[..., :3, :3] @ vertices[..., None])[..., 0] + T[..., :3, 3]
+    """vertices (B, V, 3) rest, weights (V, J), A (B, J, 4, 4) -> posed (B, V, 3): each vertex's
+    blended 3 x 4 transform applied to its homogeneous position."""
+    T = torch.einsum("vj,bjkl->bvkl", weights, A[:, :, :3])                     # (B, V, 3, 4)
+    homogeneous = torch.cat([vertices, torch.ones_like(vertices[..., :1])], -1)
+    return (T @ homogeneous[..., None])[..., 0]

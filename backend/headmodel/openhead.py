@@ -13,7 +13,7 @@ import torch
 
 from .base import HeadModel, HeadPose, ModelFileError, UVLayout
 from .landmarks import LandmarkEmbedding
-from .lbs import axis_angle_to_matrix
+from .lbs import axis_angle_to_matrix, blend_shapes
 
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 DEFAULT_ASSET = ASSETS / "openhead" / "openhead.npz"
@@ -88,9 +88,9 @@ class OpenHead(HeadModel):
     def rest_shape(self, shape: torch.Tensor, expression: torch.Tensor, vertices: torch.Tensor | None = None):
         shape = shape[:, : self.n_shape]
         rows = lambda name: self.vertex_rows(name, vertices)  # noqa: E731
-        v = (rows("v_template") + torch.einsum("vck,bk->bvc", rows("shapedirs"), shape)
-             + torch.einsum("vck,bk->bvc", rows("exprdirs"), expression))
-        j = self.J_template + torch.einsum("jck,bk->bjc", self.J_shapedirs, shape)
+        v = (rows("v_template") + blend_shapes(rows("shapedirs"), shape)
+             + blend_shapes(rows("exprdirs"), expression))
+        j = self.J_template + blend_shapes(self.J_shapedirs, shape)
         return v, j
 
     def joint_rotations(self, pose: HeadPose) -> torch.Tensor:

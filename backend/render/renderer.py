@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as Fn
 
 from .camera import OrthographicCamera, PerspectiveCamera
-from .rasterize import Fragments, interpolate_pixels, rasterize, scatter_pixels
+from .rasterize import Fragments, interpolate_pixels, rasterize, scatter_pixels, visible_pixels
 from .shading import sh_shading, vertex_normals
 
 
@@ -70,12 +70,11 @@ class MeshRenderer:
     @torch.no_grad()
     def visibility(self, vertices: torch.Tensor, camera: OrthographicCamera | PerspectiveCamera,
                    image_size: tuple[int, int], cull_backfaces: bool = True) -> Fragments:
-        """The z-buffer pass alone: the face per pixel and the covered-pixel list (no dense
-        images), to keep for `shade_pixels(visibility=...)`, whole or cut to a subset."""
+        """The z-buffer pass alone: the face per pixel and the covered-pixel list (no
+        barycentrics), to keep for `shade_pixels(visibility=...)`, whole or cut to a subset."""
         H, W = image_size
-        return rasterize(camera.project(vertices, H, W), self.faces, H, W,
-                         perspective_correct=camera.is_perspective, cull_backfaces=cull_backfaces,
-                         dense=False)
+        return visible_pixels(camera.project(vertices, H, W), self.faces, H, W,
+                              perspective_correct=camera.is_perspective, cull_backfaces=cull_backfaces)
 
     def shade_pixels(self, vertices: torch.Tensor, camera: OrthographicCamera | PerspectiveCamera,
                      image_size: tuple[int, int], light: torch.Tensor | None = None,

@@ -36,10 +36,14 @@ def _train(people: Path, tmp: Path, run: str, procs: int) -> dict:
 def test_two_processes_train_the_same_encoder(people, tmp_path):
     one, two = _train(people, tmp_path, "one", 1), _train(people, tmp_path, "two", 2)
     assert one["step"] == two["step"] == CFG["steps"]
-    # within a twentieth of one Adam step: Adam divides each gradient by its own running size, so
-    # the float noise of a different reduction order on near-zero gradients moves a weight by a
-    # little; a wrong batch or a wrong average moves weights by whole steps
-    worst = max(float((v - two["model"][k]).abs().max()) for k, v in one["model"].items() if v.is_floating_point())
-    assert worst < 0.05 * CFG["lr"], worst
+    # all but a few weights within a twentieth of one Adam step. A different reduction order
+    # changes the gradients by float noise, and the clamped photometric L1 turns that noise into
+    # a few discrete flips; Adam divides each gradient by its own running size, so a weight whose
+    # gradient is near zero can then move by part of a step (measured: 41 of 100,382 weights
+    # beyond 0.05 of a step, the worst 0.39). A wrong batch or shard moves almost every weight by
+    # whole steps (measured: a global batch of 8 people x 1 photo, 96 % beyond 0.05 of a step).
+    off = torch.cat([(v - two["model"][k]).abs().flatten() for k, v in one["model"].items() if v.is_floating_point()])
+    share = float((off > 0.05 * CFG["lr"]).float().mean())
+    assert share < 1e-3, (share, float(off.max()) / CFG["lr"])
     moved = max(float(v.abs().max()) for k, v in one["model"].items() if k.startswith("head."))
     assert moved > 0          # (the head starts at zero: the runs did train)
