@@ -91,20 +91,31 @@ def _png(path: Path, img: np.ndarray) -> None:
     Path(path).write_bytes(encode_png(img))
 
 
+def _write_pngs(files: list[tuple[Path, np.ndarray]]) -> None:
+    """Encode and write the PNGs on two threads (OpenCV's encoder releases the GIL), the
+    largest first."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for done in [pool.submit(_png, p, img) for p, img in sorted(files, key=lambda f: -f[1].nbytes)]:
+            done.result()
+
+
 def encode_displacement(metres: np.ndarray, scale_m: float) -> np.ndarray:
     """(S, S) metres -> uint16, see the layout above."""
     return np.clip((metres / (2 * scale_m) + 0.5) * 65535 + 0.5, 0, 65535).astype(np.uint16)
 
 
-def _write_wrinkle_folder(folder: Path, w: WrinkleFiles) -> None:
+def _write_wrinkle_folder(folder: Path, w: WrinkleFiles, pngs: list | None = None) -> None:
+    """The wrinkle folder's files; its PNGs appended to `pngs` to write later, or written now."""
     check_wrinkles_sidecar(w.sidecar)
     folder.mkdir()
-    for name, rgb in w.normal_maps.items():
-        _png(folder / f"wrinkle_{name}_normal.png", rgb)
-    for name, m in w.masks.items():
-        _png(folder / f"mask_{name}.png", m)
-    for name, rgba in w.packed.items():
-        _png(folder / name, rgba)
+    later = [] if pngs is None else pngs
+    later += [(folder / f"wrinkle_{name}_normal.png", rgb) for name, rgb in w.normal_maps.items()]
+    later += [(folder / f"mask_{name}.png", m) for name, m in w.masks.items()]
+    later += [(folder / name, rgba) for name, rgba in w.packed.items()]
+    if pngs is None:
+        _write_pngs(later)
     (folder / WRINKLES_SIDECAR).write_text(json.dumps(w.sidecar, indent=1))
 
 
@@ -129,29 +140,30 @@ def write_bundle(out: Path, b: AvatarBundle) -> Path:
         write_obj(tmp / "mesh.obj", b.mesh["vertices"], b.mesh["faces"], b.mesh["uv"], b.mesh["uv_faces"],
                   b.mesh["face_part"], b.mesh["part_names"], "mesh.mtl",
                   {"albedo": "albedo.png", "normal": "normal.png", "displacement": "displacement.png"})
-        _png(tmp / "albedo.png", b.albedo)
+        pngs = [(tmp / "albedo.png", b.albedo)]
         s = b.displacement_scale
-        _png(tmp / "displacement.png", encode_displacement(b.displacement, s))
-        _png(tmp / "normal.png", np.clip((b.normal_map + 1) * 0.5 * 255 + 0.5, 0, 255).astype(np.uint8))
+        pngs.append((tmp / "displacement.png", encode_displacement(b.displacement, s)))
+        pngs.append((tmp / "normal.png", np.clip((b.normal_map + 1) * 0.5 * 255 + 0.5, 0, 255).astype(np.uint8)))
         for name, m in b.extra_displacements.items():
-            _png(tmp / f"{name}.png", encode_displacement(m, s))
+            pngs.append((tmp / f"{name}.png", encode_displacement(m, s)))
             files[name] = f"{name}.png"
         if b.rig is not None:
             from .rig import RIG_FILE, write_rig
             write_rig(tmp / RIG_FILE, b.rig)
             files["rig"] = RIG_FILE
         if b.coverage is not None:
-            _png(tmp / COVERAGE_FILE, np.clip(b.coverage * 255 + 0.5, 0, 255).astype(np.uint8))
+            pngs.append((tmp / COVERAGE_FILE, np.clip(b.coverage * 255 + 0.5, 0, 255).astype(np.uint8)))
             files["coverage"] = COVERAGE_FILE
         if b.roughness is not None:
-            _png(tmp / ROUGHNESS_FILE, b.roughness)
+            pngs.append((tmp / ROUGHNESS_FILE, b.roughness))
             files["roughness"] = ROUGHNESS_FILE
         if b.report is not None:
-            _png(tmp / "report.png", b.report)
+            pngs.append((tmp / "report.png", b.report))
             files["report"] = "report.png"
         if b.wrinkles is not None:
-            _write_wrinkle_folder(tmp / WRINKLES_FOLDER, b.wrinkles)
-            _png(tmp / WRINKLES_PICTURE, b.wrinkles.picture)
+            _write_wrinkle_folder(tmp / WRINKLES_FOLDER, b.wrinkles, pngs)
+            pngs.append((tmp / WRINKLES_PICTURE, b.wrinkles.picture))
+        _write_pngs(pngs)
         meta = dict(b.meta)
         meta["schema_version"] = BUNDLE_SCHEMA_VERSION
         meta["files"] = files

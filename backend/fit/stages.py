@@ -16,8 +16,8 @@ from ..render import Fragments, MeshRenderer, OrthographicCamera, default_light
 from ..render.shading import light_implausibility, sphere_directions
 from .terms import FitState
 
-VISIBILITY_STEPS = 4   # photometric steps between z-buffer passes (see rasterize's visibility)
-PHOTO_PIXEL_SHARE = 0.3   # of the skin pixels the photometric term reads per step (_pixel_sample)
+VISIBILITY_STEPS = 6   # photometric steps between z-buffer passes (see rasterize's visibility)
+PHOTO_PIXEL_SHARE = 0.2   # of the skin pixels the photometric term reads per step (_pixel_sample)
 
 
 def rigid_stage(st: FitState, steps: int) -> None:

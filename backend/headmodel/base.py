@@ -42,7 +42,7 @@ class HeadOutput:
     joints: torch.Tensor            # (B, J, 3) posed joint positions
     landmarks3d: torch.Tensor       # (B, N, 3) the embedding's points (iBUG-68 by default), contour by head yaw
     rest_vertices: torch.Tensor     # (B, V, 3) shaped + expression, before skinning
-    head_yaw_deg: torch.Tensor      # (B,) yaw used for the contour choice
+    head_yaw_deg: torch.Tensor      # (B,) yaw used for the contour choice (no gradient)
     landmarks2d: torch.Tensor | None = None  # (B, N, 2) pixels, when a camera was given
 
 
@@ -318,9 +318,9 @@ class HeadModel(torch.nn.Module):
             rest = rest + corr
         posed_joints, A, _ = world_transforms(rot, joints, self.parents)
         verts = skin(rest, self.vertex_rows("skin_weights", index), A)
-        Rh = self.head_rotation(pose)
-        fwd = Rh[..., :, 2]
-        yaw = torch.rad2deg(torch.atan2(fwd[..., 0], fwd[..., 2]))
+        with torch.no_grad():   # the yaw only picks the contour row: no gradient to carry
+            fwd = self.head_rotation(pose)[..., :, 2]
+            yaw = torch.rad2deg(torch.atan2(fwd[..., 0], fwd[..., 2]))
         lmk = (embedding or self.landmarks).points(verts, faces, yaw)
         if translation is not None:
             t = translation[:, None]
