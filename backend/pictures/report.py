@@ -63,16 +63,17 @@ def _neutral_views(model: HeadModel, shape: torch.Tensor, texture_linear: torch.
     its bare shape from the front."""
     rr = MeshRenderer(model.faces, model.uv_layout.uv, model.uv_layout.faces)
     cam = OrthographicCamera(torch.tensor([[6.0, 0.0, 0.03]]))
+    yaws = VIEWS + SIDE_VIEWS
+    pose = HeadPose.zeros(len(yaws))
+    pose.global_rot[:, 1] = torch.tensor([math.radians(y) for y in yaws])
+    lights = torch.cat([light if yaw in VIEWS else default_light() for yaw in yaws])
+    with torch.no_grad():                                  # all the views as one batch
+        out = model(shape=shape.expand(len(yaws), -1), pose=pose)
+        r = rr.render(out.vertices, cam, (TILE, TILE), light=lights, texture=texture_linear, background=0.05)
     tiles = []
-    for yaw in VIEWS + SIDE_VIEWS:
-        pose = HeadPose.zeros(1)
-        pose.global_rot[0, 1] = math.radians(yaw)
-        lit = light if yaw in VIEWS else default_light()
-        with torch.no_grad():
-            out = model(shape=shape, pose=pose)
-            r = rr.render(out.vertices, cam, (TILE, TILE), light=lit, texture=texture_linear, background=0.05)
+    for i, yaw in enumerate(yaws):
         label = "behind" if yaw == 180 else f"yaw {yaw:+d}"
-        tiles.append(_tile(to_uint8(linear_to_srgb(r.image[0])),
+        tiles.append(_tile(to_uint8(linear_to_srgb(r.image[i])),
                            f"neutral, {label}" + (", neutral light" if yaw in SIDE_VIEWS else "")))
     with torch.no_grad():
         g = rr.render(model(shape=shape).vertices, cam, (TILE, TILE), light=default_light(), background=0.05,
