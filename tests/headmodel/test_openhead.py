@@ -180,6 +180,12 @@ def test_landmark_only_evaluation_equals_the_full_one(openhead, point_set, share
     g_part = torch.autograd.grad((part * w).sum(), (shape, expr, rot))
     for a, b in zip(g_full, g_part):
         assert torch.allclose(a, b, atol=1e-5, rtol=1e-5)
+    # one photo at a time poses only its contour row's vertices, a row after another from one cache
+    for i in (3, 0, 2, 3):
+        one = HeadPose(*(t[i:i + 1].detach() for t in (rot, pose.neck, pose.jaw, pose.eye_left, pose.eye_right)))
+        assert torch.allclose(m.forward_landmarks(shape[i:i + 1], expr[i:i + 1], one, embedding=emb_set),
+                              full[i:i + 1], atol=1e-7)
+    assert len({k for k in m._landmark_subsets if k[0] == id(emb_set)}) >= 4
     # a new embedding (as .to(device) makes) gets its own vertex subset, not the cached one
     other = OpenHead()
     other.forward_landmarks(shape, expr, pose)
