@@ -91,6 +91,23 @@ def _overlap_norm(p: int, n: int) -> torch.Tensor:
     return norm.clamp(min=1e-6).sqrt()
 
 
+def _overlap_add(patches: torch.Tensor, stride: int) -> torch.Tensor:
+    """patches (n, n, p, p, C), patch (i, j) at texel (i, j) x stride, stride = p / 2 -> (C, side,
+    side) their sum, side = (n - 1) x stride + p. As `fold`, in four passes: the patches of one
+    row and column parity tile the canvas without overlap, so each pass is a reshape and one
+    add (fold's col2im is several times slower at 1024)."""
+    n, p, C = patches.shape[0], patches.shape[2], patches.shape[-1]
+    side = (n - 1) * stride + p
+    canvas = patches.new_zeros(C, side, side)
+    for a in (0, 1):
+        for b in (0, 1):
+            part = patches[a::2, b::2]                                              # (na, nb, p, p, C)
+            na, nb = part.shape[:2]
+            tiles = part.permute(4, 0, 2, 1, 3).reshape(C, na * p, nb * p)
+            canvas[:, a * stride:a * stride + na * p, b * stride:b * stride + nb * p] += tiles
+    return canvas
+
+
 def synthesise_texture(texture: torch.Tensor, source: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     """texture (S, S, C) zero-mean log detail; source (S, S) bool texels whose texture may be
     copied -> (S, S, C) a new texture field everywhere, of the same statistics, made of random
@@ -108,10 +125,7 @@ def synthesise_texture(texture: torch.Tensor, source: torch.Tensor, rng: np.rand
     iy = torch.as_tensor(ys[pick])[:, None] + torch.arange(-half, half)[None]       # (N, p)
     ix = torch.as_tensor(xs[pick])[:, None] + torch.arange(-half, half)[None]
     patches = texture[iy[:, :, None], ix[:, None, :]]                                # (N, p, p, C)
-    w = _hann(p)
-    cols = (patches * w[None, :, :, None]).permute(0, 3, 1, 2).reshape(n * n, C * p * p).T[None]
-    side = (n - 1) * stride + p
-    canvas = Fn.fold(cols, (side, side), p, stride=stride)[0]                         # (C, side, side)
+    canvas = _overlap_add(patches.mul_(_hann(p)[None, :, :, None]).view(n, n, p, p, C), stride)
     out = canvas / _overlap_norm(p, n)
     return out[:, stride:stride + S, stride:stride + S].permute(1, 2, 0).contiguous()
 

@@ -6,9 +6,21 @@ import torch
 from headsmith.imageio.color import linear_to_srgb
 from headsmith.texture.fill import push_pull_fill
 from headsmith.texture.metrics import boundary_delta_e, grain_ratio, tone_delta_e
-from headsmith.texture.skin_synthesis import complete_skin, synthesise_texture
+from headsmith.texture.skin_synthesis import _overlap_add, complete_skin, synthesise_texture
 
 S = 512
+
+
+def test_overlapping_patches_add_up_as_fold_adds_them():
+    """The four-pass overlap-add equals torch's fold of the same patches at half-patch stride,
+    for an even and an odd count of patches per side."""
+    torch.manual_seed(3)
+    for n, p in ((6, 8), (7, 4)):
+        patches = torch.randn(n, n, p, p, 3)
+        cols = patches.permute(0, 1, 4, 2, 3).reshape(n * n, 3 * p * p).T[None]
+        side = (n - 1) * p // 2 + p
+        ref = torch.nn.functional.fold(cols, (side, side), p, stride=p // 2)[0]
+        assert torch.allclose(_overlap_add(patches, p // 2), ref, atol=1e-6)
 
 
 def test_synthesised_texture_keeps_the_source_statistics():
