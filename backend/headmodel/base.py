@@ -230,9 +230,9 @@ class HeadModel(torch.nn.Module):
                           pose: HeadPose | None = None, translation: torch.Tensor | None = None,
                           embedding: LandmarkEmbedding | None = None) -> torch.Tensor:
         """(B, N, 3) the same landmarks as forward(...).landmarks3d, from only the vertices of the
-        embedding's faces in the contour rows the pose picks (about 1,000 of OpenHead's 4,706 for
-        MediaPipe's 478, 300 for iBUG-68): a landmark-fitting step costs a fraction of a full
-        evaluation."""
+        embedding's faces in the contour rows the pose picks (900-1,100 of OpenHead's 4,706 for
+        MediaPipe's 478, about 200 for iBUG-68): a landmark-fitting step costs a fraction of a
+        full evaluation."""
         emb = embedding or self.landmarks
         if pose is None:
             ref = self.skin_weights

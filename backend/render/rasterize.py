@@ -261,7 +261,7 @@ def covered_pixels(fragments: Fragments) -> torch.Tensor:
     """Flat indices into B*H*W of the pixels `interpolate_pixels` returns values for."""
     if fragments.pixels is not None:
         return fragments.pixels
-    return torch.nonzero(fragments.face_index.reshape(-1) >= 0).squeeze(1)
+    return _covered(fragments.face_index)[0]
 
 
 def scatter_pixels(fragments: Fragments, values: torch.Tensor, fill: float = 0.0) -> torch.Tensor:
