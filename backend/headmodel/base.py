@@ -237,9 +237,9 @@ class HeadModel(torch.nn.Module):
         if pose is None:
             ref = self.skin_weights
             pose = HeadPose.zeros(self._check_inputs(shape, expression, pose, translation), ref.dtype, ref.device)
-        rows = tuple(sorted(set(emb.contour_row(self._contour_yaw(pose)).tolist())))
-        index, faces = self._landmark_vertices(emb, rows)
-        return self._evaluate(shape, expression, pose, translation, (index, faces), emb)[2]
+        yaw = self._contour_yaw(pose)
+        index, faces = self._landmark_vertices(emb, tuple(sorted(set(emb.contour_row(yaw).tolist()))))
+        return self._evaluate(shape, expression, pose, translation, (index, faces), emb, yaw)[2]
 
     def landmark_set(self, name: str) -> LandmarkEmbedding:
         """The embedding of a detector's point set ("ibug68", "mediapipe478"); ModelFileError
@@ -306,9 +306,10 @@ class HeadModel(torch.nn.Module):
             fwd = self.head_rotation(pose)[..., :, 2]
             return torch.rad2deg(torch.atan2(fwd[..., 0], fwd[..., 2]))
 
-    def _evaluate(self, shape, expression, pose, translation, subset, embedding=None):
+    def _evaluate(self, shape, expression, pose, translation, subset, embedding=None, yaw=None):
         """Posed vertices, joints, landmarks, rest vertices and the contour yaw; with subset
-        (vertex index (K,), faces renumbered into it) the vertices are only those K."""
+        (vertex index (K,), faces renumbered into it) the vertices are only those K. yaw: the
+        pose's _contour_yaw when the caller has it already."""
         from .lbs import skin, world_transforms
 
         B = self._check_inputs(shape, expression, pose, translation)
@@ -331,7 +332,7 @@ class HeadModel(torch.nn.Module):
             rest = rest + corr
         posed_joints, A, _ = world_transforms(rot, joints, self.parents)
         verts = skin(rest, self.vertex_rows("skin_weights", index), A)
-        yaw = self._contour_yaw(pose)
+        yaw = self._contour_yaw(pose) if yaw is None else yaw
         lmk = (embedding or self.landmarks).points(verts, faces, yaw)
         if translation is not None:
             t = translation[:, None]

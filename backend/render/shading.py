@@ -9,7 +9,7 @@ import math
 
 import torch
 
-from .rasterize import gather_rows
+from .rasterize import batch_rows, gather_rows
 
 SH_CONSTANTS = (
     1.0 / math.sqrt(4 * math.pi),
@@ -98,7 +98,6 @@ def vertex_normals(vertices: torch.Tensor, faces: torch.Tensor) -> torch.Tensor:
     B, V, _ = vertices.shape
     v0, v1, v2 = gather_rows(vertices, faces).unbind(2)
     n = torch.cross(v1 - v0, v2 - v0, dim=-1)                       # (B, F, 3)
-    corners = faces.t().reshape(-1)                                   # (3F,) corner-major
-    corners = (corners[None] + torch.arange(B, device=faces.device)[:, None] * V).reshape(-1)
+    corners = batch_rows(faces.t(), B, V)                            # corner-major per photo
     out = vertices.new_zeros(B * V, 3).index_add(0, corners, n.repeat(1, 3, 1).reshape(-1, 3))
     return torch.nn.functional.normalize(out.view(B, V, 3), dim=-1, eps=1e-12)

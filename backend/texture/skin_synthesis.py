@@ -95,7 +95,7 @@ def _overlap_add(patches: torch.Tensor, stride: int) -> torch.Tensor:
     """patches (n, n, p, p, C), patch (i, j) at texel (i, j) x stride, stride = p / 2 -> (C, side,
     side) their sum, side = (n - 1) x stride + p. As `fold`, in four passes: the patches of one
     row and column parity tile the canvas without overlap, so each pass is a reshape and one
-    add (fold's col2im is several times slower at 1024)."""
+    add (fold's col2im takes about twice as long at 1024)."""
     n, p, C = patches.shape[0], patches.shape[2], patches.shape[-1]
     side = (n - 1) * stride + p
     canvas = patches.new_zeros(C, side, side)

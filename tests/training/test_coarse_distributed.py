@@ -37,11 +37,10 @@ def test_two_processes_train_the_same_encoder(people, tmp_path):
     one, two = _train(people, tmp_path, "one", 1), _train(people, tmp_path, "two", 2)
     assert one["step"] == two["step"] == CFG["steps"]
     # all but a few weights within a twentieth of one Adam step. A different reduction order
-    # changes the gradients by float noise, and the clamped photometric L1 turns that noise into
-    # a few discrete flips; Adam divides each gradient by its own running size, so a weight whose
-    # gradient is near zero can then move by part of a step (measured: 41 of 100,382 weights
-    # beyond 0.05 of a step, the worst 0.39). A wrong batch or shard moves almost every weight by
-    # whole steps (measured: a global batch of 8 people x 1 photo, 96 % beyond 0.05 of a step).
+    # changes the gradients by float noise, the clamped photometric L1 turns that into a few
+    # discrete flips, and Adam, dividing each gradient by its own running size, can move a weight
+    # whose gradient is near zero by part of a step; a wrong batch or shard moves almost every
+    # weight by whole steps (figures: benchmarks/NOTES.md, "Speed to 5 s, continued").
     off = torch.cat([(v - two["model"][k]).abs().flatten() for k, v in one["model"].items() if v.is_floating_point()])
     share = float((off > 0.05 * CFG["lr"]).float().mean())
     assert share < 1e-3, (share, float(off.max()) / CFG["lr"])
