@@ -54,7 +54,7 @@ def region_skin(model, size: int, *names: str) -> np.ndarray:
     idx = [model.region_names.index(n) for n in names]
     rv = model.vertex_regions[idx].amax(0)[None, :, None].float()
     region = interpolate(sup.raster.fragments, model.faces, rv)[0, ..., 0].numpy() > 0.5
-    return region & (sup.part == 0).numpy() & ~sup.mouth_interior.numpy() & sup.raster.mask.numpy()
+    return region & sup.skin.numpy() & sup.raster.mask.numpy()
 
 
 def albedo_figures(model, folder: Path) -> dict:

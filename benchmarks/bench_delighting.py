@@ -92,7 +92,7 @@ def half_errors(model, bundle: Path, truth: dict, side: float) -> tuple[float, f
     face_v = model.vertex_regions[model.region_names.index("face")][None, :, None].float()
     face = interpolate(sup.raster.fragments, model.faces, face_v)[0, ..., 0].numpy() > 0.5
     x = world_to_uv(sup.raster, model.v_template.float()[None])[0, ..., 0].numpy()
-    skin = face & (sup.part == 0).numpy() & ~sup.mouth_interior.numpy() & (cov >= 0.5)
+    skin = face & sup.skin.numpy() & (cov >= 0.5)
     scale = np.median(gt[skin], 0) / np.maximum(np.median(rec[skin], 0), 1e-6)
     err = np.abs(rec * scale - gt).mean(-1)
     lit = skin & (np.sign(x) == side) & (np.abs(x) > 0.01)       # x: the subject's left is +x

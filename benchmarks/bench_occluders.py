@@ -87,7 +87,7 @@ def main() -> int:
     a = ap.parse_args()
     model = OpenHead()
     sup = uv_support(model, 1024)
-    skin = ((sup.part == 0) & ~sup.mouth_interior).numpy()
+    skin = sup.skin.numpy()
     face_v = model.vertex_regions[model.region_names.index("face")][None, :, None].float()
     face = interpolate(sup.raster.fragments, model.faces, face_v)[0, ..., 0].numpy() > 0.5
     tmp = Path(tempfile.mkdtemp(prefix="hs-occluders-"))

@@ -355,7 +355,7 @@ def main():
     errs, lmk, det_err, alb_err, yaws = [], [], [], [], []
     from headsmith.uvspace import uv_support
     sup = uv_support(model, 1024)
-    skin_tex = ((sup.part == 0) & ~sup.mouth_interior).numpy()
+    skin_tex = sup.skin.numpy()
     for k in range(a.synthetic):
         img, truth = synthetic_case(model, rng)
         if not reconstruct_case(img, tmp, f"s{k}", a.device):

@@ -89,12 +89,12 @@ def prepare_sfs(model: HeadModel, posed_vertices: torch.Tensor, light: torch.Ten
     P, N = surface_maps(raster, v, faces)
     A = _resize_map(albedo, size).clamp(0, 1)   # reflectance
     W = _resize_map(observed, size)[..., 0] * mask
-    skin = (sup.part == 0) & mask
+    skin = sup.skin & mask
     face = torch.ones_like(mask)
     if "face" in model.region_names:
         fv = model.vertex_regions[model.region_names.index("face")].cpu()[None, :, None]
         face = interpolate(raster.fragments, faces, fv)[0, ..., 0] > 0.5
-    W = W * skin * face * ~sup.mouth_interior
+    W = W * skin * face
     seen = W > 0.05
     light = light.float().cpu()
     S0 = sh_shading(N, light)

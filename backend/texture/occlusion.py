@@ -144,7 +144,7 @@ def _build_zones(model: HeadModel, size: int) -> SkinZones:
     lips = _inside_polygon(p[:, :2], lm[48:60, :2]) & (z > lm[48:60, 2].min() - 0.01)
     neck = ((z < lm[[0, 16], 2].mean()) | (y < chin - 0.01)) & ~tested & ~feature
     labels = torch.cat([labels, lips[:, None], neck[:, None]], -1)
-    skin = (sup.part == 0) & ~sup.mouth_interior
+    skin = sup.skin
     maps = (world_to_uv(sup.raster, labels.float()[None])[0] > 0.5) & skin[..., None]
     return SkinZones(*maps.unbind(-1))
 

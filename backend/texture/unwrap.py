@@ -117,7 +117,7 @@ class _Photo:
 def _unwrap_photo(sup, zones, faces: torch.Tensor, vertices: torch.Tensor, camera: torch.Tensor,
                   light: torch.Tensor, img: np.ndarray) -> _Photo:
     """vertices (1, V, 3), camera (1, 3), light (1, 9, 3) of one photo, img its sRGB crop."""
-    is_skin = (sup.part == 0) & ~sup.mouth_interior
+    is_skin = sup.skin
     plain = zones.plain
     N, col, w = _photo_samples(sup, faces, vertices, camera, img)
     light = light.float().cpu()
@@ -148,7 +148,7 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     zones = skin_zones(model, size)
     faces = model.faces.cpu()
     valid = sup.part >= 0
-    is_skin = (sup.part == 0) & ~sup.mouth_interior
+    is_skin = sup.skin
     plain = zones.plain
     acc = torch.zeros(size, size, 3)
     wsum = torch.zeros(size, size)
@@ -184,7 +184,7 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     source[take & (m_w > 0.05) & (observed <= 0.05)] = 1
 
     # skin tone prior and priors for parts
-    skin_sel = (sup.part == 0) & (observed > 0.5) & ~sup.mouth_interior
+    skin_sel = sup.skin & (observed > 0.5)
     skin_tone = merged[skin_sel].median(0).values if skin_sel.any() else torch.tensor([0.45, 0.3, 0.25])
     prior = skin_tone.expand(size, size, 3).clone() if skin_prior is None else skin_prior.float().clone()
     names = model.part_names

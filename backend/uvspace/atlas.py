@@ -1,6 +1,6 @@
 """A head model's UV atlas at one resolution: the UV raster (which face and barycentrics cover each
 texel) and the maps derived from it once per (model, size): each texel's mirror point, its part,
-the mouth interior, the right side. Texture, detail, wrinkles and training all read it from here.
+the mouth interior, the eye sockets, the right side. Texture, detail, wrinkles and training all read it from here.
 
 UV maps are (S, S, ...), row 0 at v = 1 (render/uv.py); uv in [0, 1] with v up.
 """
@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import torch.nn.functional as Fn
 
 from ..headmodel import HeadModel
-from ..render import interpolate, rasterize_uv, world_to_uv
+from ..render import interpolate, rasterize_uv, vertex_normals, world_to_uv
 from ..render.rasterize import Fragments
 
 
@@ -29,6 +30,15 @@ class UVSupport:
     part: torch.Tensor             # (S, S) int part id of the texel's face, -1 outside charts
     mouth_interior: torch.Tensor   # (S, S) bool: skin texels of the mouth cavity
     right_side: torch.Tensor       # (S, S) bool: texels whose neutral surface point has x < 0
+    eye_sockets: torch.Tensor      # (S, S) bool: skin texels an eyeball hides from every side
+                                   # (the socket behind it, the lids' inner side): no photo and
+                                   # no render shows them
+
+    @property
+    def skin(self) -> torch.Tensor:
+        """(S, S) bool: the skin a photo or a render can show (not the mouth's inside or the
+        eye sockets)."""
+        return (self.part == 0) & ~self.mouth_interior & ~self.eye_sockets
 
     @property
     def mirror_grid(self) -> torch.Tensor:
@@ -74,6 +84,9 @@ def _mirror_corner_uv(model: HeadModel) -> tuple[torch.Tensor, torch.Tensor]:
     out = np.where(ok[:, None, None], uv[uvf[j[:, None], corner]], uv[uvf])
     return torch.as_tensor(out, dtype=torch.float32), torch.as_tensor(ok)
 
+
+SOCKET_REACH = 1.5    # eyeball radii from its centre: how far the lids' inner side reaches
+SOCKET_FACING = 0.5   # cosine: a surface facing into the eyeball at least this much is hidden by it
 
 _SUPPORTS: OrderedDict = OrderedDict()   # (topology_key, size) -> UVSupport, least recent first
 CACHED_SUPPORTS = 6
@@ -131,5 +144,28 @@ def _build_support(model: HeadModel, size: int) -> UVSupport:
         mi = interpolate(Fragments(fr.face_index, fr.bary, fr.depth), model.faces.cpu(),
                          interior[None, :, None].float())[0, ..., 0] > 0.5
         mouth = mi & valid
-    right = world_to_uv(raster, model.v_template.cpu().float()[None])[0, ..., 0] < 0
-    return UVSupport(size, raster, mirror, has, part, mouth, right & valid)
+    rest = world_to_uv(raster, model.v_template.cpu().float()[None])[0]     # (S, S, 3) metres
+    return UVSupport(size, raster, mirror, has, part, mouth, (rest[..., 0] < 0) & valid,
+                     _hidden_by_eyeballs(model, raster, rest) & (part == 0))
+
+
+def _hidden_by_eyeballs(model: HeadModel, raster, rest: torch.Tensor) -> torch.Tensor:
+    """rest (S, S, 3) neutral surface points, metres -> (S, S) bool: the texels an eyeball hides
+    from every direction: inside its sphere (the socket behind it), or within SOCKET_REACH radii
+    of its centre with the surface facing into it (the lids' inner side, which rests on it). The
+    radius: the eyeball's rest vertices' median distance to the fitted centre. None without
+    eyeballs."""
+    hidden = torch.zeros(rest.shape[:2], dtype=torch.bool)
+    if not {"eye.L", "eye.R"} <= set(model.part_names):
+        return hidden
+    v0 = model.v_template.detach().cpu().float()[None]
+    normal = Fn.normalize(world_to_uv(raster, vertex_normals(v0, model.faces.cpu()))[0].double(), dim=-1)
+    v = v0[0].double().numpy()
+    vpart = model.vertex_part.cpu().numpy()
+    for eye, c in zip(("eye.R", "eye.L"), model.eyeball_centres()):
+        radius = np.median(np.linalg.norm(v[vpart == model.part_names.index(eye)] - c, axis=1))
+        out = rest.double() - torch.as_tensor(c)                 # centre -> surface point
+        dist = out.norm(dim=-1)
+        facing_in = (normal * out).sum(-1) < -SOCKET_FACING * dist
+        hidden |= (dist < radius) | (facing_in & (dist < SOCKET_REACH * radius))
+    return hidden

@@ -119,7 +119,7 @@ def test_flame_albedo_model_is_fitted_and_recorded(tmp_path, astronaut_path, fla
                                                size=(S, S), mode="bilinear", align_corners=False)[0]
     want = linear_to_srgb(want.permute(1, 2, 0)).numpy()
     sup = uv_support(flame, S)
-    skin = ((sup.part == 0) & ~sup.mouth_interior).numpy()
+    skin = sup.skin.numpy()
     # the back of the head: texels whose surface faces away from the camera (-z) in the rest pose
     n = world_to_uv(sup.raster, vertex_normals(flame.v_template[None].float(), flame.faces))[0].numpy()
     back = skin & (n[..., 2] < -0.5)

@@ -199,7 +199,7 @@ def test_white_background_inside_a_too_large_fit_stays_out_of_the_albedo(scene):
     """White is far from skin: the colour test drops it wherever the fit shows it."""
     res = _unwrap(scene, scene["photo"], _grown(scene))
     sup = scene["sup"]
-    skin = (sup.part == 0) & ~sup.mouth_interior & torch.as_tensor(res.observed > 0.05)
+    skin = sup.skin & torch.as_tensor(res.observed > 0.05)
     alb = torch.as_tensor(res.albedo)
     # white background de-lit reads as >= 1 in every channel; skin's blue is 0.25
     whitish = skin & (alb[..., 2] > 0.6)
@@ -220,7 +220,7 @@ def test_the_margin_keeps_the_outline_band_off_a_dark_background(scene):
     col = px[:, 0].long().clamp(0, PHOTO - 1)
     row = px[:, 1].long().clamp(0, PHOTO - 1)
     on_background = ~covered[row, col].reshape(SIZE, SIZE)
-    taken = (sup.part == 0) & ~sup.mouth_interior & on_background & torch.as_tensor(res.observed > 0.05)
+    taken = sup.skin & on_background & torch.as_tensor(res.observed > 0.05)
     # measured: 25 texels; without the margin 130
     assert int(taken.sum()) < 60, int(taken.sum())
 

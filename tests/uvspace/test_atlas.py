@@ -23,3 +23,39 @@ def test_another_topology_gets_its_own_atlas(openhead):
     assert a is not b
     assert b.raster.mask.sum() < a.raster.mask.sum()
     assert torch.equal(uv_support(openhead, 64).raster.mask, a.raster.mask)
+
+
+def _seen_texels(model, sup, yaw: float, pitch: float) -> torch.Tensor:
+    """(S, S) bool: texels a 256-px orthographic view of the neutral head, turned by yaw and
+    pitch (radians), shows (visible, facing the camera)."""
+    import numpy as np
+
+    from headsmith.texture.unwrap import _photo_samples
+
+    cy, sy, cp, sp = np.cos(yaw), np.sin(yaw), np.cos(pitch), np.sin(pitch)
+    R = torch.tensor([[1, 0, 0], [0, cp, -sp], [0, sp, cp]]) @ torch.tensor([[cy, 0, sy], [0, 1, 0], [-sy, 0, cy]])
+    v = model.v_template.float() @ R.float().T
+    v = v - v.mean(0)
+    camera = torch.tensor([[1.0 / float(v[:, :2].abs().max()), 0.0, 0.0]])
+    _, _, w = _photo_samples(sup, model.faces, v[None], camera, np.zeros((256, 256, 3), np.uint8))
+    return w > 0
+
+
+def test_eye_sockets_are_skin_no_view_shows(openhead):
+    """The sockets and the lids' inner side lie around the eyes, and no view from the front
+    half (yaw up to 70 degrees, pitch up to 40) shows them, and the skin beside them is seen."""
+    import math
+
+    sup = uv_support(openhead, 256)
+    sockets = sup.eye_sockets
+    assert int(sockets.sum()) > 500 and not (sockets & ~(sup.part == 0)).any()
+    assert not (sup.skin & sockets).any()
+    seen_any = torch.zeros_like(sockets)
+    for yaw in (-70, -35, 0, 35, 70):
+        for pitch in (-40, 0, 40):
+            seen_any |= _seen_texels(openhead, sup, math.radians(yaw), math.radians(pitch))
+    # texels on the lids' rim straddle the edge at 256: 39 of 1,213 when written
+    assert int((seen_any & sockets).sum()) <= 0.05 * int(sockets.sum())
+    # the skin around the eyes is seen: a socket set grown over the outer lids would fail above
+    ring = torch.nn.functional.max_pool2d(sockets.float()[None, None], 7, 1, 3)[0, 0] > 0
+    assert (seen_any & ring & sup.skin).sum() > 0.3 * (ring & sup.skin).sum()
