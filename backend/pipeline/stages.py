@@ -21,6 +21,7 @@ from ..detail import StaticDetail, fit_static_detail
 from ..detail.person import deca_person_detail, fit_person_detail
 from ..detail.static import tangent_normal_map
 from ..detect import DetectorUnavailable, crop_face, face_span, make_detector
+from ..detect.glasses import glasses_frames
 from ..detect.iris import find_irises, iris_array
 from ..detect.point_sets import MEDIAPIPE478, POINT_SETS
 from ..fit import CoarseFit, FitSettings, Observation, fit_coarse
@@ -73,6 +74,8 @@ class Faces:
     notes: list[str] = field(default_factory=list)   # what the user should know (bundle provenance)
     seen: list[np.ndarray] = field(default_factory=list)   # per photo (N,) bool: the point is in the photo
     face_px: list[float] = field(default_factory=list)     # per photo: the face's size (detect.face_span)
+    frames: list = field(default_factory=list)             # per photo: (S, S) glasses frames in the crop
+                                                           # (detect.glasses), or None
 
 
 @dataclass
@@ -185,6 +188,10 @@ def detect_faces(images: list, s: ReconstructSettings, device: str, progress: Pr
     for img, points in zip(images, found.detected):
         found.crops.append(crop_face(img.rgb, points, side, box=box))
         found.irises.append(iris_centres_in_crop(found.crops[-1], POINT_SETS[detector.point_set]))
+        found.frames.append(glasses_frames(found.crops[-1].image, found.crops[-1].landmarks,
+                                           POINT_SETS[detector.point_set]))
+        if found.frames[-1] is not None:
+            found.notes.append(f"photo {len(found.frames)}: glasses frames found, left out of the albedo and detail")
     if len(images) > 1 and not s.allow_different_people:
         check_one_person(images, found.chosen)
     return found
@@ -255,7 +262,7 @@ def make_texture(inputs: Inputs, fit: CoarseFit, faces: Faces, posed: torch.Tens
             prior = torch.nn.functional.interpolate(inputs.albedo_model.cpu()(fit.albedo_code), size=(size,) * 2,
                                                     mode="bilinear", align_corners=False)[0].permute(1, 2, 0)
     return unwrap_albedo(inputs.model, posed, fit.camera, fit.light, [c.image for c in faces.crops], size,
-                         skin_prior=prior)
+                         skin_prior=prior, covers=faces.frames)
 
 
 def make_detail(inputs: Inputs, s: ReconstructSettings, fit: CoarseFit, faces: Faces, posed: torch.Tensor,

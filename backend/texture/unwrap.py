@@ -2,8 +2,8 @@
 visible and faces the camera, divide by the fitted SH shading (de-light, linear light) and by
 what light the SH missed that breaks the face's left/right symmetry (delight.py), keep the
 texels that show the person's skin and features (not hair, background or clothes: occlusion.py;
-not a hand or a lock of hair on one side: asymmetry.py),
-merge the photos by how squarely they see each texel, complete unseen texels from the mirrored
+not a hand or a lock of hair on one side: asymmetry.py; not what the caller marks in front of
+the face, e.g. glasses frames), merge the photos by how squarely they see each texel, complete unseen texels from the mirrored
 side, then the skin from the person's own seen skin (skin_synthesis: tone extended without a
 step, grain from patches of the cheeks), and give eyes/teeth/mouth plausible colours where
 unseen.
@@ -61,10 +61,11 @@ def _sample(img: torch.Tensor, uv_px: torch.Tensor, H: int, W: int) -> torch.Ten
 
 
 def _photo_samples(sup, faces: torch.Tensor, vertices: torch.Tensor, camera: torch.Tensor,
-                   img: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+                   img: np.ndarray, covers: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """One photo seen from the UV atlas: (normals (S, S, 3) camera frame, the photo's linear
     colour at each texel (S, S, 3), and how well it saw each texel (S, S): visible, inside the
-    crop, facing the camera, off the band inside the fitted outline)."""
+    crop, facing the camera, off the band inside the fitted outline and, given covers (H, W) in
+    [0, 1] over the crop's pixels (glasses frames), not behind what it marks)."""
     size = sup.size
     v = vertices.detach().float().cpu()
     P, N = (m[0] for m in surface_maps(sup.raster, v, faces))     # (S, S, 3) each
@@ -82,6 +83,8 @@ def _photo_samples(sup, faces: torch.Tensor, vertices: torch.Tensor, camera: tor
     # not the band inside the fitted outline, where a misfit shows background (occlusion.py)
     margin = silhouette_margin(r.fragments.face_index[0] >= 0, SILHOUETTE_MARGIN * H)
     w = facing * visible * inside * (sup.part >= 0) * _sample(margin[None], px[..., :2], H, H)[..., 0]
+    if covers is not None:
+        w = w * (1 - _sample(torch.as_tensor(covers, dtype=torch.float32)[None], px[..., :2], H, H)[..., 0])
     photo = srgb_to_linear(torch.as_tensor(img, dtype=torch.float32).permute(2, 0, 1) / 255.0)
     return N, _sample(photo, px[..., :2], H, H), w
 
@@ -115,11 +118,12 @@ class _Photo:
 
 
 def _unwrap_photo(sup, zones, faces: torch.Tensor, vertices: torch.Tensor, camera: torch.Tensor,
-                  light: torch.Tensor, img: np.ndarray) -> _Photo:
-    """vertices (1, V, 3), camera (1, 3), light (1, 9, 3) of one photo, img its sRGB crop."""
+                  light: torch.Tensor, img: np.ndarray, covers: np.ndarray | None) -> _Photo:
+    """vertices (1, V, 3), camera (1, 3), light (1, 9, 3) of one photo, img its sRGB crop,
+    covers (H, W) what covers the face in it (or None)."""
     is_skin = sup.skin
     plain = zones.plain
-    N, col, w = _photo_samples(sup, faces, vertices, camera, img)
+    N, col, w = _photo_samples(sup, faces, vertices, camera, img, covers)
     light = light.float().cpu()
     shading = sh_shading(N[None], light)[0]
     alb = (col / shading.clamp(min=0.05)).clamp(0, 1)
@@ -140,10 +144,12 @@ def _unwrap_photo(sup, zones, faces: torch.Tensor, vertices: torch.Tensor, camer
 
 def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tensor,
                   lights: torch.Tensor, images: list[np.ndarray], size: int = 1024,
-                  skin_prior: torch.Tensor | None = None) -> TextureResult:
+                  skin_prior: torch.Tensor | None = None, covers: list | None = None) -> TextureResult:
     """vertices (B, V, 3) posed as fitted; cameras (B, 3) DECA cameras of each crop; lights
     (B, 9, 3); images: B sRGB uint8 crops (square). skin_prior (size, size, 3) linear: what
-    unseen skin should look like (a fitted albedo model); without it, the median seen skin tone."""
+    unseen skin should look like (a fitted albedo model); without it, the median seen skin tone.
+    covers: per image, (H, W) in [0, 1] over its pixels what covers the face (glasses frames:
+    detect.glasses), or None; left out like every unseen texel."""
     sup = uv_support(model, size)
     zones = skin_zones(model, size)
     faces = model.faces.cpu()
@@ -157,7 +163,8 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     refit = []                          # per photo, the SH light the de-lit albedo asks for (the
                                         # fitted one where nothing was taken out)
     for i, img in enumerate(images):
-        photo = _unwrap_photo(sup, zones, faces, vertices[i:i + 1], cameras[i:i + 1], lights[i:i + 1], img)
+        photo = _unwrap_photo(sup, zones, faces, vertices[i:i + 1], cameras[i:i + 1], lights[i:i + 1], img,
+                              covers[i] if covers else None)
         in_front = torch.maximum(in_front, photo.occluded)
         seen += photo.seen ** 2
         refit.append(photo.light)

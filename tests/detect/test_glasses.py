@@ -1,0 +1,71 @@
+"""Glasses frames in a crop: found around the detected eyes on a photo that wears them, and not on
+the bare astronaut; the mask covers the frames and little else."""
+import cv2
+import numpy as np
+import pytest
+
+from headsmith.detect.glasses import glasses_frames
+from headsmith.detect.point_sets import POINT_SETS
+
+
+@pytest.fixture(scope="module")
+def astronaut_crop(astronaut_path):
+    from headsmith.pipeline import ReconstructSettings
+    from headsmith.pipeline.stages import detect_faces, load_inputs
+
+    s = ReconstructSettings()
+    inputs = load_inputs([astronaut_path], s)
+    faces = detect_faces(inputs.images, s, "cpu", lambda *a: None, inputs.model)
+    return faces.crops[0], POINT_SETS[faces.point_set], faces.frames[0]
+
+
+def _drawn_frames(crop, point_set) -> tuple[np.ndarray, np.ndarray]:
+    """The crop with thin dark oval frames and a bridge drawn round the detected eyes, and the drawn
+    pixels (H, W) bool."""
+    pts = crop.landmarks
+    outer = pts[list(point_set.outer_eye_corners)]
+    iod = float(np.linalg.norm(outer[1] - outer[0]))
+    lids = pts[list(point_set.eyes)]
+    right = (lids - outer.mean(0)) @ (outer[1] - outer[0]) > 0
+    drawn = np.zeros(crop.image.shape[:2], np.uint8)
+    t = max(2, int(iod / 35))                       # ~2 mm: a metal or thin plastic frame
+    centres = [lids[~right].mean(0), lids[right].mean(0)]
+    for c in centres:
+        cv2.ellipse(drawn, (int(c[0]), int(c[1])), (int(iod * 0.32), int(iod * 0.22)), 0, 0, 360, 1, t)
+    a, b = centres
+    cv2.line(drawn, (int(a[0] + iod * 0.32), int(a[1])), (int(b[0] - iod * 0.32), int(b[1])), 1, t)
+    img = crop.image.copy()
+    img[drawn > 0] = (20, 20, 25)
+    return img, drawn > 0
+
+
+def test_the_bare_astronaut_wears_no_glasses(astronaut_crop):
+    crop, point_set, found = astronaut_crop
+    assert found is None
+    assert glasses_frames(crop.image, crop.landmarks, point_set) is None
+
+
+def test_drawn_frames_are_found_and_masked(astronaut_crop):
+    crop, point_set, _ = astronaut_crop
+    img, drawn = _drawn_frames(crop, point_set)
+    mask = glasses_frames(img, crop.landmarks, point_set)
+    assert mask is not None and mask.shape == drawn.shape
+    on = mask > 0.5
+    rims = drawn.copy()
+    rims[:, :] &= ~_bridge_columns(drawn, crop, point_set)
+    assert on[rims].mean() > 0.85                   # the rims round both eyes (not the bridge)
+    grown = cv2.dilate(drawn.astype(np.uint8), np.ones((9, 9), np.uint8)) > 0
+    assert (on & ~grown).sum() < 0.25 * on.sum()    # little else
+    # the eyes themselves stay: the frames are rings, not patches
+    eye_pts = crop.landmarks[list(point_set.eyes)].astype(int)
+    assert on[eye_pts[:, 1], eye_pts[:, 0]].mean() < 0.1
+
+
+def _bridge_columns(drawn, crop, point_set) -> np.ndarray:
+    """(H, W) bool: the columns between the two inner rims, where only the bridge is drawn."""
+    pts = crop.landmarks
+    outer = pts[list(point_set.outer_eye_corners)]
+    iod = float(np.linalg.norm(outer[1] - outer[0]))
+    mid = outer.mean(0)[0]
+    cols = np.abs(np.arange(drawn.shape[1]) - mid) < iod * 0.12
+    return np.broadcast_to(cols[None], drawn.shape)
