@@ -14,7 +14,8 @@ around it on nearly every ray; a bare face's does not. Both eyes must show one.
 
 Frames: crop pixels (x right, y down), as the crop images the fit used; iod: the outer eye
 corners' distance in those pixels. Thresholds and their spread on real and synthetic faces:
-benchmarks/NOTES.md ("Glasses frames").
+benchmarks/NOTES.md ("Glasses frames: tried, not landed", session 34, and "Eye sockets, glasses
+frames", session 41).
 """
 from __future__ import annotations
 
@@ -42,12 +43,11 @@ MAX_HALF_WIDTH = 0.09               # iod: a frame's side, either way from the p
 
 @dataclass
 class EyeRing:
-    """The best closed thin-line path around one eye: points (ANGLES, 2) crop pixels, the share of
-    the rays below the eye where it stands out of its background, and its strength per ray."""
+    """The best closed thin-line path around one eye: points (ANGLES, 2) crop pixels, and the share
+    of the rays below the eye where it stands out of its background."""
 
     points: np.ndarray
     below_share: float
-    strength: np.ndarray
 
 
 def line_response(grey: np.ndarray) -> np.ndarray:
@@ -91,6 +91,7 @@ def _closed_path(values: np.ndarray) -> np.ndarray:
 
 
 def eye_ring(response: np.ndarray, centre: np.ndarray, iod: float) -> EyeRing:
+    """The best closed path of `response` (line_response) round one eye centre (crop pixels)."""
     mx, my = _ray_grid(centre, iod)
     P = cv2.remap(response, mx, my, cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=0)
     path = _closed_path(P)
@@ -102,7 +103,7 @@ def eye_ring(response: np.ndarray, centre: np.ndarray, iod: float) -> EyeRing:
     th = np.linspace(0, 2 * np.pi, ANGLES, endpoint=False)
     below = (th > np.radians(20)) & (th < np.radians(160))
     share = float(np.mean(vals[below] > STANDS_OUT * max(background, 1e-9)))
-    return EyeRing(np.stack([mx[k, path], my[k, path]], -1), share, vals)
+    return EyeRing(np.stack([mx[k, path], my[k, path]], -1), share)
 
 
 def _frame_band(grey: np.ndarray, ring: EyeRing, centre: np.ndarray, iod: float) -> np.ndarray:
@@ -113,7 +114,7 @@ def _frame_band(grey: np.ndarray, ring: EyeRing, centre: np.ndarray, iod: float)
     steps = np.linspace(-2 * MAX_HALF_WIDTH, 2 * MAX_HALF_WIDTH, 49)[None, :, None] * iod
     direction = ring.points - centre
     direction /= np.linalg.norm(direction, axis=1, keepdims=True).clip(min=1e-6)
-    pts = (ring.points[:, None] + direction[:, None] * steps).astype(np.float32)     # (A, 25, 2)
+    pts = (ring.points[:, None] + direction[:, None] * steps).astype(np.float32)     # (A, 49, 2)
     lum = cv2.remap(grey, pts[..., 0], pts[..., 1], cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     dev = np.abs(lum - np.median(lum, axis=1, keepdims=True))
     mid = steps.shape[1] // 2

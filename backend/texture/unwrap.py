@@ -3,10 +3,10 @@ visible and faces the camera, divide by the fitted SH shading (de-light, linear 
 what light the SH missed that breaks the face's left/right symmetry (delight.py), keep the
 texels that show the person's skin and features (not hair, background or clothes: occlusion.py;
 not a hand or a lock of hair on one side: asymmetry.py; not what the caller marks in front of
-the face, e.g. glasses frames), merge the photos by how squarely they see each texel, complete unseen texels from the mirrored
-side, then the skin from the person's own seen skin (skin_synthesis: tone extended without a
-step, grain from patches of the cheeks), and give eyes/teeth/mouth plausible colours where
-unseen.
+the face, e.g. glasses frames), merge the photos by how squarely they see each texel, complete
+unseen texels from the mirrored side, then the skin from the person's own seen skin
+(skin_synthesis: tone extended without a step, grain from patches of the cheeks), and give
+eyes/teeth/mouth plausible colours where unseen.
 
 UV maps are (S, S, C), row 0 at v = 1 (see render/uv.py). Colours are linear light in [0, 1].
 """

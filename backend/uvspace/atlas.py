@@ -1,6 +1,7 @@
 """A head model's UV atlas at one resolution: the UV raster (which face and barycentrics cover each
 texel) and the maps derived from it once per (model, size): each texel's mirror point, its part,
-the mouth interior, the eye sockets, the right side. Texture, detail, wrinkles and training all read it from here.
+the mouth interior, the eye sockets, the right side. Texture, detail, wrinkles and training all
+read it from here.
 
 UV maps are (S, S, ...), row 0 at v = 1 (render/uv.py); uv in [0, 1] with v up.
 """

@@ -2,6 +2,7 @@
 and unwraps of a render with known albedo, geometry, camera and light."""
 import math
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as Fn
@@ -240,3 +241,31 @@ def test_teeth_colour_on_the_lips_is_dropped(openhead):
     far = z.lips & ~near
     assert float(w[teeth].max()) == 0.0 and float(w[far].min()) == 1.0
     assert int(teeth.sum()) > 50 and int(far.sum()) > 0.1 * int(z.lips.sum())
+
+
+def test_what_covers_the_face_stays_out_of_the_albedo(scene):
+    """A dark ring drawn round one eye (a glasses rim, crossing the brow and the lids, which the
+    colour test leaves alone): unwrapped as it is, its colour is baked in; given as `covers`,
+    the texels behind it take the skin around them."""
+    import cv2
+
+    lmk = scene["landmarks"].numpy()
+    iod = float(np.linalg.norm(lmk[36] - lmk[45]))
+    ring = np.zeros((PHOTO, PHOTO), np.uint8)
+    c = lmk[36:42].mean(0)
+    cv2.ellipse(ring, (int(c[0]), int(c[1])), (int(0.3 * iod), int(0.22 * iod)), 0, 0, 360, 1, max(2, int(iod / 30)))
+    img = (scene["photo"].clamp(0, 1) * 255).round().byte().numpy()
+    img[ring > 0] = (15, 15, 18)
+    args = (scene["model"], scene["vertices"], scene["camera"], scene["light"], [img], SIZE)
+    covers = cv2.dilate(ring, np.ones((5, 5), np.uint8)).astype(np.float32)   # grown, as detect.glasses does
+    baked, kept_out = unwrap_albedo(*args), unwrap_albedo(*args, covers=[covers])
+    sup = scene["sup"]
+    px = OrthographicCamera(scene["camera"]).project(
+        world_to_uv(sup.raster, scene["vertices"].float())[0].reshape(1, -1, 3), PHOTO, PHOTO)[0]
+    col, row = (px[:, k].long().clamp(0, PHOTO - 1) for k in (0, 1))
+    behind = torch.as_tensor(ring > 0)[row, col].reshape(SIZE, SIZE) & sup.skin
+    behind &= torch.as_tensor(baked.observed > 0.5) & ~scene["beard"]
+    assert int(behind.sum()) > 50
+    err = lambda r: float((torch.as_tensor(r.albedo)[behind] - torch.tensor(SKIN)).abs().mean())  # noqa: E731
+    assert err(kept_out) < 0.3 * err(baked), (err(baked), err(kept_out))
+    assert float(torch.as_tensor(kept_out.observed)[behind].max()) < 0.05
