@@ -10,7 +10,9 @@ at a distance, below the eye as well as above it. Around each eye the photo's th
 (the largest Hessian eigenvalue of the luminance, scale-normalised, over a few scales) is sampled
 on rays, and the best closed path at one ray step per angle step is found by dynamic programming.
 Below the eye (where no brow or lid line competes) a frame's path stands far above the response
-around it on nearly every ray; a bare face's does not. Both eyes must show one.
+around it on nearly every ray; a bare face's does not. Both eyes must show one. Sunglasses (a
+lens much darker than the skin round its rim) are left whole: without their rims the dark lenses
+would meet filled skin, and the eyes behind them are unknown anyway.
 
 Frames: crop pixels (x right, y down), as the crop images the fit used; iod: the outer eye
 corners' distance in those pixels. Thresholds and their spread on real and synthetic faces:
@@ -35,6 +37,7 @@ STANDS_OUT = 3.0                    # a ray's path value over the background's m
 FRAME_SHARE = 0.45                  # share of the rays below the eye where it stands out: a frame
 SMOOTH_RAYS = 9
 SEED_REACH = 4                      # samples (of 0.0075 iod) either way of the path
+DARK_LENS = 0.5                     # a lens darker than this share of the skin round its rim: sunglasses
 RIM_GROW = 1 / 128                  # of the crop's side: the measured rims are grown by this, all
                                     # out (their anti-aliased edges and shadow), then softened
 MAX_HALF_WIDTH = 0.09               # iod: a frame's side, either way from the path (the
@@ -154,18 +157,35 @@ def _rim_width_capped(runs: np.ndarray, dev: np.ndarray) -> np.ndarray:
     return out
 
 
+def _dark_lens(grey: np.ndarray, band: np.ndarray) -> bool:
+    """Whether the lens inside a rim is dark (a sunglass lens): its median luminance under
+    DARK_LENS of the skin's just outside the rim. band (ANGLES, 2, 2) the rim's inner and outer
+    edge per ray (_frame_band)."""
+    inner = np.zeros(grey.shape, np.uint8)
+    cv2.fillPoly(inner, [np.round(band[:, 0] * 4).astype(np.int32)], 1, cv2.LINE_8, shift=2)
+    outer = np.zeros(grey.shape, np.uint8)
+    cv2.fillPoly(outer, [np.round(band[:, 1] * 4).astype(np.int32)], 1, cv2.LINE_8, shift=2)
+    reach = max(2, round(grey.shape[0] * RIM_GROW * 2))
+    around = (cv2.dilate(outer, np.ones((2 * reach + 1,) * 2, np.uint8)) > 0) & (outer == 0)
+    if not inner.any() or not around.any():
+        return False
+    return bool(np.median(grey[inner > 0]) < DARK_LENS * np.median(grey[around]))
+
+
 def frame_mask(image: np.ndarray, eye_centres: np.ndarray, iod: float) -> np.ndarray | None:
     """image (H, W, 3) uint8 sRGB crop; eye_centres (2, 2) crop pixels -> (H, W) float32 in
     [0, 1], 1 on the frames' rims (each eye's ring, its width measured per ray, grown by RIM_GROW)
-    and softened beyond them, or None when the face wears no glasses."""
+    and softened beyond them, or None when the face wears no glasses or wears sunglasses."""
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
     response = line_response(grey)
     rings = [eye_ring(response, np.asarray(c, np.float64), iod) for c in eye_centres]
     if min(r.below_share for r in rings) < FRAME_SHARE:
         return None
+    bands = [_frame_band(grey, ring, np.asarray(c, np.float64), iod) for ring, c in zip(rings, eye_centres)]
+    if any(_dark_lens(grey, band) for band in bands):
+        return None
     mask = np.zeros(grey.shape, np.uint8)
-    for ring, c in zip(rings, eye_centres):
-        band = _frame_band(grey, ring, np.asarray(c, np.float64), iod)
+    for band in bands:
         for a in range(ANGLES):    # one quad per pair of rays: the rim between them
             b = (a + 1) % ANGLES
             quad = np.stack([band[a, 0], band[a, 1], band[b, 1], band[b, 0]])

@@ -19,9 +19,9 @@ def astronaut_crop(astronaut_path):
     return faces.crops[0], POINT_SETS[faces.point_set], faces.frames[0]
 
 
-def _drawn_frames(crop, point_set) -> tuple[np.ndarray, np.ndarray]:
-    """The crop with thin dark oval frames and a bridge drawn round the detected eyes, and the drawn
-    pixels (H, W) bool."""
+def _drawn_frames(crop, point_set, lens: tuple | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The crop with thin dark oval frames and a bridge drawn round the detected eyes (their
+    lenses filled with `lens`, an sRGB colour, when given), and the drawn frame pixels (H, W)."""
     pts = crop.landmarks
     outer = pts[list(point_set.outer_eye_corners)]
     iod = float(np.linalg.norm(outer[1] - outer[0]))
@@ -35,6 +35,9 @@ def _drawn_frames(crop, point_set) -> tuple[np.ndarray, np.ndarray]:
     a, b = centres
     cv2.line(drawn, (int(a[0] + iod * 0.32), int(a[1])), (int(b[0] - iod * 0.32), int(b[1])), 1, t)
     img = crop.image.copy()
+    if lens is not None:
+        for c in centres:
+            cv2.ellipse(img, (int(c[0]), int(c[1])), (int(iod * 0.32), int(iod * 0.22)), 0, 0, 360, lens, -1)
     img[drawn > 0] = (20, 20, 25)
     return img, drawn > 0
 
@@ -69,3 +72,14 @@ def _bridge_columns(drawn, crop, point_set) -> np.ndarray:
     mid = outer.mean(0)[0]
     cols = np.abs(np.arange(drawn.shape[1]) - mid) < iod * 0.12
     return np.broadcast_to(cols[None], drawn.shape)
+
+
+def test_sunglasses_are_left_whole(astronaut_crop):
+    """Dark lenses in the same frames: nothing is marked (without their rims the lenses would meet
+    filled skin); tinted but light lenses are still clear glasses."""
+    crop, point_set, _ = astronaut_crop
+    dark, _ = _drawn_frames(crop, point_set, lens=(30, 32, 35))
+    assert glasses_frames(dark, crop.landmarks, point_set) is None
+    tinted, drawn = _drawn_frames(crop, point_set, lens=(200, 170, 150))
+    mask = glasses_frames(tinted, crop.landmarks, point_set)
+    assert mask is not None and (mask > 0.5)[drawn].mean() > 0.5
