@@ -37,7 +37,8 @@ STANDS_OUT = 3.0                    # a ray's path value over the background's m
 FRAME_SHARE = 0.45                  # share of the rays below the eye where it stands out: a frame
 SMOOTH_RAYS = 9
 SEED_REACH = 4                      # samples (of 0.0075 iod) either way of the path
-DARK_LENS = 0.5                     # a lens darker than this share of the skin round its rim: sunglasses
+DARK_LENS = 0.5                     # a lens darker than this share of the skin round its rim is
+                                    # a sunglass lens
 RIM_GROW = 1 / 128                  # of the crop's side: the measured rims are grown by this, all
                                     # out (their anti-aliased edges and shadow), then softened
 MAX_HALF_WIDTH = 0.09               # iod: a frame's side, either way from the path (the
