@@ -154,8 +154,8 @@ def _hidden_by_eyeballs(model: HeadModel, raster, rest: torch.Tensor) -> torch.T
     """rest (S, S, 3) neutral surface points, metres -> (S, S) bool: the texels an eyeball hides
     from every direction: inside its sphere (the socket behind it), or within SOCKET_REACH radii
     of its centre with the surface facing into it (the lids' inner side, which rests on it). The
-    radius: the eyeball's rest vertices' median distance to the fitted centre. None without
-    eyeballs."""
+    radius: the eyeball's rest vertices' median distance to the fitted centre. All False for a
+    model without eyeballs."""
     hidden = torch.zeros(rest.shape[:2], dtype=torch.bool)
     if not {"eye.L", "eye.R"} <= set(model.part_names):
         return hidden

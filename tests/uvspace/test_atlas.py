@@ -42,8 +42,8 @@ def _seen_texels(model, sup, yaw: float, pitch: float) -> torch.Tensor:
 
 
 def test_eye_sockets_are_skin_no_view_shows(openhead):
-    """The sockets and the lids' inner side lie around the eyes, and no view from the front
-    half (yaw up to 70 degrees, pitch up to 40) shows them, and the skin beside them is seen."""
+    """The sockets and the lids' inner side are skin, and no view from the front half (yaw up
+    to 70 degrees, pitch up to 40) shows them, while the skin just around them is seen."""
     import math
 
     sup = uv_support(openhead, 256)
