@@ -33,6 +33,7 @@ class PointSet:
     lid_middles: tuple[tuple[int, int], ...] = ()  # (upper, lower) lid middle of each eye, same order
     box: tuple[int, ...] | None = None            # the points that frame the crop as iBUG's 68 do (None: all)
     hairline: tuple[int, ...] = ()                # points on the forehead's top edge (hair hides it)
+    brows: tuple[tuple[int, ...], ...] = ()       # each brow's upper edge, inner to outer or outer to inner
     # the landmark term's weight in the fit's photometric stage (the image leads the identity
     # there): low for points that disagree with the model's by several % on turned or expressive
     # faces (iBUG-68 from dlib), high for MediaPipe's. Measured: benchmarks/NOTES.md.
@@ -57,7 +58,7 @@ IBUG68 = PointSet(
     eyelid_pairs=((37, 41), (38, 40), (43, 47), (44, 46)),
     lip_pairs=((61, 67), (62, 66), (63, 65)),
     contour=tuple(range(17)), eyes=tuple(range(36, 48)), lips=tuple(range(48, 68)),
-    inner_lips=((61, 62, 63), (65, 66, 67)))
+    inner_lips=((61, 62, 63), (65, 66, 67)), brows=(tuple(range(17, 22)), tuple(range(22, 27))))
 
 # MediaPipe's mesh: eyelids (upper, lower) and inner lips (upper, lower) as in its canonical mesh;
 # the eye and lip rings are FACEMESH_LEFT_EYE/RIGHT_EYE and FACEMESH_LIPS.
@@ -74,6 +75,7 @@ MEDIAPIPE478 = PointSet(
     eye_corners=((33, 133), (263, 362)), lid_middles=((159, 145), (386, 374)),
     # the oval from temple to temple under the chin, and the brows: the extent of iBUG's 68
     box=FACE_OVAL[7:30] + (70, 63, 105, 66, 107, 336, 296, 334, 293, 300),
-    hairline=FACE_OVAL[:7] + FACE_OVAL[30:], photometric_landmark_weight=4.0)
+    hairline=FACE_OVAL[:7] + FACE_OVAL[30:], photometric_landmark_weight=4.0,
+    brows=((70, 63, 105, 66, 107), (336, 296, 334, 293, 300)))
 
 POINT_SETS = {p.name: p for p in (IBUG68, MEDIAPIPE478)}

@@ -24,6 +24,7 @@ from ..detect import DetectorUnavailable, crop_face, face_span, make_detector
 from ..detect.glasses import glasses_frames
 from ..detect.iris import find_irises, iris_array
 from ..detect.point_sets import MEDIAPIPE478, POINT_SETS
+from ..detect.strands import strand_mask
 from ..fit import CoarseFit, FitSettings, Observation, fit_coarse
 from ..headmodel import HeadModel, ModelFileError, load_head_model
 from ..headmodel.albedo import AlbedoModel
@@ -76,6 +77,14 @@ class Faces:
     face_px: list[float] = field(default_factory=list)     # per photo: the face's size (detect.face_span)
     frames: list = field(default_factory=list)             # per photo: (S, S) glasses frames in the crop
                                                            # (detect.glasses), or None
+    strands: list = field(default_factory=list)            # per photo: (S, S) loose hair strands in the
+                                                           # crop (detect.strands), or None
+
+    @property
+    def covers(self) -> list:
+        """Per photo: (S, S) in [0, 1] what covers the face in the crop (frames and strands), or None."""
+        return [None if f is None and h is None else np.maximum(0 if f is None else f, 0 if h is None else h)
+                for f, h in zip(self.frames, self.strands)]
 
 
 @dataclass
@@ -188,10 +197,12 @@ def detect_faces(images: list, s: ReconstructSettings, device: str, progress: Pr
     for img, points in zip(images, found.detected):
         found.crops.append(crop_face(img.rgb, points, side, box=box))
         found.irises.append(iris_centres_in_crop(found.crops[-1], POINT_SETS[detector.point_set]))
-        found.frames.append(glasses_frames(found.crops[-1].image, found.crops[-1].landmarks,
-                                           POINT_SETS[detector.point_set]))
-        if found.frames[-1] is not None:
-            found.notes.append(f"photo {len(found.frames)}: glasses frames found, left out of the albedo and detail")
+        crop, point_set = found.crops[-1], POINT_SETS[detector.point_set]
+        found.frames.append(glasses_frames(crop.image, crop.landmarks, point_set))
+        found.strands.append(strand_mask(crop.image, crop.landmarks, point_set))
+        for mask, what in ((found.frames[-1], "glasses frames"), (found.strands[-1], "loose hair strands")):
+            if mask is not None:
+                found.notes.append(f"photo {len(found.frames)}: {what} found, left out of the albedo and detail")
     if len(images) > 1 and not s.allow_different_people:
         check_one_person(images, found.chosen)
     return found
@@ -262,7 +273,7 @@ def make_texture(inputs: Inputs, fit: CoarseFit, faces: Faces, posed: torch.Tens
             prior = torch.nn.functional.interpolate(inputs.albedo_model.cpu()(fit.albedo_code), size=(size,) * 2,
                                                     mode="bilinear", align_corners=False)[0].permute(1, 2, 0)
     return unwrap_albedo(inputs.model, posed, fit.camera, fit.light, [c.image for c in faces.crops], size,
-                         skin_prior=prior, covers=faces.frames)
+                         skin_prior=prior, covers=faces.covers)
 
 
 def make_detail(inputs: Inputs, s: ReconstructSettings, fit: CoarseFit, faces: Faces, posed: torch.Tensor,

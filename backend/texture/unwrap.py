@@ -65,7 +65,7 @@ def _photo_samples(sup, faces: torch.Tensor, vertices: torch.Tensor, camera: tor
     """One photo seen from the UV atlas: (normals (S, S, 3) camera frame, the photo's linear
     colour at each texel (S, S, 3), and how well it saw each texel (S, S): visible, inside the
     crop, facing the camera, off the band inside the fitted outline and, given covers (H, W) in
-    [0, 1] over the crop's pixels (glasses frames), not behind what it marks)."""
+    [0, 1] over the crop's pixels (glasses frames, hair strands), not behind what it marks)."""
     size = sup.size
     v = vertices.detach().float().cpu()
     P, N = (m[0] for m in surface_maps(sup.raster, v, faces))     # (S, S, 3) each
@@ -149,7 +149,7 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     (B, 9, 3); images: B sRGB uint8 crops (square). skin_prior (size, size, 3) linear: what
     unseen skin should look like (a fitted albedo model); without it, the median seen skin tone.
     covers: per image, (H, W) in [0, 1] over its pixels what covers the face (glasses frames:
-    detect.glasses), or None; left out like every unseen texel."""
+    detect.glasses; loose hair strands: detect.strands), or None; left out like every unseen texel."""
     sup = uv_support(model, size)
     zones = skin_zones(model, size)
     faces = model.faces.cpu()

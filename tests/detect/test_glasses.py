@@ -9,13 +9,8 @@ from headsmith.detect.point_sets import POINT_SETS
 
 
 @pytest.fixture(scope="module")
-def astronaut_crop(astronaut_path):
-    from headsmith.pipeline import ReconstructSettings
-    from headsmith.pipeline.stages import detect_faces, load_inputs
-
-    s = ReconstructSettings()
-    inputs = load_inputs([astronaut_path], s)
-    faces = detect_faces(inputs.images, s, "cpu", lambda *a: None, inputs.model)
+def astronaut_crop(astronaut_faces):
+    faces = astronaut_faces
     return faces.crops[0], POINT_SETS[faces.point_set], faces.frames[0]
 
 

@@ -1,0 +1,153 @@
+"""Loose hair strands over the face in a face crop: thin dark lines, long and falling rather than
+lying along the brows, over the forehead, the brows, the lids and the temples, so that the unwrap
+leaves them out of the albedo (and the detail out of the relief) as it does glasses frames.
+
+The colour test (texture/occlusion.py) drops dark hair over plain forehead skin, but not over the
+brows and within a centimetre of them and of the eyes, whose colours are not skin; there strands
+stayed in the albedo as dark scribbles. What sets a strand apart from the face's own dark lines
+is its shape:
+- it is thin and darker than the skin on *both* sides (the Hessian's line response of the log
+  luminance, confirmed by sampling across the line: a brow's or a silhouette's edge is dark on one
+  side only);
+- it is long (at least STRAND_LENGTH of the iod along its skeleton): pores, lashes and brow hairs
+  are short;
+- it falls (its main direction at least STEEP_DEG from the eye axis) and is not mostly on a brow:
+  lid creases, forehead wrinkles and brows lie along the eye axis.
+Only inside the face (the points' hull shrunk by FACE_INSET, away from the outline and the ears,
+whose rims are dark lines too) and above the eyes' middle (the eyes themselves left out) is
+anything looked for: the lashes, the nose, the smile lines and the mouth are never touched.
+
+Crop pixels (x right, y down); iod: the outer eye corners' distance in them. Thresholds and what
+they found on real and synthetic faces: benchmarks/NOTES.md ("Loose hair strands", session 42).
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from scipy.ndimage import label
+from skimage.morphology import skeletonize
+
+from .point_sets import PointSet
+
+LINE_SCALES_PX = (1.0, 1.6)      # Gaussian sigmas of the line response, at a 512 px crop
+ACROSS = (2.0, 3.0)              # sampled across the line this many sigmas either way
+LINE_STRENGTH = 0.08             # the scale-normalised log-luminance curvature of a strand, at least
+LINE_DEPTH = 0.15                # log units the line lies below the darker of its two sides, at least
+STRAND_LENGTH = 0.12             # iod along the skeleton, at least
+STEEP_DEG = 30.0                 # the main direction's angle to the eye axis, at least
+ELONGATION = 3.0                 # the main direction's spread over the other's (standard deviations)
+ON_BROW = 0.8                    # a component with more of its skeleton on a brow is the brow's
+BROW_HALF_WIDTH = 0.06           # iod either side of a brow's upper edge
+ABOVE_EYES = 0.03                # iod above the eyes' centres: the search's lower edge between them
+EYE_MARGIN = 0.04                # iod around each eye's lids, left out
+FACE_INSET = 0.06                # iod: the points' hull shrunk by this
+TEMPLE = 0.62                    # iod from the eyes' middle along the eye axis: beside the eyes,
+TEMPLE_DEPTH = 0.7               # down to this far below them (iod), the temples and cheek sides
+GROW = 1 / 256                   # of the crop's side: a strand's mask grown by this, then softened
+
+
+def dark_lines(grey: np.ndarray) -> np.ndarray:
+    """(H, W) float32 luminance in [0, 1] -> (H, W) bool: thin lines darker than both sides."""
+    log = np.log(grey + 0.03)
+    H, W = grey.shape
+    ys, xs = np.mgrid[0:H, 0:W].astype(np.float32)
+    found = np.zeros(grey.shape, bool)
+    for sigma in LINE_SCALES_PX:
+        sigma = sigma * H / 512
+        g = cv2.GaussianBlur(log, (0, 0), sigma)
+        xx = cv2.Sobel(g, cv2.CV_32F, 2, 0, ksize=3)
+        yy = cv2.Sobel(g, cv2.CV_32F, 0, 2, ksize=3)
+        xy = cv2.Sobel(g, cv2.CV_32F, 1, 1, ksize=3)
+        half_trace, root = (xx + yy) / 2, np.sqrt(((xx - yy) / 2) ** 2 + xy ** 2)
+        across, along = half_trace + root, half_trace - root          # a valley curves up across it
+        strength = np.clip(across - np.abs(along), 0, None) * sigma * sigma
+        angle = 0.5 * np.arctan2(2 * xy, xx - yy)                       # the direction across
+        nx, ny = np.cos(angle), np.sin(angle)
+        depth = np.full_like(g, -np.inf)
+        for k in ACROSS:
+            d = k * sigma
+            a = cv2.remap(g, xs + d * nx, ys + d * ny, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            b = cv2.remap(g, xs - d * nx, ys - d * ny, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            depth = np.maximum(depth, np.minimum(a, b) - g)
+        found |= (strength > LINE_STRENGTH) & (depth > LINE_DEPTH)
+    return found
+
+
+def _face_frame(points: np.ndarray, point_set: PointSet) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """-> (the eyes' middle (2,), the eye axis (2,) unit, image-left to image-right, the
+    downward normal (2,) unit, iod) in crop pixels."""
+    outer = points[list(point_set.outer_eye_corners)]
+    axis = outer[1] - outer[0]
+    iod = float(np.linalg.norm(axis))
+    ex = axis / iod
+    ey = np.array([-ex[1], ex[0]]) * (1 if ex[0] >= 0 else -1)
+    lids = points[list(point_set.eyes)]
+    return lids.mean(0), ex, ey, iod
+
+
+def _search_region(shape: tuple[int, int], points: np.ndarray, point_set: PointSet) -> np.ndarray:
+    """(H, W) bool: inside the face, above the eyes' middle or beside the eyes, eyes left out."""
+    mid, ex, ey, iod = _face_frame(points, point_set)
+    H, W = shape
+    ys, xs = np.mgrid[0:H, 0:W]
+    q = np.stack([xs - mid[0], ys - mid[1]], -1).astype(np.float32)
+    x, y = q @ ex / iod, q @ ey / iod
+    face = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(face, cv2.convexHull(np.round(points).astype(np.int32)), 1)
+    inset = max(1, round(FACE_INSET * iod))
+    face = cv2.erode(face, np.ones((2 * inset + 1,) * 2, np.uint8)) > 0
+    # above the hull's top (a 68-point hull ends at the brows): the forehead between its sides
+    span = (points - mid) @ ex / iod
+    forehead = (y < -ABOVE_EYES) & (x > span.min() + FACE_INSET) & (x < span.max() - FACE_INSET)
+    region = forehead | (face & (y < -ABOVE_EYES)) | (face & (np.abs(x) > TEMPLE) & (y < TEMPLE_DEPTH))
+    eyes = np.zeros(shape, np.uint8)
+    lids = points[list(point_set.eyes)]
+    side = (lids - mid) @ ex > 0
+    for part in (lids[side], lids[~side]):
+        cv2.fillConvexPoly(eyes, cv2.convexHull(np.round(part).astype(np.int32)), 1)
+    grow = max(1, round(EYE_MARGIN * iod))
+    return region & ~(cv2.dilate(eyes, np.ones((2 * grow + 1,) * 2, np.uint8)) > 0)
+
+
+def _brows(shape: tuple[int, int], points: np.ndarray, point_set: PointSet, iod: float) -> np.ndarray:
+    """(H, W) bool: each brow's upper edge thickened by BROW_HALF_WIDTH either way."""
+    out = np.zeros(shape, np.uint8)
+    width = max(1, round(2 * BROW_HALF_WIDTH * iod))
+    for brow in point_set.brows:
+        cv2.polylines(out, [np.round(points[list(brow)]).astype(np.int32)], False, 1, width)
+    return out > 0
+
+
+def _is_strand(skeleton: np.ndarray, on_brow: np.ndarray, ex: np.ndarray, iod: float) -> bool:
+    """skeleton (H, W) bool of one component: long, falling, elongated and not a brow's."""
+    ys, xs = np.nonzero(skeleton)
+    if len(xs) < STRAND_LENGTH * iod or on_brow[ys, xs].mean() > ON_BROW:
+        return False
+    p = np.stack([xs, ys], 1).astype(np.float64)
+    p -= p.mean(0)
+    spread, directions = np.linalg.eigh(p.T @ p)
+    angle = np.degrees(np.arccos(min(1.0, abs(float(directions[:, 1] @ ex)))))
+    return angle >= STEEP_DEG and spread[1] >= ELONGATION ** 2 * max(spread[0], 1e-6)
+
+
+def strand_mask(image: np.ndarray, points: np.ndarray, point_set: PointSet) -> np.ndarray | None:
+    """image (H, W, 3) uint8 sRGB crop; points (N, 2) the detector's points in its pixels,
+    numbered as point_set -> (H, W) float32 in [0, 1], 1 on the strands found (grown by GROW and
+    softened beyond), or None when none is found."""
+    grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
+    _, ex, _, iod = _face_frame(points, point_set)
+    lines = dark_lines(grey) & _search_region(grey.shape, points, point_set)
+    lines = cv2.morphologyEx(lines.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)) > 0
+    labels, count = label(lines, structure=np.ones((3, 3)))
+    skeleton = skeletonize(lines)
+    on_brow = _brows(grey.shape, points, point_set, iod)
+    keep = np.zeros(grey.shape, np.uint8)
+    for i in range(1, count + 1):
+        component = labels == i
+        if _is_strand(skeleton & component, on_brow, ex, iod):
+            keep[component] = 1
+    if not keep.any():
+        return None
+    grow = max(1, round(grey.shape[0] * GROW))
+    core = cv2.dilate(keep, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)).astype(np.float32)
+    return np.maximum(core, cv2.GaussianBlur(core, (0, 0), grow / 2 + 0.5)).clip(0, 1)
