@@ -13,7 +13,9 @@ from the skin around them and the skin prior (unwrap.py):
   Above the nose's bottom, where no beard grows, a colour too far either way is dropped: hair,
   glasses, background. Below it, on the front of the face, only one brighter, greyer or bluer
   than skin is (background, highlights, shading the light fit missed): a beard or stubble is
-  darker and more saturated, part of the person's look, and stays. On the sides, along and
+  darker and more saturated, part of the person's look, and stays, but only where it has a
+  beard's texture: a smooth surface of another hue there (a hand against the chin, a sleeve)
+  is dropped either way. On the sides, along and
   under the jaw line and on the neck, where hair, collars and their shadows reach, darker is
   dropped too, unless the chin shows a beard. A grey or white beard is greyer and bluer than
   skin: where the chin shows one, a texel of the lower face (not the neck) near the beard's own
@@ -43,6 +45,9 @@ BEARD = -3.0                     # the chin's median brightness, in reference de
 GREY_BEARD = (-3.0, 1.0)         # the chin's median R/G below and B/G above these (reference
                                  # deviations): a grey or white beard
 JAW_BAND = 0.012                 # metres either side of the jaw line (landmarks 2..14)
+FINE_TEXELS = 1.5                # at 1024: the blur that leaves a beard's hairs and skin's grain
+SMOOTH = 2.0                     # a texture up to this times the cheeks' is smooth (not hair)
+FLOOR_GRAIN = 1e-4               # log units: the cheeks' texture taken as at least this
 EDGE_TEXELS = 1 / 256            # of the texture's side: dropped texels also drop this far around
 
 
@@ -215,6 +220,22 @@ def reference_skin(features: torch.Tensor, weight: torch.Tensor,
     return _colour_stats(features, ref)
 
 
+def _smooth(feat: torch.Tensor, weight: torch.Tensor, zones: SkinZones) -> torch.Tensor:
+    """feat (S, S, 3) colour_features; weight (S, S) how well the photo saw each texel -> (S, S)
+    in [0, 1]: 1 where the fine brightness texture (the local RMS of log brightness above a blur
+    of FINE_TEXELS) is no stronger than SMOOTH times the reference skin's median (floored),
+    falling to 0 at twice that: a smooth surface, not a beard's or stubble's hair."""
+    from .fill import gaussian_blur
+
+    r = max(1.0, FINE_TEXELS * feat.shape[0] / 1024)
+    lum = feat[..., :1]
+    hp2 = (lum - gaussian_blur(lum, r)) ** 2
+    rms = gaussian_blur(hp2, 2 * r)[..., 0].clamp(min=0).sqrt()
+    ref = zones.reference & (weight > 0.5)
+    level = float(rms[ref].median()) if int(ref.sum()) >= 50 else float("inf")
+    return (2 - rms / (SMOOTH * max(level, FLOOR_GRAIN))).clamp(0, 1)
+
+
 def skin_colour_weight(albedo: torch.Tensor, weight: torch.Tensor, zones: SkinZones) -> torch.Tensor:
     """albedo (S, S, 3) linear de-lit colours of one photo; weight (S, S) how well it sees each
     texel -> (S, S) in [0, 1]: 0 on texels whose colour is not the person's skin (in the zones'
@@ -233,6 +254,9 @@ def skin_colour_weight(albedo: torch.Tensor, weight: torch.Tensor, zones: SkinZo
     both_ways = zones.tested | (zones.beardable & (not beard))
     d = torch.where(both_ways, z.norm(dim=-1),
                     torch.where(zones.brighter | zones.beardable, one_sided, torch.zeros_like(one_sided)))
+    # a smooth surface of a foreign hue below the nose is no beard: a hand, a sleeve
+    d = torch.where(zones.brighter | zones.beardable,
+                    torch.maximum(d, z[..., 1:].norm(dim=-1) * _smooth(feat, weight, zones)), d)
     lower = (zones.brighter | zones.beardable) & ~zones.neck
     d = torch.where(lower, torch.minimum(d, _grey_beard_distance(feat, z, chin)), d)
     d = torch.where(zones.lips, _teeth_distance(feat, weight, zones.lips), d)

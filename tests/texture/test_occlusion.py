@@ -19,6 +19,15 @@ PHOTO = 512         # photo side
 SKIN = (0.50, 0.33, 0.25)     # linear albedo of the test head's skin
 HAIR = (0.045, 0.025, 0.015)  # linear: dark brown
 GREY_BEARD_COLOUR = (0.55, 0.55, 0.57)   # linear: white-grey hair
+RED = (0.19, 0.077, 0.045)    # linear: redder and darker than the skin (an auburn beard, a hand
+                              # in shadow)
+
+
+def _hairy(colour, shape) -> torch.Tensor:
+    """(*shape, 3) linear: the colour with a beard's texture (a log-normal brightness per texel,
+    0.4 log units: single hairs and the skin between them)."""
+    g = torch.Generator().manual_seed(3)
+    return torch.tensor(colour) * torch.exp(0.4 * torch.randn(*shape, 1, generator=g))
 
 
 def _region_texels(model, name: str) -> torch.Tensor:
@@ -67,19 +76,36 @@ def test_below_the_nose_dark_is_a_beard_only_when_the_chin_is_dark(openhead):
     skin, dark = torch.tensor(SKIN), torch.tensor(HAIR)
     albedo = skin.expand(SIZE, SIZE, 3).clone()
     collar = z.beardable & ~z.chin
-    albedo[collar] = dark
+    albedo[collar] = _hairy(HAIR, (int(collar.sum()),))
     # the zones' own texels, away from where the soft edge reaches
     inner = lambda m: -Fn.max_pool2d(-m.float()[None, None], 9, 1, 4)[0, 0] > 0.5  # noqa: E731
     w = skin_colour_weight(albedo, seen, z)
     assert float(w[inner(collar)].max()) == 0.0
     assert float(w[inner(z.reference)].min()) == 1.0
-    albedo[z.chin] = dark
+    albedo[z.chin] = _hairy(HAIR, (int(z.chin.sum()),))
     w = skin_colour_weight(albedo, seen, z)
     assert float(w[inner(collar)].min()) == 1.0 and float(w[inner(z.chin)].min()) == 1.0
     # above the nose no beard grows: dark there (hair, glasses) is dropped either way
     albedo[z.tested & ~z.reference] = dark
     w = skin_colour_weight(albedo, seen, z)
     assert float(w[inner(z.tested & ~z.reference)].max()) == 0.0
+
+
+def test_a_smooth_foreign_hue_below_the_nose_is_no_beard(openhead):
+    """With a beard on the chin, a redder, darker colour on the lower cheeks stays when it has a
+    beard's texture, and is dropped when smooth (a hand against the face)."""
+    z = skin_zones(openhead, SIZE)
+    seen = torch.ones(SIZE, SIZE)
+    albedo = torch.tensor(SKIN).expand(SIZE, SIZE, 3).clone()
+    albedo[z.chin] = _hairy(HAIR, (int(z.chin.sum()),))
+    cheeks = z.brighter & ~z.chin
+    inner = lambda m: -Fn.max_pool2d(-m.float()[None, None], 9, 1, 4)[0, 0] > 0.5  # noqa: E731
+    albedo[cheeks] = _hairy(RED, (int(cheeks.sum()),))
+    assert float(skin_colour_weight(albedo, seen, z)[inner(cheeks)].min()) == 1.0
+    albedo[cheeks] = torch.tensor(RED)
+    # beyond the reach of the texture measure (a few texels) from the hairy chin
+    away = -Fn.max_pool2d(-cheeks.float()[None, None], 17, 1, 8)[0, 0] > 0.5
+    assert float(skin_colour_weight(albedo, seen, z)[away].max()) == 0.0
 
 
 def test_a_grey_beard_stays_only_when_the_chin_shows_it(openhead):
