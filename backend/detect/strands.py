@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
-from scipy.ndimage import label
+from scipy.ndimage import find_objects, label
 from skimage.morphology import skeletonize
 
 from .point_sets import PointSet
@@ -119,7 +119,8 @@ def _brows(shape: tuple[int, int], points: np.ndarray, point_set: PointSet, iod:
 
 
 def _is_strand(skeleton: np.ndarray, on_brow: np.ndarray, ex: np.ndarray, iod: float) -> bool:
-    """skeleton (H, W) bool of one component: long, falling, elongated and not a brow's."""
+    """skeleton (h, w) bool of one component, on_brow the same box of the brows: long, falling,
+    elongated and not a brow's."""
     ys, xs = np.nonzero(skeleton)
     if len(xs) < STRAND_LENGTH * iod or on_brow[ys, xs].mean() > ON_BROW:
         return False
@@ -142,10 +143,10 @@ def strand_mask(image: np.ndarray, points: np.ndarray, point_set: PointSet) -> n
     skeleton = skeletonize(lines)
     on_brow = _brows(grey.shape, points, point_set, iod)
     keep = np.zeros(grey.shape, np.uint8)
-    for i in range(1, count + 1):
-        component = labels == i
-        if _is_strand(skeleton & component, on_brow, ex, iod):
-            keep[component] = 1
+    for i, box in enumerate(find_objects(labels), start=1):
+        component = labels[box] == i
+        if _is_strand(skeleton[box] & component, on_brow[box], ex, iod):
+            keep[box][component] = 1
     if not keep.any():
         return None
     grow = max(1, round(grey.shape[0] * GROW))

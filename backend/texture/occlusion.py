@@ -32,6 +32,7 @@ import torch.nn.functional as Fn
 
 from ..headmodel import HeadModel
 from ..render import vertex_normals, world_to_uv
+from .fill import gaussian_blur
 
 SILHOUETTE_MARGIN = 0.025        # of the crop's side: 13 px at 512, ~1 cm at the fitted scales
 # A texel's colour as log brightness and two log chromaticities (R/G, B/G), each in robust
@@ -225,8 +226,6 @@ def _smooth(feat: torch.Tensor, weight: torch.Tensor, zones: SkinZones) -> torch
     in [0, 1]: 1 where the fine brightness texture (the local RMS of log brightness above a blur
     of FINE_TEXELS) is no stronger than SMOOTH times the reference skin's median (floored),
     falling to 0 at twice that: a smooth surface, not a beard's or stubble's hair."""
-    from .fill import gaussian_blur
-
     r = max(1.0, FINE_TEXELS * feat.shape[0] / 1024)
     lum = feat[..., :1]
     hp2 = (lum - gaussian_blur(lum, r)) ** 2
