@@ -11,8 +11,9 @@ is its shape:
   side only);
 - it is long (at least STRAND_LENGTH of the iod along its skeleton): pores, lashes and brow hairs
   are short;
-- it falls (its main direction at least STEEP_DEG from the eye axis) and is not mostly on a brow:
-  lid creases, forehead wrinkles and brows lie along the eye axis.
+- it falls (its main direction at least STEEP_DEG from the eye axis) and is not mostly on a brow
+  or round an eye: lid creases, forehead wrinkles and brows lie along the eye axis, and the
+  upper lid's fold, which curves down at the eye's outer corner, hugs the eye.
 Only inside the face (the points' hull shrunk by FACE_INSET, away from the outline and the ears,
 whose rims are dark lines too) and above the eyes' middle (the eyes themselves left out) is
 anything looked for: the lashes, the nose, the smile lines and the mouth are never touched.
@@ -36,8 +37,10 @@ LINE_DEPTH = 0.15                # log units the line lies below the darker of i
 STRAND_LENGTH = 0.12             # iod along the skeleton, at least
 STEEP_DEG = 30.0                 # the main direction's angle to the eye axis, at least
 ELONGATION = 3.0                 # the main direction's spread over the other's (standard deviations)
-ON_BROW = 0.8                    # a component with more of its skeleton on a brow is the brow's
+ON_FEATURE = 0.8                 # a component with more of its skeleton on a brow or a lid's
+                                 # fold is the brow's or the fold's
 BROW_HALF_WIDTH = 0.06           # iod either side of a brow's upper edge
+LID_FOLD = 0.12                  # iod round each eye's lids: where the upper lid's fold runs
 ABOVE_EYES = 0.03                # iod above the eyes' centres: the search's lower edge between them
 EYE_MARGIN = 0.04                # iod around each eye's lids, left out
 FACE_INSET = 0.06                # iod: the points' hull shrunk by this
@@ -100,29 +103,37 @@ def _search_region(shape: tuple[int, int], points: np.ndarray, point_set: PointS
     span = (points - mid) @ ex / iod
     forehead = (y < -ABOVE_EYES) & (x > span.min() + FACE_INSET) & (x < span.max() - FACE_INSET)
     region = forehead | (face & (y < -ABOVE_EYES)) | (face & (np.abs(x) > TEMPLE) & (y < TEMPLE_DEPTH))
-    eyes = np.zeros(shape, np.uint8)
+    return region & ~_around_eyes(shape, points, point_set, EYE_MARGIN * iod)
+
+
+def _around_eyes(shape: tuple[int, int], points: np.ndarray, point_set: PointSet, reach: float) -> np.ndarray:
+    """(H, W) bool: each eye's lid points' hull grown by reach pixels."""
+    mid, ex, _, _ = _face_frame(points, point_set)
     lids = points[list(point_set.eyes)]
     side = (lids - mid) @ ex > 0
+    eyes = np.zeros(shape, np.uint8)
     for part in (lids[side], lids[~side]):
         cv2.fillConvexPoly(eyes, cv2.convexHull(np.round(part).astype(np.int32)), 1)
-    grow = max(1, round(EYE_MARGIN * iod))
-    return region & ~(cv2.dilate(eyes, np.ones((2 * grow + 1,) * 2, np.uint8)) > 0)
+    grow = max(1, round(reach))
+    return cv2.dilate(eyes, np.ones((2 * grow + 1,) * 2, np.uint8)) > 0
 
 
-def _brows(shape: tuple[int, int], points: np.ndarray, point_set: PointSet, iod: float) -> np.ndarray:
-    """(H, W) bool: each brow's upper edge thickened by BROW_HALF_WIDTH either way."""
+def _brows_and_folds(shape: tuple[int, int], points: np.ndarray, point_set: PointSet, iod: float) -> np.ndarray:
+    """(H, W) bool: each brow's upper edge thickened by BROW_HALF_WIDTH either way, and the band
+    within LID_FOLD of each eye's lids, where the upper lid's fold runs (it curves down at the
+    eye's outer corner as steeply as a strand)."""
     out = np.zeros(shape, np.uint8)
     width = max(1, round(2 * BROW_HALF_WIDTH * iod))
     for brow in point_set.brows:
         cv2.polylines(out, [np.round(points[list(brow)]).astype(np.int32)], False, 1, width)
-    return out > 0
+    return (out > 0) | _around_eyes(shape, points, point_set, LID_FOLD * iod)
 
 
-def _is_strand(skeleton: np.ndarray, on_brow: np.ndarray, ex: np.ndarray, iod: float) -> bool:
-    """skeleton (h, w) bool of one component, on_brow the same box of the brows: long, falling,
-    elongated and not a brow's."""
+def _is_strand(skeleton: np.ndarray, on_feature: np.ndarray, ex: np.ndarray, iod: float) -> bool:
+    """skeleton (h, w) bool of one component, on_feature the same box of _brows_and_folds: long,
+    falling, elongated and not a brow's or a lid fold's."""
     ys, xs = np.nonzero(skeleton)
-    if len(xs) < STRAND_LENGTH * iod or on_brow[ys, xs].mean() > ON_BROW:
+    if len(xs) < STRAND_LENGTH * iod or on_feature[ys, xs].mean() > ON_FEATURE:
         return False
     p = np.stack([xs, ys], 1).astype(np.float64)
     p -= p.mean(0)
@@ -141,11 +152,11 @@ def strand_mask(image: np.ndarray, points: np.ndarray, point_set: PointSet) -> n
     lines = cv2.morphologyEx(lines.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)) > 0
     labels, count = label(lines, structure=np.ones((3, 3)))
     skeleton = skeletonize(lines)
-    on_brow = _brows(grey.shape, points, point_set, iod)
+    on_feature = _brows_and_folds(grey.shape, points, point_set, iod)
     keep = np.zeros(grey.shape, np.uint8)
     for i, box in enumerate(find_objects(labels), start=1):
         component = labels[box] == i
-        if _is_strand(skeleton[box] & component, on_brow[box], ex, iod):
+        if _is_strand(skeleton[box] & component, on_feature[box], ex, iod):
             keep[box][component] = 1
     if not keep.any():
         return None
