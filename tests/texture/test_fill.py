@@ -37,3 +37,22 @@ def test_membrane_fill_meets_the_known_values_without_a_step():
     assert torch.allclose(membrane[:, : n // 2], ramp[:, : n // 2])
     assert abs(float(membrane[:, n // 2, 0].mean()) - edge) < 0.01
     assert abs(float(pushed[:, n // 2, 0].mean()) - edge) > 0.05
+
+
+def test_the_fast_blur_is_the_same_blur():
+    """gaussian_blur's OpenCV path (CPU, no autograd) against its torch path (taken when the
+    input needs a gradient): the same kernel and replicated borders, any channel count."""
+    from headsmith.texture.fill import gaussian_blur
+
+    g = torch.Generator().manual_seed(0)
+    for shape, sigma in (((96, 64, 1), 1.5), ((40, 50, 6), 3.0), ((32, 32, 3), 0.2)):
+        x = torch.rand(*shape, generator=g)
+        fast = gaussian_blur(x, sigma)
+        slow = gaussian_blur(x.clone().requires_grad_(), sigma).detach()
+        assert fast.shape == slow.shape
+        assert torch.allclose(fast, slow, atol=1e-6)
+    step = torch.zeros(16, 16, 1)
+    step[:, 8:] = 1
+    out = gaussian_blur(step, 2.0)
+    assert float(out[0, 0]) == 0 and float(out[0, -1]) == 1         # replicated borders: no darkening
+    assert 0.4 < float(out[0, 7]) < 0.5 < float(out[0, 8]) < 0.6
