@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from .point_sets import PointSet
+from .point_sets import PointSet, eyes_apart
 
 RIDGE_SCALES_PX = (1.0, 2.0, 3.5)   # at a 512 px crop (scaled with the crop)
 RING_RADII = (0.22, 0.46)           # the searched frame radius, in iod (along x; y is RING_ASPECT of it)
@@ -200,9 +200,5 @@ def glasses_frames(image: np.ndarray, points: np.ndarray, point_set: PointSet) -
     """image (H, W, 3) uint8 sRGB crop; points (N, 2) the detector's points in its pixels,
     numbered as point_set -> frame_mask around the detected eyes (each eye's centre: the mean of
     its eyelid points, split at the middle of the outer corners), or None without glasses."""
-    outer = points[list(point_set.outer_eye_corners)]
-    lids = points[list(point_set.eyes)]
-    axis = outer[1] - outer[0]
-    side = (lids - outer.mean(0)) @ axis > 0
-    centres = np.stack([lids[~side].mean(0), lids[side].mean(0)])
-    return frame_mask(image, centres, float(np.linalg.norm(axis)))
+    eyes, _, iod = eyes_apart(points, point_set)
+    return frame_mask(image, np.stack([lids.mean(0) for lids in eyes]), iod)

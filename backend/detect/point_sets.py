@@ -79,3 +79,15 @@ MEDIAPIPE478 = PointSet(
     brows=((70, 63, 105, 66, 107), (336, 296, 334, 293, 300)))
 
 POINT_SETS = {p.name: p for p in (IBUG68, MEDIAPIPE478)}
+
+
+def eyes_apart(points: np.ndarray, point_set: PointSet) -> tuple[np.ndarray, np.ndarray, float]:
+    """points (N, 2) pixels, numbered as point_set -> (each eye's eyelid points, the first outer
+    corner's eye first, as a list of two (K, 2) arrays split at the outer corners' middle; the
+    unit eye axis (2,) from the first outer corner to the second; the iod, their distance)."""
+    outer = points[list(point_set.outer_eye_corners)]
+    axis = outer[1] - outer[0]
+    iod = float(np.linalg.norm(axis))
+    lids = points[list(point_set.eyes)]
+    side = (lids - outer.mean(0)) @ axis > 0
+    return [lids[~side], lids[side]], axis / max(iod, 1e-9), iod

@@ -28,7 +28,7 @@ import numpy as np
 from scipy.ndimage import find_objects, label
 from skimage.morphology import skeletonize
 
-from .point_sets import PointSet
+from .point_sets import PointSet, eyes_apart
 
 LINE_SCALES_PX = (1.0, 1.6)      # Gaussian sigmas of the line response, at a 512 px crop
 ACROSS = (2.0, 3.0)              # sampled across the line this many sigmas either way
@@ -79,13 +79,9 @@ def dark_lines(grey: np.ndarray) -> np.ndarray:
 def _face_frame(points: np.ndarray, point_set: PointSet) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """-> (the eyes' middle (2,), the eye axis (2,) unit, image-left to image-right, the
     downward normal (2,) unit, iod) in crop pixels."""
-    outer = points[list(point_set.outer_eye_corners)]
-    axis = outer[1] - outer[0]
-    iod = float(np.linalg.norm(axis))
-    ex = axis / iod
+    _, ex, iod = eyes_apart(points, point_set)
     ey = np.array([-ex[1], ex[0]]) * (1 if ex[0] >= 0 else -1)
-    lids = points[list(point_set.eyes)]
-    return lids.mean(0), ex, ey, iod
+    return points[list(point_set.eyes)].mean(0), ex, ey, iod
 
 
 def _search_region(shape: tuple[int, int], points: np.ndarray, point_set: PointSet) -> np.ndarray:
@@ -108,12 +104,9 @@ def _search_region(shape: tuple[int, int], points: np.ndarray, point_set: PointS
 
 def _around_eyes(shape: tuple[int, int], points: np.ndarray, point_set: PointSet, reach: float) -> np.ndarray:
     """(H, W) bool: each eye's lid points' hull grown by reach pixels."""
-    mid, ex, _, _ = _face_frame(points, point_set)
-    lids = points[list(point_set.eyes)]
-    side = (lids - mid) @ ex > 0
     eyes = np.zeros(shape, np.uint8)
-    for part in (lids[side], lids[~side]):
-        cv2.fillConvexPoly(eyes, cv2.convexHull(np.round(part).astype(np.int32)), 1)
+    for lids in eyes_apart(points, point_set)[0]:
+        cv2.fillConvexPoly(eyes, cv2.convexHull(np.round(lids).astype(np.int32)), 1)
     grow = max(1, round(reach))
     return cv2.dilate(eyes, np.ones((2 * grow + 1,) * 2, np.uint8)) > 0
 
