@@ -28,24 +28,29 @@ FULL_TRUST = 0.3           # blurred plain-skin weight from which a side counts 
 SIDE_LIGHT = (0.10, 0.15)  # side_light_strength from which the correction starts, and is full (NOTES.md)
 
 
-def _half_gap(albedo: torch.Tensor, weight: torch.Tensor, sup: UVSupport,
-              visible: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """-> (half the broad log-colour gap to the mirror (W, W, 3), its trust (W, W, 1) in [0, 1])
-    at WORK_SIZE; arguments as symmetric_light_factor."""
+def _half_gap(albedo: torch.Tensor, weight: torch.Tensor, sup: UVSupport, visible: torch.Tensor,
+              reliance: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """-> (half the broad log-colour gap to the mirror (W, W, 3), its trust (W, W, 1) in [0, 1],
+    each texel's share of the gap to take out (W, W, 1): a half, or with `reliance` the texel's
+    over both sides') at WORK_SIZE; arguments as symmetric_light_factor."""
     W = WORK_SIZE
     w = area_shrink(weight[..., None], W)
     shown = area_shrink(visible.float()[..., None], W) > 0
     a = area_shrink(albedo * weight[..., None], W) / w.clamp(min=1e-6)
     low = weighted_blur(torch.log(a.clamp(min=1e-3)), w[..., 0], SYMMETRY_SIGMA)   # broad everywhere
     seen = gaussian_blur(w, SYMMETRY_SIGMA)
-    stack = torch.cat([low, seen], -1).permute(2, 0, 1)[None]
+    rel = torch.full_like(seen, 0.5) if reliance is None else gaussian_blur(area_shrink(reliance[..., None], W),
+                                                                             SYMMETRY_SIGMA)
+    stack = torch.cat([low, seen, rel], -1).permute(2, 0, 1)[None]
     grid = Fn.interpolate(sup.mirror_grid.permute(0, 3, 1, 2), size=(W, W), mode="nearest").permute(0, 2, 3, 1)
     mirror = Fn.grid_sample(stack, grid, mode="bilinear", padding_mode="border", align_corners=False)[0]
     mirror = mirror.permute(1, 2, 0)
     has = Fn.interpolate(sup.has_mirror[None, None].float(), size=(W, W), mode="nearest")[0, 0]
     # a texel the photo did not see keeps 1: the blur reaches it from neighbouring charts
-    trust = (torch.minimum(seen, mirror[..., 3:]) / FULL_TRUST).clamp(0, 1) * has[..., None] * shown
-    return (low - mirror[..., :3]) / 2, trust
+    trust = (torch.minimum(seen, mirror[..., 3:4]) / FULL_TRUST).clamp(0, 1) * has[..., None] * shown
+    both = rel + mirror[..., 4:5]
+    share = torch.where(both > 1e-3, rel / both.clamp(min=1e-3), torch.full_like(rel, 0.5))
+    return (low - mirror[..., :3]) / 2, trust, share
 
 
 def side_light_strength(half_gap: torch.Tensor, trust: torch.Tensor) -> float:
@@ -57,21 +62,26 @@ def side_light_strength(half_gap: torch.Tensor, trust: torch.Tensor) -> float:
 
 
 def symmetric_light_factor(albedo: torch.Tensor, weight: torch.Tensor, sup: UVSupport,
-                           visible: torch.Tensor) -> torch.Tensor | None:
-    """albedo (S, S, 3) linear, one photo divided by its SH shading; weight (S, S) in [0, 1]: how
+                           visible: torch.Tensor, reliance: torch.Tensor | None = None) -> torch.Tensor | None:
+    """albedo (S, S, 3) linear, one photo divided by its shading; weight (S, S) in [0, 1]: how
     well the photo saw each texel of plain skin (0 off it, and where it shows no skin); visible
     (S, S): the texels the photo saw at all. -> (S, S, 3) factor to multiply the albedo by (1
     where a texel or its mirror was not seen), or None for a photo not lit more from one side.
     Applied in full only to a photo lit clearly more from one side (SIDE_LIGHT, see
     side_light_strength): on evenly lit faces the gap is the person's own (a moustache's ends,
-    a parting) and stays."""
+    a parting) and stays.
+    reliance (S, S) in [0, 1]: how much each texel's shading leans on the fitted normals (a hard
+    key's share of it, key_light.py), given when the photo's light is known to come from one
+    side: the factor then applies in full, and of a pair the texel that leans more takes more of
+    the gap (a texel in the key's shadow, lit by the ambient alone, is the surer of the two)."""
     S = albedo.shape[0]
-    half_gap, trust = _half_gap(albedo, weight, sup, visible)
+    half_gap, trust, share = _half_gap(albedo, weight, sup, visible, reliance)
     lo, hi = SIDE_LIGHT
-    gain = min(max((side_light_strength(half_gap, trust) - lo) / (hi - lo), 0.0), 1.0)
+    gain = 1.0 if reliance is not None else \
+        min(max((side_light_strength(half_gap, trust) - lo) / (hi - lo), 0.0), 1.0)
     if gain == 0.0:
         return None
-    factor = torch.exp(-half_gap * trust * gain)
+    factor = torch.exp(-2 * half_gap * share * trust * gain)
     return Fn.interpolate(factor.permute(2, 0, 1)[None], size=(S, S), mode="bilinear",
                           align_corners=False)[0].permute(1, 2, 0)
 

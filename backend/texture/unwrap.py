@@ -1,6 +1,8 @@
 """Unwrap photos into OpenHead/FLAME UV space: sample each photo where the fitted surface is
-visible and faces the camera, divide by the fitted SH shading (de-light, linear light) and by
-what light the SH missed that breaks the face's left/right symmetry (delight.py), keep the
+visible and faces the camera, divide by the fitted SH shading (de-light, linear light) - or, for
+a photo under a hard key light, by the key's shading with the head's own cast shadows
+(key_light.py, its highlight filled from the mirror) - and by what light that missed that breaks
+the face's left/right symmetry (delight.py), keep the
 texels that show the person's skin and features (not hair, background or clothes: occlusion.py;
 not a hand or a lock of hair on one side: asymmetry.py; not what the caller marks in front of
 the face, e.g. glasses frames), merge the photos by how squarely they see each texel, complete
@@ -26,6 +28,7 @@ from ..uvspace import surface_maps, uv_support
 from .asymmetry import one_sided_occluders
 from .delight import refit_light, symmetric_light_factor
 from .fill import push_pull_fill
+from .key_light import fit_key_light, key_highlights, key_shading
 from .skin_synthesis import complete_skin
 from .occlusion import (SILHOUETTE_MARGIN, colour_features, reference_skin, silhouette_margin, skin_colour_weight,
                         skin_zones)
@@ -61,8 +64,9 @@ def _sample(img: torch.Tensor, uv_px: torch.Tensor, H: int, W: int) -> torch.Ten
 
 
 def _photo_samples(sup, faces: torch.Tensor, vertices: torch.Tensor, camera: torch.Tensor,
-                   img: np.ndarray, covers: np.ndarray | None = None) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """One photo seen from the UV atlas: (normals (S, S, 3) camera frame, the photo's linear
+                   img: np.ndarray, covers: np.ndarray | None = None
+                   ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One photo seen from the UV atlas: (positions and normals (S, S, 3) camera frame, the photo's linear
     colour at each texel (S, S, 3), and how well it saw each texel (S, S): visible, inside the
     crop, facing the camera, off the band inside the fitted outline and, given covers (H, W) in
     [0, 1] over the crop's pixels (glasses frames, hair strands), not behind what it marks)."""
@@ -86,7 +90,7 @@ def _photo_samples(sup, faces: torch.Tensor, vertices: torch.Tensor, camera: tor
     if covers is not None:
         w = w * (1 - _sample(torch.as_tensor(covers, dtype=torch.float32)[None], px[..., :2], H, H)[..., 0])
     photo = srgb_to_linear(torch.as_tensor(img, dtype=torch.float32).permute(2, 0, 1) / 255.0)
-    return N, _sample(photo, px[..., :2], H, H), w
+    return P, N, _sample(photo, px[..., :2], H, H), w
 
 
 def _one_sided(albedo: torch.Tensor, weight: torch.Tensor, zones, tested: torch.Tensor, sup) -> torch.Tensor:
@@ -123,22 +127,31 @@ def _unwrap_photo(sup, zones, faces: torch.Tensor, vertices: torch.Tensor, camer
     covers (H, W) what covers the face in it (or None)."""
     is_skin = sup.skin
     plain = zones.plain
-    N, col, w = _photo_samples(sup, faces, vertices, camera, img, covers)
+    P, N, col, w = _photo_samples(sup, faces, vertices, camera, img, covers)
     light = light.float().cpu()
     shading = sh_shading(N[None], light)[0]
+    v = vertices[0].detach().float().cpu()
+    key = fit_key_light(col, w * plain, N, P, light[0], sup, v, faces)
+    keyed = key is not None and key.wins
+    reliance = None
+    if keyed:
+        shading, reliance = key_shading(key, N, P, w > 0, v, faces, light[0])
     alb = (col / shading.clamp(min=0.05)).clamp(0, 1)
     w = w * shading_trust(shading, light[0])
     # the light the SH shading missed, from the skin's left/right asymmetry (delight.py),
     # measured on what the colour test takes for skin; after it, the test again
     cw = skin_colour_weight(alb, w, zones)     # hair, background, clothes: not skin
-    factor = symmetric_light_factor(alb, w * cw * plain, sup, (w > 0) & is_skin)
-    if factor is not None:   # the light taken out of the albedo goes into the photo's light
+    factor = symmetric_light_factor(alb, w * cw * plain, sup, (w > 0) & is_skin, reliance)
+    if factor is not None:
         alb = torch.where(is_skin[..., None], (alb * factor).clamp(0, 1), alb)
         cw = skin_colour_weight(alb, w, zones)
+    if factor is not None or keyed:   # the light taken out of the albedo goes into the photo's light
         light = refit_light(alb, col, N, w * cw * plain, light[0])[None]
     # a hand or a lock of hair on one side (asymmetry.py): left out, and filled from the mirror,
     # which showed skin
     occluded = _one_sided(alb, w * cw, zones, plain & sup.has_mirror, sup)
+    if keyed:   # the key's highlight on one side: filled from the mirror, as an occluder
+        occluded = torch.maximum(occluded, key_highlights(alb, w * is_skin, N, key, sup) * is_skin)
     return _Photo(alb, w, w * cw * (1 - occluded), occluded, light[0])
 
 

@@ -66,6 +66,22 @@ def test_an_evenly_lit_face_keeps_its_own_asymmetry(openhead):
     assert symmetric_light_factor(own, weight, sup, weight > 0) is None
 
 
+def test_the_side_that_leans_on_the_normals_takes_the_gap(openhead):
+    """With a hard key known (its share of each texel's shading given), the factor applies even
+    to a light too weak to pass SIDE_LIGHT, and only the lit side moves: the side in the key's
+    shadow, lit by the ambient alone, is the surer of the two."""
+    sup, albedo, _, weight, mole, xyz = _face_albedo(openhead)
+    x = xyz[..., 0]
+    lit = albedo * (1 + 0.15 * (x > 0).float())[..., None]              # +0.14 log on the left side
+    assert symmetric_light_factor(lit, weight, sup, weight > 0) is None  # a weak side light
+    reliance = (x > 0).float()
+    f = symmetric_light_factor(lit, weight, sup, weight > 0, reliance)
+    face = (weight > 0) & (x.abs() > 0.02) & (x.abs() < 0.06) & ~mole
+    assert float((f[face & (x < 0)] - 1).abs().quantile(0.95)) < 0.005         # the shadowed side stays
+    left = (lit * f)[face & (x > 0)].mean(-1).median() / lit[face & (x < 0)].mean(-1).median()
+    assert abs(float(left) - 1) < 0.03, float(left)                          # the lit side met it
+
+
 def _drawn_by(side_light: list):
     """Colours drawn by the default light plus `side_light` (3, 3) in bands 1-3 over random
     normals and albedos: -> (albedo, colour, normals, the true light (9, 3))."""

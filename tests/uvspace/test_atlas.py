@@ -37,7 +37,7 @@ def _seen_texels(model, sup, yaw: float, pitch: float) -> torch.Tensor:
     v = model.v_template.float() @ R.float().T
     v = v - v.mean(0)
     camera = torch.tensor([[1.0 / float(v[:, :2].abs().max()), 0.0, 0.0]])
-    _, _, w = _photo_samples(sup, model.faces, v[None], camera, np.zeros((256, 256, 3), np.uint8))
+    _, _, _, w = _photo_samples(sup, model.faces, v[None], camera, np.zeros((256, 256, 3), np.uint8))
     return w > 0
 
 
