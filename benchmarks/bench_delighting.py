@@ -34,22 +34,11 @@ from headsmith.imageio.color import srgb_to_linear  # noqa: E402
 from headsmith.pipeline import ReconstructSettings, reconstruct  # noqa: E402
 from headsmith.render import MeshRenderer, OrthographicCamera, interpolate  # noqa: E402
 from headsmith.render.uv import world_to_uv  # noqa: E402
+from headsmith.render.shadow import rotation_to_z  # noqa: E402
 from headsmith.uvspace import uv_support  # noqa: E402
 
 KEY, AMBIENT, SPECULAR, SHININESS = 1.7, 0.2, 0.35, 60.0
 SHADOW_MAP, SHADOW_BIAS_M = 1024, 0.002
-
-
-def _rotation_to_z(d: torch.Tensor) -> torch.Tensor:
-    """(3, 3) rotation taking unit vector d to +z (Rodrigues)."""
-    z = torch.tensor([0.0, 0.0, 1.0])
-    axis = torch.linalg.cross(d, z)
-    s, c = axis.norm(), torch.dot(d, z)
-    if s < 1e-8:
-        return torch.eye(3)
-    k = axis / s
-    K = torch.tensor([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return torch.eye(3) + s * K + (1 - c) * (K @ K)
 
 
 def key_light(side: float):
@@ -61,7 +50,7 @@ def key_light(side: float):
         faces = model.faces
         P = interpolate(r.fragments, faces, verts)[0]                       # (H, W, 3) world
         N = Fn.normalize(r.normals[0], dim=-1)
-        R = _rotation_to_z(light)
+        R = rotation_to_z(light)
         lcam = OrthographicCamera(torch.tensor([[float(cam.cam[0, 0]) * 0.8, 0.0, 0.0]]))
         lit_view = MeshRenderer(faces).render(verts @ R.T, lcam, (SHADOW_MAP, SHADOW_MAP))
         depth = lit_view.fragments.depth[0].clone()
