@@ -45,7 +45,7 @@ COARSE_WINS = 0.9                   # the unshadowed search's best misfit over t
 KEY_WINS = 0.8                      # the key's misfit at most this share of the SH's to be used ...
 HARD_KEY = 4.0                      # ... and its ratio at least this (NOTES.md)
 HIGHLIGHT_LOBE_DEG = 40.0           # a highlight lies within this of the key's mirror direction ...
-HIGHLIGHT_GAP = 0.05                 # ... and is brighter than its mirror by this log luminance (full at twice)
+HIGHLIGHT_GAP = 0.05                # ... and is brighter than its mirror by this log luminance (full at twice)
 
 
 @dataclass
@@ -138,7 +138,8 @@ def _search(pairs: _Pairs, lum: torch.Tensor, sh_misfit: float, shadows) -> tupl
 
 
 def fit_key_light(colour: torch.Tensor, weight: torch.Tensor, normals: torch.Tensor, positions: torch.Tensor,
-                  sh_light: torch.Tensor, sup: UVSupport, vertices: torch.Tensor, faces: torch.Tensor) -> KeyLight | None:
+                  sh_light: torch.Tensor, sup: UVSupport, vertices: torch.Tensor,
+                  faces: torch.Tensor) -> KeyLight | None:
     """colour (S, S, 3) the photo at each texel, linear; weight (S, S) in [0, 1]: how well it saw
     each texel of plain skin; normals, positions (S, S, 3) of the fitted surface; sh_light (9, 3)
     the fitted SH light; vertices (V, 3), faces (F, 3) the fitted mesh (its own shadows).
@@ -164,7 +165,8 @@ def fit_key_light(colour: torch.Tensor, weight: torch.Tensor, normals: torch.Ten
 
 
 def key_shading(key: KeyLight, normals: torch.Tensor, positions: torch.Tensor, valid: torch.Tensor,
-                vertices: torch.Tensor, faces: torch.Tensor, sh_light: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+                vertices: torch.Tensor, faces: torch.Tensor,
+                sh_light: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """(S, S, 3) irradiance of the key light and its ambient at the fitted surface (normals,
     positions (S, S, 3) camera frame; valid (S, S) the texels to shade), scaled per channel to
     the SH light's irradiance over them (least squares: the albedo keeps its level; a median
@@ -192,7 +194,8 @@ def key_highlights(albedo: torch.Tensor, weight: torch.Tensor, normals: torch.Te
     are filled from the mirror as one-sided occluders are."""
     S, W = weight.shape[0], WORK_SIZE
     w = area_shrink(weight[..., None], W)
-    lum = torch.log((area_shrink(albedo * weight[..., None], W) / w.clamp(min=1e-6)).mean(-1, keepdim=True).clamp(min=1e-3))
+    mean = area_shrink(albedo * weight[..., None], W) / w.clamp(min=1e-6)
+    lum = torch.log(mean.mean(-1, keepdim=True).clamp(min=1e-3))
     half = Fn.normalize(key.direction + torch.tensor([0.0, 0.0, 1.0]), dim=0)
     n = Fn.normalize(area_shrink(normals, W), dim=-1)
     lobe = ((n @ half) > math.cos(math.radians(HIGHLIGHT_LOBE_DEG))) & ((n @ key.direction) > 0)
