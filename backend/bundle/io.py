@@ -13,7 +13,8 @@ Layout (schema version 1), all paths relative to the bundle folder:
                        landmarks {detected, fitted: per photo, 68 x 2 photo pixels},
                        irises_detected / irises_fitted per photo: [image-left eye, image-right
                        eye] centres in photo pixels (detected: null for an eye not seen; the
-                       eye poses are fitted to the seen ones),
+                       eye poses are fitted to the seen ones), key_light per photo (the hard
+                       key light it was de-lit under, or null),
                        provenance {headsmith version, settings, timings seconds, inputs}
     mesh.obj, mesh.mtl neutral head (fitted identity, no expression, rest pose) with UVs
     albedo.png         sRGB, 8-bit, UV layout (row 0 at v = 1)

@@ -369,7 +369,27 @@ def _photo_meta(r: Reconstruction, i: int, fitted_crop: np.ndarray) -> dict:
                             for p in faces.irises[i]],
         "irises_fitted": crop.to_photo(fit.irises2d[i].numpy()).tolist(),
         "faces_found": [list(b) for b in faces.boxes[i]],
+        "key_light": _key_light_meta(r.texture.key_lights[i]),
     }
+
+
+def _key_light_notes(r: Reconstruction) -> list[str]:
+    def where(m: dict) -> str:
+        side = "left" if m["azimuth_deg"] < 0 else "right"
+        return (f"{abs(m['azimuth_deg']):.0f} degrees to the image's {side}, {m['elevation_deg']:.0f} degrees up, "
+                f"{m['ratio']:g}x the ambient")
+    return [f"photo {i + 1}: lit by a hard key light ({where(m)}); its cast shadows and highlight were taken "
+            "out of the albedo" for i, m in enumerate(map(_key_light_meta, r.texture.key_lights)) if m]
+
+
+def _key_light_meta(key) -> dict | None:
+    """bundle.json parameters.photos[i].key_light: the hard key light the photo was de-lit under
+    (texture/key_light.py), or null where its SH light was used."""
+    if key is None:
+        return None
+    az, el = key.azimuth_elevation_deg
+    return {"direction": key.direction.tolist(), "azimuth_deg": round(az, 1), "elevation_deg": round(el, 1),
+            "ratio": key.ratio}
 
 
 def _bundle_meta(r: Reconstruction, fitted_crop: list) -> dict:
@@ -391,7 +411,7 @@ def _bundle_meta(r: Reconstruction, fitted_crop: list) -> dict:
                        "timings_s": dict(r.timings)},   # stages before writing the bundle
         "frame": "metres, right-handed, y up, face toward +z (FLAME)",
     }
-    notes = [img.note for img in r.inputs.images if img.note] + r.faces.notes
+    notes = [img.note for img in r.inputs.images if img.note] + r.faces.notes + _key_light_notes(r)
     if notes:
         meta["provenance"]["notes"] = notes
     if r.detail.meta:

@@ -57,6 +57,13 @@ class KeyLight:
     sh_misfit: float           # the same for the SH shading
 
     @property
+    def azimuth_elevation_deg(self) -> tuple[float, float]:
+        """Where the key comes from: azimuth (0 from the camera, + from the image's right) and
+        elevation (+ from above), degrees."""
+        d = self.direction
+        return math.degrees(math.atan2(float(d[0]), float(d[2]))), math.degrees(math.asin(float(d[1].clamp(-1, 1))))
+
+    @property
     def wins(self) -> bool:
         """A hard key, which explains the photo clearly better than the SH: the albedo is
         divided by its shading instead."""

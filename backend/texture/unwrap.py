@@ -28,7 +28,7 @@ from ..uvspace import surface_maps, uv_support
 from .asymmetry import one_sided_occluders
 from .delight import refit_light, symmetric_light_factor
 from .fill import push_pull_fill
-from .key_light import fit_key_light, key_highlights, key_shading
+from .key_light import KeyLight, fit_key_light, key_highlights, key_shading
 from .skin_synthesis import complete_skin
 from .occlusion import (SILHOUETTE_MARGIN, colour_features, reference_skin, silhouette_margin, skin_colour_weight,
                         skin_zones)
@@ -53,6 +53,8 @@ class TextureResult:
     coverage: np.ndarray           # (S, S) float32 in [0, 1]: the photos' (and their mirror's) share
                                    # of each texel's colour; the rest is completed skin or a prior
     lights: torch.Tensor           # (B, 9, 3) each photo's SH light, refitted to the de-lit albedo
+    key_lights: list               # per photo, the hard key light it was de-lit under
+                                   # (key_light.KeyLight), or None (its SH light)
 
 
 def _sample(img: torch.Tensor, uv_px: torch.Tensor, H: int, W: int) -> torch.Tensor:
@@ -119,6 +121,7 @@ class _Photo:
     weight: torch.Tensor      # (S, S) the same after them: what the albedo may take from it
     occluded: torch.Tensor    # (S, S) in [0, 1]: a one-sided occluder (asymmetry.py)
     light: torch.Tensor       # (9, 3) its SH light, refitted to the de-lit albedo
+    key: KeyLight | None      # the hard key light it was de-lit under, if any
 
 
 def _unwrap_photo(sup, zones, faces: torch.Tensor, vertices: torch.Tensor, camera: torch.Tensor,
@@ -152,7 +155,7 @@ def _unwrap_photo(sup, zones, faces: torch.Tensor, vertices: torch.Tensor, camer
     occluded = _one_sided(alb, w * cw, zones, plain & sup.has_mirror, sup)
     if keyed:   # the key's highlight on one side: filled from the mirror, as an occluder
         occluded = torch.maximum(occluded, key_highlights(alb, w * is_skin, N, key, sup) * is_skin)
-    return _Photo(alb, w, w * cw * (1 - occluded), occluded, light[0])
+    return _Photo(alb, w, w * cw * (1 - occluded), occluded, light[0], key if keyed else None)
 
 
 def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tensor,
@@ -175,12 +178,14 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     in_front = torch.zeros(size, size)  # one-sided occluders, the most any photo showed
     refit = []                          # per photo, the SH light the de-lit albedo asks for (the
                                         # fitted one where nothing was taken out)
+    keys = []                           # per photo, its hard key light or None
     for i, img in enumerate(images):
         photo = _unwrap_photo(sup, zones, faces, vertices[i:i + 1], cameras[i:i + 1], lights[i:i + 1], img,
                               covers[i] if covers else None)
         in_front = torch.maximum(in_front, photo.occluded)
         seen += photo.seen ** 2
         refit.append(photo.light)
+        keys.append(photo.key)
         acc += photo.albedo * photo.weight[..., None] ** 2
         wsum += photo.weight ** 2
     observed = (wsum.sqrt()).clamp(0, 1)
@@ -225,4 +230,5 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     out = merged * conf[..., None] + base * (1 - conf[..., None])
     out = torch.where(valid[..., None], out, push_pull_fill(out, valid.float()))
     return TextureResult(out.clamp(0, 1).numpy().astype(np.float32), observed.numpy().astype(np.float32),
-                         source.numpy(), skin_tone.numpy(), conf.numpy().astype(np.float32), torch.stack(refit))
+                         source.numpy(), skin_tone.numpy(), conf.numpy().astype(np.float32), torch.stack(refit),
+                         keys)

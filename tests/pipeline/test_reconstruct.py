@@ -28,6 +28,7 @@ def test_bundle_contents(fast_bundle, openhead):
     # the irises are MediaPipe's (points 468 and 473), and the fitted eyes follow them
     assert np.allclose(photo["irises_detected"], det[[468, 473]], atol=1e-6)
     assert np.linalg.norm(np.array(photo["irises_fitted"]) - det[[468, 473]], axis=1).max() < 0.05 * iod
+    assert photo["key_light"] is None    # the astronaut is evenly lit: its SH light de-lit it
     assert set(meta["provenance"]["timings_s"]) >= {"load", "detect", "fit", "texture", "detail"}
     v = read_obj_vertices(fast_bundle / "mesh.obj")
     assert v.shape == (openhead.n_vertices, 3)

@@ -70,3 +70,24 @@ def test_too_little_seen_gives_no_key(face):
     weight = face["weight"] * (face["P"][..., 0] > 0.02)    # one side only: no pairs
     assert fit_key_light(_key_lit(face), weight, face["N"], face["P"], default_light()[0], face["sup"],
                          face["v"], face["faces"]) is None
+
+
+def test_the_key_goes_into_the_bundle_where_it_comes_from(face):
+    """The bundle records the key (parameters.photos[i].key_light, schema-checked) and says so
+    in its provenance notes, with where it comes from in degrees."""
+    from types import SimpleNamespace
+
+    from headsmith.bundle.schema import _errors, bundle_schema
+    from headsmith.pipeline.stages import _key_light_meta, _key_light_notes
+    from headsmith.texture.key_light import KeyLight
+
+    key = KeyLight(KEY, RATIO, 0.05, 0.1)
+    az, el = key.azimuth_elevation_deg
+    assert abs(az + 55) < 1e-3 and abs(el - 20) < 1e-3
+    meta = _key_light_meta(key)
+    schema = bundle_schema()
+    entry = schema["$defs"]["photo"]["properties"]["key_light"]
+    assert list(_errors(meta, entry, "key_light", schema)) == []
+    assert list(_errors({"direction": "left"}, entry, "key_light", schema))      # not a key light
+    notes = _key_light_notes(SimpleNamespace(texture=SimpleNamespace(key_lights=[None, key])))
+    assert len(notes) == 1 and notes[0].startswith("photo 2:") and "55 degrees to the image's left" in notes[0]
