@@ -50,11 +50,9 @@ def one_sided_occluders(features: torch.Tensor, weight: torch.Tensor, tested: to
     f = area_shrink(features * weight[..., None], W) / w[..., None].clamp(min=1e-6)
     f = weighted_blur(f, w, SMOOTH_SIGMA)
     seen = weighted_blur(w[..., None], torch.ones_like(w), SMOOTH_SIGMA)[..., 0]
-    stack = torch.cat([f, seen[..., None]], -1).permute(2, 0, 1)[None]
-    grid = Fn.interpolate(sup.mirror_grid.permute(0, 3, 1, 2), size=(W, W), mode="nearest").permute(0, 2, 3, 1)
-    mirror = Fn.grid_sample(stack, grid, mode="bilinear", padding_mode="border", align_corners=False)[0].permute(1, 2, 0)
+    mirror = sup.mirrored(torch.cat([f, seen[..., None]], -1))
     t = area_shrink(tested.float()[..., None], W)[..., 0] > 0.5
-    has = Fn.interpolate(sup.has_mirror[None, None].float(), size=(W, W), mode="nearest")[0, 0] > 0.5
+    has = sup.has_mirror_at(W)
     both = t & has & (seen > SEEN) & (mirror[..., 3] > SEEN)
     to_mirror = ((f - mirror[..., :3]) / scale).norm(dim=-1)
     odd = ((f - centre) / scale).norm(dim=-1) - ((mirror[..., :3] - centre) / scale).norm(dim=-1)

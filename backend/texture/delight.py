@@ -41,11 +41,8 @@ def _half_gap(albedo: torch.Tensor, weight: torch.Tensor, sup: UVSupport, visibl
     seen = gaussian_blur(w, SYMMETRY_SIGMA)
     rel = torch.full_like(seen, 0.5) if reliance is None else gaussian_blur(area_shrink(reliance[..., None], W),
                                                                              SYMMETRY_SIGMA)
-    stack = torch.cat([low, seen, rel], -1).permute(2, 0, 1)[None]
-    grid = Fn.interpolate(sup.mirror_grid.permute(0, 3, 1, 2), size=(W, W), mode="nearest").permute(0, 2, 3, 1)
-    mirror = Fn.grid_sample(stack, grid, mode="bilinear", padding_mode="border", align_corners=False)[0]
-    mirror = mirror.permute(1, 2, 0)
-    has = Fn.interpolate(sup.has_mirror[None, None].float(), size=(W, W), mode="nearest")[0, 0]
+    mirror = sup.mirrored(torch.cat([low, seen, rel], -1))
+    has = sup.has_mirror_at(W).float()
     # a texel the photo did not see keeps 1: the blur reaches it from neighbouring charts
     trust = (torch.minimum(seen, mirror[..., 3:4]) / FULL_TRUST).clamp(0, 1) * has[..., None] * shown
     both = rel + mirror[..., 4:5]

@@ -91,8 +91,7 @@ def _pairs(colour: torch.Tensor, weight: torch.Tensor, normals: torch.Tensor, po
     maps = torch.cat([area_shrink(colour * weight[..., None], W) / w.clamp(min=1e-6),
                       area_shrink(normals * weight[..., None], W) / w.clamp(min=1e-6),
                       area_shrink(positions * weight[..., None], W) / w.clamp(min=1e-6), w], -1)
-    grid = Fn.interpolate(sup.mirror_grid.permute(0, 3, 1, 2), size=(W, W), mode="nearest").permute(0, 2, 3, 1)
-    mirror = Fn.grid_sample(maps.permute(2, 0, 1)[None], grid, mode="nearest", align_corners=False)[0].permute(1, 2, 0)
+    mirror = sup.mirrored(maps, mode="nearest")
     small = lambda m: Fn.interpolate(m[None, None].float(), size=(W, W), mode="nearest")[0, 0] > 0.5  # noqa: E731
     sel = small(sup.right_side & sup.has_mirror) & (maps[..., 9] > PAIR_TRUST) & (mirror[..., 9] > PAIR_TRUST)
     if int(sel.sum()) < MIN_PAIRS:
@@ -206,10 +205,8 @@ def key_highlights(albedo: torch.Tensor, weight: torch.Tensor, normals: torch.Te
     half = Fn.normalize(key.direction + torch.tensor([0.0, 0.0, 1.0]), dim=0)
     n = Fn.normalize(area_shrink(normals, W), dim=-1)
     lobe = ((n @ half) > math.cos(math.radians(HIGHLIGHT_LOBE_DEG))) & ((n @ key.direction) > 0)
-    stack = torch.cat([lum, w], -1).permute(2, 0, 1)[None]
-    grid = Fn.interpolate(sup.mirror_grid.permute(0, 3, 1, 2), size=(W, W), mode="nearest").permute(0, 2, 3, 1)
-    mirror = Fn.grid_sample(stack, grid, mode="nearest", align_corners=False)[0].permute(1, 2, 0)
-    has = Fn.interpolate(sup.has_mirror[None, None].float(), size=(W, W), mode="nearest")[0, 0] > 0.5
+    mirror = sup.mirrored(torch.cat([lum, w], -1), mode="nearest")
+    has = sup.has_mirror_at(W)
     both = has & (w[..., 0] > PAIR_TRUST) & (mirror[..., 1] > PAIR_TRUST)
     gap = lum[..., 0] - mirror[..., 0]
     strength = ((gap - HIGHLIGHT_GAP) / HIGHLIGHT_GAP).clamp(0, 1) * (lobe & both)

@@ -69,9 +69,10 @@ def _photo_samples(sup, faces: torch.Tensor, vertices: torch.Tensor, camera: tor
                    img: np.ndarray, covers: np.ndarray | None = None
                    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
     """One photo seen from the UV atlas: (positions and normals (S, S, 3) camera frame, the
-    photo's linear colour at each texel (S, S, 3), and how well it saw each texel (S, S): visible, inside the
-    crop, facing the camera, off the band inside the fitted outline and, given covers (H, W) in
-    [0, 1] over the crop's pixels (glasses frames, hair strands), not behind what it marks)."""
+    photo's linear colour at each texel (S, S, 3), and how well it saw each texel (S, S):
+    visible, inside the crop, facing the camera, off the band inside the fitted outline and,
+    given covers (H, W) in [0, 1] over the crop's pixels (glasses frames, hair strands), not
+    behind what it marks)."""
     size = sup.size
     v = vertices.detach().float().cpu()
     P, N = (m[0] for m in surface_maps(sup.raster, v, faces))     # (S, S, 3) each

@@ -46,6 +46,18 @@ class UVSupport:
         """(1, S, S, 2) grid_sample coordinates of each texel's mirror point."""
         return _grid(self.mirror_uv)
 
+    def mirrored(self, maps: torch.Tensor, mode: str = "bilinear") -> torch.Tensor:
+        """maps (W, W, C) in this layout at any resolution W -> (W, W, C): each texel's value
+        read at its mirror point (grid_sample `mode`; borders replicated)."""
+        W = maps.shape[0]
+        grid = Fn.interpolate(self.mirror_grid.permute(0, 3, 1, 2), size=(W, W), mode="nearest").permute(0, 2, 3, 1)
+        out = Fn.grid_sample(maps.permute(2, 0, 1)[None], grid, mode=mode, padding_mode="border", align_corners=False)
+        return out[0].permute(1, 2, 0)
+
+    def has_mirror_at(self, size: int) -> torch.Tensor:
+        """(size, size) bool: has_mirror at another resolution (nearest)."""
+        return Fn.interpolate(self.has_mirror[None, None].float(), size=(size, size), mode="nearest")[0, 0] > 0.5
+
     @property
     def left_grid(self) -> torch.Tensor:
         """(1, S, S, 2) grid_sample coordinates that make a map left/right symmetric: texels on

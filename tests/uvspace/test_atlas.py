@@ -59,3 +59,19 @@ def test_eye_sockets_are_skin_no_view_shows(openhead):
     # the skin around the eyes is seen: a socket set grown over the outer lids would fail above
     ring = torch.nn.functional.max_pool2d(sockets.float()[None, None], 7, 1, 3)[0, 0] > 0
     assert (seen_any & ring & sup.skin).sum() > 0.3 * (ring & sup.skin).sum()
+
+
+def test_mirrored_reads_the_other_side_at_any_resolution(openhead):
+    """The neutral surface's x read at each texel's mirror point is minus its own x, at the
+    atlas's size and at a quarter of it."""
+    from headsmith.render import world_to_uv
+
+    sup = uv_support(openhead, 512)
+    xyz = world_to_uv(sup.raster, openhead.v_template.float()[None])[0]
+    for size in (512, 128):
+        x = torch.nn.functional.adaptive_avg_pool2d(xyz[..., :1].permute(2, 0, 1)[None], size)[0].permute(1, 2, 0)
+        inner = sup.has_mirror_at(size) & (torch.nn.functional.adaptive_avg_pool2d(
+            (sup.part >= 0).float()[None, None], size)[0, 0] > 0.999)
+        m = sup.mirrored(x, mode="nearest")[..., 0]
+        err = (m + x[..., 0])[inner].abs()
+        assert int(inner.sum()) > 100 and float(err.median()) < 0.002, (size, float(err.median()))
