@@ -16,7 +16,10 @@ is its shape:
   upper lid's fold, which curves down at the eye's outer corner, hugs the eye.
 Only inside the face (the points' hull shrunk by FACE_INSET, away from the outline and the ears,
 whose rims are dark lines too) and above the eyes' middle (the eyes themselves left out) is
-anything looked for: the lashes, the nose, the smile lines and the mouth are never touched.
+anything looked for. From the strands found, the falling dark lines within STRAND_GAP of them
+are followed (CONTINUE_STEPS rounds) anywhere on the face off the lids: a strand's piece that
+crosses a brow (dark on dark), runs on over a lid margin or down the cheek, or tangles with
+another strand. Lines that touch no strand (lashes, smile lines, the mouth) are never taken.
 
 Crop pixels (x right, y down); iod: the outer eye corners' distance in them. Thresholds and what
 they found on real and synthetic faces: benchmarks/NOTES.md ("Loose hair strands", session 42).
@@ -42,11 +45,14 @@ ON_FEATURE = 0.8                 # a component with more of its skeleton on a br
 BROW_HALF_WIDTH = 0.06           # iod either side of a brow's upper edge
 LID_FOLD = 0.12                  # iod round each eye's lids: where the upper lid's fold runs
 ABOVE_EYES = 0.03                # iod above the eyes' centres: the search's lower edge between them
-EYE_MARGIN = 0.04                # iod around each eye's lids, left out
+EYE_MARGIN = 0.04                # iod around each eye's lids, left out of the search
+LID_MARGIN = 0.01                # iod around them, left out of where strands are followed
 FACE_INSET = 0.06                # iod: the points' hull shrunk by this
 TEMPLE = 0.62                    # iod from the eyes' middle along the eye axis: beside the eyes,
 TEMPLE_DEPTH = 0.7               # down to this far below them (iod), the temples and cheek sides
 GROW = 1 / 256                   # of the crop's side: a strand's mask grown by this, then softened
+CONTINUE_STEPS = 2               # rounds of following the strands found along the falling lines near them
+STRAND_GAP = 0.1                 # iod: how far such a line may lie from a strand (across an eye's margin)
 
 
 def dark_lines(grey: np.ndarray) -> np.ndarray:
@@ -91,10 +97,7 @@ def _search_region(shape: tuple[int, int], points: np.ndarray, point_set: PointS
     ys, xs = np.mgrid[0:H, 0:W]
     q = np.stack([xs - mid[0], ys - mid[1]], -1).astype(np.float32)
     x, y = q @ ex / iod, q @ ey / iod
-    face = np.zeros(shape, np.uint8)
-    cv2.fillConvexPoly(face, cv2.convexHull(np.round(points).astype(np.int32)), 1)
-    inset = max(1, round(FACE_INSET * iod))
-    face = cv2.erode(face, np.ones((2 * inset + 1,) * 2, np.uint8)) > 0
+    face = _face(shape, points, iod)
     # above the hull's top (a 68-point hull ends at the brows): the forehead between its sides
     span = (points - mid) @ ex / iod
     forehead = (y < -ABOVE_EYES) & (x > span.min() + FACE_INSET) & (x < span.max() - FACE_INSET)
@@ -122,17 +125,82 @@ def _brows_and_folds(shape: tuple[int, int], points: np.ndarray, point_set: Poin
     return (out > 0) | _around_eyes(shape, points, point_set, LID_FOLD * iod)
 
 
+def _axes(skeleton: np.ndarray, ex: np.ndarray) -> tuple[float, float]:
+    """skeleton (h, w) bool, at least two pixels -> (its main direction's angle to the eye axis,
+    degrees; the main direction's spread over the other's, standard deviations)."""
+    ys, xs = np.nonzero(skeleton)
+    p = np.stack([xs, ys], 1).astype(np.float64)
+    p -= p.mean(0)
+    spread, directions = np.linalg.eigh(p.T @ p)
+    angle = np.degrees(np.arccos(min(1.0, abs(float(directions[:, 1] @ ex)))))
+    return angle, float(np.sqrt(spread[1] / max(spread[0], 1e-6)))
+
+
 def _is_strand(skeleton: np.ndarray, on_feature: np.ndarray, ex: np.ndarray, iod: float) -> bool:
     """skeleton (h, w) bool of one component, on_feature the same box of _brows_and_folds: long,
     falling, elongated and not a brow's or a lid fold's."""
     ys, xs = np.nonzero(skeleton)
     if len(xs) < STRAND_LENGTH * iod or on_feature[ys, xs].mean() > ON_FEATURE:
         return False
-    p = np.stack([xs, ys], 1).astype(np.float64)
-    p -= p.mean(0)
-    spread, directions = np.linalg.eigh(p.T @ p)
-    angle = np.degrees(np.arccos(min(1.0, abs(float(directions[:, 1] @ ex)))))
-    return angle >= STEEP_DEG and spread[1] >= ELONGATION ** 2 * max(spread[0], 1e-6)
+    angle, elongation = _axes(skeleton, ex)
+    return angle >= STEEP_DEG and elongation >= ELONGATION
+
+
+def _closed(lines: np.ndarray) -> np.ndarray:
+    """Line pixels with one-pixel gaps closed (a strand's line response dips where it crosses
+    another)."""
+    return cv2.morphologyEx(lines.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)) > 0
+
+
+def _face(shape: tuple[int, int], points: np.ndarray, iod: float) -> np.ndarray:
+    """(H, W) bool: the points' hull shrunk by FACE_INSET (the outline and the ears left out)."""
+    face = np.zeros(shape, np.uint8)
+    cv2.fillConvexPoly(face, cv2.convexHull(np.round(points).astype(np.int32)), 1)
+    inset = max(1, round(FACE_INSET * iod))
+    return cv2.erode(face, np.ones((2 * inset + 1,) * 2, np.uint8)) > 0
+
+
+def _components(lines: np.ndarray):
+    """Yield (box, component (h, w) bool, its skeleton (h, w) bool) per 8-connected component."""
+    labels, _ = label(lines, structure=np.ones((3, 3)))
+    skeleton = skeletonize(lines)
+    for i, box in enumerate(find_objects(labels), start=1):
+        component = labels[box] == i
+        yield box, component, skeleton[box] & component
+
+
+def _falls(branch: np.ndarray, ex: np.ndarray) -> bool:
+    """A branch (h, w) bool of a skeleton, three pixels or more, runs at least STEEP_DEG from the
+    eye axis."""
+    return int(branch.sum()) >= 3 and _axes(branch, ex)[0] >= STEEP_DEG
+
+
+def _continued(keep: np.ndarray, lines: np.ndarray, ex: np.ndarray, reach: np.ndarray,
+               gap: int) -> np.ndarray:
+    """keep (H, W) uint8, the strands found; lines (H, W) bool, the face's dark lines off the
+    eyes -> keep with the falling branches of the lines within `gap` pixels of a strand added:
+    where a strand crosses a brow (dark on dark), or runs on over the lids and cheeks below the
+    search region after the margin round an eye cut it."""
+    near = cv2.dilate(keep, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * gap + 1,) * 2)) > 0
+    out = keep.copy()
+    for box, component, bones in _components(lines & ~(keep > 0)):
+        if not near[box][component].any():
+            continue
+        for branch in _branches(bones):
+            if (branch & near[box]).any() and _falls(branch, ex):
+                out[box][component & (cv2.dilate(branch.astype(np.uint8), reach) > 0)] = 1
+    return out
+
+
+def _branches(skeleton: np.ndarray) -> list:
+    """skeleton (h, w) bool, one component's -> its branches (h, w) bool each: the skeleton cut at
+    its junctions (pixels with three or more skeleton neighbours), so that of lines that cross or
+    touch (strands tangled, a strand over a lid's margin) each is judged by its own direction."""
+    neighbours = cv2.filter2D(skeleton.astype(np.uint8), -1, np.ones((3, 3), np.float32),
+                              borderType=cv2.BORDER_CONSTANT) - skeleton
+    junctions = cv2.dilate((skeleton & (neighbours >= 3)).astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+    labels, count = label(skeleton & ~junctions, structure=np.ones((3, 3)))
+    return [labels == k for k in range(1, count + 1)]
 
 
 def strand_mask(image: np.ndarray, points: np.ndarray, point_set: PointSet) -> np.ndarray | None:
@@ -141,18 +209,23 @@ def strand_mask(image: np.ndarray, points: np.ndarray, point_set: PointSet) -> n
     softened beyond), or None when none is found."""
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
     _, ex, _, iod = _face_frame(points, point_set)
-    lines = dark_lines(grey) & _search_region(grey.shape, points, point_set)
-    lines = cv2.morphologyEx(lines.astype(np.uint8), cv2.MORPH_CLOSE, np.ones((3, 3), np.uint8)) > 0
-    labels, count = label(lines, structure=np.ones((3, 3)))
-    skeleton = skeletonize(lines)
+    region = _search_region(grey.shape, points, point_set)
+    found = dark_lines(grey)
+    lines = _closed(found & region)
+    all_lines = _closed(found & (region | (_face(grey.shape, points, iod)
+                                           & ~_around_eyes(grey.shape, points, point_set, LID_MARGIN * iod))))
     on_feature = _brows_and_folds(grey.shape, points, point_set, iod)
+    # a branch's pixels: its skeleton grown by the line's half width (twice the larger sigma)
+    reach = np.ones((2 * max(1, round(LINE_SCALES_PX[-1] * 2 * grey.shape[0] / 512)) + 1,) * 2, np.uint8)
     keep = np.zeros(grey.shape, np.uint8)
-    for i, box in enumerate(find_objects(labels), start=1):
-        component = labels[box] == i
-        if _is_strand(skeleton[box] & component, on_feature[box], ex, iod):
+    for box, component, bones in _components(lines):
+        if _is_strand(bones, on_feature[box], ex, iod):
             keep[box][component] = 1
     if not keep.any():
         return None
+    for _ in range(CONTINUE_STEPS):
+        keep = _continued(keep, all_lines, ex, reach, max(1, round(STRAND_GAP * iod)))
     grow = max(1, round(grey.shape[0] * GROW))
     core = cv2.dilate(keep, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * grow + 1,) * 2)).astype(np.float32)
-    return np.maximum(core, cv2.GaussianBlur(core, (0, 0), grow / 2 + 0.5)).clip(0, 1)
+    eyes = _around_eyes(grey.shape, points, point_set, 0)          # never the eyes themselves
+    return (np.maximum(core, cv2.GaussianBlur(core, (0, 0), grow / 2 + 0.5)) * ~eyes).clip(0, 1)

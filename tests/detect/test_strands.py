@@ -71,6 +71,26 @@ def test_falling_strands_are_found_and_masked(astronaut_crop):
     assert not on[eyes[:, 1].astype(int), eyes[:, 0].astype(int)].any()   # never the eyes
 
 
+def test_a_strand_is_followed_below_the_search_region(astronaut_crop):
+    """A strand falling from the hairline over the nose's bridge and on down beside the nose:
+    found above the eyes, followed below them, where nothing is searched for."""
+    crop, point_set, _ = astronaut_crop
+    mid, ex, iod = _frame(crop, point_set)
+    ey = np.array([-ex[1], ex[0]])
+    drawn = np.zeros(crop.image.shape[:2], np.uint8)
+    a, b = mid + ex * iod * 0.03 - ey * iod * 0.75, mid + ex * iod * 0.09 + ey * iod * 0.5
+    cv2.line(drawn, tuple(np.round(a).astype(int)), tuple(np.round(b).astype(int)), 1, 2, cv2.LINE_AA)
+    img = crop.image.copy()
+    img[drawn > 0] = (45, 33, 24)
+    mask = strand_mask(img, crop.landmarks, point_set)
+    assert mask is not None
+    on, ys, xs = mask > 0.5, *np.nonzero(drawn)
+    below = ((np.stack([xs, ys], 1) - mid) @ ey) / iod > 0.1       # lower than the eyes' middle
+    assert on[ys[below], xs[below]].mean() > 0.7
+    grown = cv2.dilate(drawn, np.ones((9, 9), np.uint8)) > 0
+    assert (on & ~grown).sum() < 0.1 * on.sum()
+
+
 def test_lines_along_the_eye_axis_are_not_strands(astronaut_crop):
     """Forehead wrinkles and lid creases are as thin and dark, but lie along the eyes."""
     crop, point_set, _ = astronaut_crop
