@@ -90,14 +90,14 @@ def _face_frame(points: np.ndarray, point_set: PointSet) -> tuple[np.ndarray, np
     return points[list(point_set.eyes)].mean(0), ex, ey, iod
 
 
-def _search_region(shape: tuple[int, int], points: np.ndarray, point_set: PointSet) -> np.ndarray:
-    """(H, W) bool: inside the face, above the eyes' middle or beside the eyes, eyes left out."""
+def _search_region(face: np.ndarray, points: np.ndarray, point_set: PointSet) -> np.ndarray:
+    """face (H, W) bool, _face's -> (H, W) bool: inside the face, above the eyes' middle or beside
+    the eyes, eyes left out."""
     mid, ex, ey, iod = _face_frame(points, point_set)
-    H, W = shape
-    ys, xs = np.mgrid[0:H, 0:W]
+    shape = face.shape
+    ys, xs = np.mgrid[0:shape[0], 0:shape[1]]
     q = np.stack([xs - mid[0], ys - mid[1]], -1).astype(np.float32)
     x, y = q @ ex / iod, q @ ey / iod
-    face = _face(shape, points, iod)
     # above the hull's top (a 68-point hull ends at the brows): the forehead between its sides
     span = (points - mid) @ ex / iod
     forehead = (y < -ABOVE_EYES) & (x > span.min() + FACE_INSET) & (x < span.max() - FACE_INSET)
@@ -209,11 +209,11 @@ def strand_mask(image: np.ndarray, points: np.ndarray, point_set: PointSet) -> n
     softened beyond), or None when none is found."""
     grey = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(np.float32) / 255.0
     _, ex, _, iod = _face_frame(points, point_set)
-    region = _search_region(grey.shape, points, point_set)
+    face = _face(grey.shape, points, iod)
+    region = _search_region(face, points, point_set)
     found = dark_lines(grey)
     lines = _closed(found & region)
-    all_lines = _closed(found & (region | (_face(grey.shape, points, iod)
-                                           & ~_around_eyes(grey.shape, points, point_set, LID_MARGIN * iod))))
+    all_lines = _closed(found & (region | (face & ~_around_eyes(grey.shape, points, point_set, LID_MARGIN * iod))))
     on_feature = _brows_and_folds(grey.shape, points, point_set, iod)
     # a branch's pixels: its skeleton grown by the line's half width (twice the larger sigma)
     reach = np.ones((2 * max(1, round(LINE_SCALES_PX[-1] * 2 * grey.shape[0] / 512)) + 1,) * 2, np.uint8)
