@@ -19,7 +19,8 @@ whose rims are dark lines too) and above the eyes' middle (the eyes themselves l
 anything looked for. From the strands found, the falling dark lines within STRAND_GAP of them
 are followed (CONTINUE_STEPS rounds) anywhere on the face off the lids: a strand's piece that
 crosses a brow (dark on dark), runs on over a lid margin or down the cheek, or tangles with
-another strand. Lines that touch no strand (lashes, smile lines, the mouth) are never taken.
+another strand. Lines farther than STRAND_GAP from every strand (lashes, smile lines, the
+mouth), and the lids themselves, are never taken.
 
 Crop pixels (x right, y down); iod: the outer eye corners' distance in them. Thresholds and what
 they found on real and synthetic faces: benchmarks/NOTES.md ("Loose hair strands", session 42).
