@@ -47,6 +47,7 @@ def sfs_problems(model, cache: FaceCache, size: int, texture: int, log=print) ->
     -> arrays stacked over the photos (PER_PHOTO fields, 'expression', 'jaw')."""
     from tqdm import tqdm
 
+    from headsmith.detail.person import ALBEDO_LOWPASS
     from headsmith.detail.static import prepare_sfs
     from headsmith.fit import FitSettings, Observation, fit_coarse
     from headsmith.texture import unwrap_albedo
@@ -58,7 +59,7 @@ def sfs_problems(model, cache: FaceCache, size: int, texture: int, log=print) ->
         with torch.no_grad():
             posed = model(shape=fit.shape, expression=fit.expression, pose=fit.pose).vertices
         tex = unwrap_albedo(model, posed, fit.camera, fit.light, [cache.crops[i]], texture)
-        prob = prepare_sfs(model, posed, fit.light, tex.albedo, tex.observed, size)
+        prob = prepare_sfs(model, posed, fit.light, tex.albedo, tex.observed, size, ALBEDO_LOWPASS)
         for k in PER_PHOTO:
             x = getattr(prob, k)
             rows[k].append((x[0] if x.shape[0] == 1 else x).numpy())     # without the batch of one

@@ -27,6 +27,9 @@ RESIDUAL_STEP = 0.02  # Adam step of the residual (tanh space); how it was set: 
 RESIDUAL_SPARSITY = 0.2   # L1 weight on the residual: relief only where the photo's shading demands it
 RESIDUAL_MAX = 0.0005  # metres: what the code cannot explain stays small (SfS also reads albedo
                        # edges and hair as relief; a larger bound shows them as cracks)
+ALBEDO_LOWPASS = 96   # the low-pass albedo's sigma is size / this (static.py's is 48): the decoder
+                      # draws lines and pores, so the residual explains only shading finer than
+                      # about 5 mm; skin's broader blotches stay albedo, not lumps (benchmarks/NOTES.md)
 # the code's starting point and prior: a typical adult (mid depth and age), one dominant line
 # pattern at one density (an even mix of the generator's patterns averages their furrows away)
 PERSON_PRIOR = (0.5, 0.5, 0.1, 0.5, 0.85, 0.05, 0.05, 0.05)
@@ -56,7 +59,7 @@ def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: tor
     backward ~45 % of a step); before them the code waits at its prior and its decoded map is
     reused, while the residual settles (None: CODE_SHARE of `iterations`)."""
     code_steps = round(CODE_SHARE * iterations) if code_steps is None else code_steps
-    prob = prepare_sfs(model, posed_vertices, light, albedo, observed, size)
+    prob = prepare_sfs(model, posed_vertices, light, albedo, observed, size, ALBEDO_LOWPASS)
     for p in net.parameters():
         p.requires_grad_(False)
     net.eval()

@@ -23,6 +23,8 @@ from .albedo_edges import split_albedo
 from .expression_strain import expression_compression
 
 D_MAX = 0.01  # metres
+ALBEDO_LOWPASS = 48   # the low-pass albedo's Gaussian sigma is size / this (texels): what varies
+                      # finer than it is read as relief (shape from shading alone: no decoder)
 
 
 @dataclass
@@ -78,7 +80,8 @@ class SfsProblem:
 
 
 def prepare_sfs(model: HeadModel, posed_vertices: torch.Tensor, light: torch.Tensor, albedo: np.ndarray,
-                observed: np.ndarray, size: int) -> SfsProblem:
+                observed: np.ndarray, size: int, albedo_lowpass: float = ALBEDO_LOWPASS) -> SfsProblem:
+    """albedo_lowpass: the low-pass albedo's sigma is size / this, in texels."""
     from ..render import interpolate
 
     faces = model.faces.cpu()
@@ -100,7 +103,7 @@ def prepare_sfs(model: HeadModel, posed_vertices: torch.Tensor, light: torch.Ten
     S0 = sh_shading(N, light)
     target = (A * S0).mean(-1)                                  # luminance of the re-shaded photo
     # the low-pass albedo, and how far the rest may be read as relief (albedo edges are not)
-    split = split_albedo(A, mask, seen, sigma=size / 48)
+    split = split_albedo(A, mask, seen, sigma=size / albedo_lowpass)
     A_smooth, W = split.smooth, W * split.trust
     grid = sup.mirror_grid
     # detail lives where the photos saw the face; it fades out smoothly beyond that
