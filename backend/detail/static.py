@@ -111,14 +111,17 @@ def prepare_sfs(model: HeadModel, posed_vertices: torch.Tensor, light: torch.Ten
     return SfsProblem(size, mask, P, N, light, A_smooth, target, W, support, grid, sup.has_mirror.float())
 
 
-def tangent_normal_map(model: HeadModel, rest_vertices: torch.Tensor, D: torch.Tensor, texture_size: int) -> np.ndarray:
+def tangent_normal_map(model: HeadModel, rest_vertices: torch.Tensor, D: torch.Tensor, texture_size: int,
+                       pores: np.ndarray | None = None) -> np.ndarray:
     """(1, S, S) metres -> (T, T, 3) tangent-space normals in [-1, 1] of the neutral mesh at texture
-    size, made as every wrinkle map is (`wrinkles.decoder.normal_map` of the sharp upsampling), so
-    the static map and the key maps agree wherever no wrinkle acts."""
-    from ..wrinkles.decoder import UVGeometry, normal_map, sharpen_upsample
+    size, made as every wrinkle map is (`wrinkles.decoder.normal_map` of `high_res_relief`, with
+    the decoder's pores (S, S) when its rest term is pores), so the static map and the key maps
+    agree wherever no wrinkle acts."""
+    from ..wrinkles.decoder import UVGeometry, high_res_relief, normal_map
 
     geo = UVGeometry.of(model, rest_vertices, texture_size)
-    return normal_map(geo, sharpen_upsample(D.detach().float().cpu().numpy(), texture_size))[0].astype(np.float32)
+    hi = high_res_relief(D.detach().float().cpu().numpy(), texture_size, pores)
+    return normal_map(geo, hi)[0].astype(np.float32)
 
 
 def fit_static_detail(model: HeadModel, rest_vertices: torch.Tensor, posed_vertices: torch.Tensor,

@@ -44,6 +44,8 @@ class WrinkleDecoder:
     n_expression: int
     size: int
 
+    rest_is_pores = False   # True when the map at rest (neutral expression, jaw closed) is the
+                            # decoder's pores alone (OpenHead's): high-res maps draw them finer
     CHUNK = 16   # latents per network run: bakes decode hundreds of expressions, and the
                  # decoders hold ~0.1 GB of activations per 256x256 map
 
@@ -58,6 +60,11 @@ class WrinkleDecoder:
     def key_blend(self, code: np.ndarray) -> KeyBlend | None:
         """The person's blend structure when the decoder is a blend by construction, else None."""
         return None
+
+    def rest(self, code: np.ndarray) -> np.ndarray:
+        """(C,) -> (S, S) metres: the map at the neutral expression with the jaw closed."""
+        code = np.asarray(code, np.float32).reshape(1, -1)
+        return self.decode(code, np.zeros((1, self.n_expression), np.float32), np.zeros((1, 3), np.float32))[0]
 
     def _zero_latent(self, code: np.ndarray) -> np.ndarray:
         code = np.asarray(code, np.float32).reshape(1, -1)
@@ -240,11 +247,23 @@ def sharpen_upsample(disp: np.ndarray, size: int, amount: float = 0.6) -> np.nda
     return out
 
 
-def normal_map_rgb8(geometry: UVGeometry, displacement: np.ndarray, alpha: bool = False) -> np.ndarray:
-    """(B, S, S) metres -> (B, T, T, 3) uint8 tangent-space normal map of the sharp upsampled map,
-    encoded (n + 1) / 2 as normal-map images are (T = the geometry's size); (B, T, T, 4) with an
-    opaque alpha when `alpha`."""
-    hi = sharpen_upsample(displacement, geometry.mask.shape[0])
+def high_res_relief(disp: np.ndarray, size: int, pores: np.ndarray | None = None) -> np.ndarray:
+    """(B, S, S) metres -> (B, size, size): the sharp upsampled maps. pores (S, S): the decoder's
+    rest term when it is pores (`WrinkleDecoder.rest_is_pores`), part of every map: left out of
+    the upsampling and drawn at the new size instead (pores.py); None: upsampled as it is."""
+    if pores is None:
+        return sharpen_upsample(disp, size)
+    from .pores import fine_pores
+
+    return sharpen_upsample(np.asarray(disp, np.float32) - pores[None], size) + fine_pores(pores, size)[None]
+
+
+def normal_map_rgb8(geometry: UVGeometry, displacement: np.ndarray, alpha: bool = False,
+                    pores: np.ndarray | None = None) -> np.ndarray:
+    """(B, S, S) metres -> (B, T, T, 3) uint8 tangent-space normal map of the sharp upsampled map
+    (`high_res_relief`, with `pores`), encoded (n + 1) / 2 as normal-map images are (T = the
+    geometry's size); (B, T, T, 4) with an opaque alpha when `alpha`."""
+    hi = high_res_relief(displacement, geometry.mask.shape[0], pores)
     out = torch.full((len(hi),) + hi.shape[1:] + (4 if alpha else 3,), 255, dtype=torch.uint8)
     for i, d in enumerate(hi):
         n = tangent_normal_from_basis(geometry.basis, geometry.stencil, torch.from_numpy(d))

@@ -28,6 +28,7 @@ class LiveWrinkles:
             verts = model(shape=torch.tensor([meta["parameters"]["shape"]], dtype=torch.float32)).vertices
         self.geometry = UVGeometry.of(model, verts, texture_size)
         self.decoder, self.size = decoder, texture_size
+        self.pores = decoder.rest(self.code[0]) if decoder.rest_is_pores else None   # as the bake's
 
     def expression_vector(self, values: dict) -> np.ndarray:
         """{shape key name: weight} -> (E,) ; unknown names are an error (a typo must not pass)."""
@@ -45,4 +46,4 @@ class LiveWrinkles:
     def normal_rgb(self, expression: np.ndarray, jaw: np.ndarray, alpha: bool = False) -> np.ndarray:
         """-> (T, T, 3) uint8 tangent-space normal map (OpenGL, +Y = +v); (T, T, 4) with an opaque
         alpha channel when `alpha`."""
-        return normal_map_rgb8(self.geometry, self.displacement(expression, jaw)[None], alpha)[0]
+        return normal_map_rgb8(self.geometry, self.displacement(expression, jaw)[None], alpha, self.pores)[0]

@@ -70,10 +70,11 @@ def bake_wrinkle_maps(model, decoder: WrinkleDecoder, code: np.ndarray, residual
     testE, testJ = random_expressions(model, TEST_EXPRESSIONS, seed=2)
     err = blend_error(decoder, baked, code, testE, testJ, face_texels(model, decoder.size))
     geo = UVGeometry.of(model, model(shape=shape).vertices, MAP_SIZE)
+    pores = baked.neutral if decoder.rest_is_pores else None
     normal_maps = {}
     for k, name in enumerate(baked.key_names):
         D = (baked.neutral + baked.deltas[k])[None] + (0 if residual is None else residual[None])
-        normal_maps[name] = normal_map_rgb8(geo, D)[0]
+        normal_maps[name] = normal_map_rgb8(geo, D, pores=pores)[0]
     def upsized(a):
         return np.clip(cv2.resize(a, (MAP_SIZE, MAP_SIZE), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
 
@@ -83,7 +84,7 @@ def bake_wrinkle_maps(model, decoder: WrinkleDecoder, code: np.ndarray, residual
     sides = {r: region_side(r) for r in soft}
     packed, layout = pack_for_engines(normal_maps, soft, sides, side_hi)
     side = baked.sidecar()
-    animated = _metahuman_layout(baked, geo, residual, normal_maps, soft, sides)
+    animated = _metahuman_layout(baked, geo, residual, pores, normal_maps, soft, sides)
     if animated is not None:
         packed |= animated[0]
         side["metahuman"] = animated[1]
@@ -94,7 +95,7 @@ def bake_wrinkle_maps(model, decoder: WrinkleDecoder, code: np.ndarray, residual
     return WrinkleMaps(baked, err, normal_maps, masks, packed, side)
 
 
-def _metahuman_layout(baked: WrinkleBake, geo: UVGeometry, residual, normal_maps: dict, masks: dict,
+def _metahuman_layout(baked: WrinkleBake, geo: UVGeometry, residual, pores, normal_maps: dict, masks: dict,
                       sides: dict) -> tuple[dict, dict] | None:
     """engine_pack.metahuman_layout for this bake, or None when its keys do not fit in WM1..WM3
     (FLAME's component keys all span the whole face)."""
@@ -102,7 +103,7 @@ def _metahuman_layout(baked: WrinkleBake, geo: UVGeometry, residual, normal_maps
                    for ki, k in enumerate(baked.key_names)}
     key_masks = {k: sum((masks[r] for r in rs), np.zeros_like(next(iter(masks.values()))))
                  for k, rs in key_regions.items()}
-    static = normal_map_rgb8(geo, (baked.neutral + (0 if residual is None else residual))[None])[0]
+    static = normal_map_rgb8(geo, (baked.neutral + (0 if residual is None else residual))[None], pores=pores)[0]
     try:
         return metahuman_layout(normal_maps, static, key_masks, key_regions, sides)
     except ValueError:

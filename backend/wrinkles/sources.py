@@ -62,7 +62,9 @@ def openhead_decoder(n_expression: int) -> OnnxWrinkleDecoder:
     if not OPENHEAD_DECODER_ONNX.is_file():
         raise DecoderUnavailable("the OpenHead detail decoder is missing from assets/detail/; train it with "
                                  "headsmith-train detail --export assets/detail")
-    return OnnxWrinkleDecoder(OPENHEAD_DECODER_ONNX, n_expression)
+    decoder = OnnxWrinkleDecoder(OPENHEAD_DECODER_ONNX, n_expression)
+    decoder.rest_is_pores = True      # its map at rest is pore strength x its pore texture
+    return decoder
 
 
 def wrinkle_parts(meta: dict, cache: dict | None = None) -> tuple[HeadModel, WrinkleDecoder]:

@@ -122,7 +122,8 @@ def test_the_static_map_is_every_key_map_where_no_mask_acts(openhead, maps):
     from headsmith.detail.static import tangent_normal_map
     from headsmith.wrinkles.maps import MAP_SIZE
 
-    n = tangent_normal_map(openhead, openhead().vertices, torch.as_tensor(maps.baked.neutral)[None], MAP_SIZE)
+    neutral = maps.baked.neutral      # OpenHead's rest term is its pores: drawn at the map's size in both
+    n = tangent_normal_map(openhead, openhead().vertices, torch.as_tensor(neutral)[None], MAP_SIZE, pores=neutral)
     static = np.clip((n + 1) * 0.5 * 255 + 0.5, 0, 255).astype(int)        # as the bundle writes normal.png
     outside = sum(m.astype(int) for m in maps.masks.values()) == 0
     assert outside.mean() > 0.3
