@@ -101,6 +101,7 @@ def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: tor
         neutral = decode_torch(net, code, torch.zeros_like(e), torch.zeros_like(j)) * prob.mask
         at_photo = decode_torch(net, code, e, j) * prob.mask + seen
         static = neutral + residual
+    # the decoder's map at rest is its pores (WrinkleDecoder.rest_is_pores): drawn at the texture's size
     nm = tangent_normal_map(model, rest_vertices, static, texture_size, pores=neutral[0].numpy())
     return PersonDetail(code[0].numpy(), residual[0].numpy(), static[0].numpy(), at_photo[0].numpy(), nm,
                         losses[0] if losses else 0.0, losses[-1] if losses else 0.0)

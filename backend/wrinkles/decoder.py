@@ -1,5 +1,6 @@
 """The one detail-decoder interface: F_d(person code, expression, jaw) -> UV displacement (metres),
-plus the sharp high-resolution map and its tangent-space normal map for texturing.
+plus the sharp high-resolution map (with OpenHead's pores drawn at its size: pores.py) and its
+tangent-space normal map for texturing.
 
 Two implementations of `WrinkleDecoder.decode`: torch (fitting, training, any device) and ONNX
 Runtime (the service's fast path; CUDA provider when torch sees a GPU, CPU otherwise).
@@ -63,8 +64,7 @@ class WrinkleDecoder:
 
     def rest(self, code: np.ndarray) -> np.ndarray:
         """(C,) -> (S, S) metres: the map at the neutral expression with the jaw closed."""
-        code = np.asarray(code, np.float32).reshape(1, -1)
-        return self.decode(code, np.zeros((1, self.n_expression), np.float32), np.zeros((1, 3), np.float32))[0]
+        return self._run(self._zero_latent(code))[0]
 
     def _zero_latent(self, code: np.ndarray) -> np.ndarray:
         code = np.asarray(code, np.float32).reshape(1, -1)
