@@ -71,10 +71,8 @@ def bake_wrinkle_maps(model, decoder: WrinkleDecoder, code: np.ndarray, residual
     err = blend_error(decoder, baked, code, testE, testJ, face_texels(model, decoder.size))
     geo = UVGeometry.of(model, model(shape=shape).vertices, MAP_SIZE)
     pores = baked.neutral if decoder.rest_is_pores else None
-    normal_maps = {}
-    for k, name in enumerate(baked.key_names):
-        D = (baked.neutral + baked.deltas[k])[None] + (0 if residual is None else residual[None])
-        normal_maps[name] = normal_map_rgb8(geo, D, pores=pores)[0]
+    D = baked.neutral[None] + baked.deltas + (0 if residual is None else residual[None])   # (K, S, S)
+    normal_maps = dict(zip(baked.key_names, normal_map_rgb8(geo, D, pores=pores)))   # one draw of the pores
     def upsized(a):
         return np.clip(cv2.resize(a, (MAP_SIZE, MAP_SIZE), interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
 
