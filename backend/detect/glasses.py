@@ -30,7 +30,7 @@ from .point_sets import PointSet, eyes_apart
 
 RIDGE_SCALES_PX = (1.0, 2.0, 3.5)   # at a 512 px crop (scaled with the crop)
 RING_RADII = (0.22, 0.46)           # the searched frame radius, in iod (along x; y is RING_ASPECT of it)
-RING_ASPECT = 0.72
+RING_ASPECT = 0.85                  # tall enough for lenses whose lower rim sits well below the eye
 ANGLES, RADII = 96, 48
 BACKGROUND_GAP = 0.15               # iod: rays' samples this far from the path are its background
 STANDS_OUT = 3.0                    # a ray's path value over the background's median
