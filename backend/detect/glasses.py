@@ -16,8 +16,8 @@ would meet filled skin, and the eyes behind them are unknown anyway.
 
 Frames: crop pixels (x right, y down), as the crop images the fit used; iod: the outer eye
 corners' distance in those pixels. Thresholds and their spread on real and synthetic faces:
-benchmarks/NOTES.md ("Glasses frames: tried, not landed", session 34, and "Eye sockets, glasses
-frames", session 41).
+benchmarks/NOTES.md ("Glasses frames: tried, not landed", session 34, "Eye sockets, glasses
+frames", session 41, and the ring's height, session 46).
 """
 from __future__ import annotations
 
