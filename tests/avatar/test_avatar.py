@@ -19,8 +19,8 @@ VALIDATOR = Path(__file__).resolve().parents[2] / "tools" / "gltf_validator" / "
 
 def forehead_detail(pic: np.ndarray, label: str) -> float:
     """Furrow-scale relief of the forehead close-up of one pose in avatar.png: the mean of a
-    band-pass (Gaussians of 2 and 6 px); the skin's subsurface scattering leaves per-pixel
-    sampling noise at 16 samples, which a finer filter would count as detail."""
+    band-pass (Gaussians of 2 and 6 px): what per-pixel sampling noise the denoiser leaves at 16
+    samples would count as detail through a finer filter."""
     w = pic.shape[1] // len(PICTURE_LABELS)
     i = PICTURE_LABELS.index(label)
     crop = cv2.cvtColor(pic[w:w + w // 2, i * w:(i + 1) * w], cv2.COLOR_RGB2GRAY).astype(np.float32)
