@@ -18,6 +18,7 @@ from ..headmodel import HeadModel
 from ..optim import Adam
 from ..wrinkles.texture_decoder import CODE_DIM
 from .expression_strain import expression_compression
+from .line_relief import line_relief
 from .static import prepare_sfs, tangent_normal_map
 
 PERSON_DIMS = 8
@@ -54,10 +55,11 @@ def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: tor
                       posed_vertices: torch.Tensor, light: torch.Tensor, albedo: np.ndarray, observed: np.ndarray,
                       expression: torch.Tensor, jaw: torch.Tensor, size: int = 256, texture_size: int = 1024,
                       iterations: int = 100, w_sparse: float = RESIDUAL_SPARSITY, w_smooth: float = 3e-2,
-                      w_sym: float = 1e-2, code_steps: int | None = None) -> PersonDetail:
+                      w_sym: float = 1e-2, code_steps: int | None = None, lines_only: bool = True) -> PersonDetail:
     """code_steps: how many of the last steps move the code as well (the decoder in the loop, its
     backward ~45 % of a step); before them the code waits at its prior and its decoded map is
-    reused, while the residual settles (None: CODE_SHARE of `iterations`)."""
+    reused, while the residual settles (None: CODE_SHARE of `iterations`). lines_only: keep of the
+    fitted residual only the relief that forms lines (line_relief.py)."""
     code_steps = round(CODE_SHARE * iterations) if code_steps is None else code_steps
     prob = prepare_sfs(model, posed_vertices, light, albedo, observed, size, ALBEDO_LOWPASS)
     for p in net.parameters():
@@ -97,6 +99,8 @@ def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: tor
     with torch.no_grad():
         code = code_of(z)
         seen = (RESIDUAL_MAX * torch.tanh(X) * prob.support) * prob.mask
+        if lines_only:
+            seen = torch.as_tensor(line_relief(seen[0].numpy()))[None]
         residual = seen * (1 - expression_compression(model, rest_vertices, posed_vertices, size))
         neutral = decode_torch(net, code, torch.zeros_like(e), torch.zeros_like(j)) * prob.mask
         at_photo = decode_torch(net, code, e, j) * prob.mask + seen

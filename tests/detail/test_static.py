@@ -142,7 +142,7 @@ def test_person_residual_recovers_ridges(openhead):
 def test_person_residual_leaves_broad_blotches_in_the_albedo(openhead):
     """A head with no relief whose skin is blotchy at about a centimetre (6 % in log brightness),
     under a light from the side: the residual reads little of it as lumps (ALBEDO_LOWPASS 48:
-    RMS 0.086 mm over the face; 96: 0.067 mm)."""
+    RMS 0.086 mm over the face; 96: 0.067 mm; with the clutter faded out, line_relief.py: 0.041 mm)."""
     import cv2
 
     S = 256
@@ -155,4 +155,4 @@ def test_person_residual_leaves_broad_blotches_in_the_albedo(openhead):
     light[0, 1] = 0.8
     res = _person_detail(openhead, openhead().vertices, light, albedo, face.float().numpy()).residual
     sel = (face & raster.mask).numpy()
-    assert np.sqrt((res[sel] ** 2).mean()) < 0.077e-3
+    assert np.sqrt((res[sel] ** 2).mean()) < 0.05e-3

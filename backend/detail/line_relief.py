@@ -1,0 +1,42 @@
+"""Which of the person residual's relief forms lines: skin relief at a few millimetres is lines
+(forehead lines, crow's feet, folds, lid creases), while what shape from shading makes of blotches,
+make-up and photo noise is a clutter of lumps with no direction. The residual is kept where its
+gradients share one orientation over a few millimetres (the structure tensor's coherence) and
+faded out where they do not. Measured effect: benchmarks/NOTES.md, "Lines, not lumps".
+"""
+from __future__ import annotations
+
+import cv2
+import numpy as np
+
+WINDOW = 1 / 85      # structure tensor window: Gaussian sigma as a share of the map's size (3 texels at 256, ~4 mm)
+COHERENCE = (0.25, 0.5)   # relief fades out below the first coherence and is kept in full above the second
+FADE = 1 / 256       # the keep-weight's own blur (share of the size): no hard cut at a line's end
+
+
+def coherence(relief: np.ndarray, sigma: float) -> np.ndarray:
+    """relief (S, S) -> (S, S) in [0, 1]: (l1 - l2) / (l1 + l2) of the gradients' structure tensor
+    averaged over a Gaussian of `sigma` texels; 1 where every gradient is along one direction
+    (a line), about 0.3 for isotropic clutter, 0 where the relief is flat."""
+    r = relief.astype(np.float32)
+    gx = cv2.Sobel(r, cv2.CV_32F, 1, 0, ksize=3)
+    gy = cv2.Sobel(r, cv2.CV_32F, 0, 1, ksize=3)
+    avg = lambda x: cv2.GaussianBlur(x, (0, 0), sigma)   # noqa: E731
+    jxx, jyy, jxy = avg(gx * gx), avg(gy * gy), avg(gx * gy)
+    spread = np.sqrt((jxx - jyy) ** 2 + 4 * jxy ** 2)
+    return spread / np.maximum(jxx + jyy, np.float32(1e-30))
+
+
+def line_weight(relief: np.ndarray) -> np.ndarray:
+    """relief (S, S) metres -> (S, S) float32 in [0, 1]: how much of the relief at each texel to
+    keep, by its local coherence (COHERENCE ramps, smoothed by FADE)."""
+    size = relief.shape[0]
+    c = coherence(relief, WINDOW * size)
+    lo, hi = COHERENCE
+    w = np.clip((c - lo) / (hi - lo), 0, 1).astype(np.float32)
+    return cv2.GaussianBlur(w, (0, 0), max(FADE * size, 0.5))
+
+
+def line_relief(relief: np.ndarray) -> np.ndarray:
+    """relief (S, S) metres -> the same with its directionless clutter faded out."""
+    return (relief * line_weight(relief)).astype(np.float32)
