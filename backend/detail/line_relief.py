@@ -1,8 +1,10 @@
-"""Which of the person residual's relief forms lines: skin relief at a few millimetres is lines
+"""Which of the person residual's relief to keep: skin relief at a few millimetres is lines
 (forehead lines, crow's feet, folds, lid creases), while what shape from shading makes of blotches,
 make-up and photo noise is a clutter of lumps with no direction. The residual is kept where its
 gradients share one orientation over a few millimetres (the structure tensor's coherence) and
-faded out where they do not. Measured effect: benchmarks/NOTES.md, "Lines, not lumps".
+faded out where they do not. Lines are coherent whatever made them, a glasses rim's remnant or a
+lash line too, so the relief also fades where the fine albedo is an edge rather than shading
+(albedo_edges.shading_trust). Measured effect: benchmarks/NOTES.md, "Lines, not lumps".
 """
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ import numpy as np
 
 WINDOW = 1 / 85      # structure tensor window: Gaussian sigma as a share of the map's size (3 texels at 256, ~4 mm)
 COHERENCE = (0.25, 0.5)   # relief fades out below the first coherence and is kept in full above the second
-FADE = 1 / 256       # the keep-weight's own blur (share of the size): no hard cut at a line's end
+TRUST_FULL = 0.75    # shading trust from which relief is kept in full; below it, in proportion
+FADE = 1 / 256       # blur of the keep-weight and of the trust (share of the size): no hard cuts
 
 
 def coherence(relief: np.ndarray, sigma: float) -> np.ndarray:
@@ -27,16 +30,22 @@ def coherence(relief: np.ndarray, sigma: float) -> np.ndarray:
     return spread / np.maximum(jxx + jyy, np.float32(1e-30))
 
 
-def line_weight(relief: np.ndarray) -> np.ndarray:
-    """relief (S, S) metres -> (S, S) float32 in [0, 1]: how much of the relief at each texel to
-    keep, by its local coherence (COHERENCE ramps, smoothed by FADE)."""
+def line_weight(relief: np.ndarray, trust: np.ndarray | None = None) -> np.ndarray:
+    """relief (S, S) metres; trust (S, S) in [0, 1] or None -> (S, S) float32 in [0, 1]: how much
+    of the relief at each texel to keep, by its local coherence (COHERENCE ramps) times its
+    trust up to TRUST_FULL, each smoothed by FADE."""
     size = relief.shape[0]
-    c = coherence(relief, WINDOW * size)
+    blur = max(FADE * size, 0.5)
     lo, hi = COHERENCE
-    w = np.clip((c - lo) / (hi - lo), 0, 1).astype(np.float32)
-    return cv2.GaussianBlur(w, (0, 0), max(FADE * size, 0.5))
+    w = np.clip((coherence(relief, WINDOW * size) - lo) / (hi - lo), 0, 1).astype(np.float32)
+    w = cv2.GaussianBlur(w, (0, 0), blur)
+    if trust is not None:
+        t = cv2.GaussianBlur(np.asarray(trust, np.float32), (0, 0), blur)
+        w = w * np.clip(t / TRUST_FULL, 0, 1)
+    return w
 
 
-def line_relief(relief: np.ndarray) -> np.ndarray:
-    """relief (S, S) metres -> the same with its directionless clutter faded out."""
-    return (relief * line_weight(relief)).astype(np.float32)
+def line_relief(relief: np.ndarray, trust: np.ndarray | None = None) -> np.ndarray:
+    """relief (S, S) metres -> the same with its directionless clutter (and, given the shading
+    trust, its relief along albedo edges) faded out."""
+    return (relief * line_weight(relief, trust)).astype(np.float32)

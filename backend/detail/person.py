@@ -59,7 +59,7 @@ def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: tor
     """code_steps: how many of the last steps move the code as well (the decoder in the loop, its
     backward ~45 % of a step); before them the code waits at its prior and its decoded map is
     reused, while the residual settles (None: CODE_SHARE of `iterations`). lines_only: keep of the
-    fitted residual only the relief that forms lines (line_relief.py)."""
+    fitted residual only the relief that forms lines, off the albedo's edges (line_relief.py)."""
     code_steps = round(CODE_SHARE * iterations) if code_steps is None else code_steps
     prob = prepare_sfs(model, posed_vertices, light, albedo, observed, size, ALBEDO_LOWPASS)
     for p in net.parameters():
@@ -100,7 +100,7 @@ def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: tor
         code = code_of(z)
         seen = (RESIDUAL_MAX * torch.tanh(X) * prob.support) * prob.mask
         if lines_only:
-            seen = torch.as_tensor(line_relief(seen[0].numpy()))[None]
+            seen = torch.as_tensor(line_relief(seen[0].numpy(), prob.trust.numpy()))[None]
         residual = seen * (1 - expression_compression(model, rest_vertices, posed_vertices, size))
         neutral = decode_torch(net, code, torch.zeros_like(e), torch.zeros_like(j)) * prob.mask
         at_photo = decode_torch(net, code, e, j) * prob.mask + seen

@@ -57,6 +57,7 @@ class SfsProblem:
     support: torch.Tensor       # (1, S, S) where detail may be non-zero (soft)
     grid: torch.Tensor          # (1, S, S, 2) mirror lookup
     has_mirror: torch.Tensor    # (S, S)
+    trust: torch.Tensor | None = None   # (S, S) in [0, 1]: how far the fine albedo may be read as shading
 
     def __post_init__(self):
         # fixed surface: its frame is built once, and only at the texels the loss weighs (any
@@ -108,7 +109,7 @@ def prepare_sfs(model: HeadModel, posed_vertices: torch.Tensor, light: torch.Ten
     grid = sup.mirror_grid
     # detail lives where the photos saw the face; it fades out smoothly beyond that
     support = gaussian_blur(seen.float()[..., None], sigma=size / 128)[..., 0].clamp(0, 1)[None]
-    return SfsProblem(size, mask, P, N, light, A_smooth, target, W, support, grid, sup.has_mirror.float())
+    return SfsProblem(size, mask, P, N, light, A_smooth, target, W, support, grid, sup.has_mirror.float(), split.trust)
 
 
 def tangent_normal_map(model: HeadModel, rest_vertices: torch.Tensor, D: torch.Tensor, texture_size: int,

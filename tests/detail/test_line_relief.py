@@ -55,3 +55,19 @@ def test_lines_over_clutter_come_through():
     on = np.abs(lines) > 0
     assert np.corrcoef(kept[on], lines[on])[0, 1] > np.corrcoef(mixed[on], lines[on])[0, 1]
     assert _rms(kept[~on]) < 0.5 * _rms(mixed[~on])
+
+
+def test_lines_on_albedo_edges_fade():
+    """A line where the fine albedo is an edge (shading trust 0: a rim's remnant, a lash line) goes;
+    the same line where the trust is full stays, and half trust keeps it in proportion."""
+    from headsmith.detail.line_relief import TRUST_FULL
+
+    lines = _lines()
+    trust = np.ones((S, S), np.float32)
+    trust[:, :S // 2] = 0.0                                   # the left half: albedo edges
+    kept = line_relief(lines, trust)
+    left, right = (slice(None), slice(0, S // 2 - 4)), (slice(None), slice(S // 2 + 4, S))
+    assert _rms(kept[left]) < 0.05 * _rms(lines[left])
+    assert _rms(kept[right]) > 0.85 * _rms(lines[right])
+    half = line_relief(lines, np.full((S, S), TRUST_FULL / 2, np.float32))
+    assert abs(_rms(half) / _rms(line_relief(lines)) - 0.5) < 0.02
