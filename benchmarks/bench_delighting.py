@@ -93,17 +93,19 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--heads", type=int, default=6)
     ap.add_argument("--sheet", type=Path, default=Path("out/delighting.png"))
+    ap.add_argument("--no-bumps", action="store_true",
+                    help="heads without the out-of-basis bumps (the shape basis can fit their normals)")
     a = ap.parse_args()
     model = OpenHead()
     tmp = Path(tempfile.mkdtemp(prefix="hs-delight-"))
-    print(f"machine: {machine()}; default quality")
+    print(f"machine: {machine()}; default quality{'; heads without bumps' if a.no_bumps else ''}")
     print(f"{'head':<5} {'yaw':>6} {'key':>5} {'lit':>7} {'shadow':>7} {'ratio':>6}")
     rows, ratios = [], []
     for k in range(a.heads):
         side = 1.0 if k % 2 == 0 else -1.0
         rng = np.random.default_rng(4000 + k)
         img, truth = synthetic_case(model, rng, yaw_deg=float(rng.uniform(-15, 15)), dressed=True,
-                                    relight=key_light(side))
+                                    relight=key_light(side), bumps=not a.no_bumps)
         p = tmp / f"k{k}.png"
         cv2.imwrite(str(p), cv2.cvtColor(img, cv2.COLOR_RGB2BGR))
         try:

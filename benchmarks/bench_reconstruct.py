@@ -157,8 +157,10 @@ def _draw_fringe(photo: np.ndarray, lmk: np.ndarray) -> np.ndarray:
 
 def synthetic_case(model: OpenHead, rng: np.random.Generator, size: int = 512, yaw_deg: float | None = None,
                    jaw: float | None = None, occluder: str | None = None, gaze: tuple[float, float] | None = None,
-                   dressed: bool = False, relight=None):
+                   dressed: bool = False, relight=None, bumps: bool = True):
     """Ground-truth head outside the prior, rendered textured and lit; returns photo, truth.
+    bumps=False leaves out the six +-1.5 mm Gaussian bumps (15 mm wide) that put the head outside
+    the shape basis (drawn all the same, so the rest of the case does not change).
     yaw_deg / jaw fix the head turn (degrees) and jaw opening (radians) instead of drawing them;
     occluder "glasses" draws dark frames over the eyes, "fringe" dark hair over the forehead
     (both on the photo only), "beard" paints a dark full beard into the albedo;
@@ -179,7 +181,7 @@ def synthetic_case(model: OpenHead, rng: np.random.Generator, size: int = 512, y
         c = rest[0, skin][rng.integers(int(skin.sum()))]
         d = (rest[0] - c).norm(dim=-1)
         off += float(rng.uniform(-1.5e-3, 1.5e-3)) * torch.exp(-(d / 0.015) ** 2)
-    extra = (off * skin)[None, :, None] * n
+    extra = (off * skin * float(bumps))[None, :, None] * n
     expr = torch.zeros(1, model.n_expression)
     for name in rng.choice([n for n in model.expression_names if not n.startswith(("eyeLook", "jaw", "tongue"))],
                            3, replace=False):
