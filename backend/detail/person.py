@@ -4,8 +4,10 @@ expression reproduces the detail seen in the photo, and other expressions move t
 
 D(photo) = F_d(code, expression_photo, jaw_photo) + residual. The residual the bundle keeps (and
 the static map) leaves out what lies where the photo's expression compresses the skin
-(expression_strain.py): a smile's creases are not the face at rest. The code's meaningful dims (the
-first 8 for the OpenHead decoder: depth, age, density, pores, 4 pattern weights) live in [0, 1].
+(expression_strain.py): a smile's creases are not the face at rest. Of the fitted residual only
+the relief that forms lines off the albedo's edges is kept (line_relief.py). The code's
+meaningful dims (the first 8 for the OpenHead decoder: depth, age, density, pores, 4 pattern
+weights) live in [0, 1].
 """
 from __future__ import annotations
 
