@@ -295,7 +295,8 @@ def main(argv=None) -> int:
     r.set_defaults(func=_reconstruct)
     av = _reconstruct_options(sub.add_parser(
         "avatar", help="photo(s) -> rigged head: OUT/bundle, avatar.blend, avatar.glb, avatar.fbx, avatar.png"))
-    av.add_argument("--samples", type=int, default=16, help="Cycles samples of avatar.png")
+    av.add_argument("--samples", type=int, default=16,
+                    help="Cycles samples of avatar.png (then denoised, where Blender has OpenImageDenoise)")
     av.add_argument("--no-render", action="store_true", help="skip avatar.png")
     av.set_defaults(func=_avatar)
     an = sub.add_parser("animate", help="key a Live Link Face take (CSV) or a tracked video onto an avatar: "
