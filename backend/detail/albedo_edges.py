@@ -5,8 +5,10 @@ the coarse fit did not explain. Fine relief (pores, lines, folds) changes the sh
 same factor in every channel, and only by a little. Albedo edges (brows and lashes, lip borders,
 freckles, moles, makeup, stubble, the hairline) change the colour as well, or the brightness by
 much more. So a texel is trusted as shading when its fine log-chromaticity and its fine
-log-luminance are both small against the face's own robust spread; distrust spreads one texel
-(a ridge's normal reads its neighbours). The low-pass albedo itself is taken over trusted texels
+log-luminance are both small against the face's own robust spread. Distrust spreads a couple of
+texels: a ridge's normal reads its neighbours, and a photo draws an edge soft over a pixel or two
+(its lens, its resolution, the unwrap's resampling), a halo faint enough to pass the test that
+shape from shading would otherwise read as a groove beside every brow, lash line and lip border. The low-pass albedo itself is taken over trusted texels
 only, so a dark brow or hairline does not darken the skin beside it (which SfS would otherwise
 explain as a slope, millimetres deep). Measured effect: benchmarks/NOTES.md, "Static detail".
 """
@@ -25,6 +27,7 @@ LUMA_SPREADS = 3.0      # ... and of the fine log-luminance
 MIN_CHROMA_SCALE = 0.02  # floors of those scales (log units): a flat, clean map keeps its trust
 MIN_LUMA_SCALE = 0.05
 ROUNDS = 2              # trust <-> low-pass rounds
+DISTRUST_SPREAD = 2 / 256   # how far distrust spreads, a share of the map's size (2 texels at 256, ~2.5 mm)
 
 
 def _robust_scale(x: torch.Tensor, where: torch.Tensor, floor: float) -> float:
@@ -46,7 +49,8 @@ def shading_trust(albedo: torch.Tensor, albedo_smooth: torch.Tensor, where: torc
     sc = CHROMA_SPREADS * _robust_scale(fine_chroma, where, MIN_CHROMA_SCALE)
     sl = LUMA_SPREADS * _robust_scale(fine_lum, where, MIN_LUMA_SCALE)
     trust = torch.exp(-(fine_chroma / sc) ** 2 - (fine_lum / sl) ** 2)
-    return -Fn.max_pool2d(-trust[None, None], 3, stride=1, padding=1)[0, 0]   # distrust spreads a texel
+    r = max(1, round(DISTRUST_SPREAD * albedo.shape[0]))
+    return -Fn.max_pool2d(-trust[None, None], 2 * r + 1, stride=1, padding=r)[0, 0]   # distrust spreads r texels
 
 
 @dataclass

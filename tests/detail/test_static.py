@@ -132,7 +132,7 @@ def test_person_residual_recovers_ridges(openhead):
     """Relief the shading shows, 1 cm apart and +-0.3 mm, comes back in the person detail's
     residual, in place and at more than half its height (at ALBEDO_LOWPASS 48: correlation 0.86,
     RMS 76 % of the truth's; at 96: 0.83, 64 %; keeping lines off albedo edges, line_relief.py: 0.79,
-    58 %)."""
+    58 %; distrust spread two texels, albedo_edges.py: 0.77, 55 %)."""
     v, light, albedo, face, sel, D_true = _side_lit_ridges(openhead, 256, 0.01, 0.0003)
     res = _person_detail(openhead, v, light, albedo.numpy(), face.float().numpy()).residual
     truth = D_true.numpy()
