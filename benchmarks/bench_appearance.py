@@ -9,7 +9,10 @@ Without --bundles, reconstructs the real photos of real_photos.py (default quali
 OpenHead) into a temporary folder first; with it, reads every bundle under DIR (e.g. the folder
 bench_real_photos.py prints). Per bundle: the Pearson correlation between |grad displacement|
 and |grad albedo luminance| over the face skin (issue 20: <= 0.25), and the share of the face's
-residual texels at the bound (|r| >= 0.9 x RESIDUAL_MAX: its tanh saturated; issue 20: < 1 %).
+residual texels at the bound (|r| >= 0.9 x RESIDUAL_MAX: its tanh saturated; issue 20: < 1 %), and
+"band um": the residual's RMS in its 3-10 mm band (detail.metrics.mid_band_rms) over the face the
+photo covered: the lumps and hatching shape from shading makes of blotches, noise and misfit. On
+synthetic heads without fine relief (bench_delighting.py --no-bumps) all of it is false.
 Albedo (bundles with coverage.png): Delta E of the mean colour just inside vs just outside the
 coverage boundary on the skin (<= 3), of the scalp, ears and neck vs the cheeks (<= 5), and the
 completed skin's grain over the photographed skin's beside it (>= 0.5), on plain skin (not the
@@ -36,7 +39,7 @@ from real_photos import face_indices, fetch  # noqa: E402
 
 from headsmith.bundle import read_bundle, read_detail_residual  # noqa: E402
 from headsmith.bundle.io import decode_displacement  # noqa: E402
-from headsmith.detail.metrics import relief_albedo_correlation, share_at_bound  # noqa: E402
+from headsmith.detail.metrics import mid_band_rms, relief_albedo_correlation, share_at_bound  # noqa: E402
 from headsmith.detail.person import RESIDUAL_MAX  # noqa: E402
 from headsmith.texture.metrics import boundary_delta_e, grain_ratio, tone_delta_e  # noqa: E402
 from headsmith.headmodel import OpenHead  # noqa: E402
@@ -85,6 +88,9 @@ def bundle_figures(model, folder: Path) -> dict:
     out = {"corr": relief_albedo_correlation(disp, lum, mask)}
     res = read_detail_residual(folder, meta)
     out["bound"] = share_at_bound(res, RESIDUAL_MAX, mask, within=0.9) if res is not None else float("nan")
+    cov = cv2.imread(str(folder / "coverage.png"), cv2.IMREAD_GRAYSCALE)
+    seen = mask if cov is None else mask & (cv2.resize(cov, (S, S), interpolation=cv2.INTER_AREA) >= 128)
+    out["band_um"] = mid_band_rms(res, seen) * 1e6 if res is not None else float("nan")
     out["p95_mm"] = float(np.percentile(np.abs(disp[mask]), 95) * 1000)
     return out | albedo_figures(model, folder)
 
@@ -148,6 +154,8 @@ def side_by_side(model, before: dict, after: list[Path], out: Path) -> None:
 
 
 def _summary(rows: list[dict]) -> str:
+    bands = [r["band_um"] for r in rows if np.isfinite(r["band_um"])]
+
     def share(key, ok):
         vals = [r[key] for r in rows if np.isfinite(r[key])]
         if not vals:
@@ -156,7 +164,8 @@ def _summary(rows: list[dict]) -> str:
 
     return "; ".join([share("corr", lambda v: v <= 0.25), share("bound", lambda v: v < 0.01),
                       share("seam", lambda v: v <= 3), share("tone", lambda v: v <= 5),
-                      share("grain", lambda v: v >= 0.5), share("grain_all", lambda v: v >= 0.5)])
+                      share("grain", lambda v: v >= 0.5), share("grain_all", lambda v: v >= 0.5),
+                      f"band median {statistics.median(bands):.1f} um" if bands else "band: no figures"])
 
 
 def main() -> None:
@@ -174,13 +183,13 @@ def main() -> None:
         folders = reconstruct_photos(Path(tempfile.mkdtemp(prefix="hs-appearance-")), only)
         print(f"bundles: {folders[0].parent if folders else '-'}")
     print(f"machine: {machine()}")
-    print(f"{'bundle':<36} {'corr':>6} {'bound%':>7} {'p95 mm':>7} {'seam dE':>8} {'tone dE':>8} {'grain':>6} {'grain*':>6}")
+    print(f"{'bundle':<36} {'corr':>6} {'bound%':>7} {'p95 mm':>7} {'seam dE':>8} {'tone dE':>8} {'grain':>6} {'grain*':>6} {'band um':>8}")
     rows = []
     for f in folders:
         r = bundle_figures(model, f)
         rows.append(r)
         print(f"{f.name:<36} {r['corr']:>6.2f} {r['bound'] * 100:>7.2f} {r['p95_mm']:>7.3f} {r['seam']:>8.2f} "
-              f"{r['tone']:>8.2f} {r['grain']:>6.2f} {r['grain_all']:>6.2f}")
+              f"{r['tone']:>8.2f} {r['grain']:>6.2f} {r['grain_all']:>6.2f} {r['band_um']:>8.1f}")
     print(f"{len(rows)} bundles: " + _summary(rows))
     if a.before:
         before = {p.parent.name: p.parent for p in a.before.rglob("bundle.json")}

@@ -29,3 +29,19 @@ def share_at_bound(residual: np.ndarray, bound: float, mask: np.ndarray, within:
     wanted beyond what it may hold."""
     r = np.abs(np.asarray(residual))[mask]
     return float((r >= within * bound).mean()) if r.size else 0.0
+
+
+MID_BAND_SIGMAS = (1.5 / 256, 5 / 256)   # the band's Gaussian sigmas, shares of the map's size (~2-6 mm)
+
+
+def mid_band_rms(relief: np.ndarray, mask: np.ndarray) -> float:
+    """RMS over `mask` of the relief's band between MID_BAND_SIGMAS (a difference of Gaussians,
+    about 3-10 mm across on the face), in the relief's units: the lumps and hatching shape from
+    shading makes of blotches, noise and misfit live there; pores are finer, the face's shape
+    broader. Relief at one size (S, S); the blur runs over the whole map, the RMS over `mask`."""
+    import cv2
+
+    r = np.asarray(relief, np.float32)
+    lo, hi = (s * r.shape[0] for s in MID_BAND_SIGMAS)
+    band = cv2.GaussianBlur(r, (0, 0), lo) - cv2.GaussianBlur(r, (0, 0), hi)
+    return float(np.sqrt((band[mask].astype(np.float64) ** 2).mean())) if mask.any() else 0.0

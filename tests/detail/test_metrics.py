@@ -39,3 +39,20 @@ def test_share_at_bound():
     assert share_at_bound(r, 0.0005, mask) == 0.5
     assert share_at_bound(r, 0.0005, mask, within=0.5) == 0.75
     assert share_at_bound(r, 0.0005, np.zeros((2, 2), bool)) == 0.0
+
+
+def test_mid_band_sees_lumps_not_pores_nor_broad_shape():
+    """Relief at 256: lumps 6 texels apart (a few mm) fill the band; a one-texel checker (pores)
+    and a slope across the whole map (the face's shape) hardly reach it."""
+    from headsmith.detail.metrics import mid_band_rms
+
+    n = 256
+    y, x = np.mgrid[:n, :n]
+    mask = np.zeros((n, n), bool)
+    mask[32:-32, 32:-32] = True
+    lumps = 1e-4 * np.sin(2 * np.pi * x / 12) * np.sin(2 * np.pi * y / 12)
+    pores = 1e-4 * ((x + y) % 2 * 2 - 1)
+    slope = 1e-4 * (x / n * 2 - 1) * 4
+    assert mid_band_rms(lumps, mask) > 0.3 * np.sqrt((lumps[mask] ** 2).mean())
+    assert mid_band_rms(pores, mask) < 0.05 * np.sqrt((pores[mask] ** 2).mean())
+    assert mid_band_rms(slope, mask) < 0.05 * np.sqrt((slope[mask] ** 2).mean())
