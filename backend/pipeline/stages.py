@@ -370,6 +370,9 @@ def _photo_meta(r: Reconstruction, i: int, fitted_crop: np.ndarray) -> dict:
         "irises_fitted": crop.to_photo(fit.irises2d[i].numpy()).tolist(),
         "faces_found": [list(b) for b in faces.boxes[i]],
         "key_light": _key_light_meta(r.texture.key_lights[i]),
+        # per channel, what brought this photo's albedo to the colour of those before it (another
+        # exposure or white balance; texture/equalise.py): 1 for the first photo
+        "colour_gain": [round(float(g), 4) for g in r.texture.colour_gains[i]],
     }
 
 

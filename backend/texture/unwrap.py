@@ -5,7 +5,8 @@ a photo under a hard key light, by the key's shading with the head's own cast sh
 the face's left/right symmetry (delight.py), keep the
 texels that show the person's skin and features (not hair, background or clothes: occlusion.py;
 not a hand or a lock of hair on one side: asymmetry.py; not what the caller marks in front of
-the face, e.g. glasses frames), merge the photos by how squarely they see each texel, complete
+the face, e.g. glasses frames), bring each photo to the colour of those before it (another
+exposure or white balance: equalise.py), merge them by how squarely they see each texel, complete
 unseen texels from the mirrored side, then the skin from the person's own seen skin
 (skin_synthesis: tone extended without a step, grain from patches of the cheeks), and give
 eyes/teeth/mouth plausible colours where unseen.
@@ -27,6 +28,7 @@ from ..render.shading import ambient_irradiance
 from ..uvspace import surface_maps, uv_support
 from .asymmetry import one_sided_occluders
 from .delight import refit_light, symmetric_light_factor
+from .equalise import photo_gains
 from .fill import push_pull_fill
 from .key_light import KeyLight, fit_key_light, key_highlights, key_shading
 from .skin_synthesis import complete_skin
@@ -55,6 +57,8 @@ class TextureResult:
     lights: torch.Tensor           # (B, 9, 3) each photo's SH light, refitted to the de-lit albedo
     key_lights: list               # per photo, the hard key light it was de-lit under
                                    # (key_light.KeyLight), or None (its SH light)
+    colour_gains: torch.Tensor     # (B, 3) per photo, the gain per channel that brought its albedo
+                                   # to the photos before it (equalise.py; the first photo's is 1)
 
 
 def _sample(img: torch.Tensor, uv_px: torch.Tensor, H: int, W: int) -> torch.Tensor:
@@ -180,14 +184,17 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     refit = []                          # per photo, the SH light the de-lit albedo asks for (the
                                         # fitted one where nothing was taken out)
     keys = []                           # per photo, its hard key light or None
-    for i, img in enumerate(images):
-        photo = _unwrap_photo(sup, zones, faces, vertices[i:i + 1], cameras[i:i + 1], lights[i:i + 1], img,
-                              covers[i] if covers else None)
+    photos = [_unwrap_photo(sup, zones, faces, vertices[i:i + 1], cameras[i:i + 1], lights[i:i + 1], img,
+                            covers[i] if covers else None) for i, img in enumerate(images)]
+    # another exposure or white balance: each photo brought to the colour of those before it
+    # (equalise.py), its light by the inverse, so that albedo x light still draws the photo
+    gains = photo_gains([p.albedo for p in photos], [p.weight for p in photos])
+    for photo, gain in zip(photos, gains):
         in_front = torch.maximum(in_front, photo.occluded)
         seen += photo.seen ** 2
-        refit.append(photo.light)
+        refit.append(photo.light / gain[None])
         keys.append(photo.key)
-        acc += photo.albedo * photo.weight[..., None] ** 2
+        acc += (photo.albedo * gain).clamp(0, 1) * photo.weight[..., None] ** 2
         wsum += photo.weight ** 2
     observed = (wsum.sqrt()).clamp(0, 1)
     albedo = acc / wsum.clamp(min=1e-8)[..., None]
@@ -232,4 +239,4 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     out = torch.where(valid[..., None], out, push_pull_fill(out, valid.float()))
     return TextureResult(out.clamp(0, 1).numpy().astype(np.float32), observed.numpy().astype(np.float32),
                          source.numpy(), skin_tone.numpy(), conf.numpy().astype(np.float32), torch.stack(refit),
-                         keys)
+                         keys, gains)

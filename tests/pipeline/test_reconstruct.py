@@ -133,6 +133,32 @@ def test_two_photos_of_one_person(tmp_path, astronaut_path, capsys):
     assert len(photos) == 2 and all(p["landmark_error_iod"] < 0.035 for p in photos)
 
 
+def test_a_second_photo_with_another_white_balance_keeps_the_colour(tmp_path, astronaut_path, openhead):
+    """Issue 20, item 1: photos are equalised before they merge. The second photo shot warmer and
+    brighter (linear gain 1.4, 1.15, 0.8) leaves the head's colour where the same pair without it
+    puts it (before equalising: Delta E 7.4 over the covered skin), and its gain is recorded."""
+    from headsmith.imageio.color import linear_to_srgb, srgb_to_linear, to_uint8
+    from headsmith.texture.metrics import to_lab
+    from headsmith.uvspace import uv_support
+
+    gain = np.array([1.4, 1.15, 0.8])
+    flipped = np.ascontiguousarray(np.asarray(Image.open(astronaut_path).convert("RGB"))[:, ::-1])
+    labs = {}
+    for name, img in (("same", flipped), ("warm", to_uint8(linear_to_srgb(np.clip(srgb_to_linear(flipped / 255.0) * gain, 0, 1))))):
+        Image.fromarray(img).save(tmp_path / f"{name}.png")
+        out = tmp_path / name
+        assert main(["reconstruct", str(astronaut_path), str(tmp_path / f"{name}.png"), "-o", str(out),
+                     "--quality", "fast"]) == 0
+        albedo = cv2.cvtColor(cv2.imread(str(out / "albedo.png")), cv2.COLOR_BGR2RGB).astype(np.float32) / 255
+        covered = cv2.imread(str(out / "coverage.png"), cv2.IMREAD_GRAYSCALE) >= 128
+        skin = uv_support(openhead, albedo.shape[0]).skin.numpy() & covered
+        labs[name] = np.median(to_lab(albedo)[skin], 0)
+        recorded = [p["colour_gain"] for p in read_bundle(out)["parameters"]["photos"]]
+        assert recorded[0] == [1.0, 1.0, 1.0]
+    assert np.linalg.norm(labs["warm"] - labs["same"]) < 2.0
+    assert np.allclose(np.array(recorded[1]) * gain, 1.0, atol=0.12), recorded[1]
+
+
 def test_an_animated_photo_is_reported(tmp_path, astronaut_path, capsys):
     """Issue 18, finding 11: the first frame of an animated image is used, and the user is told."""
     img = Image.open(astronaut_path).convert("RGB")
