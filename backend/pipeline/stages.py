@@ -370,8 +370,9 @@ def _photo_meta(r: Reconstruction, i: int, fitted_crop: np.ndarray) -> dict:
         "irises_fitted": crop.to_photo(fit.irises2d[i].numpy()).tolist(),
         "faces_found": [list(b) for b in faces.boxes[i]],
         "key_light": _key_light_meta(r.texture.key_lights[i]),
-        # per channel, what brought this photo's albedo to the colour of those before it (another
-        # exposure or white balance; texture/equalise.py): 1 for the first photo
+        # per channel, what brought this photo's albedo to one colour (texture/equalise.py): for the
+        # first photo its light's tint (its colour as shot), for the others another exposure or
+        # white balance matched to the photos before them
         "colour_gain": [round(float(g), 4) for g in r.texture.colour_gains[i]],
     }
 

@@ -1,18 +1,20 @@
 """Several photos of one person, taken with another exposure or white balance: before their de-lit
-albedos merge, each is brought to the colour of the photos before it.
+albedos merge, each is brought to one colour.
 
-The fit's lights do not take such a difference up: a real scene's light is held to one colour
-(render/shading.light_implausibility), so a photo shot warmer or brighter leaves its de-lit albedo
-warmer or brighter, and the merge averages the photos' colours by how squarely each saw a texel:
-a shift of the whole head, and a tint that changes across it where one photo takes over from
-another. Here each photo after the first gets one gain per channel: the median, over the texels
-it and the photos before it both saw well, of the ratio of their merged albedo to its own. The first photo keeps its colour: it sets the head's.
-
-UV maps (S, S, ...), row 0 at v = 1; colours linear.
+The fit cannot tell a photo's white balance from the skin's colour: the light of each photo and
+the one albedo they share only meet in their product, so with a warmer second photo the fit
+splits the difference (the first photo's light comes out cool, the second's warm, the albedo in
+between), and a photo's de-lit albedo carries whatever tint its light did not. The rule here: the
+first photo sets the colour, as shot. Its light is taken as neutral (the tint of its ambient goes
+into its albedo: a photo alone comes out as it would under white light, within about 2 % of what
+the fit gives), and each photo after it gets one gain per channel: the median, over the texels it
+and the photos before it both saw well, of the ratio of their merged albedo to its own.
 """
 from __future__ import annotations
 
 import torch
+
+from ..render.shading import ambient_irradiance
 
 BOTH_SEEN = 0.5          # a texel is compared where both sides' weights are at least this
 MIN_SHARED = 1 / 500     # ... over at least this share of the map's texels; else the gain stays 1
@@ -25,12 +27,19 @@ def _median_log_ratio(ref: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
     return (torch.log(ref.clamp(min=1e-3)) - torch.log(own.clamp(min=1e-3))).median(0).values
 
 
-def photo_gains(albedos: list[torch.Tensor], weights: list[torch.Tensor]) -> torch.Tensor:
+def light_tint(light: torch.Tensor) -> torch.Tensor:
+    """(9, 3) SH light -> (3,) the colour of its ambient, mean 1."""
+    ambient = ambient_irradiance(light)
+    return ambient / ambient.mean().clamp(min=1e-6)
+
+
+def photo_gains(albedos: list[torch.Tensor], weights: list[torch.Tensor], first_light: torch.Tensor) -> torch.Tensor:
     """albedos: per photo (S, S, 3) its de-lit albedo, linear; weights: per photo (S, S) in [0, 1],
-    how well it saw each texel (as the merge weighs it). -> (B, 3) the gain per photo and channel
-    that brings it to the photos before it (the first photo's is 1)."""
-    gains = [torch.ones(3)]
-    acc = albedos[0] * weights[0][..., None] ** 2
+    how well it saw each texel (as the merge weighs it); first_light (9, 3): the SH light the first
+    photo was de-lit under. -> (B, 3) the gain per photo and channel: the first photo's light tint
+    (its albedo as under white light), then each photo's to the photos before it."""
+    gains = [light_tint(first_light)]
+    acc = albedos[0] * gains[0] * weights[0][..., None] ** 2
     wsum = weights[0] ** 2
     need = max(1, int(MIN_SHARED * weights[0].numel()))
     for alb, w in zip(albedos[1:], weights[1:]):

@@ -5,7 +5,7 @@ a photo under a hard key light, by the key's shading with the head's own cast sh
 the face's left/right symmetry (delight.py), keep the
 texels that show the person's skin and features (not hair, background or clothes: occlusion.py;
 not a hand or a lock of hair on one side: asymmetry.py; not what the caller marks in front of
-the face, e.g. glasses frames), bring each photo to the colour of those before it (another
+the face, e.g. glasses frames), bring the photos to one colour, the first's as shot (another
 exposure or white balance: equalise.py), merge them by how squarely they see each texel, complete
 unseen texels from the mirrored side, then the skin from the person's own seen skin
 (skin_synthesis: tone extended without a step, grain from patches of the cheeks), and give
@@ -58,7 +58,8 @@ class TextureResult:
     key_lights: list               # per photo, the hard key light it was de-lit under
                                    # (key_light.KeyLight), or None (its SH light)
     colour_gains: torch.Tensor     # (B, 3) per photo, the gain per channel that brought its albedo
-                                   # to the photos before it (equalise.py; the first photo's is 1)
+                                   # to one colour (equalise.py: the first photo's light tint, then
+                                   # each photo's to those before it)
 
 
 def _sample(img: torch.Tensor, uv_px: torch.Tensor, H: int, W: int) -> torch.Tensor:
@@ -186,9 +187,9 @@ def unwrap_albedo(model: HeadModel, vertices: torch.Tensor, cameras: torch.Tenso
     keys = []                           # per photo, its hard key light or None
     photos = [_unwrap_photo(sup, zones, faces, vertices[i:i + 1], cameras[i:i + 1], lights[i:i + 1], img,
                             covers[i] if covers else None) for i, img in enumerate(images)]
-    # another exposure or white balance: each photo brought to the colour of those before it
-    # (equalise.py), its light by the inverse, so that albedo x light still draws the photo
-    gains = photo_gains([p.albedo for p in photos], [p.weight for p in photos])
+    # the first photo's colour as shot, the others brought to it (another exposure or white
+    # balance: equalise.py); each light by the inverse, so that albedo x light still draws its photo
+    gains = photo_gains([p.albedo for p in photos], [p.weight for p in photos], lights[0].float().cpu())
     for photo, gain in zip(photos, gains):
         in_front = torch.maximum(in_front, photo.occluded)
         seen += photo.seen ** 2

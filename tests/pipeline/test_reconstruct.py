@@ -136,7 +136,7 @@ def test_two_photos_of_one_person(tmp_path, astronaut_path, capsys):
 def test_a_second_photo_with_another_white_balance_keeps_the_colour(tmp_path, astronaut_path, openhead):
     """Issue 20, item 1: photos are equalised before they merge. The second photo shot warmer and
     brighter (linear gain 1.4, 1.15, 0.8) leaves the head's colour where the same pair without it
-    puts it (before equalising: Delta E 7.4 over the covered skin), and its gain is recorded."""
+    puts it (before equalising: Delta E 7.4 over the covered skin), and the gains are recorded."""
     from headsmith.imageio.color import linear_to_srgb, srgb_to_linear, to_uint8
     from headsmith.texture.metrics import to_lab
     from headsmith.uvspace import uv_support
@@ -154,7 +154,7 @@ def test_a_second_photo_with_another_white_balance_keeps_the_colour(tmp_path, as
         skin = uv_support(openhead, albedo.shape[0]).skin.numpy() & covered
         labs[name] = np.median(to_lab(albedo)[skin], 0)
         recorded = [p["colour_gain"] for p in read_bundle(out)["parameters"]["photos"]]
-        assert recorded[0] == [1.0, 1.0, 1.0]
+        assert np.allclose(recorded[0], 1.0, atol=0.05), recorded[0]     # the first photo's light is near white
     assert np.linalg.norm(labs["warm"] - labs["same"]) < 2.0
     assert np.allclose(np.array(recorded[1]) * gain, 1.0, atol=0.12), recorded[1]
 
