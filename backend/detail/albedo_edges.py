@@ -8,9 +8,10 @@ much more. So a texel is trusted as shading when its fine log-chromaticity and i
 log-luminance are both small against the face's own robust spread. Distrust spreads a couple of
 texels: a ridge's normal reads its neighbours, and a photo draws an edge soft over a pixel or two
 (its lens, its resolution, the unwrap's resampling), a halo faint enough to pass the test that
-shape from shading would otherwise read as a groove beside every brow, lash line and lip border. The low-pass albedo itself is taken over trusted texels
-only, so a dark brow or hairline does not darken the skin beside it (which SfS would otherwise
-explain as a slope, millimetres deep). Measured effect: benchmarks/NOTES.md, "Static detail".
+shape from shading would otherwise read as a groove beside every brow, lash line and lip border.
+The low-pass albedo itself is taken over trusted texels only, so a dark brow or hairline does not
+darken the skin beside it (which SfS would otherwise explain as a slope, millimetres deep).
+Measured effect: benchmarks/NOTES.md, "Static detail" and "Session 48".
 """
 from __future__ import annotations
 

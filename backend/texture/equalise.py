@@ -5,10 +5,11 @@ The fit cannot tell a photo's white balance from the skin's colour: the light of
 the one albedo they share only meet in their product, so with a warmer second photo the fit
 splits the difference (the first photo's light comes out cool, the second's warm, the albedo in
 between), and a photo's de-lit albedo carries whatever tint its light did not. The rule here: the
-first photo sets the colour, as shot. Its light is taken as neutral (the tint of its ambient goes
-into its albedo: a photo alone comes out as it would under white light, within about 2 % of what
-the fit gives), and each photo after it gets one gain per channel: the median, over the texels it
-and the photos before it both saw well, of the ratio of their merged albedo to its own.
+first photo sets the colour, as shot. Its light is taken as white (the tint of its ambient goes
+into its albedo; a photo alone then comes out in its own colours too, where the fit's light had
+left a tint: benchmarks/NOTES.md), and each photo after it gets one gain per channel: the median,
+over the texels it and the photos before it both saw well, of the ratio of their merged albedo to
+its own.
 """
 from __future__ import annotations
 
