@@ -247,7 +247,7 @@ def _build_openhead(args) -> int:
 def _reconstruct_options(r: argparse.ArgumentParser) -> argparse.ArgumentParser:
     from .pipeline.settings import DEVICES, FACE_DETECTORS, INITS, LANDMARKS, MESH_WEIGHTS, MODELS, QUALITIES
 
-    r.add_argument("photos", nargs="+", help="one or more photos of the same person")
+    r.add_argument("photos", nargs="+", help="one or more photos of the same person (the first sets the skin's colour)")
     r.add_argument("-o", "--out", required=True, help="output folder (replaced atomically; only an earlier "
                    "bundle or an empty folder is replaced)")
     r.add_argument("--force", action="store_true", help="-o names a folder that holds other files: move it "
