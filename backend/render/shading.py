@@ -55,6 +55,12 @@ def ambient_irradiance(sh: torch.Tensor) -> torch.Tensor:
     return sh[..., 0, :] * SH_CONSTANTS[0]
 
 
+def light_tint(sh: torch.Tensor) -> torch.Tensor:
+    """The colour of an SH light's ambient, mean 1 over the channels: (..., 9, 3) -> (..., 3)."""
+    ambient = ambient_irradiance(sh)
+    return ambient / ambient.mean(-1, keepdim=True).clamp(min=1e-6)
+
+
 def light_implausibility(sh: torch.Tensor, directions: torch.Tensor,
                          floor: float = 0.1) -> tuple[torch.Tensor, torch.Tensor]:
     """How far SH lights (B, 9, 3) are from light a real scene casts, in units of the ambient

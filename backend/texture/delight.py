@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as Fn
 
 from ..render import sh_basis
+from ..render.shading import light_tint
 from ..uvspace.atlas import UVSupport
 from .fill import area_shrink, gaussian_blur, weighted_blur
 
@@ -109,7 +110,7 @@ def refit_light(albedo: torch.Tensor, colour: torch.Tensor, normals: torch.Tenso
         blk = slice(9 * c, 9 * c + 9)
         lhs[blk, blk] = A.T @ (A * w) + LIGHT_PRIOR * wsum * torch.eye(9, dtype=torch.float64)
         rhs[blk] = (A.T @ (colour[sel][:, c:c + 1].double() * w))[:, 0] + LIGHT_PRIOR * wsum * L0[:, c]
-    tint = L0[0] / L0[0].mean().clamp(min=1e-6)                  # (3,), mean 1
+    tint = light_tint(L0)                                        # (3,), mean 1
     P = torch.eye(3, dtype=torch.float64) - tint[:, None] / 3    # a band's colour off the tint
     scale = float(L0[0].mean()) if float(L0[0].mean()) > 1e-6 else 1.0
     PtP = LIGHT_CHROMA * wsum * (P.T @ P) / scale ** 2

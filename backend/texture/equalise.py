@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import torch
 
-from ..render.shading import ambient_irradiance
+from ..render.shading import light_tint
 
 BOTH_SEEN = 0.5          # a texel is compared where both sides' weights are at least this
 MIN_SHARED = 1 / 500     # ... over at least this share of the map's texels; else the gain stays 1
@@ -26,12 +26,6 @@ GAIN_RANGE = (0.25, 4.0)  # gains are held within this range (two stops of expos
 def _median_log_ratio(ref: torch.Tensor, own: torch.Tensor) -> torch.Tensor:
     """(n, 3) each -> (3,) the median of log(ref / own) per channel."""
     return (torch.log(ref.clamp(min=1e-3)) - torch.log(own.clamp(min=1e-3))).median(0).values
-
-
-def light_tint(light: torch.Tensor) -> torch.Tensor:
-    """(9, 3) SH light -> (3,) the colour of its ambient, mean 1."""
-    ambient = ambient_irradiance(light)
-    return ambient / ambient.mean().clamp(min=1e-6)
 
 
 def photo_gains(albedos: list[torch.Tensor], weights: list[torch.Tensor], first_light: torch.Tensor) -> torch.Tensor:
