@@ -13,9 +13,11 @@ gets:
   the lip line, brows), no lean: the smoothest field through the colours at the hole's own edge,
   so a dark lash line or nostril rim is met without a pale patch (holes in plain skin keep the
   plain tone: a brow's black is not spread into a dropped frame's bridge);
-- a texture synthesised from patches of the reference skin's own texture (random patches under
-  overlapping Hann windows, scaled so their sum keeps the source's variance), so the unseen skin
-  has the person's grain and blotchiness, not a flat average.
+- a texture synthesised from patches of the person's own skin texture (patches under overlapping
+  Hann windows, scaled so their sum keeps the source's variance), so the unseen skin has the
+  person's grain and blotchiness, not a flat average: random patches of the reference skin (nose
+  and cheeks), tamed, whose finest band beside the seen skin is that skin's own, copied from
+  close by (a beard goes on under the jaw instead of ending in a smooth grey halo).
 
 All maps (S, S, ...) in the model's UV layout, row 0 at v = 1; colours linear in [0, 1].
 """
@@ -40,9 +42,9 @@ HOLE_RIM = 2 / 1024        # of the side: the texels next to a hole that its fil
                            # (an occluder's anti-aliased edge the colour test kept)
 HOLE_BLEND = 4 / 1024      # of the side: the blur between a hole's feature part and its plain part
 HOLE_RING_SEEN = 0.5      # share of the ring around an unseen region that was seen: a hole, filled from its edge
-GRAIN_REACH = 1 / 64       # of the side: the blur over which the local grain strength is measured
-GRAIN_GAIN_MAX = 2.0      # the most the grain beside the seen skin may exceed the copied grain
 GRAIN_MAX_RMS = 0.08      # log units: the strongest grain copied (how it was set: benchmarks/NOTES.md)
+LOCAL_JITTER = 1.0        # patches: how far a local patch may move from the source nearest its place
+LOCAL_BAND = 3 / 1024     # of the side: the blur sigma below which the grain is copied from close by
 EPS = 1e-3
 
 
@@ -108,26 +110,71 @@ def _overlap_add(patches: torch.Tensor, stride: int) -> torch.Tensor:
     return canvas
 
 
-def synthesise_texture(texture: torch.Tensor, source: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
-    """texture (S, S, C) zero-mean log detail; source (S, S) bool texels whose texture may be
-    copied -> (S, S, C) a new texture field everywhere, of the same statistics, made of random
-    patches of the source (zeros when the source is too small to hold MIN_SOURCES patches)."""
-    S, C = texture.shape[0], texture.shape[-1]
+def _patch_cells(S: int) -> tuple[int, int, int]:
+    """-> (p, stride, n): the synthesis patch's side (even), the stride between patches (p / 2)
+    and the patches per side of the canvas; patch (i, j) is centred on texel (i, j) x stride."""
     p = max(4, int(round(S * PATCH)) // 2 * 2)
-    half, stride = p // 2, p // 2
-    inside = cv2.erode(source.numpy().astype(np.uint8), np.ones((p + 1, p + 1), np.uint8),
-                       borderType=cv2.BORDER_CONSTANT, borderValue=0)   # the whole patch is source
-    ys, xs = np.nonzero(inside)
-    if len(ys) < MIN_SOURCES:
-        return torch.zeros_like(texture)
-    n = S // stride + 2                                          # cells per side, one spare each end
-    pick = rng.integers(0, len(ys), n * n)
-    iy = torch.as_tensor(ys[pick])[:, None] + torch.arange(-half, half)[None]       # (N, p)
-    ix = torch.as_tensor(xs[pick])[:, None] + torch.arange(-half, half)[None]
+    return p, p // 2, S // (p // 2) + 2
+
+
+def _whole_patches(source: torch.Tensor, p: int) -> np.ndarray:
+    """(S, S) bool -> (S, S) uint8: 1 where the patch of side p centred there lies in the source."""
+    return cv2.erode(source.numpy().astype(np.uint8), np.ones((p + 1, p + 1), np.uint8),
+                     borderType=cv2.BORDER_CONSTANT, borderValue=0)
+
+
+def _assemble(texture: torch.Tensor, cy: np.ndarray, cx: np.ndarray) -> torch.Tensor:
+    """texture (S, S, C); cy, cx (n * n,) the centres of the patches to copy, row by row of the
+    canvas -> (S, S, C) the patches under overlapping Hann windows, scaled so that their sum keeps
+    the copied texture's variance."""
+    S, C = texture.shape[0], texture.shape[-1]
+    p, stride, n = _patch_cells(S)
+    half = p // 2
+    iy = torch.as_tensor(cy)[:, None] + torch.arange(-half, half)[None]                 # (N, p)
+    ix = torch.as_tensor(cx)[:, None] + torch.arange(-half, half)[None]
     patches = texture[iy[:, :, None], ix[:, None, :]]                                # (N, p, p, C)
     canvas = _overlap_add(patches.mul_(_hann(p)[None, :, :, None]).view(n, n, p, p, C), stride)
     out = canvas / _overlap_norm(p, n)
     return out[:, stride:stride + S, stride:stride + S].permute(1, 2, 0).contiguous()
+
+
+def synthesise_texture(texture: torch.Tensor, source: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """texture (S, S, C) zero-mean log detail; source (S, S) bool texels whose texture may be
+    copied -> (S, S, C) a new texture field everywhere, of the same statistics, made of random
+    patches of the source (zeros when the source is too small to hold MIN_SOURCES patches)."""
+    p, _, n = _patch_cells(texture.shape[0])
+    ys, xs = np.nonzero(_whole_patches(source, p))
+    if len(ys) < MIN_SOURCES:
+        return torch.zeros_like(texture)
+    pick = rng.integers(0, len(ys), n * n)
+    return _assemble(texture, ys[pick], xs[pick])
+
+
+def synthesise_local_texture(texture: torch.Tensor, source: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """As synthesise_texture, but each patch is copied from the source near where it goes: the
+    source patch nearest its place, moved by up to LOCAL_JITTER patches along the source (and
+    snapped back into it) so that neighbouring patches differ. Beside the seen skin the unseen
+    skin then goes on with the texture right there (a beard's hairs under the jaw, a forehead's
+    fine lines at the hairline), not the cheeks'."""
+    S = texture.shape[0]
+    p, stride, n = _patch_cells(S)
+    inside = _whole_patches(source, p)
+    ys, xs = np.nonzero(inside)
+    if len(ys) < MIN_SOURCES:
+        return torch.zeros_like(texture)
+    # each texel's nearest source texel, as its label: OpenCV numbers the zeros 1, 2, ... in raster
+    # order, the order of np.nonzero
+    _, labels = cv2.distanceTransformWithLabels(1 - inside, cv2.DIST_L2, 5, labelType=cv2.DIST_LABEL_PIXEL)
+
+    def nearest(y: np.ndarray, x: np.ndarray) -> np.ndarray:
+        return labels[np.clip(y, 0, S - 1), np.clip(x, 0, S - 1)] - 1
+
+    centre = np.arange(n) * stride
+    gy, gx = np.meshgrid(centre, centre, indexing="ij")
+    k = nearest(gy.ravel(), gx.ravel())
+    jitter = rng.integers(-int(LOCAL_JITTER * p), int(LOCAL_JITTER * p) + 1, (2, n * n))
+    k = nearest(ys[k] + jitter[0], xs[k] + jitter[1])
+    return _assemble(texture, ys[k], xs[k])
 
 
 def _farness(seen: torch.Tensor) -> torch.Tensor:
@@ -138,15 +185,21 @@ def _farness(seen: torch.Tensor) -> torch.Tensor:
     return torch.as_tensor(t * t * (3 - 2 * t), dtype=torch.float32)
 
 
+def _clipped(texture: torch.Tensor, source: torch.Tensor) -> torch.Tensor:
+    """texture clipped at 3 robust deviations of its luminance over source (a mole or a stray
+    hair is not copied as a spot), 0 off the source."""
+    lum = texture[source].mean(-1)
+    limit = 3 * max(float(1.4826 * lum.abs().median()), 1e-4)
+    return texture.clamp(-limit, limit) * source[..., None]
+
+
 def _tamed(texture: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
-    """The reference texture to copy: values clipped at 3 robust deviations (a mole or a hair
-    is not copied as a spot) and scaled down to GRAIN_MAX_RMS at most (stubble, a beard's
-    shadow or deep wrinkles on the cheeks read as dirt spread over a scalp). 0 off ref."""
+    """The reference texture to copy: clipped (_clipped) and scaled down to GRAIN_MAX_RMS at most
+    (stubble, a beard's shadow or deep wrinkles on the cheeks read as dirt spread over a scalp).
+    0 off ref."""
     if int(ref.sum()) < MIN_SOURCES:
         return torch.zeros_like(texture)
-    lum = texture[ref].mean(-1)
-    limit = 3 * max(float(1.4826 * lum.abs().median()), 1e-4)
-    t = texture.clamp(-limit, limit) * ref[..., None]
+    t = _clipped(texture, ref)
     rms = float(t[ref].mean(-1).pow(2).mean().sqrt())
     return t * min(1.0, GRAIN_MAX_RMS / max(rms, 1e-6))
 
@@ -204,24 +257,27 @@ def _fill_holes_from_edges(tone: torch.Tensor, albedo: torch.Tensor, seen: torch
     return out
 
 
-def _grain_gain(texture: torch.Tensor, seen: torch.Tensor, tamed: torch.Tensor, ref: torch.Tensor,
-                far: torch.Tensor) -> torch.Tensor:
-    """How much stronger the grain should be than the reference's, per texel: the local RMS of the
-    seen skin's fine luminance (over GRAIN_REACH), extended smoothly past what was seen and
-    leaning to the reference's own far away, over the copied grain's RMS; within [1, GRAIN_GAIN_MAX].
-    texture (S, S, 3) log detail; seen (S, S) weights; tamed (S, S, 3) the copied source; far
-    (S, S) in [0, 1] (0 beside the seen skin). -> (S, S)."""
-    if int(ref.sum()) < MIN_SOURCES:
-        return torch.ones_like(seen)
-    copied = float(tamed[ref].mean(-1).pow(2).mean().sqrt())
-    lum = texture.mean(-1, keepdim=True)
-    limit = 3 * max(float(1.4826 * lum[ref].abs().median()), 1e-4)   # as _tamed: strands, lashes and moles aside
-    lum2 = lum.clamp(-limit, limit) ** 2
-    small, w = _shrink(lum2, seen, TONE_SIZE)
-    local = weighted_blur(small, w, sigma=max(1.0, small.shape[0] * GRAIN_REACH), fallback=small)
-    local = _grow(membrane_fill(local, (w > 0.5).float()), seen.shape[0])[..., 0].clamp(min=0).sqrt()
-    gain = (local / max(copied, 1e-6)).clamp(1, GRAIN_GAIN_MAX)
-    return gain * (1 - far) + far
+def _grain(texture: torch.Tensor, seen: torch.Tensor, ref: torch.Tensor, plain: torch.Tensor,
+           far: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+    """(S, S, 3) log texture for every texel: the reference skin's tamed grain, whose finest band
+    (below LOCAL_BAND: pores, hairs, stubble) is, beside the seen plain skin, the seen skin's own
+    copied from close by (synthesise_local_texture: a beard goes on under the jaw instead of
+    ending in a smooth halo). Far from the seen skin (`far` -> 1) and on the features (eyelids,
+    lips, nostrils: their holes should not take a beard's hairs) the reference's fine band stays.
+    The coarser band (wrinkles, blotches) is always the reference's: copied locally, a forehead's
+    lines come back as a hatched ring round the face. The two independent fine fields are mixed
+    with weights whose squares sum to 1, so the blend keeps their strength.
+    texture (S, S, 3) log detail; seen, ref, plain (S, S) bool; far (S, S) in [0, 1]."""
+    grain = synthesise_texture(_tamed(texture, ref), ref, rng)
+    if int(seen.sum()) < MIN_SOURCES:
+        return grain
+    sigma = max(0.5, LOCAL_BAND * texture.shape[0])
+    fine = lambda t: t - gaussian_blur(t, sigma=sigma)   # noqa: E731
+    local = synthesise_local_texture(_clipped(fine(texture), seen), seen, rng)
+    blend = gaussian_blur(plain.float()[..., None], sigma=max(1.0, HOLE_BLEND * plain.shape[0]))
+    near = (1 - far[..., None]) * blend
+    ref_fine = fine(grain)
+    return grain - ref_fine + (local * near + ref_fine * (1 - near)) / (near ** 2 + (1 - near) ** 2).sqrt()
 
 
 def complete_skin(albedo: torch.Tensor, coverage: torch.Tensor, plain: torch.Tensor, reference: torch.Tensor,
@@ -242,7 +298,5 @@ def complete_skin(albedo: torch.Tensor, coverage: torch.Tensor, plain: torch.Ten
     holes = enclosed_holes((coverage < 0.5) & skin, (coverage >= 0.5) & valid)
     if holes.any():   # the hole's own edge, at full resolution: its colour is met exactly
         tone_all = _fill_holes_from_edges(tone_all, albedo, coverage * valid, holes, plain)
-    tamed = _tamed(texture, ref)
-    grain = synthesise_texture(tamed, ref, rng)
-    grain = grain * _grain_gain(texture, seen_plain, tamed, ref, far)[..., None]
+    grain = _grain(texture, seen_plain > 0.5, ref, plain, far, rng)
     return (tone_all + grain).exp().clamp(0, 1)

@@ -135,7 +135,7 @@ def test_a_hole_is_filled_from_its_own_edge():
 
 def test_grain_beside_the_seen_skin_follows_its_strength_there():
     """The skin beside the boundary is grainier than the reference cheeks: the completed skin
-    beside it takes that strength (up to GRAIN_GAIN_MAX x), the far skin the reference's."""
+    beside it goes on with that texture (copied from close by), the far skin takes the reference's."""
     from headsmith.texture.skin_synthesis import split_log_skin
 
     rng = np.random.default_rng(5)
@@ -150,3 +150,44 @@ def test_grain_beside_the_seen_skin_follows_its_strength_there():
     _, made = split_log_skin(skin, torch.ones(S, S))
     rms = lambda cols: float(made[:, cols].mean(-1).pow(2).mean().sqrt())   # noqa: E731
     assert rms(slice(S // 2 + 2, S // 2 + 10)) > 1.5 * rms(slice(S - 30, S))
+
+
+def test_a_beard_goes_on_under_the_jaw_but_not_into_the_lips():
+    """A coarse texture beside the boundary (a beard, far coarser than the cheeks the reference
+    grain is copied from) goes on into the completed skin beside it, at its own strength (the
+    reference's grain, scaled, reached at most 2x its strength before: 0.11 of the 0.31 here);
+    a hole among the features beside it (the lips) takes the reference's tamed grain, not hairs."""
+    from headsmith.texture.skin_synthesis import split_log_skin
+
+    rng = np.random.default_rng(6)
+    albedo, coverage, reference, valid = _half_seen_skin(rng)
+    beard = torch.zeros(S, S, dtype=torch.bool)
+    beard[:, 150:] = True
+    coarse = torch.as_tensor(rng.normal(0, 0.25, (S, S, 1)), dtype=torch.float32).exp()
+    albedo = torch.where(beard[..., None], (albedo * coarse).clamp(0, 1), albedo)
+    plain = valid.clone()
+    plain[290:350, 150:250] = False        # the lips: a feature
+    coverage[300:340, 170:230] = 0.0        # a hole in them, beside the beard
+    skin = complete_skin(albedo * coverage[..., None], coverage, plain, reference, valid, valid, rng)
+    _, made = split_log_skin(skin, torch.ones(S, S))
+    _, seen = split_log_skin(albedo, coverage)
+    rms = lambda t: float(t.mean(-1).pow(2).mean().sqrt())   # noqa: E731
+    beside = rms(made[:, S // 2 + 2:S // 2 + 12])
+    assert beside > 0.5 * rms(seen[:, 200:S // 2 - 10])
+    assert rms(made[305:335, 180:220]) < 1.25 * rms(made[:, -30:])   # as far away (with hairs: 1.6x)
+
+
+def test_local_patches_come_from_the_source_nearest_their_place():
+    """Two source regions, a fine grain on the left and a coarse one on the right: the local
+    synthesis beside each has that side's strength (a random pick would give both the mixture)."""
+    from headsmith.texture.skin_synthesis import synthesise_local_texture
+
+    rng = np.random.default_rng(7)
+    source = torch.zeros(S, S, dtype=torch.bool)
+    source[:, :150] = True
+    source[:, S - 150:] = True
+    strength = torch.where(torch.arange(S) < S // 2, 0.02, 0.2)[None, :, None]
+    texture = torch.as_tensor(rng.normal(0, 1, (S, S, 3)), dtype=torch.float32) * strength * source[..., None]
+    out = synthesise_local_texture(texture, source, rng)
+    rms = lambda t: float(t.pow(2).mean().sqrt())   # noqa: E731
+    assert rms(out[:, 155:175]) < 0.04 and rms(out[:, S - 175:S - 155]) > 0.15
