@@ -17,7 +17,9 @@ Albedo (bundles with coverage.png): Delta E of the mean colour just inside vs ju
 coverage boundary on the skin (<= 3), of the scalp, ears and neck vs the cheeks (<= 5), and the
 completed skin's grain over the photographed skin's beside it (>= 0.5), on plain skin (not the
 brows, eyes, lips or nostrils, whose edges are features, not grain); "grain*" is the same over
-all the skin, as measured before session 28.
+all the skin, as measured before session 28; "grain~" the same as "grain" with the typical
+texel's grain (texture.metrics.typical_fine_energy) in place of the RMS, which a few feature edges
+and hole rims in the photographed band can set.
 With --before (bundles of the same photos made by an earlier version), a side by side: per
 photo, the neutral head at yaw 0, 45 and 90 degrees and the relief at a grazing light, before |
 after.
@@ -64,7 +66,7 @@ def albedo_figures(model, folder: Path) -> dict:
     """Seam, whole-head tone and grain of the bundle's albedo (NaN without coverage.png)."""
     cov_png = cv2.imread(str(folder / "coverage.png"), cv2.IMREAD_GRAYSCALE)
     if cov_png is None:
-        return {"seam": float("nan"), "tone": float("nan"), "grain": float("nan"), "grain_all": float("nan")}
+        return {k: float("nan") for k in ("seam", "tone", "grain", "grain_all", "grain_typical")}
     srgb = cv2.cvtColor(cv2.imread(str(folder / "albedo.png")), cv2.COLOR_BGR2RGB).astype(np.float32) / 255
     S = srgb.shape[0]
     skin = region_skin(model, S, "face", "forehead", "nose", "cheeks", "chin", "neck", "ears", "scalp")
@@ -73,7 +75,8 @@ def albedo_figures(model, folder: Path) -> dict:
     plain = zones.plain.numpy()
     return {"seam": boundary_delta_e(srgb, cov, skin),
             "tone": tone_delta_e(srgb, region_skin(model, S, "scalp", "ears", "neck"), region_skin(model, S, "cheeks")),
-            "grain": grain_ratio(srgb, cov, skin & plain), "grain_all": grain_ratio(srgb, cov, skin)}
+            "grain": grain_ratio(srgb, cov, skin & plain), "grain_all": grain_ratio(srgb, cov, skin),
+            "grain_typical": grain_ratio(srgb, cov, skin & plain, typical=True)}
 
 
 def bundle_figures(model, folder: Path) -> dict:
@@ -165,6 +168,7 @@ def _summary(rows: list[dict]) -> str:
     return "; ".join([share("corr", lambda v: v <= 0.25), share("bound", lambda v: v < 0.01),
                       share("seam", lambda v: v <= 3), share("tone", lambda v: v <= 5),
                       share("grain", lambda v: v >= 0.5), share("grain_all", lambda v: v >= 0.5),
+                      share("grain_typical", lambda v: v >= 0.5),
                       f"band median {statistics.median(bands):.1f} um" if bands else "band: no figures"])
 
 
@@ -183,13 +187,13 @@ def main() -> None:
         folders = reconstruct_photos(Path(tempfile.mkdtemp(prefix="hs-appearance-")), only)
         print(f"bundles: {folders[0].parent if folders else '-'}")
     print(f"machine: {machine()}")
-    print(f"{'bundle':<36} {'corr':>6} {'bound%':>7} {'p95 mm':>7} {'seam dE':>8} {'tone dE':>8} {'grain':>6} {'grain*':>6} {'band um':>8}")
+    print(f"{'bundle':<36} {'corr':>6} {'bound%':>7} {'p95 mm':>7} {'seam dE':>8} {'tone dE':>8} {'grain':>6} {'grain*':>6} {'grain~':>6} {'band um':>8}")
     rows = []
     for f in folders:
         r = bundle_figures(model, f)
         rows.append(r)
         print(f"{f.name:<36} {r['corr']:>6.2f} {r['bound'] * 100:>7.2f} {r['p95_mm']:>7.3f} {r['seam']:>8.2f} "
-              f"{r['tone']:>8.2f} {r['grain']:>6.2f} {r['grain_all']:>6.2f} {r['band_um']:>8.1f}")
+              f"{r['tone']:>8.2f} {r['grain']:>6.2f} {r['grain_all']:>6.2f} {r['grain_typical']:>6.2f} {r['band_um']:>8.1f}")
     print(f"{len(rows)} bundles: " + _summary(rows))
     if a.before:
         before = {p.parent.name: p.parent for p in a.before.rglob("bundle.json")}

@@ -41,22 +41,42 @@ def tone_delta_e(albedo_srgb: np.ndarray, a: np.ndarray, b: np.ndarray) -> float
     return float(np.linalg.norm(np.median(lab[a], 0) - np.median(lab[b], 0)))
 
 
+def _fine_luminance(albedo_srgb: np.ndarray, sigma: float) -> np.ndarray:
+    lum = to_lab(albedo_srgb)[..., 0]
+    return lum - cv2.GaussianBlur(lum, (0, 0), sigma)
+
+
 def fine_energy(albedo_srgb: np.ndarray, mask: np.ndarray, sigma: float = 2.0) -> float:
     """RMS of the luminance's high-pass (minus a Gaussian blur of `sigma` texels) over mask:
     the grain of skin (pores, blotches) at the texture's scale."""
-    lum = to_lab(albedo_srgb)[..., 0]
-    fine = lum - cv2.GaussianBlur(lum, (0, 0), sigma)
+    fine = _fine_luminance(albedo_srgb, sigma)
     return float(np.sqrt((fine[mask] ** 2).mean())) if mask.any() else float("nan")
 
 
-def grain_ratio(albedo_srgb: np.ndarray, coverage: np.ndarray, mask: np.ndarray, reach: float = 1 / 32) -> float:
-    """Fine energy of the completed skin (coverage < 0.1) over that of the photographed skin
-    (coverage > 0.9), both within `reach` of the side of the boundary: 1 when the completed
-    skin has the photo's grain, 0 when it is flat."""
+def typical_fine_energy(albedo_srgb: np.ndarray, mask: np.ndarray, sigma: float = 2.0) -> float:
+    """As fine_energy, but the high-pass's robust deviation (1.4826 x its median magnitude): the
+    typical texel's grain, which a few feature edges or hole rims in the mask do not set (on the
+    synthetic heads the top 1 % of the photographed band's texels hold 64-83 % of its RMS)."""
+    fine = _fine_luminance(albedo_srgb, sigma)
+    return float(1.4826 * np.median(np.abs(fine[mask]))) if mask.any() else float("nan")
+
+
+def grain_bands(coverage: np.ndarray, mask: np.ndarray, reach: float = 1 / 32) -> tuple[np.ndarray, np.ndarray]:
+    """(photographed, completed): mask texels of coverage > 0.9 and of coverage < 0.1, both within
+    `reach` of the side of the boundary (coverage 0.5)."""
     seen = (coverage >= 0.5).astype(np.uint8)
     px = reach * coverage.shape[0]
     near_unseen = cv2.distanceTransform(seen, cv2.DIST_L2, 3) <= px
     near_seen = cv2.distanceTransform(1 - seen, cv2.DIST_L2, 3) <= px
-    photo = mask & (coverage > 0.9) & near_unseen
-    made = mask & (coverage < 0.1) & near_seen
-    return fine_energy(albedo_srgb, made) / max(fine_energy(albedo_srgb, photo), 1e-6)
+    return mask & (coverage > 0.9) & near_unseen, mask & (coverage < 0.1) & near_seen
+
+
+def grain_ratio(albedo_srgb: np.ndarray, coverage: np.ndarray, mask: np.ndarray, reach: float = 1 / 32,
+                typical: bool = False) -> float:
+    """Fine energy of the completed skin (coverage < 0.1) over that of the photographed skin
+    (coverage > 0.9), both within `reach` of the side of the boundary: 1 when the completed
+    skin has the photo's grain, 0 when it is flat. typical: of the typical texel
+    (typical_fine_energy) instead of the RMS."""
+    photo, made = grain_bands(coverage, mask, reach)
+    energy = typical_fine_energy if typical else fine_energy
+    return energy(albedo_srgb, made) / max(energy(albedo_srgb, photo), 1e-6)

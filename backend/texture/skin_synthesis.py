@@ -123,17 +123,24 @@ def _whole_patches(source: torch.Tensor, p: int) -> np.ndarray:
                      borderType=cv2.BORDER_CONSTANT, borderValue=0)
 
 
-def _assemble(texture: torch.Tensor, cy: np.ndarray, cx: np.ndarray) -> torch.Tensor:
+def _assemble(texture: torch.Tensor, cy: np.ndarray, cx: np.ndarray, used: np.ndarray | None = None) -> torch.Tensor:
     """texture (S, S, C); cy, cx (n * n,) the centres of the patches to copy, row by row of the
-    canvas -> (S, S, C) the patches under overlapping Hann windows, scaled so that their sum keeps
-    the copied texture's variance."""
+    canvas; used (n * n,) bool: the patches to copy (the others are left at 0), all by default
+    -> (S, S, C) the patches under overlapping Hann windows, scaled so that their sum keeps the
+    copied texture's variance."""
     S, C = texture.shape[0], texture.shape[-1]
     p, stride, n = _patch_cells(S)
     half = p // 2
-    iy = torch.as_tensor(cy)[:, None] + torch.arange(-half, half)[None]                 # (N, p)
-    ix = torch.as_tensor(cx)[:, None] + torch.arange(-half, half)[None]
-    patches = texture[iy[:, :, None], ix[:, None, :]]                                # (N, p, p, C)
-    canvas = _overlap_add(patches.mul_(_hann(p)[None, :, :, None]).view(n, n, p, p, C), stride)
+    keep = np.arange(n * n) if used is None else np.nonzero(used)[0]
+    iy = torch.as_tensor(cy[keep])[:, None] + torch.arange(-half, half)[None]           # (N, p)
+    ix = torch.as_tensor(cx[keep])[:, None] + torch.arange(-half, half)[None]
+    copied = texture[iy[:, :, None], ix[:, None, :]].mul_(_hann(p)[None, :, :, None])   # (N, p, p, C)
+    if used is None:
+        patches = copied
+    else:
+        patches = texture.new_zeros(n * n, p, p, C)
+        patches[torch.as_tensor(keep)] = copied
+    canvas = _overlap_add(patches.view(n, n, p, p, C), stride)
     out = canvas / _overlap_norm(p, n)
     return out[:, stride:stride + S, stride:stride + S].permute(1, 2, 0).contiguous()
 
@@ -150,12 +157,14 @@ def synthesise_texture(texture: torch.Tensor, source: torch.Tensor, rng: np.rand
     return _assemble(texture, ys[pick], xs[pick])
 
 
-def synthesise_local_texture(texture: torch.Tensor, source: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+def synthesise_local_texture(texture: torch.Tensor, source: torch.Tensor, rng: np.random.Generator,
+                             wanted: torch.Tensor | None = None) -> torch.Tensor:
     """As synthesise_texture, but each patch is copied from the source near where it goes: the
     source patch nearest its place, moved by up to LOCAL_JITTER patches along the source (and
     snapped back into it) so that neighbouring patches differ. Beside the seen skin the unseen
     skin then goes on with the texture right there (a beard's hairs under the jaw, a forehead's
-    fine lines at the hairline), not the cheeks'."""
+    fine lines at the hairline), not the cheeks'. wanted (S, S) bool: where the field is used;
+    only the patches that reach it are copied (0 elsewhere), all by default."""
     S = texture.shape[0]
     p, stride, n = _patch_cells(S)
     inside = _whole_patches(source, p)
@@ -174,7 +183,11 @@ def synthesise_local_texture(texture: torch.Tensor, source: torch.Tensor, rng: n
     k = nearest(gy.ravel(), gx.ravel())
     jitter = rng.integers(-int(LOCAL_JITTER * p), int(LOCAL_JITTER * p) + 1, (2, n * n))
     k = nearest(ys[k] + jitter[0], xs[k] + jitter[1])
-    return _assemble(texture, ys[k], xs[k])
+    used = None
+    if wanted is not None:   # a patch reaches the texels within half a patch of its centre
+        reach = cv2.dilate(wanted.numpy().astype(np.uint8), np.ones((p + 1, p + 1), np.uint8))
+        used = reach[np.clip(gy.ravel(), 0, S - 1), np.clip(gx.ravel(), 0, S - 1)] > 0
+    return _assemble(texture, ys[k], xs[k], used)
 
 
 def _farness(seen: torch.Tensor) -> torch.Tensor:
@@ -258,7 +271,7 @@ def _fill_holes_from_edges(tone: torch.Tensor, albedo: torch.Tensor, seen: torch
 
 
 def _grain(texture: torch.Tensor, seen: torch.Tensor, ref: torch.Tensor, plain: torch.Tensor,
-           far: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
+           far: torch.Tensor, needed: torch.Tensor, rng: np.random.Generator) -> torch.Tensor:
     """(S, S, 3) log texture for every texel: the reference skin's tamed grain, whose finest band
     (below LOCAL_BAND: pores, hairs, stubble) is, beside the seen plain skin, the seen skin's own
     copied from close by (synthesise_local_texture: a beard goes on under the jaw instead of
@@ -267,15 +280,16 @@ def _grain(texture: torch.Tensor, seen: torch.Tensor, ref: torch.Tensor, plain: 
     The coarser band (wrinkles, blotches) is always the reference's: copied locally, a forehead's
     lines come back as a hatched ring round the face. The two independent fine fields are mixed
     with weights whose squares sum to 1, so the blend keeps their strength.
-    texture (S, S, 3) log detail; seen, ref, plain (S, S) bool; far (S, S) in [0, 1]."""
+    texture (S, S, 3) log detail; seen, ref, plain (S, S) bool; far (S, S) in [0, 1]; needed
+    (S, S) bool: the texels whose grain is used (the photos did not cover them fully)."""
     grain = synthesise_texture(_tamed(texture, ref), ref, rng)
     if int(seen.sum()) < MIN_SOURCES:
         return grain
     sigma = max(0.5, LOCAL_BAND * texture.shape[0])
     fine = lambda t: t - gaussian_blur(t, sigma=sigma)   # noqa: E731
-    local = synthesise_local_texture(_clipped(fine(texture), seen), seen, rng)
     blend = gaussian_blur(plain.float()[..., None], sigma=max(1.0, HOLE_BLEND * plain.shape[0]))
     near = (1 - far[..., None]) * blend
+    local = synthesise_local_texture(_clipped(fine(texture), seen), seen, rng, needed & (near[..., 0] > 0))
     ref_fine = fine(grain)
     return grain - ref_fine + (local * near + ref_fine * (1 - near)) / (near ** 2 + (1 - near) ** 2).sqrt()
 
@@ -298,5 +312,5 @@ def complete_skin(albedo: torch.Tensor, coverage: torch.Tensor, plain: torch.Ten
     holes = enclosed_holes((coverage < 0.5) & skin, (coverage >= 0.5) & valid)
     if holes.any():   # the hole's own edge, at full resolution: its colour is met exactly
         tone_all = _fill_holes_from_edges(tone_all, albedo, coverage * valid, holes, plain)
-    grain = _grain(texture, seen_plain > 0.5, ref, plain, far, rng)
+    grain = _grain(texture, seen_plain > 0.5, ref, plain, far, coverage < 1, rng)
     return (tone_all + grain).exp().clamp(0, 1)

@@ -191,3 +191,18 @@ def test_local_patches_come_from_the_source_nearest_their_place():
     out = synthesise_local_texture(texture, source, rng)
     rms = lambda t: float(t.pow(2).mean().sqrt())   # noqa: E731
     assert rms(out[:, 155:175]) < 0.04 and rms(out[:, S - 175:S - 155]) > 0.15
+
+
+def test_local_patches_copied_only_where_wanted_give_the_same_field_there():
+    from headsmith.texture.skin_synthesis import synthesise_local_texture
+
+    rng = np.random.default_rng(8)
+    source = torch.zeros(S, S, dtype=torch.bool)
+    source[100:300, 50:250] = True
+    texture = torch.as_tensor(rng.normal(0, 1, (S, S, 3)), dtype=torch.float32) * source[..., None]
+    wanted = torch.zeros(S, S, dtype=torch.bool)
+    wanted[280:330, 240:400] = True
+    full = synthesise_local_texture(texture, source, np.random.default_rng(1))
+    part = synthesise_local_texture(texture, source, np.random.default_rng(1), wanted)
+    assert torch.equal(full[wanted], part[wanted])
+    assert float(part[:, :100].abs().max()) == 0.0     # far from what is wanted: nothing copied
