@@ -17,12 +17,12 @@ from ..uvspace import uv_support
 from .fill import gaussian_blur, push_pull_fill
 
 ROUGHNESS_SIZE = 256        # texels per side: the map is smooth (the detail stage rasterizes this size)
-SKIN_ROUGHNESS = 0.5        # skin outside every named region (and every skin texel of a model without)
+SKIN_ROUGHNESS = 0.58       # skin outside every named region (and every skin texel of a model without)
 REGION_ROUGHNESS = {        # region -> roughness where its mask is 1
-    "nose": 0.36, "mouth": 0.32, "eyes": 0.40, "cheeks": 0.52, "chin": 0.46,
-    "neck": 0.55, "ears": 0.50, "scalp": 0.42,
+    "nose": 0.50, "mouth": 0.45, "eyes": 0.50, "cheeks": 0.60, "chin": 0.56,
+    "neck": 0.62, "ears": 0.58, "scalp": 0.52,
 }
-FOREHEAD_ROUGHNESS = (0.38, 0.47)   # the forehead at its midline (T-zone) and at its sides
+FOREHEAD_ROUGHNESS = (0.50, 0.56)   # the forehead at its midline (T-zone) and at its sides
 T_ZONE_HALF_WIDTH_M = 0.03          # Gaussian half-width of the forehead's shiny middle, metres
 
 
