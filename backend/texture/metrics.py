@@ -55,8 +55,8 @@ def fine_energy(albedo_srgb: np.ndarray, mask: np.ndarray, sigma: float = 2.0) -
 
 def typical_fine_energy(albedo_srgb: np.ndarray, mask: np.ndarray, sigma: float = 2.0) -> float:
     """As fine_energy, but the high-pass's robust deviation (1.4826 x its median magnitude): the
-    typical texel's grain, which a few feature edges or hole rims in the mask do not set (on the
-    synthetic heads the top 1 % of the photographed band's texels hold 64-83 % of its RMS)."""
+    typical texel's grain, which a few feature edges or hole rims in the mask do not set (why it
+    matters on the synthetic heads: benchmarks/NOTES.md, session 49)."""
     fine = _fine_luminance(albedo_srgb, sigma)
     return float(1.4826 * np.median(np.abs(fine[mask]))) if mask.any() else float("nan")
 

@@ -1,7 +1,8 @@
 """The skin's roughness map: skin is not one gloss. The T-zone (the middle of the forehead and
 the nose) is oilier and shinier, the lips and eyelids smoother, the cheeks, neck and ears
 matte. Values are Principled BSDF / glTF perceptual roughness, set per face region of the head
-model and blended by its soft region masks; a model without regions gets SKIN_ROUGHNESS.
+model and blended by its soft region masks; a model without regions gets SKIN_ROUGHNESS (how
+the values were set: benchmarks/NOTES.md).
 
 The map is written as glTF's packed occlusion-roughness-metallic layout (R occlusion = 1, G
 roughness, B metallic = 0), so one file serves Blender (Separate Color -> G) and engines.

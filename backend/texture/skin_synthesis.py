@@ -286,7 +286,10 @@ def _grain(texture: torch.Tensor, seen: torch.Tensor, ref: torch.Tensor, plain: 
     if int(seen.sum()) < MIN_SOURCES:
         return grain
     sigma = max(0.5, LOCAL_BAND * texture.shape[0])
-    fine = lambda t: t - gaussian_blur(t, sigma=sigma)   # noqa: E731
+
+    def fine(t: torch.Tensor) -> torch.Tensor:
+        return t - gaussian_blur(t, sigma=sigma)
+
     blend = gaussian_blur(plain.float()[..., None], sigma=max(1.0, HOLE_BLEND * plain.shape[0]))
     near = (1 - far[..., None]) * blend
     local = synthesise_local_texture(_clipped(fine(texture), seen), seen, rng, needed & (near[..., 0] > 0))
