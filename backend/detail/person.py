@@ -18,6 +18,7 @@ import torch
 
 from ..headmodel import HeadModel
 from ..optim import Adam
+from ..texture.fill import gaussian_blur
 from ..wrinkles.texture_decoder import CODE_DIM
 from .expression_strain import expression_compression
 from .line_relief import line_relief
@@ -57,8 +58,10 @@ def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: tor
                       posed_vertices: torch.Tensor, light: torch.Tensor, albedo: np.ndarray, observed: np.ndarray,
                       expression: torch.Tensor, jaw: torch.Tensor, size: int = 256, texture_size: int = 1024,
                       iterations: int = 100, w_sparse: float = RESIDUAL_SPARSITY, w_smooth: float = 3e-2,
-                      w_sym: float = 1e-2, code_steps: int | None = None, lines_only: bool = True) -> PersonDetail:
-    """code_steps: how many of the last steps move the code as well (the decoder in the loop, its
+                      w_sym: float = 1e-2, code_steps: int | None = None, lines_only: bool = True,
+                      photo_sigma: float = 0.0) -> PersonDetail:
+    """photo_sigma: texels of `size`, the Gaussian that band-limits the residual to what the
+    photo resolves (photo_resolution.resolution_sigma; 0: none). code_steps: how many of the last steps move the code as well (the decoder in the loop, its
     backward ~45 % of a step); before them the code waits at its prior and its decoded map is
     reused, while the residual settles (None: CODE_SHARE of `iterations`). lines_only: keep of the
     fitted residual only the relief that forms lines, off the albedo's edges (line_relief.py)."""
@@ -80,10 +83,14 @@ def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: tor
         c = torch.zeros(1, CODE_DIM)
         return torch.cat([torch.sigmoid(zz), c[:, PERSON_DIMS:]], 1)
 
+    def relief(xx):
+        r = RESIDUAL_MAX * torch.tanh(xx) * prob.support
+        return gaussian_blur(r[0][..., None], photo_sigma)[None, ..., 0] if photo_sigma > 0 else r
+
     decoded = None
     for step in range(iterations):
         opt.zero_grad()
-        residual = RESIDUAL_MAX * torch.tanh(X) * prob.support
+        residual = relief(X)
         moves = step >= iterations - code_steps
         if moves:
             decoded = decode_torch(net, code_of(z), e, j) * prob.support
@@ -100,7 +107,7 @@ def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: tor
         losses.append(float(photo.detach()))
     with torch.no_grad():
         code = code_of(z)
-        seen = (RESIDUAL_MAX * torch.tanh(X) * prob.support) * prob.mask
+        seen = relief(X) * prob.mask
         if lines_only:
             seen = torch.as_tensor(line_relief(seen[0].numpy(), prob.trust.numpy()))[None]
         residual = seen * (1 - expression_compression(model, rest_vertices, posed_vertices, size))

@@ -128,24 +128,31 @@ def tangent_normal_map(model: HeadModel, rest_vertices: torch.Tensor, D: torch.T
 def fit_static_detail(model: HeadModel, rest_vertices: torch.Tensor, posed_vertices: torch.Tensor,
                       light: torch.Tensor, albedo: np.ndarray, observed: np.ndarray, size: int = 256,
                       texture_size: int = 1024, iterations: int = 120, w_sparse: float = 3e-3,
-                      w_smooth: float = 3e-2, w_sym: float = 1e-2) -> StaticDetail:
+                      w_smooth: float = 3e-2, w_sym: float = 1e-2, photo_sigma: float = 0.0) -> StaticDetail:
     """rest_vertices / posed_vertices (1, V, 3): the fitted neutral mesh and the mesh as posed in
-    the (first) photo; light (1, 9, 3); albedo (T, T, 3) linear and observed (T, T) from the unwrap.
-    The relief is left out where the photo's expression compresses the skin (expression_strain.py)."""
+    the (first) photo; light (1, 9, 3); albedo (T, T, 3) linear and observed (T, T) from the unwrap;
+    photo_sigma (texels of `size`) band-limits the relief to what the photo resolves
+    (photo_resolution.py; 0: none). The relief is left out where the photo's expression
+    compresses the skin (expression_strain.py)."""
     prob = prepare_sfs(model, posed_vertices, light, albedo, observed, size)
     X = torch.zeros(1, size, size, requires_grad=True)
     opt = Adam([X], lr=0.05)
     losses = []
+
+    def relief(xx):
+        r = D_MAX * torch.tanh(xx) * prob.support
+        return gaussian_blur(r[0][..., None], photo_sigma)[None, ..., 0] if photo_sigma > 0 else r
+
     for _ in range(iterations):
         opt.zero_grad()
-        D = D_MAX * torch.tanh(X) * prob.support
+        D = relief(X)
         photo = prob.photo_loss(D)
         loss = photo + prob.regularisers(D, w_sparse, w_smooth, w_sym)
         loss.backward()
         opt.step()
         losses.append(float(photo.detach()))
     at_rest = 1 - expression_compression(model, rest_vertices, posed_vertices, size)
-    D = (D_MAX * torch.tanh(X) * prob.support).detach() * prob.mask * at_rest
+    D = relief(X).detach() * prob.mask * at_rest
     nm = tangent_normal_map(model, rest_vertices, D, texture_size)
     return StaticDetail(D[0].numpy().astype(np.float32), nm, losses[0] if losses else 0.0,
                         losses[-1] if losses else 0.0)

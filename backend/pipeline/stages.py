@@ -5,6 +5,7 @@ Any user-fixable problem raises ReconstructionError with a message that says wha
 """
 from __future__ import annotations
 
+import math
 import platform
 import time
 from dataclasses import asdict, dataclass, field, replace
@@ -19,6 +20,7 @@ from ..bundle import AvatarBundle
 from ..bundle.rig import rig_arrays
 from ..detail import StaticDetail, fit_static_detail
 from ..detail.person import deca_person_detail, fit_person_detail
+from ..detail.photo_resolution import photo_pixels_per_texel, resolution_sigma
 from ..detail.static import tangent_normal_map
 from ..detect import DetectorUnavailable, crop_face, face_span, make_detector
 from ..detect.glasses import glasses_frames
@@ -93,6 +95,8 @@ class Detail:
     meta: dict                            # bundle.json 'detail' (decoder, code, layout), or {}
     code: np.ndarray | None = None        # (128,) the person's detail code, when a decoder made it
     residual: np.ndarray | None = None    # (S, S) metres: static detail the code does not explain
+    photo_px_per_texel: float | None = None   # how finely the first photo saw the detail map (median)
+    band_limit_texels: float = 0.0        # the Gaussian sigma its shape from shading was held to
 
 
 @dataclass
@@ -290,17 +294,24 @@ def make_detail(inputs: Inputs, s: ReconstructSettings, fit: CoarseFit, faces: F
         return Detail(detail, {"decoder": "deca", "decoder_path": str(Path(s.deca_path).expanduser().resolve()),
                                "code": code.tolist(), "latent_layout": "cat(jaw 3, FLAME expression 50, code 128)"},
                       code=np.asarray(code, np.float32))
+    # shape from shading at what the first photo resolves (detail/photo_resolution.py)
+    crop = faces.crops[0]
+    ppt = photo_pixels_per_texel(model, posed[:1], fit.camera[:1], crop.size, crop.matrix, tex.observed,
+                                 s.detail_size)
+    sigma = resolution_sigma(ppt)
     decoder = load_openhead_decoder(n_expression=model.n_expression) if model.name == "openhead" else None
     if decoder is None:
         return Detail(fit_static_detail(model, rest, posed[:1], fit.light[:1], tex.albedo, tex.observed,
-                                        size=s.detail_size, texture_size=texture_px, iterations=iters), {})
+                                        size=s.detail_size, texture_size=texture_px, iterations=iters,
+                                        photo_sigma=sigma), {}, photo_px_per_texel=ppt, band_limit_texels=sigma)
     pd = fit_person_detail(model, decoder, rest, posed[:1], fit.light[:1], tex.albedo, tex.observed,
                            fit.expression[:1], fit.pose.jaw[:1], size=s.detail_size,
-                           texture_size=texture_px, iterations=iters)
+                           texture_size=texture_px, iterations=iters, photo_sigma=sigma)
     meta = {"decoder": "assets/detail/openhead_detail", "code": pd.code.tolist(),
             "latent_layout": "cat(jaw 3, ARKit expression 52, code 128)", "residual": "detail_residual.png"}
     return Detail(StaticDetail(pd.static, pd.normal_map, pd.loss_start, pd.loss_end), meta,
-                  code=np.asarray(pd.code, np.float32), residual=pd.residual)
+                  code=np.asarray(pd.code, np.float32), residual=pd.residual, photo_px_per_texel=ppt,
+                  band_limit_texels=sigma)
 
 
 def run_reconstruction(photos: list[str | Path], s: ReconstructSettings, progress: Progress) -> Reconstruction:
@@ -430,7 +441,13 @@ def _resolution_meta(r: Reconstruction) -> dict:
     """Why the textures have the size they have (bundle.json textures.resolution)."""
     face_px = max(r.faces.face_px)
     size, why = r.settings.texture_choice(face_px)
-    return {"size": size, "face_px": round(face_px, 1), "crop_px": int(r.faces.crops[0].size), "rule": why}
+    out = {"size": size, "face_px": round(face_px, 1), "crop_px": int(r.faces.crops[0].size), "rule": why}
+    d = r.detail
+    if d.photo_px_per_texel is not None and math.isfinite(d.photo_px_per_texel):
+        out["relief"] = {"detail_size": int(d.detail.displacement.shape[0]),
+                         "photo_px_per_texel": round(d.photo_px_per_texel, 3),
+                         "band_limit_texels": round(d.band_limit_texels, 3)}
+    return out
 
 
 def bundle_contents(r: Reconstruction) -> AvatarBundle:

@@ -3,37 +3,16 @@ read painted albedo (brows, lips, freckles, a hairline) as relief."""
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as Fn
 
 from headsmith.detail import fit_static_detail
-from headsmith.render import (default_light, displacement_to_normal, interpolate, rasterize_uv,
-                              sh_shading, vertex_normals, world_to_uv)
-
-
-def _side_lit_ridges(m, S: int, period_m: float, amplitude_m: float):
-    """The neutral head at S texels with ridges across the face (a sinusoid in the world x
-    coordinate) under a light from the side, as an unwrap would see them: -> (vertices, light,
-    albedo (S, S, 3) = grey x the ridges' shading over the smooth surface's, face (S, S) bool,
-    face texels of the layout (S, S) bool, the true displacement (S, S) metres)."""
-    lay = m.uv_layout
-    raster = rasterize_uv(lay.uv, lay.faces, m.faces, S)
-    v = m().vertices
-    P = world_to_uv(raster, v)
-    N = Fn.normalize(world_to_uv(raster, vertex_normals(v, m.faces)), dim=-1, eps=1e-8)
-    face = interpolate(raster.fragments, m.faces,
-                       m.vertex_regions[m.region_names.index("face")][None, :, None])[0, ..., 0] > 0.5
-    D_true = (amplitude_m * torch.sin(P[0, ..., 0] * 2 * np.pi / period_m) * face)[None]
-    light = default_light()
-    light[0, 1] = 0.8   # light from the side so the ridges shade
-    shade_true = sh_shading(displacement_to_normal(P, N, D_true, raster.mask), light)
-    albedo = (0.5 * shade_true / sh_shading(N, light).clamp(min=1e-3))[0]
-    return v, light, albedo, face, face & raster.mask, D_true[0]
+from headsmith.render import default_light, interpolate, rasterize_uv
+from tests.detail.side_lit_ridges import side_lit_ridges
 
 
 def test_recovers_synthetic_bumps(openhead):
     m = openhead
     S = 256
-    v, light, albedo, face, sel, D_true = _side_lit_ridges(m, S, 0.02, 0.0006)   # +-0.6 mm, 2 cm apart
+    v, light, albedo, face, sel, D_true = side_lit_ridges(m, S, 0.02, 0.0006)   # +-0.6 mm, 2 cm apart
     res = fit_static_detail(m, v, v, light, albedo.numpy(), face.float().numpy(), size=S, texture_size=S,
                             iterations=150)
     d = torch.as_tensor(res.displacement)
@@ -133,7 +112,7 @@ def test_person_residual_recovers_ridges(openhead):
     residual, in place and at more than half its height (at ALBEDO_LOWPASS 48: correlation 0.86,
     RMS 76 % of the truth's; at 96: 0.83, 64 %; keeping lines off albedo edges, line_relief.py: 0.79,
     58 %; distrust spread two texels, albedo_edges.py: 0.77, 55 %)."""
-    v, light, albedo, face, sel, D_true = _side_lit_ridges(openhead, 256, 0.01, 0.0003)
+    v, light, albedo, face, sel, D_true = side_lit_ridges(openhead, 256, 0.01, 0.0003)
     res = _person_detail(openhead, v, light, albedo.numpy(), face.float().numpy()).residual
     truth = D_true.numpy()
     assert np.corrcoef(res[sel], truth[sel])[0, 1] > 0.75

@@ -37,6 +37,14 @@ def test_bundle_contents(fast_bundle, openhead):
     assert size == meta["textures"]["normal"]["size"] == 512   # fast quality: preview textures
     res = meta["textures"]["resolution"]
     assert res["size"] == 512 and "fast" in res["rule"] and 50 < res["face_px"] < 300 and res["crop_px"] == 512
+    # the astronaut's face is small: the detail map's texels are finer than her photo's pixels, so
+    # its relief is held to a photo pixel (detail/photo_resolution.py)
+    from headsmith.detail.photo_resolution import resolution_sigma
+
+    relief = res["relief"]
+    assert relief["detail_size"] == 256 and 0.6 < relief["photo_px_per_texel"] < 0.9
+    assert abs(relief["band_limit_texels"] - resolution_sigma(relief["photo_px_per_texel"])) < 2e-3
+    assert relief["band_limit_texels"] > 1
     assert alb.shape == (size, size, 3)
     disp = cv2.imread(str(fast_bundle / "displacement.png"), cv2.IMREAD_UNCHANGED)
     assert disp.dtype == np.uint16
