@@ -69,13 +69,20 @@ def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     r = int(3 * sigma)
     if x.device.type == "cpu" and not x.requires_grad and x.dtype == torch.float32:
         return _cv2_blur(x, r, sigma)
-    k = torch.exp(-torch.arange(-r, r + 1, dtype=x.dtype) ** 2 / (2 * sigma ** 2))
+    return _shifted_sum_blur(x, r, sigma)
+
+
+def _shifted_sum_blur(x: torch.Tensor, r: int, sigma: float) -> torch.Tensor:
+    """gaussian_blur's autograd / device path: each axis a weighted sum of 2r + 1 shifted copies
+    of the padded map (on the CPU about 8x faster, forward and backward, than a grouped conv2d of
+    one channel at 256 x 256, which falls on a slow kernel)."""
+    k = torch.exp(-torch.arange(-r, r + 1, dtype=x.dtype, device=x.device) ** 2 / (2 * sigma ** 2))
     k = k / k.sum()
-    c = x.shape[-1]
-    y = x.permute(2, 0, 1)[None]
-    y = Fn.conv2d(Fn.pad(y, (r, r, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    y = Fn.conv2d(Fn.pad(y, (0, 0, r, r), mode="replicate"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
-    return y[0].permute(1, 2, 0)
+    H, W = x.shape[:2]
+    p = Fn.pad(x.permute(2, 0, 1)[None], (r, r, r, r), mode="replicate")[0]     # (C, H + 2r, W + 2r)
+    y = sum(k[i] * p[:, i:i + H, :] for i in range(2 * r + 1))
+    y = sum(k[i] * y[:, :, i:i + W] for i in range(2 * r + 1))
+    return y.permute(1, 2, 0)
 
 
 def _cv2_blur(x: torch.Tensor, r: int, sigma: float) -> torch.Tensor:
