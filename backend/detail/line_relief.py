@@ -15,6 +15,8 @@ WINDOW = 1 / 85      # structure tensor window: Gaussian sigma as a share of the
 COHERENCE = (0.25, 0.5)   # relief fades out below the first coherence and is kept in full above the second
 TRUST_FULL = 0.75    # shading trust from which relief is kept in full; below it, in proportion
 FADE = 1 / 256       # blur of the keep-weight and of the trust (share of the size): no hard cuts
+LUMP_WINDOWS = 2.0   # the window is at least this many times the relief's finest scale (a lump
+                     # as wide as the window reads as coherent as often as not)
 
 
 def coherence(relief: np.ndarray, sigma: float) -> np.ndarray:
@@ -30,14 +32,17 @@ def coherence(relief: np.ndarray, sigma: float) -> np.ndarray:
     return spread / np.maximum(jxx + jyy, np.float32(1e-30))
 
 
-def line_weight(relief: np.ndarray, trust: np.ndarray | None = None) -> np.ndarray:
-    """relief (S, S) metres; trust (S, S) in [0, 1] or None -> (S, S) float32 in [0, 1]: how much
-    of the relief at each texel to keep, by its local coherence (COHERENCE ramps) times its
-    trust up to TRUST_FULL, each smoothed by FADE."""
+def line_weight(relief: np.ndarray, trust: np.ndarray | None = None, finest: float = 0.0) -> np.ndarray:
+    """relief (S, S) metres; trust (S, S) in [0, 1] or None; finest: texels, the Gaussian sigma
+    the relief was band-limited to (photo_resolution.py; 0: none) -> (S, S) float32 in [0, 1]:
+    how much of the relief at each texel to keep, by its local coherence (COHERENCE ramps, over
+    WINDOW or LUMP_WINDOWS x finest, the wider) times its trust up to TRUST_FULL, each smoothed
+    by FADE."""
     size = relief.shape[0]
     blur = max(FADE * size, 0.5)
     lo, hi = COHERENCE
-    w = np.clip((coherence(relief, WINDOW * size) - lo) / (hi - lo), 0, 1).astype(np.float32)
+    window = max(WINDOW * size, LUMP_WINDOWS * finest)
+    w = np.clip((coherence(relief, window) - lo) / (hi - lo), 0, 1).astype(np.float32)
     w = cv2.GaussianBlur(w, (0, 0), blur)
     if trust is not None:
         t = cv2.GaussianBlur(np.asarray(trust, np.float32), (0, 0), blur)
@@ -45,7 +50,7 @@ def line_weight(relief: np.ndarray, trust: np.ndarray | None = None) -> np.ndarr
     return w
 
 
-def line_relief(relief: np.ndarray, trust: np.ndarray | None = None) -> np.ndarray:
+def line_relief(relief: np.ndarray, trust: np.ndarray | None = None, finest: float = 0.0) -> np.ndarray:
     """relief (S, S) metres -> the same with its directionless clutter (and, given the shading
-    trust, its relief along albedo edges) faded out."""
-    return (relief * line_weight(relief, trust)).astype(np.float32)
+    trust, its relief along albedo edges) faded out; finest as line_weight."""
+    return (relief * line_weight(relief, trust, finest)).astype(np.float32)

@@ -109,7 +109,7 @@ def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: tor
         code = code_of(z)
         seen = relief(X) * prob.mask
         if lines_only:
-            seen = torch.as_tensor(line_relief(seen[0].numpy(), prob.trust.numpy()))[None]
+            seen = torch.as_tensor(line_relief(seen[0].numpy(), prob.trust.numpy(), photo_sigma))[None]
         residual = seen * (1 - expression_compression(model, rest_vertices, posed_vertices, size))
         neutral = decode_torch(net, code, torch.zeros_like(e), torch.zeros_like(j)) * prob.mask
         at_photo = decode_torch(net, code, e, j) * prob.mask + seen
