@@ -85,9 +85,11 @@ def build_report(model: HeadModel, shape: torch.Tensor, crops: list[np.ndarray],
                  alphas: list[np.ndarray], detected: list[np.ndarray], fitted: list[np.ndarray],
                  albedo_srgb: np.ndarray, displacement: np.ndarray, normal_map: np.ndarray,
                  texture_linear: torch.Tensor, light: torch.Tensor,
-                 irises: list[tuple[np.ndarray, np.ndarray]] | None = None, texture_note: str = "") -> np.ndarray:
+                 irises: list[tuple[np.ndarray, np.ndarray]] | None = None, texture_note: str = "",
+                 relief_note: str = "") -> np.ndarray:
     """irises: per photo (detected (2, 2) with NaN rows, fitted (2, 2)), crop pixels; texture_note:
-    why the albedo has its size (shown beside it)."""
+    why the albedo has its size, relief_note how finely the photo saw the displacement (each
+    shown beside its map)."""
     rows = []
     for i, crop in enumerate(crops):
         over = (crop * (1 - 0.7 * alphas[i][..., None]) + renders[i] * 0.7 * alphas[i][..., None]).astype(np.uint8)
@@ -98,7 +100,8 @@ def build_report(model: HeadModel, shape: torch.Tensor, crops: list[np.ndarray],
             d = displacement
             dv = np.clip(d / (np.abs(d).max() + 1e-9) * 0.5 + 0.5, 0, 1)
             label = f"albedo {albedo_srgb.shape[0]} px" + (f" ({texture_note})" if texture_note else "")
-            row += [_tile(albedo_srgb, label), _tile(to_uint8(np.repeat(dv[..., None], 3, 2)), "displacement"),
+            row += [_tile(albedo_srgb, label), _tile(to_uint8(np.repeat(dv[..., None], 3, 2)),
+                                                    "displacement" + (f" ({relief_note})" if relief_note else "")),
                     _tile(to_uint8((normal_map + 1) / 2), "normal map")]
             if set(FacePicture.REGIONS) <= set(model.region_names):   # e.g. FLAME without its masks: none
                 row.append(_relief_tile(model, displacement))

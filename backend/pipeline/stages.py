@@ -450,6 +450,13 @@ def _resolution_meta(r: Reconstruction) -> dict:
     return out
 
 
+def _relief_note(d: Detail) -> str:
+    """How finely the photo saw the displacement map, for its label in report.png."""
+    if d.photo_px_per_texel is None or not math.isfinite(d.photo_px_per_texel):
+        return ""
+    return f"photo {d.photo_px_per_texel:.2f} px/texel"
+
+
 def bundle_contents(r: Reconstruction) -> AvatarBundle:
     """report.png, bundle.json and the arrays of the bundle, from a run (no wrinkles yet)."""
     model, fit, crops = r.inputs.model, r.fit, r.faces.crops
@@ -462,7 +469,7 @@ def bundle_contents(r: Reconstruction) -> AvatarBundle:
                           [c.landmarks for c in crops], fitted_crop, albedo_srgb, detail.displacement,
                           detail.normal_map, texture_t, fit.light[:1],
                           irises=[(r.faces.irises[i], fit.irises2d[i].numpy()) for i in range(len(crops))],
-                          texture_note=f"face {max(r.faces.face_px):.0f} px across")
+                          texture_note=f"face {max(r.faces.face_px):.0f} px across", relief_note=_relief_note(r.detail))
     lay = model.uv_layout
     mesh = dict(vertices=r.rest[0].numpy(), faces=model.faces.numpy(), uv=lay.uv.numpy(),
                 uv_faces=lay.faces.numpy(), face_part=model.face_part.numpy(), part_names=model.part_names)
