@@ -18,10 +18,10 @@ import torch
 
 from ..headmodel import HeadModel
 from ..optim import Adam
-from ..texture.fill import gaussian_blur
 from ..wrinkles.texture_decoder import CODE_DIM
 from .expression_strain import expression_compression
 from .line_relief import line_relief
+from .photo_resolution import band_limit
 from .static import prepare_sfs, tangent_normal_map
 
 PERSON_DIMS = 8
@@ -84,8 +84,7 @@ def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: tor
         return torch.cat([torch.sigmoid(zz), c[:, PERSON_DIMS:]], 1)
 
     def relief(xx):
-        r = RESIDUAL_MAX * torch.tanh(xx) * prob.support
-        return gaussian_blur(r[0][..., None], photo_sigma)[None, ..., 0] if photo_sigma > 0 else r
+        return band_limit(RESIDUAL_MAX * torch.tanh(xx) * prob.support, photo_sigma)
 
     decoded = None
     for step in range(iterations):

@@ -16,6 +16,7 @@ import torch
 
 from ..headmodel import HeadModel
 from ..render import OrthographicCamera
+from ..texture.fill import gaussian_blur
 from ..uvspace import surface_maps, uv_support
 
 RESOLVED_PX = 1.0      # Gaussian sigma, photo pixels: finer relief is not the photo's to tell
@@ -53,3 +54,9 @@ def resolution_sigma(pixels_per_texel: float) -> float:
         return 0.0
     s = math.sqrt(max((RESOLVED_PX / pixels_per_texel) ** 2 - GRID_SIGMA ** 2, 0.0))
     return s if s >= MIN_SIGMA else 0.0
+
+
+def band_limit(relief: torch.Tensor, sigma: float) -> torch.Tensor:
+    """relief (1, S, S) metres -> the same blurred by a Gaussian of `sigma` texels (resolution_sigma;
+    0: unchanged), with autograd: shape from shading fits the relief through it."""
+    return gaussian_blur(relief[0][..., None], sigma)[None, ..., 0] if sigma > 0 else relief

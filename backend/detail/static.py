@@ -21,6 +21,7 @@ from ..uvspace import surface_maps, uv_support
 from ..texture.fill import gaussian_blur
 from .albedo_edges import split_albedo
 from .expression_strain import expression_compression
+from .photo_resolution import band_limit
 
 D_MAX = 0.01  # metres
 ALBEDO_LOWPASS = 48   # the low-pass albedo's Gaussian sigma is size / this (texels): what varies
@@ -140,8 +141,7 @@ def fit_static_detail(model: HeadModel, rest_vertices: torch.Tensor, posed_verti
     losses = []
 
     def relief(xx):
-        r = D_MAX * torch.tanh(xx) * prob.support
-        return gaussian_blur(r[0][..., None], photo_sigma)[None, ..., 0] if photo_sigma > 0 else r
+        return band_limit(D_MAX * torch.tanh(xx) * prob.support, photo_sigma)
 
     for _ in range(iterations):
         opt.zero_grad()
