@@ -60,11 +60,12 @@ def fit_person_detail(model: HeadModel, net: torch.nn.Module, rest_vertices: tor
                       iterations: int = 100, w_sparse: float = RESIDUAL_SPARSITY, w_smooth: float = 3e-2,
                       w_sym: float = 1e-2, code_steps: int | None = None, lines_only: bool = True,
                       photo_sigma: float = 0.0) -> PersonDetail:
-    """photo_sigma: texels of `size`, the Gaussian that band-limits the residual to what the
-    photo resolves (photo_resolution.resolution_sigma; 0: none). code_steps: how many of the last steps move the code as well (the decoder in the loop, its
+    """code_steps: how many of the last steps move the code as well (the decoder in the loop, its
     backward ~45 % of a step); before them the code waits at its prior and its decoded map is
     reused, while the residual settles (None: CODE_SHARE of `iterations`). lines_only: keep of the
-    fitted residual only the relief that forms lines, off the albedo's edges (line_relief.py)."""
+    fitted residual only the relief that forms lines, off the albedo's edges (line_relief.py).
+    photo_sigma: texels of `size`, the Gaussian that band-limits the residual to what the photo
+    resolves (photo_resolution.resolution_sigma; 0: none)."""
     code_steps = round(CODE_SHARE * iterations) if code_steps is None else code_steps
     prob = prepare_sfs(model, posed_vertices, light, albedo, observed, size, ALBEDO_LOWPASS)
     for p in net.parameters():
