@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from headsmith.detail.photo_resolution import GRID_SIGMA, photo_pixels_per_texel, resolution_sigma
-from headsmith.render import default_light, interpolate, rasterize_uv
+from headsmith.render import default_light
 
-from tests.detail.side_lit_ridges import side_lit_ridges
+from tests.detail.head_data import face_texels, side_lit_ridges
 
 
 def test_resolution_sigma_is_a_photo_pixel_less_the_texel_grid():
@@ -62,11 +62,7 @@ def test_band_limit_takes_pixel_noise_out_of_the_residual(openhead, decoder):
     noise (JPEG blocks, sensor noise). Held to the photo, the residual's slope falls to under
     half (measured: 31.0 -> 9.9 um per texel)."""
     m, S = openhead, 256
-    lay = m.uv_layout
-    raster = rasterize_uv(lay.uv, lay.faces, m.faces, S)
-    face = interpolate(raster.fragments, m.faces,
-                       m.vertex_regions[m.region_names.index("face")][None, :, None])[0, ..., 0] > 0.5
-    sel = (face & raster.mask).numpy()
+    face, sel = face_texels(m, S)
     blocks = np.exp(np.random.default_rng(0).normal(0, 0.04, (S // 2, S // 2)))
     albedo = 0.5 * np.kron(blocks, np.ones((2, 2)))[..., None] * np.ones(3)
     v = m().vertices

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from headsmith.detail import fit_static_detail
-from headsmith.render import default_light, interpolate, rasterize_uv
-from tests.detail.side_lit_ridges import side_lit_ridges
+from headsmith.render import default_light
+from tests.detail.head_data import face_texels, side_lit_ridges
 
 
 def test_recovers_synthetic_bumps(openhead):
@@ -35,15 +35,12 @@ def painted_head(openhead):
     from headsmith.headmodel.appearance import paint_face
 
     m, S = openhead, 256
-    lay = m.uv_layout
-    raster = rasterize_uv(lay.uv, lay.faces, m.faces, S)
-    face = interpolate(raster.fragments, m.faces,
-                       m.vertex_regions[m.region_names.index("face")][None, :, None])[0, ..., 0] > 0.5
+    face, sel = face_texels(m, S)
     rng = np.random.default_rng(3)
     skin = np.ones((S, S, 3)) * [0.55, 0.38, 0.3]
     skin[rng.random((S, S)) < 0.01] *= [0.7, 0.6, 0.55]
     albedo = paint_face(m, skin, rng).astype(np.float32)
-    return m().vertices, albedo, face.float().numpy(), (face & raster.mask).numpy()
+    return m().vertices, albedo, face.float().numpy(), sel
 
 
 def _paint_correlation(relief, albedo, sel):
@@ -127,14 +124,11 @@ def test_person_residual_leaves_broad_blotches_in_the_albedo(openhead):
     import cv2
 
     S = 256
-    raster = rasterize_uv(openhead.uv_layout.uv, openhead.uv_layout.faces, openhead.faces, S)
-    face = interpolate(raster.fragments, openhead.faces,
-                       openhead.vertex_regions[openhead.region_names.index("face")][None, :, None])[0, ..., 0] > 0.5
+    face, sel = face_texels(openhead, S)
     blotches = cv2.GaussianBlur(np.random.default_rng(0).normal(0, 1, (S, S)).astype(np.float32), (0, 0), 2.5)
     albedo = np.array([0.55, 0.4, 0.33], np.float32) * np.exp(blotches / blotches.std() * 0.06)[..., None]
     light = default_light()
     light[0, 1] = 0.8
-    sel = (face & raster.mask).numpy()
     rms = {lines: float(np.sqrt((_person_detail(openhead, openhead().vertices, light, albedo, face.float().numpy(),
                                                 lines).residual[sel] ** 2).mean()))
            for lines in (False, True)}

@@ -1,11 +1,22 @@
-"""Test data made by code: the neutral OpenHead with known relief (ridges across the face) under a
-light from the side, as an unwrap would see it."""
+"""Test data made by code for the detail tests: the face's texels of a UV map, and the neutral
+OpenHead with known relief (ridges across the face) under a light from the side, as an unwrap
+would see it."""
 import numpy as np
 import torch
 import torch.nn.functional as Fn
 
 from headsmith.render import (default_light, displacement_to_normal, interpolate, rasterize_uv, sh_shading,
                               vertex_normals, world_to_uv)
+
+
+def face_texels(m, S: int):
+    """-> (the face region's texels (S, S) bool tensor, those inside the layout's charts as a
+    numpy array) of m's UV map at S texels per side."""
+    lay = m.uv_layout
+    raster = rasterize_uv(lay.uv, lay.faces, m.faces, S)
+    face = interpolate(raster.fragments, m.faces,
+                       m.vertex_regions[m.region_names.index("face")][None, :, None])[0, ..., 0] > 0.5
+    return face, (face & raster.mask).numpy()
 
 
 def side_lit_ridges(m, S: int, period_m: float, amplitude_m: float):
