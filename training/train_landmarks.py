@@ -30,6 +30,7 @@ import torch
 
 from .distributed import Dist
 from .face_folders import DataError
+from .occluders import occlude
 from .onnx_graph import OnnxGraph, write_weights
 from .run_files import load_checkpoint, record_start, train_steps
 
@@ -86,10 +87,11 @@ def _look(crop: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def make_batch(data: dict, rois: np.ndarray, idx: np.ndarray, rngs: list | None,
-               jitter: dict) -> tuple[torch.Tensor, torch.Tensor]:
+               jitter: dict, occluders: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
     """-> (crops (B, 256, 256, 3) in [0, 1], true points (B, 468, 2) crop px). rngs: one generator
-    per photo for its jitter and look (so a batch split among processes is drawn as one process
-    draws it), or None for the product's crop as it is, unaltered."""
+    per photo for its jitter, occluders (drawn over that share of the crops: occluders.py) and
+    look (so a batch split among processes is drawn as one process draws it), or None for the
+    product's crop as it is, unaltered."""
     from headsmith.detect.mediapipe478 import Roi, warp
 
     xs, ys = [], []
@@ -101,8 +103,11 @@ def make_batch(data: dict, rois: np.ndarray, idx: np.ndarray, rngs: list | None,
             side *= float(np.exp(rng.normal(0, jitter["scale"])))
             angle += float(rng.normal(0, jitter["angle"]))
         crop, M = warp(data["images"][i], Roi(np.array([cx, cy]), float(side), float(angle)), CROP)
-        xs.append(_look((crop[0] * 255).astype(np.uint8), rng) if rng is not None else crop[0])
         ys.append(data["points"][i] @ M[:, :2].T + M[:, 2])
+        if rng is None:
+            xs.append(crop[0])
+            continue
+        xs.append(_look(occlude((crop[0] * 255).astype(np.uint8), ys[-1], rng, occluders), rng))
     return torch.from_numpy(np.stack(xs)), torch.from_numpy(np.stack(ys).astype(np.float32))
 
 
@@ -160,7 +165,7 @@ def train(cfg: dict, data_root: Path, run: Path, resume: bool, log=print, stop_a
         chosen = rng.choice(train_idx, cfg["batch"])
         mine = dist.shard(np.arange(cfg["batch"]))            # this process's places in the global batch
         x, y = make_batch(data, rois, chosen[mine], [np.random.default_rng([cfg["seed"], step, int(k)]) for k in mine],
-                          cfg["jitter"])
+                          cfg["jitter"], cfg.get("occluders", 0.0))
         out = ddp(x)
         points, rest = _split(out[0])
         with torch.no_grad():
