@@ -1,7 +1,7 @@
 """Things over a face, drawn on a landmarker's training crop while its targets stay the true
 points: loose hair, glasses and objects (a hand, a phone, a cup). A landmarker that never saw them
 moves its whole mesh when a strand crosses a brow or a frame rims an eye, and the fit follows
-(benchmarks/NOTES.md, session 51: the occluder benchmark's excess error is mostly that shift).
+(benchmarks/NOTES.md, session 51: much of the occluder benchmark's excess error is that shift).
 
 Drawn unlike bench_occluders.py's own (its Bezier strands, elliptic frames and five-stroke hand),
 so a landmarker trained with them is not trained on that benchmark's pictures: strands are random
@@ -18,7 +18,6 @@ import numpy as np
 EYE_CORNERS = ((33, 133), (362, 263))    # (outer, inner) of the image-left and image-right eye
 BROWS = (70, 63, 105, 66, 107, 336, 296, 334, 293, 300)
 CHIN, CHEEKS = 152, (234, 454)
-KINDS = ("strands", "glasses", "object")
 
 
 def _iod(points: np.ndarray) -> float:
@@ -121,6 +120,6 @@ def occlude(crop: np.ndarray, points: np.ndarray, rng: np.random.Generator, shar
     """With probability `share`, one or two of the occluders above over the crop (else the crop)."""
     if share <= 0 or rng.random() >= share:
         return crop
-    for kind in rng.choice(KINDS, int(rng.integers(1, 3)), replace=False):
+    for kind in rng.choice(tuple(DRAW), int(rng.integers(1, 3)), replace=False):
         crop = DRAW[str(kind)](crop, points, rng)
     return crop

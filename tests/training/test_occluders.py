@@ -1,6 +1,7 @@
 """Occluders drawn over a landmarker's training crops (training/occluders.py): where each kind
 lands on the face, that the targets stay the true points, and that a share of 0 leaves a run's
 random draws as they were."""
+import cv2
 import numpy as np
 import pytest
 
@@ -41,18 +42,14 @@ def test_glasses_rim_the_eyes_and_leave_the_chin(crop_and_points):
         assert not changed[chin[1] - 3:chin[1] + 3, chin[0] - 3:chin[0] + 3].any(), seed
 
 
-def test_strands_start_above_the_eyes(crop_and_points):
+def test_strands_start_above_the_brows(crop_and_points):
     crop, pts, _, _ = crop_and_points
-    eyes = pts[[i for pair in EYE_CORNERS for i in pair], 1].mean()
     for seed in range(6):
         rows = np.nonzero(_changed(draw_strands(crop, pts, np.random.default_rng(seed)), crop).any(1))[0]
         assert rows.size and rows.min() < pts[list(BROWS), 1].min(), seed
-        assert rows.min() < eyes
 
 
 def test_an_object_enters_from_the_crops_edge(crop_and_points):
-    import cv2
-
     crop, pts, _, _ = crop_and_points
     for seed in range(6):
         changed = _changed(draw_object(crop, pts, np.random.default_rng(seed)), crop).astype(np.uint8)
