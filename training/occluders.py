@@ -14,14 +14,16 @@ from __future__ import annotations
 
 import cv2
 import numpy as np
+from headsmith.detect.point_sets import MEDIAPIPE478
 
-EYE_CORNERS = ((33, 133), (362, 263))    # (outer, inner) of the image-left and image-right eye
-BROWS = (70, 63, 105, 66, 107, 336, 296, 334, 293, 300)
+EYE_CORNERS = ((33, 133), (362, 263))    # each eye's two corners: the image-left eye, the image-right eye
+BROWS = sum(MEDIAPIPE478.brows, ())
 CHIN, CHEEKS = 152, (234, 454)
 
 
 def _iod(points: np.ndarray) -> float:
-    return float(np.linalg.norm(points[EYE_CORNERS[0][0]] - points[EYE_CORNERS[1][1]]))
+    a, b = MEDIAPIPE478.outer_eye_corners
+    return float(np.linalg.norm(points[a] - points[b]))
 
 
 def _hair_colour(rng: np.random.Generator) -> np.ndarray:

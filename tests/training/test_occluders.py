@@ -30,14 +30,12 @@ def _changed(a, b):
 
 def test_glasses_rim_the_eyes_and_leave_the_chin(crop_and_points):
     crop, pts, _, _ = crop_and_points
+    r = int(0.45 * np.linalg.norm(pts[33] - pts[263]))     # the outer eye corners
     for seed in range(6):
-        out = draw_glasses(crop, pts, np.random.default_rng(seed))
-        changed = _changed(out, crop)
-        for outer, inner in EYE_CORNERS:
-            c = np.round((pts[outer] + pts[inner]) / 2).astype(int)
-            iod = np.linalg.norm(pts[EYE_CORNERS[0][0]] - pts[EYE_CORNERS[1][1]])
-            r = int(0.45 * iod)
-            assert changed[c[1] - r:c[1] + r, c[0] - r:c[0] + r].any(), (seed, outer)
+        changed = _changed(draw_glasses(crop, pts, np.random.default_rng(seed)), crop)
+        for a, b in EYE_CORNERS:
+            c = np.round((pts[a] + pts[b]) / 2).astype(int)
+            assert changed[c[1] - r:c[1] + r, c[0] - r:c[0] + r].any(), (seed, a)
         chin = np.round(pts[CHIN]).astype(int)
         assert not changed[chin[1] - 3:chin[1] + 3, chin[0] - 3:chin[0] + 3].any(), seed
 
